@@ -1,0 +1,16 @@
+//! The per-deployment field mapping: the TOML model, validation against the live schema, and
+//! the pure translation between SCIM resources, host rows and filters.
+
+pub mod compile;
+pub mod convert;
+pub mod host;
+pub mod model;
+pub mod predicate;
+pub mod transform;
+pub mod value;
+
+pub use compile::{compile, load_file, Compiled, Problem, UserMapping};
+pub use convert::WriteMode;
+pub use host::{ColumnKind, Dialect, HostTable};
+pub use predicate::{Pred, Target};
+pub use value::HostValue;

@@ -1,0 +1,158 @@
+//! Typed host values and the conversions between them and JSON.
+//!
+//! Host rows are read with every column cast to text (one uniform read path on all three
+//! databases) and parsed here by the column's kind; writes bind values of the column's kind,
+//! which PostgreSQL insists on.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+use super::host::ColumnKind;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostValue {
+    Null(ColumnKind),
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    /// UTC.
+    Timestamp(NaiveDateTime),
+}
+
+impl HostValue {
+    pub fn is_null(&self) -> bool {
+        matches!(self, HostValue::Null(_))
+    }
+
+    /// A display form for `preview` and messages (never used to build SQL).
+    pub fn display(&self) -> String {
+        match self {
+            HostValue::Null(_) => "NULL".into(),
+            HostValue::Text(s) => format!("{s:?}"),
+            HostValue::Int(i) => i.to_string(),
+            HostValue::Bool(b) => b.to_string(),
+            HostValue::Timestamp(t) => t.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
+        }
+    }
+
+    /// Converts a JSON scalar into a value of `kind`. `None` when it cannot be represented.
+    pub fn from_json(kind: ColumnKind, v: &Value) -> Option<HostValue> {
+        Some(match (kind, v) {
+            (k, Value::Null) => HostValue::Null(k),
+            (ColumnKind::Text, Value::String(s)) => HostValue::Text(s.clone()),
+            (ColumnKind::Text, Value::Bool(b)) => HostValue::Text(b.to_string()),
+            (ColumnKind::Text, Value::Number(n)) => HostValue::Text(n.to_string()),
+            (ColumnKind::Int, Value::Number(n)) => HostValue::Int(n.as_i64()?),
+            (ColumnKind::Int, Value::Bool(b)) => HostValue::Int(i64::from(*b)),
+            (ColumnKind::Int, Value::String(s)) => HostValue::Int(s.trim().parse().ok()?),
+            (ColumnKind::Bool, Value::Bool(b)) => HostValue::Bool(*b),
+            (ColumnKind::Bool, Value::Number(n)) => HostValue::Bool(n.as_i64()? != 0),
+            (ColumnKind::Bool, Value::String(s)) => HostValue::Bool(parse_bool(s)?),
+            (ColumnKind::Timestamp | ColumnKind::TimestampTz, Value::String(s)) => HostValue::Timestamp(parse_timestamp(s)?),
+            _ => return None,
+        })
+    }
+
+    /// Parses the text form a database gave for a column of `kind`.
+    pub fn from_db_text(kind: ColumnKind, text: Option<&str>) -> HostValue {
+        let Some(t) = text else { return HostValue::Null(kind) };
+        match kind {
+            ColumnKind::Text => HostValue::Text(t.to_string()),
+            ColumnKind::Int => t.trim().parse().map(HostValue::Int).unwrap_or_else(|_| HostValue::Text(t.to_string())),
+            ColumnKind::Bool => parse_bool(t).map(HostValue::Bool).unwrap_or_else(|| HostValue::Text(t.to_string())),
+            ColumnKind::Timestamp | ColumnKind::TimestampTz => {
+                parse_timestamp(t).map(HostValue::Timestamp).unwrap_or_else(|| HostValue::Text(t.to_string()))
+            }
+        }
+    }
+
+    /// The JSON form, for reverse mapping and shadow comparison.
+    pub fn to_json(&self) -> Value {
+        match self {
+            HostValue::Null(_) => Value::Null,
+            HostValue::Text(s) => Value::String(s.clone()),
+            HostValue::Int(i) => Value::from(*i),
+            HostValue::Bool(b) => Value::Bool(*b),
+            HostValue::Timestamp(t) => Value::String(t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)),
+        }
+    }
+
+    /// Loose equality used when reversing value maps: `1` equals `"1"` and `true`.
+    pub fn loosely_equals(&self, other: &HostValue) -> bool {
+        fn norm(v: &HostValue) -> String {
+            match v {
+                HostValue::Bool(b) => i64::from(*b).to_string(),
+                HostValue::Text(s) => match parse_bool(s) {
+                    Some(b) if !s.trim().chars().all(|c| c.is_ascii_digit()) => i64::from(b).to_string(),
+                    _ => s.trim().to_string(),
+                },
+                other => other.display(),
+            }
+        }
+        norm(self) == norm(other)
+    }
+}
+
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "yes" | "y" => Some(true),
+        "false" | "f" | "0" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// Accepts RFC 3339 and the `YYYY-MM-DD HH:MM:SS[.f][+tz]` forms databases print.
+pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.with_timezone(&Utc).naive_utc());
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z"] {
+        if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
+            return Some(dt.with_timezone(&Utc).naive_utc());
+        }
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(dt);
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_to_host_by_kind() {
+        assert_eq!(HostValue::from_json(ColumnKind::Int, &json!(true)), Some(HostValue::Int(1)));
+        assert_eq!(HostValue::from_json(ColumnKind::Int, &json!("42")), Some(HostValue::Int(42)));
+        assert_eq!(HostValue::from_json(ColumnKind::Int, &json!("x")), None);
+        assert_eq!(HostValue::from_json(ColumnKind::Bool, &json!("False")), Some(HostValue::Bool(false)));
+        assert_eq!(HostValue::from_json(ColumnKind::Text, &json!(7)), Some(HostValue::Text("7".into())));
+        assert!(matches!(HostValue::from_json(ColumnKind::Timestamp, &json!("2024-05-01T09:00:00Z")), Some(HostValue::Timestamp(_))));
+        assert_eq!(HostValue::from_json(ColumnKind::Text, &json!(null)), Some(HostValue::Null(ColumnKind::Text)));
+    }
+
+    #[test]
+    fn database_text_forms() {
+        assert_eq!(HostValue::from_db_text(ColumnKind::Bool, Some("t")), HostValue::Bool(true));
+        assert_eq!(HostValue::from_db_text(ColumnKind::Bool, Some("0")), HostValue::Bool(false));
+        assert_eq!(HostValue::from_db_text(ColumnKind::Int, Some("12")), HostValue::Int(12));
+        let t = HostValue::from_db_text(ColumnKind::Timestamp, Some("2024-05-01 09:00:00.123"));
+        assert_eq!(t.to_json(), json!("2024-05-01T09:00:00Z"));
+        let tz = HostValue::from_db_text(ColumnKind::TimestampTz, Some("2024-05-01 11:00:00+02"));
+        assert_eq!(tz.to_json(), json!("2024-05-01T09:00:00Z"));
+        assert_eq!(HostValue::from_db_text(ColumnKind::Text, None), HostValue::Null(ColumnKind::Text));
+    }
+
+    #[test]
+    fn loose_equality_for_value_maps() {
+        assert!(HostValue::Int(1).loosely_equals(&HostValue::Bool(true)));
+        assert!(HostValue::Text("1".into()).loosely_equals(&HostValue::Int(1)));
+        assert!(HostValue::Text("active".into()).loosely_equals(&HostValue::Text("active".into())));
+        assert!(!HostValue::Int(2).loosely_equals(&HostValue::Int(1)));
+    }
+}

@@ -1,0 +1,105 @@
+//! Attribute paths (RFC 7644 §3.10): `userName`, `name.givenName`,
+//! `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`.
+
+use std::fmt;
+
+use super::error::ScimError;
+
+/// A parsed attribute path. `urn` is the schema URN prefix when one was written; names keep
+/// the spelling the client used — resolution against the schema is case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrPath {
+    pub urn: Option<String>,
+    pub attr: String,
+    pub sub: Option<String>,
+}
+
+impl AttrPath {
+    pub fn simple(attr: &str) -> Self {
+        AttrPath { urn: None, attr: attr.to_string(), sub: None }
+    }
+
+    /// Parses one attribute path. URNs contain dots (`2.0`), so the URN is split off at its
+    /// last colon before the attribute name is split at the dot.
+    ///
+    /// # Errors
+    /// `invalidPath` when the text is empty, has more than one sub-attribute level, or holds
+    /// characters no attribute name may contain.
+    pub fn parse(text: &str) -> Result<Self, ScimError> {
+        let text = text.trim();
+        let (urn, rest) = if text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:") {
+            match text.rfind(':') {
+                Some(i) if i + 1 < text.len() => (Some(text[..i].to_string()), &text[i + 1..]),
+                _ => return Err(ScimError::invalid_path(format!("\"{text}\" names a schema but no attribute"))),
+            }
+        } else {
+            (None, text)
+        };
+        let mut parts = rest.split('.');
+        let attr = parts.next().unwrap_or_default();
+        let sub = parts.next();
+        if parts.next().is_some() {
+            return Err(ScimError::invalid_path(format!(
+                "\"{text}\" is nested too deeply: SCIM attributes have at most one sub-attribute level"
+            )));
+        }
+        if !valid_name(attr) || sub.is_some_and(|s| !valid_name(s)) {
+            return Err(ScimError::invalid_path(format!("\"{text}\" is not a valid attribute path")));
+        }
+        Ok(AttrPath { urn, attr: attr.to_string(), sub: sub.map(str::to_string) })
+    }
+
+    /// The same path with the URN written out, for messages and lookups.
+    pub fn with_sub(&self, sub: Option<&str>) -> AttrPath {
+        AttrPath { urn: self.urn.clone(), attr: self.attr.clone(), sub: sub.map(str::to_string) }
+    }
+}
+
+/// RFC 7643 §2.1: ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA; `$ref`
+/// is the one reserved exception.
+pub fn valid_name(name: &str) -> bool {
+    if name == "$ref" {
+        return true;
+    }
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl fmt::Display for AttrPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(urn) = &self.urn {
+            write!(f, "{urn}:")?;
+        }
+        write!(f, "{}", self.attr)?;
+        if let Some(sub) = &self.sub {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_sub_and_urn_paths() {
+        assert_eq!(AttrPath::parse("userName").unwrap(), AttrPath::simple("userName"));
+        let p = AttrPath::parse("name.givenName").unwrap();
+        assert_eq!((p.attr.as_str(), p.sub.as_deref()), ("name", Some("givenName")));
+        let p = AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value").unwrap();
+        assert_eq!(p.urn.as_deref(), Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+        assert_eq!((p.attr.as_str(), p.sub.as_deref()), ("manager", Some("value")));
+        assert_eq!(p.to_string(), "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value");
+        assert_eq!(AttrPath::parse("members.$ref").unwrap().sub.as_deref(), Some("$ref"));
+    }
+
+    #[test]
+    fn rejects_bad_paths() {
+        for bad in ["", "a.b.c", "1abc", "na me", "urn:x:", "emails[", "a;drop"] {
+            let e = AttrPath::parse(bad).unwrap_err();
+            assert_eq!(e.scim_type, Some(super::super::error::ScimType::InvalidPath), "{bad}");
+        }
+    }
+}
