@@ -1,0 +1,236 @@
+//! The `scim-bridge` command line. Each command is: config → logging → work.
+
+mod check;
+mod serve;
+mod token;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::mapping::{self, UserMapping};
+use crate::service::App;
+use crate::store::{self, demo, introspect, migrate, Db, DbUrl, StoreError};
+
+/// SCIM 2.0 provisioning sidecar: identity providers (Okta, Entra ID, OneLogin, JumpCloud)
+/// create, update and deactivate users over SCIM; scim-bridge writes them into your
+/// application's own user table through a TOML field mapping.
+///
+/// Typical first run: `scim-bridge check`, then `scim-bridge token create --name okta`, then
+/// `scim-bridge serve`.
+#[derive(Debug, Parser)]
+#[command(name = "scim-bridge", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file. Every key can also be set with SCIM_BRIDGE__SECTION__KEY
+    /// environment variables (e.g. SCIM_BRIDGE__DATABASE__URL).
+    #[arg(long, short, global = true, default_value = "config.toml", env = "SCIM_BRIDGE_CONFIG")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the SCIM server (what the systemd unit starts).
+    ///
+    /// Connects to the database (retrying while it is unreachable), applies the bridge's own
+    /// migrations if database.migrate_on_start is true, validates the mapping against the live
+    /// schema (refusing to start on errors), then serves SCIM under server.base_path until
+    /// SIGTERM or SIGINT, letting in-flight requests finish.
+    Serve,
+    /// Apply the bridge's own database migrations (tables named scim_*) and exit.
+    ///
+    /// Host application tables are never created or changed. With --dry-run, only list what is
+    /// pending.
+    Migrate {
+        /// List pending migrations without applying them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Create, list and revoke the bearer tokens identity providers authenticate with.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Validate the configuration and mapping against the live database and report every
+    /// problem: unknown tables or columns, NOT NULL columns nothing fills, types that cannot
+    /// hold the mapped values, missing indexes for userName lookups. Exits 1 on errors.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once. Only its hash is stored; it cannot be shown again.
+    ///
+    /// Give the printed token to the identity provider (Okta: Authentication Mode
+    /// "HTTP Header", Authorization: Bearer <token>).
+    Create {
+        /// A name for the token, e.g. the identity provider using it ("okta").
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens: name, when created, when last used. Secrets are never shown.
+    List,
+    /// Revoke a token by name; requests using it are refused immediately.
+    Revoke {
+        /// The token's name, as shown by `token list`.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Runs the command and turns its outcome into an exit code: 0 success, 1 failure, 2 invalid
+/// configuration or mapping.
+pub fn main(cli: Cli) -> ExitCode {
+    let settings = match Settings::load(&cli.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("scim-bridge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&settings.log.format, &settings.log.level);
+    for var in crate::config::unknown_env_vars() {
+        warn!(variable = %var, "environment variable matches no setting; check its spelling (SCIM_BRIDGE__SECTION__KEY)");
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scim-bridge: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Serve => serve::run(&settings).await,
+            Command::Migrate { dry_run } => run_migrate(&settings, dry_run).await,
+            Command::Token(t) => token::run(&settings, t).await,
+            Command::Check => check::run(&settings).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("scim-bridge: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Creates the demo database when configured, refuses to invent a missing SQLite file
+/// otherwise.
+fn ensure_database_file(settings: &Settings, url: &DbUrl) -> anyhow::Result<()> {
+    if let DbUrl::Sqlite(path) = url {
+        if settings.database.create_demo {
+            if demo::ensure(path).context("creating the demo database")? {
+                info!(path = %path.display(), "created the demo helpdesk database (database.create_demo = true)");
+            }
+        } else if !path.exists() {
+            bail!(
+                "database file {} does not exist; set database.url to the application's SQLite file (the bridge never creates one, except the demo with database.create_demo = true)",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Connects, retrying with backoff for up to `retry_for` while the database is unreachable.
+pub async fn connect_with_retry(settings: &Settings, url: &DbUrl, retry_for: Duration) -> anyhow::Result<Db> {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match Db::connect(url, &settings.db_options()).await {
+            Ok(db) => return Ok(db),
+            Err(StoreError::Unavailable(why)) if started.elapsed() < retry_for => {
+                warn!(database = ?url, cause = %why, retry_in_ms = delay.as_millis() as u64, "database unreachable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e).with_context(|| format!("connecting to {url:?}")),
+        }
+    }
+}
+
+/// Everything `serve` needs: database, migrations, validated mapping.
+///
+/// # Errors
+/// Unreachable database, failed migrations, or mapping errors (each listed).
+pub async fn prepare(settings: &Settings, retry_for: Duration) -> anyhow::Result<App> {
+    let url = settings.db_url()?;
+    ensure_database_file(settings, &url)?;
+    let db = connect_with_retry(settings, &url, retry_for).await?;
+    apply_or_require_migrations(settings, &url).await?;
+    let users = load_mapping(settings, &db).await?;
+    Ok(App { db, users })
+}
+
+async fn apply_or_require_migrations(settings: &Settings, url: &DbUrl) -> anyhow::Result<()> {
+    if settings.database.migrate_on_start {
+        let r = migrate::migrate(url, true).await?;
+        for m in &r.applied {
+            info!(migration = %m, "applied migration");
+        }
+    } else {
+        let r = migrate::migrate(url, false).await?;
+        if !r.pending.is_empty() {
+            bail!("the bridge's tables need migrations ({}); run `scim-bridge migrate` or set database.migrate_on_start = true", r.pending.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// Loads the mapping file and validates it against the live table; every problem is listed.
+pub async fn load_mapping(settings: &Settings, db: &Db) -> anyhow::Result<UserMapping> {
+    let (compiled, _) = compile_mapping(settings, db).await?;
+    for p in compiled.problems.iter().filter(|p| !p.error) {
+        warn!(key = %p.key, "mapping: {}", p.message);
+    }
+    let errors: Vec<String> = compiled.problems.iter().filter(|p| p.error).map(|p| format!("  {}: {}", p.key, p.message)).collect();
+    match compiled.mapping {
+        Some(m) if errors.is_empty() => Ok(m),
+        _ => bail!("the mapping {} does not fit the database:\n{}\n(run `scim-bridge check` for the full report)", settings.mapping_path().display(), errors.join("\n")),
+    }
+}
+
+async fn compile_mapping(settings: &Settings, db: &Db) -> anyhow::Result<(mapping::Compiled, Option<mapping::HostTable>)> {
+    let path = settings.mapping_path();
+    let file = mapping::load_file(&path)?;
+    let table = introspect::table(db, &file.users.table).await?;
+    let all = if table.is_none() { introspect::tables(db).await? } else { vec![] };
+    Ok((mapping::compile(&file, table.as_ref(), db.dialect, &all), table))
+}
+
+async fn run_migrate(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let url = settings.db_url()?;
+    ensure_database_file(settings, &url)?;
+    let r = store::migrate::migrate(&url, !dry_run).await?;
+    if dry_run {
+        if r.pending.is_empty() {
+            println!("no pending migrations");
+        }
+        for m in r.pending {
+            println!("pending: {m}");
+        }
+    } else {
+        if r.applied.is_empty() {
+            println!("already up to date");
+        }
+        for m in r.applied {
+            println!("applied: {m}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the database for the token commands: same checks as serve, no mapping needed.
+async fn open_for_admin(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.db_url()?;
+    ensure_database_file(settings, &url)?;
+    let db = connect_with_retry(settings, &url, Duration::from_secs(5)).await?;
+    apply_or_require_migrations(settings, &url).await?;
+    Ok(db)
+}

@@ -1,0 +1,59 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tracing::info;
+
+use crate::config::Settings;
+use crate::http::{self, HttpSettings, State};
+
+pub fn http_settings(settings: &Settings) -> HttpSettings {
+    HttpSettings {
+        base_path: settings.server.base_path.clone(),
+        public_url: Some(settings.server.public_url.clone()).filter(|u| !u.is_empty()),
+        body_limit: settings.server.body_limit_bytes,
+        request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
+    }
+}
+
+pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let app = super::prepare(settings, Duration::from_secs(settings.database.startup_retry_secs)).await?;
+    let addr = settings.listen_addr()?;
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
+    info!(
+        listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        base_path = %settings.server.base_path,
+        database = ?settings.db_url()?,
+        mapping = %settings.mapping_path().display(),
+        table = %app.users.table,
+        "scim-bridge ready"
+    );
+    let state = Arc::new(State { app, http: http_settings(settings) });
+    http::serve(listener, state, shutdown_signal(), Duration::from_secs(settings.server.shutdown_grace_secs)).await;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("SIGINT received"),
+        () = term => info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,336 @@
+//! Settings: defaults, then the TOML file, then `SCIM_BRIDGE__SECTION__KEY` environment
+//! variables (how systemd units and containers set them).
+//!
+//! Relative paths (the mapping file, a SQLite database) are resolved against the directory of
+//! the config file, so the service behaves the same whatever its working directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+use crate::store::{DbOptions, DbUrl};
+
+pub const ENV_PREFIX: &str = "SCIM_BRIDGE";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot load configuration: {0}")]
+    Load(String),
+    #[error("{key} = {value}: {problem}; {fix}")]
+    Invalid { key: &'static str, value: String, problem: String, fix: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub base_path: String,
+    /// Public base URL for `meta.location`, e.g. `https://helpdesk.example.com/scim/v2`.
+    /// Empty: derived from the request's Host header.
+    #[serde(default)]
+    pub public_url: String,
+    pub body_limit_bytes: u64,
+    pub request_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+/// The database URL; its `Debug` never shows a password.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SecretUrl(pub String);
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::store::redact(&self.0))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretUrl,
+    pub pool_size: usize,
+    pub acquire_timeout_ms: u64,
+    pub migrate_on_start: bool,
+    /// Create the demo helpdesk SQLite database when the file is missing. Demo only.
+    pub create_demo: bool,
+    pub sqlite_wal: bool,
+    pub sqlite_busy_timeout_ms: u64,
+    /// How long `serve` keeps retrying an unreachable database at start-up.
+    pub startup_retry_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingSettings {
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info` or `scim_bridge=debug`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub mapping: MappingSettings,
+    pub log: LogSettings,
+    /// Directory of the config file; relative paths are resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+const DEFAULTS: &str = r#"
+[server]
+listen = "127.0.0.1:8080"
+base_path = "/scim/v2"
+public_url = ""
+body_limit_bytes = 1048576
+request_timeout_secs = 30
+shutdown_grace_secs = 20
+[database]
+url = "sqlite://data/helpdesk-demo.db"
+pool_size = 4
+acquire_timeout_ms = 5000
+migrate_on_start = true
+create_demo = false
+sqlite_wal = false
+sqlite_busy_timeout_ms = 5000
+startup_retry_secs = 60
+[mapping]
+file = "mappings/demo.toml"
+[log]
+format = "pretty"
+level = "info"
+"#;
+
+/// Every key the settings know, for spotting mistyped environment variables.
+pub const KNOWN_KEYS: &[&str] = &[
+    "server.listen", "server.base_path", "server.public_url", "server.body_limit_bytes", "server.request_timeout_secs",
+    "server.shutdown_grace_secs", "database.url", "database.pool_size", "database.acquire_timeout_ms", "database.migrate_on_start",
+    "database.create_demo", "database.sqlite_wal", "database.sqlite_busy_timeout_ms", "database.startup_retry_secs",
+    "mapping.file", "log.format", "log.level",
+];
+
+/// `SCIM_BRIDGE__…` variables that match no setting: almost always a typo the operator wants
+/// to hear about.
+pub fn unknown_env_vars() -> Vec<String> {
+    std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with(&format!("{ENV_PREFIX}__")))
+        .filter(|k| {
+            let key = k[ENV_PREFIX.len() + 2..].to_ascii_lowercase().replace("__", ".");
+            !KNOWN_KEYS.contains(&key.as_str())
+        })
+        .collect()
+}
+
+impl Settings {
+    /// Loads defaults, the file at `path`, then the environment, and validates the result.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the key, the bad value and the fix.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let mut b = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if path.exists() {
+            b = b.add_source(File::from(path).format(FileFormat::Toml));
+        } else {
+            return Err(ConfigError::Load(format!(
+                "config file {} does not exist; pass --config PATH or create it from the repository's config.toml",
+                path.display()
+            )));
+        }
+        b = b.add_source(Environment::with_prefix(ENV_PREFIX).prefix_separator("__").separator("__").try_parsing(true));
+        let cfg = b.build().map_err(|e| ConfigError::Load(e.to_string()))?;
+        let mut s: Settings = cfg.try_deserialize().map_err(|e| ConfigError::Load(explain(e.to_string())))?;
+        s.base_dir = path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let bp = &self.server.base_path;
+        if !bp.starts_with('/') || bp.contains(['?', '#', ' ', '_']) || (bp.len() > 1 && bp.ends_with('/')) {
+            return Err(ConfigError::Invalid {
+                key: "server.base_path",
+                value: format!("{bp:?}"),
+                problem: "not a usable URL path (Okta rejects base URLs containing '_')".into(),
+                fix: "use an absolute path without a trailing slash, such as \"/scim/v2\"".into(),
+            });
+        }
+        let pu = &self.server.public_url;
+        if !pu.is_empty() && !(pu.starts_with("https://") || pu.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                key: "server.public_url",
+                value: format!("{pu:?}"),
+                problem: "not an http(s) URL".into(),
+                fix: "use the URL the identity provider calls, e.g. \"https://helpdesk.example.com/scim/v2\", or leave it empty".into(),
+            });
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                key: "server.body_limit_bytes",
+                value: self.server.body_limit_bytes.to_string(),
+                problem: "too small for any SCIM request".into(),
+                fix: "use at least 1024; the default is 1048576 (1 MiB)".into(),
+            });
+        }
+        if self.server.request_timeout_secs == 0 || self.server.request_timeout_secs > 55 {
+            return Err(ConfigError::Invalid {
+                key: "server.request_timeout_secs",
+                value: self.server.request_timeout_secs.to_string(),
+                problem: "must be between 1 and 55 seconds (Okta gives up after 60)".into(),
+                fix: "use e.g. 30".into(),
+            });
+        }
+        self.db_url()?;
+        if self.database.pool_size == 0 || self.database.pool_size > 256 {
+            return Err(ConfigError::Invalid {
+                key: "database.pool_size",
+                value: self.database.pool_size.to_string(),
+                problem: "must be between 1 and 256".into(),
+                fix: "2–8 is plenty for a sidecar; the default is 4".into(),
+            });
+        }
+        if !matches!(self.log.format.as_str(), "pretty" | "json") {
+            return Err(ConfigError::Invalid {
+                key: "log.format",
+                value: format!("{:?}", self.log.format),
+                problem: "unknown log format".into(),
+                fix: "use \"pretty\" or \"json\"".into(),
+            });
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(ConfigError::Invalid {
+                key: "log.level",
+                value: format!("{:?}", self.log.level),
+                problem: e.to_string(),
+                fix: "use a level such as \"info\" or \"debug\", or a filter such as \"scim_bridge=debug,info\"".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// # Errors
+    /// When `server.listen` is not `HOST:PORT`.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| ConfigError::Invalid {
+            key: "server.listen",
+            value: format!("{:?}", self.server.listen),
+            problem: "not an IP address and port".into(),
+            fix: "use HOST:PORT such as \"127.0.0.1:8080\" (or \"0.0.0.0:8080\" to listen on every interface)".into(),
+        })
+    }
+
+    /// The database URL with a relative SQLite path resolved against the config directory.
+    ///
+    /// # Errors
+    /// When the scheme is unknown.
+    pub fn db_url(&self) -> Result<DbUrl, ConfigError> {
+        let url = DbUrl::parse(&self.database.url.0).map_err(|problem| ConfigError::Invalid {
+            key: "database.url",
+            value: format!("{:?}", crate::store::redact(&self.database.url.0)),
+            problem,
+            fix: "set database.url (or SCIM_BRIDGE__DATABASE__URL) to the application's database".into(),
+        })?;
+        Ok(match url {
+            DbUrl::Sqlite(p) if p.is_relative() => DbUrl::Sqlite(self.base_dir.join(p)),
+            other => other,
+        })
+    }
+
+    pub fn mapping_path(&self) -> PathBuf {
+        if self.mapping.file.is_relative() {
+            self.base_dir.join(&self.mapping.file)
+        } else {
+            self.mapping.file.clone()
+        }
+    }
+
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            pool_size: self.database.pool_size,
+            acquire_timeout: Duration::from_millis(self.database.acquire_timeout_ms),
+            sqlite_wal: self.database.sqlite_wal,
+            sqlite_busy_timeout: Duration::from_millis(self.database.sqlite_busy_timeout_ms),
+        }
+    }
+}
+
+/// Adds the fix to serde's terse messages.
+fn explain(msg: String) -> String {
+    if msg.contains("unknown field") {
+        format!("{msg}; remove the key or correct its spelling (see config.toml in the repository for every key)")
+    } else if msg.contains("invalid type") || msg.contains("invalid digit") {
+        format!("{msg}; check the value's type (numbers unquoted, true/false for switches)")
+    } else {
+        msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn load(text: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::File::create(&p).unwrap().write_all(text.as_bytes()).unwrap();
+        Settings::load(&p)
+    }
+
+    #[test]
+    fn repository_config_is_valid_and_complete() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")).unwrap();
+        let s = load(&text).unwrap();
+        assert_eq!(s.server.base_path, "/scim/v2");
+        assert!(s.database.create_demo);
+        // The shipped file documents every key.
+        for key in KNOWN_KEYS {
+            let leaf = key.split('.').nth(1).unwrap();
+            assert!(text.contains(&format!("{leaf} =")), "config.toml does not document {key}");
+        }
+    }
+
+    #[test]
+    fn errors_name_key_value_and_fix() {
+        let e = load("[server]\nlisten = \"localhost\"\n").unwrap_err().to_string();
+        assert!(e.contains("server.listen") && e.contains("localhost") && e.contains("HOST:PORT"), "{e}");
+        let e = load("[database]\nurl = \"sqlit://x.db\"\n").unwrap_err().to_string();
+        assert!(e.contains("database.url") && e.contains("sqlite://"), "{e}");
+        let e = load("[server]\nlisen = \"1\"\n").unwrap_err().to_string();
+        assert!(e.contains("lisen"), "{e}");
+        let e = load("[log]\nformat = \"xml\"\n").unwrap_err().to_string();
+        assert!(e.contains("log.format") && e.contains("json"), "{e}");
+        let e = load("[server]\nbase_path = \"/scim_v2\"\n").unwrap_err().to_string();
+        assert!(e.contains("server.base_path"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let s = load("[database]\nurl = \"sqlite://data/x.db\"\n").unwrap();
+        match s.db_url().unwrap() {
+            DbUrl::Sqlite(p) => assert!(p.ends_with("data/x.db") && p.is_absolute(), "{p:?}"),
+            _ => panic!(),
+        }
+        assert!(s.mapping_path().is_absolute());
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let s = load("[database]\nurl = \"postgres://app:hunter2@db/helpdesk\"\n").unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

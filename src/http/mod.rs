@@ -1,0 +1,10 @@
+//! The HTTP edge: hyper 1 server with graceful shutdown, request limits, authentication,
+//! routing and the single mapping of errors to SCIM responses.
+
+pub mod error;
+pub mod response;
+pub mod router;
+pub mod server;
+
+pub use router::{HttpSettings, State};
+pub use server::serve;

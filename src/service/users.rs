@@ -1,0 +1,230 @@
+//! The Users endpoint's operations.
+
+use chrono::{NaiveDateTime, SecondsFormat};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use tracing::info;
+
+use super::{App, ServiceError};
+use crate::mapping::model::OnDelete;
+use crate::mapping::{UserMapping, WriteMode};
+use crate::scim::list::{list_response, ListQuery};
+use crate::scim::{patch, ScimError};
+use crate::store::users::{self as store, CreateConflict, HostUser, Planned};
+use crate::store::StoreError;
+
+/// Longest `externalId` kept (the link table's column).
+const MAX_EXTERNAL_ID: usize = 255;
+
+/// A resource as answered, with its version for the `ETag` header.
+pub struct Answer {
+    pub resource: Value,
+    pub version: String,
+}
+
+/// The outcome of a create, for logs and the status code.
+pub struct CreateOutcome {
+    pub answer: Answer,
+    pub adopted: bool,
+}
+
+fn ts(t: Option<NaiveDateTime>) -> Option<String> {
+    t.map(|t| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// The SCIM view of a stored user, without `id`/`meta` (what PATCH operates on).
+fn view(m: &UserMapping, u: &HostUser) -> Value {
+    let mut r = m.to_resource(&u.values, u.link.as_ref().map(|l| &l.resource));
+    if let (Some(ext), Some(obj)) = (u.link.as_ref().and_then(|l| l.external_id.clone()), r.as_object_mut()) {
+        obj.insert("externalId".into(), Value::String(ext));
+    }
+    m.resource_type.canonicalize(r)
+}
+
+/// The full answer: `id`, the view, `meta` with a content-derived version, so the ETag moves
+/// whenever anything visible changes — also when the application edits the row itself.
+pub fn render(m: &UserMapping, u: &HostUser, base: &str) -> Answer {
+    let body = view(m, u);
+    let version = format!("W/\"{}\"", &hex::encode(Sha256::digest(body.to_string().as_bytes()))[..16]);
+    let mut out = Map::new();
+    let Value::Object(fields) = body else { unreachable!("views are objects") };
+    let mut fields = fields.into_iter();
+    if let Some((k, v)) = fields.next() {
+        out.insert(k, v); // schemas first
+    }
+    out.insert("id".into(), Value::String(u.key.clone()));
+    out.extend(fields);
+    let mut meta = json!({"resourceType": "User"});
+    if let Some(l) = &u.link {
+        if let Some(c) = ts(l.created_at) {
+            meta["created"] = Value::String(c);
+        }
+        if let Some(c) = ts(l.updated_at) {
+            meta["lastModified"] = Value::String(c);
+        }
+    }
+    meta["location"] = Value::String(format!("{base}/Users/{}", u.key));
+    meta["version"] = Value::String(version.clone());
+    out.insert("meta".into(), meta);
+    Answer { resource: Value::Object(out), version }
+}
+
+/// Checks what every write needs and extracts the link fields.
+fn plan(m: &UserMapping, resource: Value, mode: WriteMode) -> Result<(Planned, Vec<(String, crate::mapping::HostValue)>), ScimError> {
+    let user_name = match resource.get("userName") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        _ => return Err(ScimError::invalid_value("\"userName\" is required and must not be empty")),
+    };
+    let external_id = match resource.get("externalId") {
+        Some(Value::String(s)) if s.len() > MAX_EXTERNAL_ID => {
+            return Err(ScimError::invalid_value(format!("\"externalId\" is longer than {MAX_EXTERNAL_ID} bytes")))
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let row = m.to_row(&resource, mode)?;
+    let mut shadow = resource;
+    if let Some(o) = shadow.as_object_mut() {
+        o.remove("externalId");
+    }
+    Ok((Planned { row: vec![], user_name, external_id, resource: shadow }, row))
+}
+
+fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
+    format!(
+        "a user with userName {user_name:?} already exists (or another unique column of table \"{}\" holds the same value)",
+        m.table
+    )
+}
+
+fn map_conflict<'a>(m: &'a UserMapping, user_name: &str) -> impl Fn(StoreError) -> ServiceError + 'a {
+    let user_name = user_name.to_string();
+    move |e| match e {
+        StoreError::Conflict(_) => ScimError::uniqueness(conflict_detail(m, &user_name)).into(),
+        other => other.into(),
+    }
+}
+
+/// `POST /Users`.
+pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome, ServiceError> {
+    let m = &app.users;
+    let resource = m.resource_type.normalize(body)?;
+    let (mut planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert)?;
+    let adopt_row = m.to_row(&resource, WriteMode::Update)?;
+    planned.row = insert_row.clone();
+    let outcome = store::create(&app.db, m, &insert_row, &adopt_row, &planned).await.map_err(map_conflict(m, &planned.user_name))?;
+    match outcome {
+        Ok(created) => {
+            info!(user_name = %planned.user_name, id = %created.user.key, adopted = created.adopted,
+                "{}", if created.adopted { "adopted existing user" } else { "created user" });
+            Ok(CreateOutcome { answer: render(m, &created.user, base), adopted: created.adopted })
+        }
+        Err(CreateConflict::Taken(key)) => {
+            info!(user_name = %planned.user_name, existing_id = %key, "create refused: userName already provisioned");
+            Err(ScimError::uniqueness(format!("userName {:?} is already provisioned as user {key}", planned.user_name)).into())
+        }
+        Err(CreateConflict::Ambiguous(keys)) => {
+            info!(user_name = %planned.user_name, candidates = ?keys, "create refused: several existing users match");
+            Err(ScimError::uniqueness(format!(
+                "userName {:?} matches several existing users of the application (ids {}); merge or rename them, then retry",
+                planned.user_name,
+                keys.join(", ")
+            ))
+            .into())
+        }
+        Err(CreateConflict::ExistsUnadopted(key)) => Err(ScimError::uniqueness(format!(
+            "userName {:?} matches existing user {key}, and adoption is switched off (users.adopt = false)",
+            planned.user_name
+        ))
+        .into()),
+    }
+}
+
+fn not_found(id: &str) -> ServiceError {
+    ScimError::not_found(format!("no user with id {id:?}")).into()
+}
+
+/// `GET /Users/{id}`.
+pub async fn get(app: &App, id: &str, base: &str) -> Result<Answer, ServiceError> {
+    let u = store::get(&app.db, &app.users, id).await?.ok_or_else(|| not_found(id))?;
+    Ok(render(&app.users, &u, base))
+}
+
+/// `GET /Users`.
+pub async fn list(app: &App, q: &ListQuery, base: &str) -> Result<Value, ServiceError> {
+    let m = &app.users;
+    let pred = q.filter.as_ref().map(|f| m.predicate(f)).transpose()?;
+    let (total, users) = store::list(&app.db, m, pred.as_ref(), q.start_index, q.count).await?;
+    let resources = users.iter().map(|u| render(m, u, base).resource).collect();
+    Ok(list_response(total, q.start_index, resources))
+}
+
+fn store_err(id: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
+    move |e| match e {
+        StoreError::NotFound => not_found(id),
+        other => other.into(),
+    }
+}
+
+/// Runs a read-modify-write on one user; `change` computes the new resource from the current
+/// one. Uniqueness violations become 409.
+async fn modify(app: &App, id: &str, base: &str, what: &'static str, change: impl FnOnce(Value) -> Result<Value, ScimError>) -> Result<Answer, ServiceError> {
+    let m = &app.users;
+    let mut user_name = String::new();
+    let result = store::modify(&app.db, m, id, |current: &HostUser| -> Result<Planned, ServiceError> {
+        let next = change(view(m, current))?;
+        let (mut planned, row) = plan(m, next, WriteMode::Update)?;
+        planned.row = row;
+        user_name = planned.user_name.clone();
+        Ok(planned)
+    })
+    .await;
+    let u = match result {
+        Ok(u) => u,
+        Err(ServiceError::Store(StoreError::Conflict(_))) => return Err(ScimError::uniqueness(conflict_detail(m, &user_name)).into()),
+        Err(ServiceError::Store(e)) => return Err(store_err(id)(e)),
+        Err(e) => return Err(e),
+    };
+    info!(user_name = %user_name, id = %id, "{what}");
+    Ok(render(m, &u, base))
+}
+
+/// `PUT /Users/{id}`: the body replaces the resource (read-only attributes ignored).
+pub async fn replace(app: &App, id: &str, body: &Value, base: &str) -> Result<Answer, ServiceError> {
+    let next = app.users.resource_type.normalize(body)?;
+    modify(app, id, base, "replaced user", move |_| Ok(next)).await
+}
+
+/// `PATCH /Users/{id}`.
+pub async fn patch(app: &App, id: &str, body: &Value, base: &str) -> Result<Answer, ServiceError> {
+    let ops = patch::parse_request(body)?;
+    let rt = &app.users.resource_type;
+    modify(app, id, base, "patched user", |current| patch::apply(rt, &current, &ops)).await
+}
+
+/// `DELETE /Users/{id}`, following the mapping's `on_delete`.
+pub async fn delete(app: &App, id: &str) -> Result<(), ServiceError> {
+    let m = &app.users;
+    match m.on_delete {
+        OnDelete::Deactivate => {
+            modify(app, id, "", "deactivated user (DELETE)", |mut current| {
+                current["active"] = Value::Bool(false);
+                Ok(current)
+            })
+            .await?;
+        }
+        OnDelete::Delete => {
+            if !store::delete_row(&app.db, m, id).await? {
+                return Err(not_found(id));
+            }
+            info!(id = %id, "deleted user row");
+        }
+        OnDelete::Ignore => {
+            if !store::forget(&app.db, m, id).await? {
+                return Err(not_found(id));
+            }
+            info!(id = %id, "unlinked user (DELETE, on_delete = ignore)");
+        }
+    }
+    Ok(())
+}

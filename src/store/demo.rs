@@ -1,0 +1,62 @@
+//! The embedded demo helpdesk: the one place the bridge creates host tables.
+//!
+//! With `database.create_demo = true` (the repository's default config) and a SQLite URL whose
+//! file does not exist yet, the bridge creates a small helpdesk database — a `users` table
+//! shaped like real helpdesks' (login, email, names, an `active` flag, a role, NOT NULL
+//! bookkeeping columns) with a few pre-existing users — so a newcomer can try the bridge
+//! before pointing it at a real application. Never used for PostgreSQL or MySQL.
+
+use std::path::Path;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, RunQueryDsl as _};
+
+use super::StoreError;
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    login VARCHAR(255) NOT NULL,
+    email VARCHAR(255) NOT NULL,
+    firstname VARCHAR(100) NOT NULL DEFAULT '',
+    lastname VARCHAR(100) NOT NULL DEFAULT '',
+    department VARCHAR(200) NULL,
+    phone VARCHAR(100) NULL,
+    active BOOLEAN NOT NULL DEFAULT 1,
+    role VARCHAR(20) NOT NULL,
+    password VARCHAR(100) NOT NULL,
+    created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL
+);
+CREATE UNIQUE INDEX users_login ON users (login COLLATE NOCASE);
+CREATE INDEX users_email ON users (email COLLATE NOCASE);
+"#;
+
+pub const SEED: &str = r#"
+INSERT INTO users (id, login, email, firstname, lastname, department, phone, active, role, password, created_at, updated_at) VALUES
+ (1, 'admin@helpdesk.example', 'admin@helpdesk.example', 'Ada', 'Admin', 'IT', NULL, 1, 'agent', '$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaA', '2024-01-02 09:00:00', '2024-01-02 09:00:00'),
+ (2, 'maria.garcia@acme.example', 'maria.garcia@acme.example', 'María', 'García', 'Sales', '+34 600 000 000', 1, 'customer', '!', '2024-02-01 10:00:00', '2024-02-01 10:00:00'),
+ (3, 'Bob.Brown@Acme.Example', 'Bob.Brown@Acme.Example', 'Bob', 'Brown', NULL, NULL, 1, 'customer', '!', '2024-03-02 08:00:00', '2024-03-02 08:00:00'),
+ (4, 'kenji.wong@acme.example', 'kenji.wong@acme.example', 'Kenji', 'Wong', 'Support', NULL, 0, 'customer', '!', '2024-03-05 08:00:00', '2024-06-30 18:00:00'),
+ (5, 'lea.petit@globex.example', 'lea.petit@globex.example', 'Léa', 'Petit', 'Einkauf', NULL, 1, 'customer', '!', '2024-04-11 12:00:00', '2024-04-11 12:00:00');
+"#;
+
+/// Creates the demo database at `path` if the file does not exist. Returns whether it did.
+///
+/// # Errors
+/// When the directory or file cannot be created.
+pub fn ensure(path: &Path) -> Result<bool, StoreError> {
+    if path.exists() {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    c.transaction(|c| {
+        c.batch_execute(SCHEMA)?;
+        diesel::sql_query(SEED).execute(c)?;
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(true)
+}

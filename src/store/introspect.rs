@@ -1,0 +1,234 @@
+//! Reads the live schema of a host table (columns, types, defaults, keys, indexes) so the
+//! mapping can be validated against what really exists.
+
+use crate::mapping::host::{ColumnKind, HostColumn, HostIndex, HostTable};
+use crate::mapping::Dialect;
+
+use super::sql::Sql;
+use super::{Conn, Db, StoreError};
+
+/// Names of the tables in the current database/schema (the bridge's own excluded).
+pub async fn tables(db: &Db) -> Result<Vec<String>, StoreError> {
+    let mut c = db.reader().await?;
+    let mut q = Sql::new();
+    q.raw(match db.dialect {
+        Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name",
+        Dialect::Postgres => "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
+        Dialect::Mysql => "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1",
+    });
+    Ok(c.rows(q).await?.into_iter().filter_map(|r| r.get(0).map(str::to_string)).filter(|n| !n.starts_with("scim_")).collect())
+}
+
+/// The table's description, or `None` when it does not exist.
+pub async fn table(db: &Db, name: &str) -> Result<Option<HostTable>, StoreError> {
+    let mut c = db.reader().await?;
+    let columns = match db.dialect {
+        Dialect::Sqlite => sqlite_columns(&mut c, name).await?,
+        Dialect::Postgres => pg_columns(&mut c, name).await?,
+        Dialect::Mysql => mysql_columns(&mut c, name).await?,
+    };
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let indexes = match db.dialect {
+        Dialect::Sqlite => sqlite_indexes(&mut c, name, &columns).await?,
+        Dialect::Postgres => pg_indexes(&mut c, name).await?,
+        Dialect::Mysql => mysql_indexes(&mut c, name).await?,
+    };
+    Ok(Some(HostTable { name: name.to_string(), columns, indexes }))
+}
+
+fn varchar_len(ty: &str) -> Option<u32> {
+    let t = ty.to_ascii_lowercase();
+    if !t.contains("char") {
+        return None;
+    }
+    let open = t.find('(')?;
+    let close = t[open..].find(')')? + open;
+    t[open + 1..close].trim().parse().ok()
+}
+
+async fn sqlite_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT name, type, CAST(\"notnull\" AS TEXT), dflt_value, CAST(pk AS TEXT) FROM pragma_table_info(")
+        .text(table)
+        .raw(") ORDER BY cid");
+    let rows = c.rows(q).await?;
+    let pk_count = rows.iter().filter(|r| r.get(4) != Some("0")).count();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let ty = r.get(1).unwrap_or("").to_string();
+            let pk = r.get(4) != Some("0");
+            // INTEGER PRIMARY KEY is the rowid: SQLite fills it, and reports it nullable.
+            let rowid = pk && pk_count == 1 && ty.eq_ignore_ascii_case("integer");
+            HostColumn {
+                name: r.get(0).unwrap_or("").to_string(),
+                kind: ColumnKind::from_sql_type(Dialect::Sqlite, &ty),
+                max_len: varchar_len(&ty),
+                sql_type: ty,
+                nullable: r.get(2) == Some("0") && !rowid,
+                has_default: r.get(3).is_some(),
+                generated: rowid,
+                primary_key: pk,
+                collation: None,
+            }
+        })
+        .collect())
+}
+
+async fn sqlite_indexes(c: &mut Conn, table: &str, columns: &[HostColumn]) -> Result<Vec<HostIndex>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT il.name, CAST(il.\"unique\" AS TEXT), ii.name, ii.coll FROM pragma_index_list(")
+        .text(table)
+        .raw(") il JOIN pragma_index_xinfo(il.name) ii ON ii.seqno = 0");
+    let mut out: Vec<HostIndex> = c
+        .rows(q)
+        .await?
+        .into_iter()
+        .map(|r| HostIndex {
+            name: r.get(0).unwrap_or("").to_string(),
+            unique: r.get(1) == Some("1"),
+            leading: r.get(2).unwrap_or("").to_ascii_lowercase(),
+            nocase: r.get(3).is_some_and(|c| c.eq_ignore_ascii_case("nocase")),
+        })
+        .collect();
+    // The rowid is an index too.
+    if let Some(pk) = columns.iter().find(|c| c.generated) {
+        out.push(HostIndex { name: "rowid".into(), leading: pk.name.to_ascii_lowercase(), nocase: false, unique: true });
+    }
+    Ok(out)
+}
+
+async fn pg_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreError> {
+    let mut q = Sql::new();
+    q.raw(
+        "SELECT c.column_name::text, CASE WHEN c.data_type = 'USER-DEFINED' THEN c.udt_name::text ELSE c.data_type::text END, \
+         c.is_nullable::text, c.column_default::text, c.is_identity::text, c.character_maximum_length::text, \
+         CASE WHEN EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+           WHERE i.indisprimary AND i.indrelid = (quote_ident(current_schema()) || '.' || quote_ident(c.table_name::text))::regclass \
+           AND a.attname = c.column_name) THEN 'YES' ELSE 'NO' END \
+         FROM information_schema.columns c WHERE c.table_schema = current_schema() AND c.table_name = ",
+    )
+    .text(table)
+    .raw(" ORDER BY c.ordinal_position");
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let ty = r.get(1).unwrap_or("").to_string();
+            let default = r.get(3);
+            let generated = r.get(4) == Some("YES") || default.is_some_and(|d| d.starts_with("nextval("));
+            HostColumn {
+                name: r.get(0).unwrap_or("").to_string(),
+                kind: ColumnKind::from_sql_type(Dialect::Postgres, &ty),
+                sql_type: ty,
+                nullable: r.get(2) == Some("YES"),
+                has_default: default.is_some(),
+                generated,
+                primary_key: r.get(6) == Some("YES"),
+                max_len: r.get(5).and_then(|s| s.parse().ok()),
+                collation: None,
+            }
+        })
+        .collect())
+}
+
+async fn pg_indexes(c: &mut Conn, table: &str) -> Result<Vec<HostIndex>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT indexname::text, indexdef::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ").text(table);
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let def = r.get(1).unwrap_or("").to_string();
+            HostIndex {
+                name: r.get(0).unwrap_or("").to_string(),
+                unique: def.to_ascii_uppercase().starts_with("CREATE UNIQUE"),
+                leading: pg_leading(&def),
+                nocase: false,
+            }
+        })
+        .collect())
+}
+
+/// `CREATE INDEX i ON public.t USING btree (lower((email)::text), x)` → `lower((email)::text)`.
+fn pg_leading(def: &str) -> String {
+    let Some(start) = def.find(" USING ").and_then(|u| def[u..].find('(').map(|p| u + p + 1)) else { return String::new() };
+    let mut depth = 0;
+    let mut out = String::new();
+    for ch in def[start..].chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' if depth == 0 => break,
+            ')' => depth -= 1,
+            ',' if depth == 0 => break,
+            _ => {}
+        }
+        out.push(ch);
+    }
+    out.trim().trim_matches('"').to_ascii_lowercase()
+}
+
+async fn mysql_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreError> {
+    let mut q = Sql::new();
+    q.raw(
+        "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), \
+         CAST(EXTRA AS CHAR), CAST(CHARACTER_MAXIMUM_LENGTH AS CHAR), CAST(COLLATION_NAME AS CHAR), CAST(COLUMN_KEY AS CHAR) \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ",
+    )
+    .text(table)
+    .raw(" ORDER BY ORDINAL_POSITION");
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let ty = r.get(1).unwrap_or("").to_string();
+            HostColumn {
+                name: r.get(0).unwrap_or("").to_string(),
+                kind: ColumnKind::from_sql_type(Dialect::Mysql, &ty),
+                sql_type: ty,
+                nullable: r.get(2) == Some("YES"),
+                // MariaDB reports a NULL default as the string "NULL".
+                has_default: r.get(3).is_some_and(|d| d != "NULL"),
+                generated: r.get(4).is_some_and(|e| e.to_ascii_lowercase().contains("auto_increment")),
+                primary_key: r.get(7) == Some("PRI"),
+                max_len: r.get(5).and_then(|s| s.parse().ok()),
+                collation: r.get(6).map(str::to_string),
+            }
+        })
+        .collect())
+}
+
+async fn mysql_indexes(c: &mut Conn, table: &str) -> Result<Vec<HostIndex>, StoreError> {
+    let mut q = Sql::new();
+    q.raw(
+        "SELECT CAST(INDEX_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(NON_UNIQUE AS CHAR) FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND SEQ_IN_INDEX = 1 AND TABLE_NAME = ",
+    )
+    .text(table);
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .map(|r| HostIndex {
+            name: r.get(0).unwrap_or("").to_string(),
+            leading: r.get(1).unwrap_or("").to_ascii_lowercase(),
+            unique: r.get(2) == Some("0"),
+            nocase: false,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_index_definitions() {
+        assert_eq!(pg_leading("CREATE UNIQUE INDEX u ON public.users USING btree (lower((email)::text))"), "lower((email)::text)");
+        assert_eq!(pg_leading("CREATE INDEX i ON public.users USING btree (email, id)"), "email");
+        assert_eq!(varchar_len("character varying(100)"), Some(100));
+        assert_eq!(varchar_len("varchar(20)"), Some(20));
+        assert_eq!(varchar_len("text"), None);
+    }
+}

@@ -1,0 +1,101 @@
+//! The bridge's own schema: diesel migrations embedded at build time, one tree per backend,
+//! forward-only. Applied versions are recorded in `scim_schema_migrations` — not diesel's
+//! default `__diesel_schema_migrations`, which a host application built on diesel may own.
+
+use diesel::migration::{Migration, MigrationSource};
+use diesel::{Connection, RunQueryDsl as _};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::{AsyncMysqlConnection, AsyncPgConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+
+use super::{DbUrl, StoreError};
+
+const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const MYSQL: EmbeddedMigrations = embed_migrations!("migrations/mysql");
+
+const TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS scim_schema_migrations (version VARCHAR(64) NOT NULL PRIMARY KEY, run_on VARCHAR(32) NOT NULL)";
+
+#[derive(diesel::QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// What `pending` found or `run` did.
+#[derive(Debug, Clone, Default)]
+pub struct MigrationReport {
+    pub applied: Vec<String>,
+    pub pending: Vec<String>,
+}
+
+fn run_sync<C>(conn: &mut C, source: &EmbeddedMigrations, apply: bool) -> Result<MigrationReport, StoreError>
+where
+    C: Connection,
+    EmbeddedMigrations: MigrationSource<C::Backend>,
+    C: diesel::connection::BoxableConnection<C::Backend> + diesel::connection::LoadConnection,
+    Version: diesel::deserialize::QueryableByName<C::Backend>,
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, C::Backend>,
+    C::Backend: diesel::sql_types::HasSqlType<diesel::sql_types::Text> + diesel::backend::DieselReserveSpecialization,
+    diesel::query_builder::SqlQuery: diesel::query_builder::QueryFragment<C::Backend>,
+{
+    let err = |e: String| StoreError::Other(format!("migration: {e}"));
+    conn.batch_execute(TABLE_DDL).map_err(|e| err(e.to_string()))?;
+    let done: Vec<String> = diesel::sql_query("SELECT version FROM scim_schema_migrations")
+        .load::<Version>(conn)
+        .map_err(|e| err(e.to_string()))?
+        .into_iter()
+        .map(|v| v.version)
+        .collect();
+    let mut report = MigrationReport::default();
+    let migrations = MigrationSource::<C::Backend>::migrations(source).map_err(|e| err(e.to_string()))?;
+    for m in migrations {
+        let version = m.name().version().to_string();
+        if done.contains(&version) {
+            continue;
+        }
+        if !apply {
+            report.pending.push(m.name().to_string());
+            continue;
+        }
+        let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        conn.transaction::<_, diesel::result::Error, _>(|c| {
+            m.run(c).map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+            diesel::sql_query("INSERT INTO scim_schema_migrations (version, run_on) VALUES (")
+                .sql("'")
+                .sql(version.replace('\'', ""))
+                .sql("', '")
+                .sql(&now)
+                .sql("')")
+                .execute(c)?;
+            Ok(())
+        })
+        .map_err(|e| err(format!("{}: {e}", m.name())))?;
+        report.applied.push(m.name().to_string());
+    }
+    Ok(report)
+}
+
+/// Applies pending migrations (`apply = true`) or only lists them.
+///
+/// # Errors
+/// `Unavailable` when the database cannot be reached, `Other` when a migration fails.
+pub async fn migrate(url: &DbUrl, apply: bool) -> Result<MigrationReport, StoreError> {
+    let url = url.clone();
+    tokio::task::spawn_blocking(move || match url {
+        DbUrl::Sqlite(path) => {
+            let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            run_sync(&mut c, &SQLITE, apply)
+        }
+        DbUrl::Postgres(u) => {
+            let mut c = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&u).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            run_sync(&mut c, &POSTGRES, apply)
+        }
+        DbUrl::Mysql(u) => {
+            let mut c = AsyncConnectionWrapper::<AsyncMysqlConnection>::establish(&u).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            run_sync(&mut c, &MYSQL, apply)
+        }
+    })
+    .await
+    .map_err(|e| StoreError::Other(format!("migration task failed: {e}")))?
+}

@@ -1,0 +1,401 @@
+//! Databases: one pool per backend, transactions, and every statement the bridge runs.
+//!
+//! The backend is chosen explicitly by the URL scheme. All SQL text is assembled in
+//! [`sql`] and [`dialect`]; callers above this module see typed operations only.
+
+pub mod demo;
+pub mod dialect;
+pub mod introspect;
+pub mod migrate;
+pub mod sql;
+pub mod tokens;
+pub mod users;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+use crate::mapping::Dialect;
+use sql::{Sql, TextRow};
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (connect failure, pool timeout, lost connection).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique constraint refused the write.
+    #[error("unique constraint: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Query(#[from] DieselError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl StoreError {
+    fn from_diesel(e: DieselError) -> StoreError {
+        match &e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => StoreError::Conflict(info.message().to_string()),
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
+                StoreError::Unavailable(info.message().to_string())
+            }
+            DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => StoreError::Unavailable(info.message().to_string()),
+            _ => StoreError::Query(e),
+        }
+    }
+}
+
+fn is_unavailable_message(m: &str) -> bool {
+    let m = m.to_ascii_lowercase();
+    ["database is locked", "connection", "broken pipe", "server has gone away", "lost connection", "terminating"]
+        .iter()
+        .any(|n| m.contains(n))
+}
+
+/// Where the database is, parsed from `database.url`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+    Mysql(String),
+}
+
+impl std::fmt::Debug for DbUrl {
+    /// Never prints credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DbUrl::Postgres(u) => write!(f, "{}", redact(u)),
+            DbUrl::Mysql(u) => write!(f, "{}", redact(u)),
+        }
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl DbUrl {
+    /// # Errors
+    /// A message naming the accepted schemes when the scheme is unknown.
+    pub fn parse(url: &str) -> Result<DbUrl, String> {
+        let lower = url.to_ascii_lowercase();
+        if let Some(rest) = lower.strip_prefix("sqlite:").map(|_| &url[7..]) {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or("");
+            if path.is_empty() {
+                return Err("a sqlite URL needs a file path, e.g. sqlite://data/helpdesk.db or sqlite:///var/lib/app/app.db".into());
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+            let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+            return Ok(DbUrl::Mysql(format!("mysql://{rest}")));
+        }
+        let scheme = url.split("://").next().filter(|s| s.len() < url.len()).unwrap_or(url);
+        Err(format!(
+            "unknown database scheme in \"{}\"; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+            if scheme.len() < 20 { scheme } else { "…" }
+        ))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            DbUrl::Sqlite(_) => Dialect::Sqlite,
+            DbUrl::Postgres(_) => Dialect::Postgres,
+            DbUrl::Mysql(_) => Dialect::Mysql,
+        }
+    }
+}
+
+/// Pool and connection settings.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub pool_size: usize,
+    pub acquire_timeout: Duration,
+    /// SQLite only: `PRAGMA journal_mode=WAL`; changes the host application's file, so it is the
+    /// operator's choice.
+    pub sqlite_wal: bool,
+    pub sqlite_busy_timeout: Duration,
+}
+
+enum AnyPool {
+    Pg(Pool<AsyncPgConnection>),
+    My(Pool<AsyncMysqlConnection>),
+    Lite(Pool<SqliteConn>),
+}
+
+/// A pooled connection of any backend.
+pub enum Conn {
+    Pg(Object<AsyncPgConnection>),
+    My(Object<AsyncMysqlConnection>),
+    Lite(Object<SqliteConn>),
+}
+
+/// Runs `$body` with `$c` bound to the backend connection; the body is type-checked once per
+/// backend, which is how one piece of code serves all three.
+macro_rules! on_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Pg(o) => {
+                let $c: &mut diesel_async::AsyncPgConnection = &mut *o;
+                $body
+            }
+            $crate::store::Conn::My(o) => {
+                let $c: &mut diesel_async::AsyncMysqlConnection = &mut *o;
+                $body
+            }
+            $crate::store::Conn::Lite(o) => {
+                let $c: &mut $crate::store::SqliteConn = &mut *o;
+                $body
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_conn;
+
+impl Conn {
+    /// Runs a query and returns its rows as text.
+    pub async fn rows(&mut self, q: Sql) -> Result<Vec<TextRow>, StoreError> {
+        on_conn!(self, |c| q.load::<TextRow>(c).await).map_err(StoreError::from_diesel)
+    }
+    pub async fn row(&mut self, q: Sql) -> Result<Option<TextRow>, StoreError> {
+        Ok(self.rows(q).await?.into_iter().next())
+    }
+    /// Runs a statement and returns the number of affected rows.
+    pub async fn exec(&mut self, q: Sql) -> Result<usize, StoreError> {
+        on_conn!(self, |c| q.execute(c).await).map_err(StoreError::from_diesel)
+    }
+    pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        on_conn!(self, |c| c.batch_execute(sql).await).map_err(StoreError::from_diesel)
+    }
+    fn discard(self) {
+        match self {
+            Conn::Pg(o) => drop(Object::take(o)),
+            Conn::My(o) => drop(Object::take(o)),
+            Conn::Lite(o) => drop(Object::take(o)),
+        }
+    }
+}
+
+/// The database: a dialect and its pools. SQLite gets a single writer connection (its
+/// writes are serialised by the file lock anyway, and one writer rules out busy deadlocks)
+/// plus a pool of readers; PostgreSQL and MySQL use one pool for both.
+pub struct Db {
+    pub dialect: Dialect,
+    write: AnyPool,
+    read: Option<AnyPool>,
+    acquire_timeout: Duration,
+}
+
+impl Db {
+    /// Builds the pools and checks that one connection can be opened.
+    ///
+    /// # Errors
+    /// `Unavailable` with the driver's reason when no connection can be made.
+    pub async fn connect(url: &DbUrl, opts: &DbOptions) -> Result<Db, StoreError> {
+        let build_err = |e: diesel_async::pooled_connection::deadpool::BuildError| StoreError::Other(e.to_string());
+        let db = match url {
+            DbUrl::Sqlite(path) => {
+                let path = path.to_string_lossy().to_string();
+                let make = |size: usize, writer: bool| {
+                    let mut cfg = ManagerConfig::<SqliteConn>::default();
+                    let wal = opts.sqlite_wal;
+                    let busy = opts.sqlite_busy_timeout.as_millis();
+                    cfg.custom_setup = Box::new(move |url| {
+                        let url = url.to_string();
+                        Box::pin(async move {
+                            let mut c = SqliteConn::establish(&url).await?;
+                            let mut pragmas = format!("PRAGMA busy_timeout = {busy}; PRAGMA foreign_keys = ON;");
+                            if wal && writer {
+                                pragmas.push_str(" PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+                            }
+                            c.batch_execute(&pragmas).await.map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                            Ok(c)
+                        })
+                    });
+                    Pool::builder(AsyncDieselConnectionManager::new_with_config(path.clone(), cfg)).max_size(size).build()
+                };
+                Db {
+                    dialect: Dialect::Sqlite,
+                    write: AnyPool::Lite(make(1, true).map_err(build_err)?),
+                    read: Some(AnyPool::Lite(make(opts.pool_size.max(1), false).map_err(build_err)?)),
+                    acquire_timeout: opts.acquire_timeout,
+                }
+            }
+            DbUrl::Postgres(u) => {
+                let mut cfg = ManagerConfig::<AsyncPgConnection>::default();
+                cfg.recycling_method = RecyclingMethod::Verified;
+                let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(u.clone(), cfg)).max_size(opts.pool_size).build().map_err(build_err)?;
+                Db { dialect: Dialect::Postgres, write: AnyPool::Pg(pool), read: None, acquire_timeout: opts.acquire_timeout }
+            }
+            DbUrl::Mysql(u) => {
+                let mut cfg = ManagerConfig::<AsyncMysqlConnection>::default();
+                cfg.recycling_method = RecyclingMethod::Verified;
+                cfg.custom_setup = Box::new(|url| {
+                    let url = url.to_string();
+                    Box::pin(async move {
+                        let mut c = AsyncMysqlConnection::establish(&url).await?;
+                        // Strict mode turns silent truncation into errors; UTC keeps TIMESTAMP
+                        // columns unambiguous.
+                        c.batch_execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00'")
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(c)
+                    })
+                });
+                let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(u.clone(), cfg)).max_size(opts.pool_size).build().map_err(build_err)?;
+                Db { dialect: Dialect::Mysql, write: AnyPool::My(pool), read: None, acquire_timeout: opts.acquire_timeout }
+            }
+        };
+        let mut c = db.reader().await?;
+        c.batch("SELECT 1").await?;
+        Ok(db)
+    }
+
+    async fn get(&self, pool: &AnyPool) -> Result<Conn, StoreError> {
+        let t = self.acquire_timeout;
+        let unavailable = |e: String| StoreError::Unavailable(e);
+        let timeout = || StoreError::Unavailable(format!("no database connection within {} ms", t.as_millis()));
+        Ok(match pool {
+            AnyPool::Pg(p) => Conn::Pg(tokio::time::timeout(t, p.get()).await.map_err(|_| timeout())?.map_err(|e| unavailable(e.to_string()))?),
+            AnyPool::My(p) => Conn::My(tokio::time::timeout(t, p.get()).await.map_err(|_| timeout())?.map_err(|e| unavailable(e.to_string()))?),
+            AnyPool::Lite(p) => Conn::Lite(tokio::time::timeout(t, p.get()).await.map_err(|_| timeout())?.map_err(|e| unavailable(e.to_string()))?),
+        })
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn reader(&self) -> Result<Conn, StoreError> {
+        self.get(self.read.as_ref().unwrap_or(&self.write)).await
+    }
+
+    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so the write lock is taken up
+    /// front and concurrent writers queue instead of failing).
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
+        let mut conn = self.get(&self.write).await?;
+        let begin = match self.dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+            Dialect::Mysql => "START TRANSACTION",
+        };
+        conn.batch(begin).await?;
+        Ok(Tx { conn: Some(conn) })
+    }
+
+    /// Starts a read-only snapshot for multi-statement reads (count + page).
+    pub async fn begin_read(&self) -> Result<Tx, StoreError> {
+        let mut conn = self.reader().await?;
+        let begin = match self.dialect {
+            Dialect::Sqlite => "BEGIN",
+            Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Dialect::Mysql => "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        };
+        conn.batch(begin).await?;
+        Ok(Tx { conn: Some(conn) })
+    }
+
+    /// Cheap liveness probe.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.reader().await?.batch("SELECT 1").await
+    }
+}
+
+/// An open transaction. Commit or roll back explicitly; if it is dropped open (the request was
+/// cancelled or timed out), its connection is closed rather than returned to the pool, which
+/// rolls the transaction back on every backend.
+pub struct Tx {
+    conn: Option<Conn>,
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("a transaction holds its connection until it ends")
+    }
+
+    /// # Errors
+    /// The database's error; the transaction is then rolled back by closing the connection.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let r = self.conn().batch("COMMIT").await;
+        if r.is_ok() {
+            self.conn.take();
+        }
+        r
+    }
+
+    pub async fn rollback(mut self) {
+        if self.conn().batch("ROLLBACK").await.is_ok() {
+            self.conn.take();
+        }
+    }
+
+    /// Commits on `Ok`, rolls back on `Err`.
+    pub async fn finish<T>(self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        match r {
+            Ok(v) => {
+                self.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.rollback().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            c.discard();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes_are_explicit() {
+        assert_eq!(DbUrl::parse("sqlite://data/x.db").unwrap(), DbUrl::Sqlite("data/x.db".into()));
+        assert_eq!(DbUrl::parse("sqlite:///var/x.db").unwrap(), DbUrl::Sqlite("/var/x.db".into()));
+        assert_eq!(DbUrl::parse("sqlite:x.db").unwrap(), DbUrl::Sqlite("x.db".into()));
+        assert!(matches!(DbUrl::parse("postgresql://u@h/db").unwrap(), DbUrl::Postgres(_)));
+        assert_eq!(DbUrl::parse("mariadb://root@h/test").unwrap(), DbUrl::Mysql("mysql://root@h/test".into()));
+        for bad in ["sqlit://x.db", "x.db", "postgress://h/db", "sqlite://"] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/helpdesk"), "postgres://app:***@db:5432/helpdesk");
+        assert_eq!(redact("postgres://db/helpdesk"), "postgres://db/helpdesk");
+        assert_eq!(format!("{:?}", DbUrl::parse("mysql://root:pw@h/t").unwrap()), "mysql://root:***@h/t");
+    }
+}

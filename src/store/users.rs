@@ -1,0 +1,453 @@
+//! Users in the host table and their links in `scim_users`, one transaction per operation.
+//!
+//! The host row is the truth for mapped attributes; the link row records that a SCIM identity
+//! owns the host row, its `externalId`, and the IdP's last view of the user. The link's unique
+//! `(host_table, user_name_hash)` is what makes `userName` unique across bridge replicas.
+
+use chrono::{NaiveDateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::mapping::compile::UserMapping;
+use crate::mapping::value::parse_timestamp;
+use crate::mapping::{ColumnKind, Dialect, HostValue, Pred};
+
+use super::dialect::{self, cast_text, PredCtx, HOST_ALIAS};
+use super::sql::{Sql, TextRow};
+use super::{Conn, Db, StoreError};
+
+/// A user as stored: the host row's key and mapped values, and the link if a SCIM identity
+/// owns it.
+#[derive(Debug, Clone)]
+pub struct HostUser {
+    pub key: String,
+    /// Values of `UserMapping::read_columns`, in order.
+    pub values: Vec<HostValue>,
+    pub link: Option<Link>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub resource: Value,
+    pub created_at: Option<NaiveDateTime>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// What a write puts in the host row and the link.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub row: Vec<(String, HostValue)>,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub resource: Value,
+}
+
+/// The result of a create.
+#[derive(Debug)]
+pub struct Created {
+    pub user: HostUser,
+    /// An existing host row was adopted instead of inserting a new one.
+    pub adopted: bool,
+}
+
+/// The userName key the database keeps unique: trimmed, Unicode-lower-cased, hashed to a
+/// fixed width so any length fits an index on every backend.
+pub fn user_name_hash(user_name: &str) -> String {
+    hex::encode(Sha256::digest(user_name.trim().to_lowercase().as_bytes()))
+}
+
+fn key_value(m: &UserMapping, key: &str) -> Option<HostValue> {
+    match m.key.kind {
+        ColumnKind::Int => key.trim().parse().ok().map(HostValue::Int),
+        _ => Some(HostValue::Text(key.to_string())),
+    }
+}
+
+/// `SELECT CAST(h.key AS TEXT), CAST(h.c1 AS TEXT), … FROM host h`
+fn select_host(m: &UserMapping, d: Dialect) -> Sql {
+    let mut q = Sql::new();
+    q.raw("SELECT ");
+    cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
+    for c in &m.read_columns {
+        q.raw(", ");
+        cast_text(&mut q, d, Some(HOST_ALIAS), c);
+    }
+    q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
+    q
+}
+
+fn where_key(q: &mut Sql, m: &UserMapping, key: HostValue) {
+    q.raw(" WHERE ").ident(HOST_ALIAS).raw(".").ident(&m.key.name).raw(" = ").bind(key);
+}
+
+fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
+    let values = m
+        .read_columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let kind = m.rules.iter().find(|r| &r.column == c).map_or(ColumnKind::Text, |r| r.kind);
+            HostValue::from_db_text(kind, r.get(i + 1))
+        })
+        .collect();
+    HostUser { key: r.get(0).unwrap_or("").to_string(), values, link: None }
+}
+
+async fn fetch_host(c: &mut Conn, m: &UserMapping, d: Dialect, key: &str, lock: bool) -> Result<Option<HostUser>, StoreError> {
+    let Some(kv) = key_value(m, key) else { return Ok(None) };
+    let mut q = select_host(m, d);
+    where_key(&mut q, m, kv);
+    if lock && d != Dialect::Sqlite {
+        q.raw(" FOR UPDATE");
+    }
+    Ok(c.row(q).await?.map(|r| parse_host_row(m, &r)))
+}
+
+async fn fetch_links(c: &mut Conn, m: &UserMapping, d: Dialect, keys: &[String]) -> Result<Vec<(String, Link)>, StoreError> {
+    if keys.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = Sql::new();
+    q.raw("SELECT host_key, user_name, external_id, resource, ");
+    cast_text(&mut q, d, None, "created_at");
+    q.raw(", ");
+    cast_text(&mut q, d, None, "updated_at");
+    q.raw(" FROM scim_users WHERE host_table = ").text(&m.table).raw(" AND host_key IN (");
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            q.raw(", ");
+        }
+        q.text(k);
+    }
+    q.raw(")");
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let link = Link {
+                user_name: r.get(1).unwrap_or("").to_string(),
+                external_id: r.get(2).map(str::to_string),
+                resource: r.get(3).and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null),
+                created_at: r.get(4).and_then(parse_timestamp),
+                updated_at: r.get(5).and_then(parse_timestamp),
+            };
+            (r.get(0).unwrap_or("").to_string(), link)
+        })
+        .collect())
+}
+
+async fn with_link(c: &mut Conn, m: &UserMapping, d: Dialect, mut u: HostUser) -> Result<HostUser, StoreError> {
+    u.link = fetch_links(c, m, d, std::slice::from_ref(&u.key)).await?.into_iter().next().map(|(_, l)| l);
+    Ok(u)
+}
+
+/// One user by SCIM id (the host key).
+pub async fn get(db: &Db, m: &UserMapping, key: &str) -> Result<Option<HostUser>, StoreError> {
+    let mut c = db.reader().await?;
+    match fetch_host(&mut c, m, db.dialect, key, false).await? {
+        None => Ok(None),
+        Some(u) => Ok(Some(with_link(&mut c, m, db.dialect, u).await?)),
+    }
+}
+
+/// A page of users matching `pred`, ordered by key, with the total count — from one
+/// consistent snapshot.
+pub async fn list(db: &Db, m: &UserMapping, pred: Option<&Pred>, start_index: u64, count: u64) -> Result<(u64, Vec<HostUser>), StoreError> {
+    let ctx = PredCtx { dialect: db.dialect, host_table: &m.table, key: &m.key.name, key_kind: m.key.kind };
+    let where_clause = |q: &mut Sql| {
+        if let Some(p) = pred {
+            q.raw(" WHERE ");
+            dialect::render(q, &ctx, p);
+            q.uncacheable = true;
+        }
+    };
+    let mut tx = db.begin_read().await?;
+    let r = async {
+        let mut cq = Sql::new();
+        cq.raw("SELECT CAST(COUNT(*) AS ").raw(if db.dialect == Dialect::Mysql { "CHAR" } else { "TEXT" }).raw(") FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
+        where_clause(&mut cq);
+        let total: u64 = tx.conn().row(cq).await?.and_then(|r| r.get(0).and_then(|s| s.parse().ok())).unwrap_or(0);
+        if count == 0 || start_index > total {
+            return Ok((total, vec![]));
+        }
+        let mut q = select_host(m, db.dialect);
+        where_clause(&mut q);
+        q.raw(" ORDER BY ").ident(HOST_ALIAS).raw(".").ident(&m.key.name).raw(" LIMIT ").int(count as i64).raw(" OFFSET ").int(start_index as i64 - 1);
+        let mut users: Vec<HostUser> = tx.conn().rows(q).await?.iter().map(|r| parse_host_row(m, r)).collect();
+        let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
+        let links = fetch_links(tx.conn(), m, db.dialect, &keys).await?;
+        for (k, l) in links {
+            if let Some(u) = users.iter_mut().find(|u| u.key == k) {
+                u.link = Some(l);
+            }
+        }
+        Ok((total, users))
+    }
+    .await;
+    tx.finish(r).await
+}
+
+/// Host rows whose match columns equal `user_name` case-insensitively (at most 3).
+async fn find_matches(c: &mut Conn, m: &UserMapping, d: Dialect, user_name: &str) -> Result<Vec<String>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT ");
+    cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
+    q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS).raw(" WHERE ");
+    for (i, col) in m.match_columns.iter().enumerate() {
+        if i > 0 {
+            q.raw(" OR ");
+        }
+        dialect::ci_equals(&mut q, d, HOST_ALIAS, col, user_name.trim());
+    }
+    q.raw(" ORDER BY 1 LIMIT 3");
+    Ok(c.rows(q).await?.into_iter().filter_map(|r| r.get(0).map(str::to_string)).collect())
+}
+
+async fn link_owner(c: &mut Conn, m: &UserMapping, hash: &str) -> Result<Option<String>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT host_key FROM scim_users WHERE host_table = ").text(&m.table).raw(" AND user_name_hash = ").text(hash);
+    Ok(c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)))
+}
+
+async fn update_host(c: &mut Conn, m: &UserMapping, key: &str, row: &[(String, HostValue)]) -> Result<(), StoreError> {
+    if row.is_empty() {
+        return Ok(());
+    }
+    let mut q = Sql::new();
+    q.raw("UPDATE ").ident(&m.table).raw(" SET ");
+    for (i, (col, v)) in row.iter().enumerate() {
+        if i > 0 {
+            q.raw(", ");
+        }
+        q.ident(col).raw(" = ").bind(v.clone());
+    }
+    q.raw(" WHERE ").ident(&m.key.name).raw(" = ").bind(key_value(m, key).ok_or(StoreError::NotFound)?);
+    c.exec(q).await?;
+    Ok(())
+}
+
+async fn insert_host(c: &mut Conn, m: &UserMapping, d: Dialect, row: &[(String, HostValue)]) -> Result<String, StoreError> {
+    let mut cols: Vec<(String, HostValue)> = row.to_vec();
+    let generated_key = match m.key.generate {
+        Some(crate::mapping::model::KeyGenerate::Uuid) => {
+            let k = uuid_v4();
+            cols.retain(|(c, _)| c != &m.key.name);
+            cols.push((m.key.name.clone(), HostValue::Text(k.clone())));
+            Some(k)
+        }
+        None => None,
+    };
+    let mut q = Sql::new();
+    q.raw("INSERT INTO ").ident(&m.table).raw(" (").ident_list(cols.iter().map(|(c, _)| c.as_str())).raw(") VALUES (");
+    for (i, (_, v)) in cols.iter().enumerate() {
+        if i > 0 {
+            q.raw(", ");
+        }
+        q.bind(v.clone());
+    }
+    q.raw(")");
+    if let Some(k) = generated_key {
+        c.exec(q).await?;
+        return Ok(k);
+    }
+    match d {
+        Dialect::Mysql => {
+            c.exec(q).await?;
+            let mut k = Sql::new();
+            k.raw("SELECT CAST(LAST_INSERT_ID() AS CHAR)");
+            c.row(k).await?.and_then(|r| r.get(0).map(str::to_string)).ok_or_else(|| StoreError::Other("no LAST_INSERT_ID after insert".into()))
+        }
+        _ => {
+            q.raw(" RETURNING ");
+            cast_text(&mut q, d, None, &m.key.name);
+            c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)).ok_or_else(|| StoreError::Other("insert returned no key".into()))
+        }
+    }
+}
+
+fn uuid_v4() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+async fn upsert_link(c: &mut Conn, m: &UserMapping, key: &str, p: &Planned, exists: bool) -> Result<(), StoreError> {
+    let now = HostValue::Timestamp(Utc::now().naive_utc());
+    let resource = serde_json::to_string(&p.resource).map_err(|e| StoreError::Other(e.to_string()))?;
+    let ext = p.external_id.clone().map_or(HostValue::Null(ColumnKind::Text), HostValue::Text);
+    let mut q = Sql::new();
+    if exists {
+        q.raw("UPDATE scim_users SET user_name = ")
+            .text(&p.user_name)
+            .raw(", user_name_hash = ")
+            .text(&user_name_hash(&p.user_name))
+            .raw(", external_id = ")
+            .bind(ext)
+            .raw(", resource = ")
+            .text(&resource)
+            .raw(", updated_at = ")
+            .bind(now)
+            .raw(" WHERE host_table = ")
+            .text(&m.table)
+            .raw(" AND host_key = ")
+            .text(key);
+    } else {
+        q.raw("INSERT INTO scim_users (host_table, host_key, user_name, user_name_hash, external_id, resource, created_at, updated_at) VALUES (")
+            .text(&m.table)
+            .raw(", ")
+            .text(key)
+            .raw(", ")
+            .text(&p.user_name)
+            .raw(", ")
+            .text(&user_name_hash(&p.user_name))
+            .raw(", ")
+            .bind(ext)
+            .raw(", ")
+            .text(&resource)
+            .raw(", ")
+            .bind(now.clone())
+            .raw(", ")
+            .bind(now)
+            .raw(")");
+    }
+    c.exec(q).await?;
+    Ok(())
+}
+
+/// Why a create could not proceed.
+#[derive(Debug)]
+pub enum CreateConflict {
+    /// A SCIM identity already owns this userName (the host key it owns).
+    Taken(String),
+    /// Several host rows match the userName; adopting one would be a guess.
+    Ambiguous(Vec<String>),
+    /// A host row matches but adoption is switched off.
+    ExistsUnadopted(String),
+}
+
+/// Creates a user: adopts a matching unowned host row, or inserts a new one, and links it.
+/// `insert_row` is used for a new row, `adopt_row` (no insert-only columns) for an adopted one.
+pub async fn create(db: &Db, m: &UserMapping, insert_row: &[(String, HostValue)], adopt_row: &[(String, HostValue)], p: &Planned) -> Result<Result<Created, CreateConflict>, StoreError> {
+    let d = db.dialect;
+    let mut tx = db.begin_write().await?;
+    let r = async {
+        let c = tx.conn();
+        if let Some(owner) = link_owner(c, m, &user_name_hash(&p.user_name)).await? {
+            return Ok(Err(CreateConflict::Taken(owner)));
+        }
+        let matches = find_matches(c, m, d, &p.user_name).await?;
+        let (key, adopted) = match matches.as_slice() {
+            [] => (insert_host(c, m, d, insert_row).await?, false),
+            [one] if m.adopt => {
+                let owned = !fetch_links(c, m, d, std::slice::from_ref(one)).await?.is_empty();
+                if owned {
+                    return Ok(Err(CreateConflict::Taken(one.clone())));
+                }
+                update_host(c, m, one, adopt_row).await?;
+                (one.clone(), true)
+            }
+            [one] => return Ok(Err(CreateConflict::ExistsUnadopted(one.clone()))),
+            many => return Ok(Err(CreateConflict::Ambiguous(many.to_vec()))),
+        };
+        upsert_link(c, m, &key, p, false).await?;
+        let user = fetch_host(c, m, d, &key, false).await?.ok_or_else(|| StoreError::Other("created row not found".into()))?;
+        let user = with_link(c, m, d, user).await?;
+        Ok(Ok(Created { user, adopted }))
+    }
+    .await;
+    tx.finish(r).await
+}
+
+/// Reads the current user and writes what `plan` derives from it, in one transaction with
+/// the host row locked, so concurrent PATCHes apply in some serial order.
+///
+/// # Errors
+/// Whatever `plan` returns, or the store's error converted into `E`.
+pub async fn modify<E: From<StoreError>>(db: &Db, m: &UserMapping, key: &str, plan: impl FnOnce(&HostUser) -> Result<Planned, E>) -> Result<HostUser, E> {
+    let d = db.dialect;
+    let mut tx = db.begin_write().await?;
+    let r: Result<HostUser, E> = async {
+        let c = tx.conn();
+        let current = fetch_host(c, m, d, key, true).await?.ok_or(StoreError::NotFound)?;
+        let current = with_link(c, m, d, current).await?;
+        let p = plan(&current)?;
+        update_host(c, m, key, &p.row).await?;
+        upsert_link(c, m, key, &p, current.link.is_some()).await?;
+        let user = fetch_host(c, m, d, key, false).await?.ok_or(StoreError::NotFound)?;
+        Ok(with_link(c, m, d, user).await?)
+    }
+    .await;
+    match r {
+        Ok(u) => {
+            tx.commit().await?;
+            Ok(u)
+        }
+        Err(e) => {
+            tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// `DELETE`: removes the host row and its link (`on_delete = "delete"`).
+pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
+    let Some(kv) = key_value(m, key) else { return Ok(false) };
+    let mut tx = db.begin_write().await?;
+    let r = async {
+        let c = tx.conn();
+        let mut q = Sql::new();
+        q.raw("DELETE FROM ").ident(&m.table).raw(" WHERE ").ident(&m.key.name).raw(" = ").bind(kv);
+        let n = c.exec(q).await?;
+        unlink(c, m, key).await?;
+        Ok(n > 0)
+    }
+    .await;
+    tx.finish(r).await
+}
+
+async fn unlink(c: &mut Conn, m: &UserMapping, key: &str) -> Result<(), StoreError> {
+    let mut q = Sql::new();
+    q.raw("DELETE FROM scim_users WHERE host_table = ").text(&m.table).raw(" AND host_key = ").text(key);
+    c.exec(q).await?;
+    Ok(())
+}
+
+/// `DELETE` with `on_delete = "ignore"`: the host row stays; the bridge forgets its link.
+pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
+    let mut tx = db.begin_write().await?;
+    let r = async {
+        let c = tx.conn();
+        let exists = fetch_host(c, m, db.dialect, key, true).await?.is_some();
+        if exists {
+            unlink(c, m, key).await?;
+        }
+        Ok(exists)
+    }
+    .await;
+    tx.finish(r).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_name_key_is_case_and_space_insensitive() {
+        assert_eq!(user_name_hash(" Alice@Example.COM "), user_name_hash("alice@example.com"));
+        assert_ne!(user_name_hash("alice@example.com"), user_name_hash("alice@example.org"));
+        assert_eq!(user_name_hash("ÄRGER@x"), user_name_hash("ärger@x"));
+    }
+
+    #[test]
+    fn uuids_are_v4() {
+        let u = uuid_v4();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+    }
+}

@@ -1,0 +1,14 @@
+//! Logging set-up: pretty or JSON lines on stderr, filter from config unless `RUST_LOG` is set.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber once; later calls (tests) are no-ops.
+pub fn init(format: &str, level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let _ = if format == "json" {
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}
