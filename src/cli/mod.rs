@@ -2,6 +2,7 @@
 
 mod check;
 mod serve;
+pub use serve::http_settings;
 mod token;
 
 use std::path::PathBuf;
