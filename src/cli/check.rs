@@ -21,14 +21,28 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let (compiled, table) = super::compile_mapping(settings, &db).await?;
     println!("mapping:  {}", settings.mapping_path().display());
     if let (Some(m), Some(t)) = (&compiled.mapping, &table) {
-        println!("table:    {} (key {}, {} columns, {} mapped)", t.name, m.key.name, t.columns.len(), m.rules.len());
+        println!(
+            "table:    {} (key {}, {} columns, {} mapped)",
+            t.name,
+            m.key.name,
+            t.columns.len(),
+            m.rules.len()
+        );
         for r in &m.rules {
             let src = match &r.source {
                 Source::Attr(a) => a.text.clone(),
                 Source::Const(v) => format!("constant {}", v.display()),
                 Source::Now => "now".to_string(),
             };
-            println!("  {:<24} ← {src}{}", r.column, if r.on == crate::mapping::model::When::Insert { " (on insert)" } else { "" });
+            println!(
+                "  {:<24} ← {src}{}",
+                r.column,
+                if r.on == crate::mapping::model::When::Insert {
+                    " (on insert)"
+                } else {
+                    ""
+                }
+            );
         }
     }
     let errors = compiled.problems.iter().filter(|p| p.error).count();
@@ -37,5 +51,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         println!("{p}");
     }
     println!("{errors} error(s), {warnings} warning(s)");
-    Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

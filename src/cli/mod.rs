@@ -29,7 +29,13 @@ use crate::store::{self, demo, introspect, migrate, Db, DbUrl, StoreError};
 pub struct Cli {
     /// Configuration file. Every key can also be set with SCIM_BRIDGE__SECTION__KEY
     /// environment variables (e.g. SCIM_BRIDGE__DATABASE__URL).
-    #[arg(long, short, global = true, default_value = "config.toml", env = "SCIM_BRIDGE_CONFIG")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "config.toml",
+        env = "SCIM_BRIDGE_CONFIG"
+    )]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -94,10 +100,10 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     crate::telemetry::init(&settings.log.format, &settings.log.level);
-    for var in crate::config::unknown_env_vars() {
-        warn!(variable = %var, "environment variable matches no setting; check its spelling (SCIM_BRIDGE__SECTION__KEY)");
-    }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("scim-bridge: cannot start the async runtime: {e}");
@@ -140,7 +146,11 @@ fn ensure_database_file(settings: &Settings, url: &DbUrl) -> anyhow::Result<()> 
 }
 
 /// Connects, retrying with backoff for up to `retry_for` while the database is unreachable.
-pub async fn connect_with_retry(settings: &Settings, url: &DbUrl, retry_for: Duration) -> anyhow::Result<Db> {
+pub async fn connect_with_retry(
+    settings: &Settings,
+    url: &DbUrl,
+    retry_for: Duration,
+) -> anyhow::Result<Db> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(250);
     loop {
@@ -190,19 +200,34 @@ pub async fn load_mapping(settings: &Settings, db: &Db) -> anyhow::Result<UserMa
     for p in compiled.problems.iter().filter(|p| !p.error) {
         warn!(key = %p.key, "mapping: {}", p.message);
     }
-    let errors: Vec<String> = compiled.problems.iter().filter(|p| p.error).map(|p| format!("  {}: {}", p.key, p.message)).collect();
+    let errors: Vec<String> = compiled
+        .problems
+        .iter()
+        .filter(|p| p.error)
+        .map(|p| format!("  {}: {}", p.key, p.message))
+        .collect();
     match compiled.mapping {
         Some(m) if errors.is_empty() => Ok(m),
         _ => bail!("the mapping {} does not fit the database:\n{}\n(run `scim-bridge check` for the full report)", settings.mapping_path().display(), errors.join("\n")),
     }
 }
 
-async fn compile_mapping(settings: &Settings, db: &Db) -> anyhow::Result<(mapping::Compiled, Option<mapping::HostTable>)> {
+async fn compile_mapping(
+    settings: &Settings,
+    db: &Db,
+) -> anyhow::Result<(mapping::Compiled, Option<mapping::HostTable>)> {
     let path = settings.mapping_path();
     let file = mapping::load_file(&path)?;
     let table = introspect::table(db, &file.users.table).await?;
-    let all = if table.is_none() { introspect::tables(db).await? } else { vec![] };
-    Ok((mapping::compile(&file, table.as_ref(), db.dialect, &all), table))
+    let all = if table.is_none() {
+        introspect::tables(db).await?
+    } else {
+        vec![]
+    };
+    Ok((
+        mapping::compile(&file, table.as_ref(), db.dialect, &all),
+        table,
+    ))
 }
 
 async fn run_migrate(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {

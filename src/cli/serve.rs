@@ -19,9 +19,15 @@ pub fn http_settings(settings: &Settings) -> HttpSettings {
 }
 
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let app = super::prepare(settings, Duration::from_secs(settings.database.startup_retry_secs)).await?;
+    let app = super::prepare(
+        settings,
+        Duration::from_secs(settings.database.startup_retry_secs),
+    )
+    .await?;
     let addr = settings.listen_addr()?;
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
     info!(
         listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         base_path = %settings.server.base_path,
@@ -30,8 +36,17 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         table = %app.users.table,
         "scim-bridge ready"
     );
-    let state = Arc::new(State { app, http: http_settings(settings) });
-    http::serve(listener, state, shutdown_signal(), Duration::from_secs(settings.server.shutdown_grace_secs)).await;
+    let state = Arc::new(State {
+        app,
+        http: http_settings(settings),
+    });
+    http::serve(
+        listener,
+        state,
+        shutdown_signal(),
+        Duration::from_secs(settings.server.shutdown_grace_secs),
+    )
+    .await;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -21,7 +21,9 @@ pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<ExitC
                     eprintln!("Okta: Authentication Mode \"HTTP Header\", Authorization: Bearer <the token above>.");
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(StoreError::Conflict(_)) => bail!("a token named {name:?} exists; pick another name, or revoke it first"),
+                Err(StoreError::Conflict(_)) => {
+                    bail!("a token named {name:?} exists; pick another name, or revoke it first")
+                }
                 Err(e) => Err(e.into()),
             }
         }
@@ -30,10 +32,22 @@ pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<ExitC
             if list.is_empty() {
                 println!("no tokens; create one with `scim-bridge token create --name okta`");
             } else {
-                println!("{:<24} {:<20} {:<20}", "NAME", "CREATED (UTC)", "LAST USED (UTC)");
-                let fmt = |t: Option<chrono::NaiveDateTime>| t.map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+                println!(
+                    "{:<24} {:<20} {:<20}",
+                    "NAME", "CREATED (UTC)", "LAST USED (UTC)"
+                );
+                let fmt = |t: Option<chrono::NaiveDateTime>| {
+                    t.map_or("never".to_string(), |t| {
+                        t.format("%Y-%m-%d %H:%M:%S").to_string()
+                    })
+                };
                 for t in list {
-                    println!("{:<24} {:<20} {:<20}", t.name, fmt(t.created_at), fmt(t.last_used_at));
+                    println!(
+                        "{:<24} {:<20} {:<20}",
+                        t.name,
+                        fmt(t.created_at),
+                        fmt(t.last_used_at)
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

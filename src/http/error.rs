@@ -38,7 +38,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::NotFound => ApiError::Scim(ScimError::not_found("resource not found")),
-            StoreError::Conflict(_) => ApiError::Scim(ScimError::uniqueness("a unique value of this resource is already taken")),
+            StoreError::Conflict(_) => ApiError::Scim(ScimError::uniqueness(
+                "a unique value of this resource is already taken",
+            )),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -53,23 +55,40 @@ impl ApiError {
             ApiError::Scim(e) => response::error(&e),
             ApiError::Unauthorized(why) => {
                 let mut r = response::error(&ScimError::new(401, None, why));
-                r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim-bridge\""));
+                r.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"scim-bridge\""),
+                );
                 r
             }
             ApiError::Unavailable(cause) => {
                 warn!(cause = %cause, "database unavailable");
-                let mut r = response::error(&ScimError::new(503, None, "the application's database is unavailable; retry later"));
-                r.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+                let mut r = response::error(&ScimError::new(
+                    503,
+                    None,
+                    "the application's database is unavailable; retry later",
+                ));
+                r.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
                 r
             }
             ApiError::Timeout => {
-                let mut r = response::error(&ScimError::new(503, None, "the request took too long and was abandoned; retry it"));
-                r.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+                let mut r = response::error(&ScimError::new(
+                    503,
+                    None,
+                    "the request took too long and was abandoned; retry it",
+                ));
+                r.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
                 r
             }
             ApiError::Internal(cause) => {
                 error!(cause = %cause, "internal error");
-                response::error(&ScimError::new(500, None, "internal error; the bridge's log has the details"))
+                response::error(&ScimError::new(
+                    500,
+                    None,
+                    "internal error; the bridge's log has the details",
+                ))
             }
         }
     }

@@ -15,12 +15,16 @@ pub const SCIM_JSON: &str = "application/scim+json";
 pub fn json(status: StatusCode, body: &Value) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     r
 }
 
 pub fn error(e: &ScimError) -> Response<Body> {
-    json(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), &e.to_json())
+    json(
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+        &e.to_json(),
+    )
 }
 
 pub fn empty(status: StatusCode) -> Response<Body> {
@@ -32,6 +36,9 @@ pub fn empty(status: StatusCode) -> Response<Body> {
 pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HOST, LOCATION};
+use hyper::header::{
+    HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HOST, LOCATION,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use tracing::{info, info_span, Instrument};
@@ -71,7 +73,10 @@ fn route(base: &str, path: &str) -> (Route, Option<String>) {
     if path == "/healthz" {
         return (Route::Health, None);
     }
-    let Some(rest) = path.strip_prefix(base).filter(|r| r.is_empty() || r.starts_with('/')) else {
+    let Some(rest) = path
+        .strip_prefix(base)
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    else {
         return (Route::NotFound, None);
     };
     let rest = rest.trim_end_matches('/');
@@ -108,11 +113,16 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
     let rid = request_id();
     let (route_kind, id) = route(&state.http.base_path, req.uri().path());
     let method = req.method().clone();
-    let span = info_span!("request", request_id = %rid, method = %method, route = route_kind.as_str());
+    let span =
+        info_span!("request", request_id = %rid, method = %method, route = route_kind.as_str());
     let timeout = state.http.request_timeout;
     async move {
-        let mut ctx = Ctx { token: None, user_name: None };
-        let result = tokio::time::timeout(timeout, dispatch(&state, req, route_kind, id, &mut ctx)).await;
+        let mut ctx = Ctx {
+            token: None,
+            user_name: None,
+        };
+        let result =
+            tokio::time::timeout(timeout, dispatch(&state, req, route_kind, id, &mut ctx)).await;
         let mut resp = match result {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => e.into_response(),
@@ -126,8 +136,13 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
         if route_kind == Route::Health {
             tracing::debug!(status, latency_ms, "request");
         } else {
-            info!(status, latency_ms = format!("{latency_ms:.1}"), token = ctx.token.as_deref().unwrap_or("-"),
-                user_name = ctx.user_name.as_deref().unwrap_or("-"), "request");
+            info!(
+                status,
+                latency_ms = format!("{latency_ms:.1}"),
+                token = ctx.token.as_deref().unwrap_or("-"),
+                user_name = ctx.user_name.as_deref().unwrap_or("-"),
+                "request"
+            );
         }
         resp
     }
@@ -145,8 +160,17 @@ fn base_url(state: &State, req: &Request<Incoming>) -> String {
     if let Some(u) = &state.http.public_url {
         return u.trim_end_matches('/').to_string();
     }
-    let host = req.headers().get(HOST).and_then(|h| h.to_str().ok()).filter(|h| h.bytes().all(|b| b.is_ascii_graphic())).unwrap_or("localhost");
-    let proto = match req.headers().get("x-forwarded-proto").and_then(|h| h.to_str().ok()) {
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    let proto = match req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
         Some("https") => "https",
         _ => "http",
     };
@@ -154,30 +178,66 @@ fn base_url(state: &State, req: &Request<Incoming>) -> String {
 }
 
 async fn authenticate(state: &State, req: &Request<Incoming>) -> Result<String, ApiError> {
-    let header = req.headers().get(AUTHORIZATION).ok_or(ApiError::Unauthorized("missing Authorization header; send \"Authorization: Bearer <token>\""))?;
-    let value = header.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text"))?;
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized(
+            "missing Authorization header; send \"Authorization: Bearer <token>\"",
+        ))?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not valid text"))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
-        .ok_or(ApiError::Unauthorized("the Authorization header must use the Bearer scheme"))?
+        .ok_or(ApiError::Unauthorized(
+            "the Authorization header must use the Bearer scheme",
+        ))?
         .trim();
-    tokens::authenticate(&state.app.db, token).await?.ok_or(ApiError::Unauthorized("the bearer token is not valid (revoked, mistyped or never issued)"))
+    tokens::authenticate(&state.app.db, token)
+        .await?
+        .ok_or(ApiError::Unauthorized(
+            "the bearer token is not valid (revoked, mistyped or never issued)",
+        ))
 }
 
 async fn read_json(state: &State, req: Request<Incoming>) -> Result<Value, ApiError> {
-    let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime != "application/scim+json" && mime != "application/json" {
         return Err(ScimError::new(
             415,
             None,
-            format!("Content-Type must be application/scim+json or application/json, not {:?}", if ct.is_empty() { "(none)" } else { ct }),
+            format!(
+                "Content-Type must be application/scim+json or application/json, not {:?}",
+                if ct.is_empty() { "(none)" } else { ct }
+            ),
         )
         .into());
     }
     let limit = state.http.body_limit;
-    let too_large = || ScimError::new(413, None, format!("the request body is larger than {limit} bytes"));
-    if let Some(len) = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+    let too_large = || {
+        ScimError::new(
+            413,
+            None,
+            format!("the request body is larger than {limit} bytes"),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         if len > limit {
             return Err(too_large().into());
         }
@@ -186,14 +246,22 @@ async fn read_json(state: &State, req: Request<Incoming>) -> Result<Value, ApiEr
         .collect()
         .await
         .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 ApiError::Scim(too_large())
             } else {
-                ApiError::Scim(ScimError::invalid_syntax("the request body could not be read"))
+                ApiError::Scim(ScimError::invalid_syntax(
+                    "the request body could not be read",
+                ))
             }
         })?
         .to_bytes();
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::Scim(ScimError::invalid_syntax(format!("the body is not valid JSON: {e}"))))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::Scim(ScimError::invalid_syntax(format!(
+            "the body is not valid JSON: {e}"
+        )))
+    })
 }
 
 fn with_etag(mut r: Response<Body>, version: &str) -> Response<Body> {
@@ -204,17 +272,32 @@ fn with_etag(mut r: Response<Body>, version: &str) -> Response<Body> {
 }
 
 fn method_not_allowed(allow: &'static str) -> Result<Response<Body>, ApiError> {
-    let mut r = response::error(&ScimError::new(405, None, format!("method not allowed here; allowed: {allow}")));
-    r.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    let mut r = response::error(&ScimError::new(
+        405,
+        None,
+        format!("method not allowed here; allowed: {allow}"),
+    ));
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
     Ok(r)
 }
 
-async fn dispatch(state: &State, req: Request<Incoming>, route_kind: Route, id: Option<String>, ctx: &mut Ctx) -> Result<Response<Body>, ApiError> {
+async fn dispatch(
+    state: &State,
+    req: Request<Incoming>,
+    route_kind: Route,
+    id: Option<String>,
+    ctx: &mut Ctx,
+) -> Result<Response<Body>, ApiError> {
     if route_kind == Route::Health {
         return Ok(response::text(StatusCode::OK, "ok\n"));
     }
     if route_kind == Route::NotFound && !req.uri().path().starts_with(&state.http.base_path) {
-        return Err(ScimError::not_found(format!("nothing here; the SCIM API is under {}", state.http.base_path)).into());
+        return Err(ScimError::not_found(format!(
+            "nothing here; the SCIM API is under {}",
+            state.http.base_path
+        ))
+        .into());
     }
     ctx.token = Some(authenticate(state, &req).await?);
     let base = base_url(state, &req);
@@ -223,64 +306,138 @@ async fn dispatch(state: &State, req: Request<Incoming>, route_kind: Route, id: 
     let query = req.uri().query().map(str::to_string);
     let id = id.unwrap_or_default();
     match (route_kind, method) {
-        (Route::ServiceProviderConfig, Method::GET) => Ok(response::json(StatusCode::OK, &discovery::service_provider_config(&base))),
+        (Route::ServiceProviderConfig, Method::GET) => Ok(response::json(
+            StatusCode::OK,
+            &discovery::service_provider_config(&base),
+        )),
         (Route::ResourceTypes, Method::GET) => {
             let rt = discovery::resource_type(&app.users.resource_type, &base);
-            Ok(response::json(StatusCode::OK, &crate::scim::list::list_response(1, 1, vec![rt])))
+            Ok(response::json(
+                StatusCode::OK,
+                &crate::scim::list::list_response(1, 1, vec![rt]),
+            ))
         }
-        (Route::ResourceType, Method::GET) if id == "User" => Ok(response::json(StatusCode::OK, &discovery::resource_type(&app.users.resource_type, &base))),
-        (Route::ResourceType, Method::GET) => Err(ScimError::not_found(format!("no resource type {id:?}")).into()),
+        (Route::ResourceType, Method::GET) if id == "User" => Ok(response::json(
+            StatusCode::OK,
+            &discovery::resource_type(&app.users.resource_type, &base),
+        )),
+        (Route::ResourceType, Method::GET) => {
+            Err(ScimError::not_found(format!("no resource type {id:?}")).into())
+        }
         (Route::Schemas, Method::GET) => {
             let types = [&app.users.resource_type];
-            let docs: Vec<Value> = discovery::all_schemas(&types).into_iter().map(|s| discovery::schema_doc(s, &base)).collect();
-            Ok(response::json(StatusCode::OK, &crate::scim::list::list_response(docs.len() as u64, 1, docs)))
+            let docs: Vec<Value> = discovery::all_schemas(&types)
+                .into_iter()
+                .map(|s| discovery::schema_doc(s, &base))
+                .collect();
+            Ok(response::json(
+                StatusCode::OK,
+                &crate::scim::list::list_response(docs.len() as u64, 1, docs),
+            ))
         }
         (Route::Schema, Method::GET) => {
             let types = [&app.users.resource_type];
-            let doc = discovery::all_schemas(&types).into_iter().find(|s| s.id.eq_ignore_ascii_case(&id)).map(|s| discovery::schema_doc(s, &base));
-            doc.map(|d| response::json(StatusCode::OK, &d)).ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")).into())
+            let doc = discovery::all_schemas(&types)
+                .into_iter()
+                .find(|s| s.id.eq_ignore_ascii_case(&id))
+                .map(|s| discovery::schema_doc(s, &base));
+            doc.map(|d| response::json(StatusCode::OK, &d))
+                .ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")).into())
         }
-        (Route::ServiceProviderConfig | Route::ResourceTypes | Route::ResourceType | Route::Schemas | Route::Schema, _) => method_not_allowed("GET"),
+        (
+            Route::ServiceProviderConfig
+            | Route::ResourceTypes
+            | Route::ResourceType
+            | Route::Schemas
+            | Route::Schema,
+            _,
+        ) => method_not_allowed("GET"),
         (Route::Users, Method::GET) => {
             let q = ListQuery::from_query(query.as_deref())?;
-            Ok(response::json(StatusCode::OK, &users::list(app, &q, &base).await?))
+            Ok(response::json(
+                StatusCode::OK,
+                &users::list(app, &q, &base).await?,
+            ))
         }
         (Route::Users, Method::POST) => {
             let body = read_json(state, req).await?;
-            ctx.user_name = body.get("userName").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
+            ctx.user_name = body
+                .get("userName")
+                .and_then(Value::as_str)
+                .map(|s| s.chars().take(200).collect());
             let out = users::create(app, &body, &base).await?;
-            let mut r = with_etag(response::json(StatusCode::CREATED, &out.answer.resource), &out.answer.version);
-            if let Some(loc) = out.answer.resource.pointer("/meta/location").and_then(Value::as_str).and_then(|l| HeaderValue::from_str(l).ok()) {
+            let mut r = with_etag(
+                response::json(StatusCode::CREATED, &out.answer.resource),
+                &out.answer.version,
+            );
+            if let Some(loc) = out
+                .answer
+                .resource
+                .pointer("/meta/location")
+                .and_then(Value::as_str)
+                .and_then(|l| HeaderValue::from_str(l).ok())
+            {
                 r.headers_mut().insert(LOCATION, loc);
             }
             Ok(r)
         }
         (Route::Users, _) => method_not_allowed("GET, POST"),
-        (Route::UsersSearch, _) => Err(ScimError::new(501, None, "POST /Users/.search is not supported; use GET /Users?filter=…").into()),
+        (Route::UsersSearch, _) => Err(ScimError::new(
+            501,
+            None,
+            "POST /Users/.search is not supported; use GET /Users?filter=…",
+        )
+        .into()),
         (Route::User, Method::GET) => {
             let a = users::get(app, &id, &base).await?;
-            ctx.user_name = a.resource.get("userName").and_then(Value::as_str).map(str::to_string);
-            Ok(with_etag(response::json(StatusCode::OK, &a.resource), &a.version))
+            ctx.user_name = a
+                .resource
+                .get("userName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Ok(with_etag(
+                response::json(StatusCode::OK, &a.resource),
+                &a.version,
+            ))
         }
         (Route::User, Method::PUT) => {
             let body = read_json(state, req).await?;
             let a = users::replace(app, &id, &body, &base).await?;
-            ctx.user_name = a.resource.get("userName").and_then(Value::as_str).map(str::to_string);
-            Ok(with_etag(response::json(StatusCode::OK, &a.resource), &a.version))
+            ctx.user_name = a
+                .resource
+                .get("userName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Ok(with_etag(
+                response::json(StatusCode::OK, &a.resource),
+                &a.version,
+            ))
         }
         (Route::User, Method::PATCH) => {
             let body = read_json(state, req).await?;
             let a = users::patch(app, &id, &body, &base).await?;
-            ctx.user_name = a.resource.get("userName").and_then(Value::as_str).map(str::to_string);
-            Ok(with_etag(response::json(StatusCode::OK, &a.resource), &a.version))
+            ctx.user_name = a
+                .resource
+                .get("userName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Ok(with_etag(
+                response::json(StatusCode::OK, &a.resource),
+                &a.version,
+            ))
         }
         (Route::User, Method::DELETE) => {
             users::delete(app, &id).await?;
             Ok(response::empty(StatusCode::NO_CONTENT))
         }
         (Route::User, _) => method_not_allowed("GET, PUT, PATCH, DELETE"),
-        (Route::Groups, _) => Err(ScimError::not_found("Groups are not served by this bridge yet; leave Push Groups off").into()),
-        (Route::Health | Route::NotFound, _) => Err(ScimError::not_found(format!("no such endpoint: {}", req_path_hint(&base))).into()),
+        (Route::Groups, _) => Err(ScimError::not_found(
+            "Groups are not served by this bridge yet; leave Push Groups off",
+        )
+        .into()),
+        (Route::Health | Route::NotFound, _) => {
+            Err(ScimError::not_found(format!("no such endpoint: {}", req_path_hint(&base))).into())
+        }
     }
 }
 
@@ -296,9 +453,18 @@ mod tests {
     fn routes() {
         assert_eq!(route("/scim/v2", "/scim/v2/Users"), (Route::Users, None));
         assert_eq!(route("/scim/v2", "/scim/v2/Users/"), (Route::Users, None));
-        assert_eq!(route("/scim/v2", "/scim/v2/Users/42"), (Route::User, Some("42".into())));
-        assert_eq!(route("/scim/v2", "/scim/v2/Users/a%20b"), (Route::User, Some("a b".into())));
-        assert_eq!(route("/scim/v2", "/scim/v2/Schemas/urn:x:y"), (Route::Schema, Some("urn:x:y".into())));
+        assert_eq!(
+            route("/scim/v2", "/scim/v2/Users/42"),
+            (Route::User, Some("42".into()))
+        );
+        assert_eq!(
+            route("/scim/v2", "/scim/v2/Users/a%20b"),
+            (Route::User, Some("a b".into()))
+        );
+        assert_eq!(
+            route("/scim/v2", "/scim/v2/Schemas/urn:x:y"),
+            (Route::Schema, Some("urn:x:y".into()))
+        );
         assert_eq!(route("/scim/v2", "/scim/v2x/Users").0, Route::NotFound);
         assert_eq!(route("/scim/v2", "/healthz").0, Route::Health);
         assert_eq!(route("/scim/v2", "/scim/v2/Users/1/x").0, Route::NotFound);

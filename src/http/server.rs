@@ -20,9 +20,18 @@ use super::router::{handle, State};
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown` resolves, then drains for at most `grace`.
-pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>, grace: Duration) {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) {
     let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).keep_alive(true);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -53,7 +62,10 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, shutdown: impl Futu
         }
     }
     drop(listener);
-    info!(in_flight_connections = graceful.count(), "shutting down: listener closed, draining");
+    info!(
+        in_flight_connections = graceful.count(),
+        "shutting down: listener closed, draining"
+    );
     tokio::select! {
         () = graceful.shutdown() => info!("all connections closed"),
         () = tokio::time::sleep(grace) => warn!(grace_secs = grace.as_secs(), "grace period over; closing remaining connections"),

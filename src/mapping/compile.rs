@@ -20,7 +20,10 @@ use crate::scim::schema::{self, AttrType};
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
     #[error("cannot read mapping file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("mapping file {path} is not valid: {message}")]
     Parse { path: String, message: String },
 }
@@ -36,7 +39,13 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", if self.error { "error" } else { "warning" }, self.key, self.message)
+        write!(
+            f,
+            "{}: {}: {}",
+            if self.error { "error" } else { "warning" },
+            self.key,
+            self.message
+        )
     }
 }
 
@@ -46,8 +55,14 @@ impl std::fmt::Display for Problem {
 /// A message naming the file and, for TOML errors, the line and key.
 pub fn load_file(path: &Path) -> Result<MappingFile, MappingError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| MappingError::Read { path: shown.clone(), source })?;
-    parse_str(&text).map_err(|message| MappingError::Parse { path: shown, message })
+    let text = std::fs::read_to_string(path).map_err(|source| MappingError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    parse_str(&text).map_err(|message| MappingError::Parse {
+        path: shown,
+        message,
+    })
 }
 
 /// # Errors
@@ -148,9 +163,13 @@ pub fn custom_schemas(file: &MappingFile) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for rule in file.users.columns.values() {
         let Some(text) = &rule.attr else { continue };
-        let Ok(p) = PatchPath::parse(text) else { continue };
+        let Ok(p) = PatchPath::parse(text) else {
+            continue;
+        };
         let Some(urn) = p.attr.urn else { continue };
-        if urn.eq_ignore_ascii_case(schema::USER_SCHEMA) || urn.eq_ignore_ascii_case(schema::ENTERPRISE_USER_SCHEMA) {
+        if urn.eq_ignore_ascii_case(schema::USER_SCHEMA)
+            || urn.eq_ignore_ascii_case(schema::ENTERPRISE_USER_SCHEMA)
+        {
             continue;
         }
         match out.iter_mut().find(|(u, _)| u.eq_ignore_ascii_case(&urn)) {
@@ -166,10 +185,19 @@ pub fn custom_schemas(file: &MappingFile) -> Vec<(String, Vec<String>)> {
 }
 
 /// Validates `file` against the introspected `table` (None when the table does not exist).
-pub fn compile(file: &MappingFile, table: Option<&HostTable>, dialect: Dialect, all_tables: &[String]) -> Compiled {
+pub fn compile(
+    file: &MappingFile,
+    table: Option<&HostTable>,
+    dialect: Dialect,
+    all_tables: &[String],
+) -> Compiled {
     let mut problems: Vec<Problem> = Vec::new();
     fn err_into(problems: &mut Vec<Problem>, key: &str, message: String) {
-        problems.push(Problem { error: true, key: key.to_string(), message });
+        problems.push(Problem {
+            error: true,
+            key: key.to_string(),
+            message,
+        });
     }
     macro_rules! err {
         ($k:expr, $m:expr) => {
@@ -178,16 +206,31 @@ pub fn compile(file: &MappingFile, table: Option<&HostTable>, dialect: Dialect, 
     }
     let u = &file.users;
     let Some(table) = table else {
-        let known = if all_tables.is_empty() { "the database has no tables".to_string() } else { format!("tables in the database: {}", all_tables.join(", ")) };
+        let known = if all_tables.is_empty() {
+            "the database has no tables".to_string()
+        } else {
+            format!("tables in the database: {}", all_tables.join(", "))
+        };
         err!("users.table", format!("table \"{}\" does not exist ({known}); set users.table to the application's user table", u.table));
-        return Compiled { mapping: None, problems };
+        return Compiled {
+            mapping: None,
+            problems,
+        };
     };
     let rt = ResourceType::user(&custom_schemas(file));
 
     // The key.
     let key = match table.column(&u.key) {
         None => {
-            err!("users.key", format!("column \"{}\" does not exist in table \"{}\"{}", u.key, table.name, suggest(&u.key, table)));
+            err!(
+                "users.key",
+                format!(
+                    "column \"{}\" does not exist in table \"{}\"{}",
+                    u.key,
+                    table.name,
+                    suggest(&u.key, table)
+                )
+            );
             None
         }
         Some(c) => match c.kind {
@@ -197,23 +240,44 @@ pub fn compile(file: &MappingFile, table: Option<&HostTable>, dialect: Dialect, 
                         "column \"{}\" is not filled by the database on insert; set users.key_generate = \"uuid\" (text keys) or use an auto-increment key", c.name));
                 }
                 if u.key_generate == Some(KeyGenerate::Uuid) && kind != ColumnKind::Text {
-                    err!("users.key_generate", format!("\"uuid\" needs a text key, but \"{}\" is {}", c.name, c.sql_type));
+                    err!(
+                        "users.key_generate",
+                        format!(
+                            "\"uuid\" needs a text key, but \"{}\" is {}",
+                            c.name, c.sql_type
+                        )
+                    );
                 }
-                Some(KeyColumn { name: c.name.clone(), kind, generated: c.generated, generate: u.key_generate })
+                Some(KeyColumn {
+                    name: c.name.clone(),
+                    kind,
+                    generated: c.generated,
+                    generate: u.key_generate,
+                })
             }
             _ => {
-                err!("users.key", format!("column \"{}\" has type {}; a key must be an integer or text column", c.name, c.sql_type));
+                err!(
+                    "users.key",
+                    format!(
+                        "column \"{}\" has type {}; a key must be an integer or text column",
+                        c.name, c.sql_type
+                    )
+                );
                 None
             }
         },
     };
 
     let mut rules = Vec::new();
+    // Columns whose rule has errors of its own: later checks skip them instead of piling
+    // consequential errors on top.
+    let mut failed: Vec<&str> = Vec::new();
     for (column, raw) in &u.columns {
         let key_name = format!("users.columns.{column}");
         match compile_rule(&rt, table, column, raw) {
             Ok(rule) => rules.push(rule),
             Err(messages) => {
+                failed.push(column.as_str());
                 for m in messages {
                     err!(&key_name, m);
                 }
@@ -221,9 +285,22 @@ pub fn compile(file: &MappingFile, table: Option<&HostTable>, dialect: Dialect, 
         }
     }
 
-    let find = |name: &str| rules.iter().position(|r: &Rule| r.attr().is_some_and(|t| t.path.urn.is_none() && t.path.attr == name && t.path.sub.is_none()));
+    let find = |name: &str| {
+        rules.iter().position(|r: &Rule| {
+            r.attr().is_some_and(|t| {
+                t.path.urn.is_none() && t.path.attr == name && t.path.sub.is_none()
+            })
+        })
+    };
     let user_name = find("userName");
+    let user_name_rule_failed = u.columns.iter().any(|(c, r)| {
+        failed.contains(&c.as_str())
+            && r.attr
+                .as_deref()
+                .is_some_and(|a| a.trim().eq_ignore_ascii_case("userName"))
+    });
     match user_name {
+        None if user_name_rule_failed => {}
         None => err!("users.columns", "no column is mapped from \"userName\"; map the login or email column, e.g. email = { attr = \"userName\" }".into()),
         Some(i) if rules[i].direction != Direction::Both => {
             err!(&format!("users.columns.{}", rules[i].column), "the userName column must be read and written (direction = \"both\")".into())
@@ -240,7 +317,14 @@ pub fn compile(file: &MappingFile, table: Option<&HostTable>, dialect: Dialect, 
 
     // NOT NULL columns the bridge must fill on insert.
     for c in &table.columns {
-        if c.nullable || c.has_default || c.generated || key.as_ref().is_some_and(|k| k.name == c.name && k.generate.is_some()) {
+        if failed.contains(&c.name.as_str())
+            || c.nullable
+            || c.has_default
+            || c.generated
+            || key
+                .as_ref()
+                .is_some_and(|k| k.name == c.name && k.generate.is_some())
+        {
             continue;
         }
         match rules.iter().find(|r| r.column == c.name) {
@@ -262,12 +346,31 @@ pub fn compile(file: &MappingFile, table: Option<&HostTable>, dialect: Dialect, 
         }
     }
 
-    let mut match_columns = u.match_columns.clone().unwrap_or_else(|| user_name.map(|i| vec![rules[i].column.clone()]).unwrap_or_default());
+    let mut match_columns = u.match_columns.clone().unwrap_or_else(|| {
+        user_name
+            .map(|i| vec![rules[i].column.clone()])
+            .unwrap_or_default()
+    });
     match_columns.dedup();
     for m in &match_columns {
         match table.column(m) {
-            None => problems.push(Problem { error: true, key: "users.match".into(), message: format!("column \"{m}\" does not exist in table \"{}\"{}", table.name, suggest(m, table)) }),
-            Some(c) if c.kind != Some(ColumnKind::Text) => problems.push(Problem { error: true, key: "users.match".into(), message: format!("column \"{m}\" is {}, but matching compares text", c.sql_type) }),
+            None => problems.push(Problem {
+                error: true,
+                key: "users.match".into(),
+                message: format!(
+                    "column \"{m}\" does not exist in table \"{}\"{}",
+                    table.name,
+                    suggest(m, table)
+                ),
+            }),
+            Some(c) if c.kind != Some(ColumnKind::Text) => problems.push(Problem {
+                error: true,
+                key: "users.match".into(),
+                message: format!(
+                    "column \"{m}\" is {}, but matching compares text",
+                    c.sql_type
+                ),
+            }),
             Some(_) => {
                 if !table.has_ci_index(dialect, m) {
                     problems.push(Problem { error: false, key: "users.match".into(), message: format!(
@@ -285,9 +388,17 @@ pub fn compile(file: &MappingFile, table: Option<&HostTable>, dialect: Dialect, 
     }
 
     if problems.iter().any(|p| p.error) {
-        return Compiled { mapping: None, problems };
+        return Compiled {
+            mapping: None,
+            problems,
+        };
     }
-    let (Some(key), Some(user_name)) = (key, user_name) else { return Compiled { mapping: None, problems } };
+    let (Some(key), Some(user_name)) = (key, user_name) else {
+        return Compiled {
+            mapping: None,
+            problems,
+        };
+    };
     let mut read_columns: Vec<String> = Vec::new();
     for r in rules.iter().filter(|r| r.reads()) {
         if !read_columns.contains(&r.column) {
@@ -328,7 +439,9 @@ fn suggest(name: &str, table: &HostTable) -> String {
         .map(|c| c.name.as_str())
         .filter(|c| {
             let cl = c.to_ascii_lowercase();
-            cl.contains(&lower) || lower.contains(&cl) || cl.replace('_', "") == lower.replace('_', "")
+            cl.contains(&lower)
+                || lower.contains(&cl)
+                || edit_distance(&cl.replace('_', ""), &lower.replace('_', "")) <= 2
         })
         .collect();
     if close.is_empty() {
@@ -339,28 +452,62 @@ fn suggest(name: &str, table: &HostTable) -> String {
     }
 }
 
+/// Levenshtein distance, for "did you mean" suggestions on short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 fn toml_to_json(v: &toml::Value) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn compile_rule(rt: &ResourceType, table: &HostTable, column: &str, raw: &ColumnRule) -> Result<Rule, Vec<String>> {
+fn compile_rule(
+    rt: &ResourceType,
+    table: &HostTable,
+    column: &str,
+    raw: &ColumnRule,
+) -> Result<Rule, Vec<String>> {
     let mut errors = Vec::new();
     let Some(col) = table.column(column) else {
-        return Err(vec![format!("column \"{column}\" does not exist in table \"{}\"{}", table.name, suggest(column, table))]);
+        return Err(vec![format!(
+            "column \"{column}\" does not exist in table \"{}\"{}",
+            table.name,
+            suggest(column, table)
+        )]);
     };
     let Some(kind) = col.kind else {
         return Err(vec![format!("column \"{column}\" has type {}, which the bridge cannot map (text, integer, boolean and timestamp columns can be mapped)", col.sql_type)]);
     };
     let mut transforms = Vec::new();
-    for name in raw.transform.as_ref().map(|t| t.to_vec()).unwrap_or_default() {
+    for name in raw
+        .transform
+        .as_ref()
+        .map(|t| t.to_vec())
+        .unwrap_or_default()
+    {
         match Transform::parse(&name) {
             Some(t) => transforms.push(t),
-            None => errors.push(format!("unknown transform \"{name}\"; use one of {}", Transform::NAMES)),
+            None => errors.push(format!(
+                "unknown transform \"{name}\"; use one of {}",
+                Transform::NAMES
+            )),
         }
     }
     let source = match (&raw.attr, &raw.value) {
         (Some(_), Some(_)) => {
-            errors.push("give either attr (a SCIM attribute) or value (a constant), not both".into());
+            errors
+                .push("give either attr (a SCIM attribute) or value (a constant), not both".into());
             None
         }
         (None, None) => {
@@ -372,15 +519,24 @@ fn compile_rule(rt: &ResourceType, table: &HostTable, column: &str, raw: &Column
                 errors.push("a constant value cannot be read back (direction = \"from_host\"); remove direction".into());
             }
             if v.as_str() == Some("now") {
-                if !matches!(kind, ColumnKind::Timestamp | ColumnKind::TimestampTz | ColumnKind::Text) {
-                    errors.push(format!("value = \"now\" needs a timestamp column, but \"{column}\" is {}", col.sql_type));
+                if !matches!(
+                    kind,
+                    ColumnKind::Timestamp | ColumnKind::TimestampTz | ColumnKind::Text
+                ) {
+                    errors.push(format!(
+                        "value = \"now\" needs a timestamp column, but \"{column}\" is {}",
+                        col.sql_type
+                    ));
                 }
                 Some(Source::Now)
             } else {
                 match HostValue::from_json(kind, &toml_to_json(v)) {
                     Some(h) => Some(Source::Const(h)),
                     None => {
-                        errors.push(format!("value {v} cannot be stored in \"{column}\" ({})", col.sql_type));
+                        errors.push(format!(
+                            "value {v} cannot be stored in \"{column}\" ({})",
+                            col.sql_type
+                        ));
                         None
                     }
                 }
@@ -403,19 +559,26 @@ fn compile_rule(rt: &ResourceType, table: &HostTable, column: &str, raw: &Column
     }
     let scim_value = |key: &str| -> Value {
         match attr_ty {
-            Some(AttrType::Boolean) => crate::mapping::value::parse_bool(key).map(Value::Bool).unwrap_or(Value::String(key.into())),
+            Some(AttrType::Boolean) => crate::mapping::value::parse_bool(key)
+                .map(Value::Bool)
+                .unwrap_or(Value::String(key.into())),
             _ => Value::String(key.to_string()),
         }
     };
     let map = raw.map.as_ref().map(|m| {
         m.iter()
-            .filter_map(|(k, v)| match HostValue::from_json(kind, &toml_to_json(v)) {
-                Some(h) => Some((scim_value(k), h)),
-                None => {
-                    errors.push(format!("map value {v} (for {k}) cannot be stored in \"{column}\" ({})", col.sql_type));
-                    None
-                }
-            })
+            .filter_map(
+                |(k, v)| match HostValue::from_json(kind, &toml_to_json(v)) {
+                    Some(h) => Some((scim_value(k), h)),
+                    None => {
+                        errors.push(format!(
+                            "map value {v} (for {k}) cannot be stored in \"{column}\" ({})",
+                            col.sql_type
+                        ));
+                        None
+                    }
+                },
+            )
             .collect::<Vec<_>>()
     });
     if let (Some(ty), None) = (attr_ty, &map) {
@@ -453,7 +616,9 @@ fn compile_rule(rt: &ResourceType, table: &HostTable, column: &str, raw: &Column
 /// Parses and resolves a rule's `attr`.
 fn attr_target(rt: &ResourceType, text: &str) -> Result<AttrTarget, String> {
     let p = PatchPath::parse(text).map_err(|e| format!("attr = \"{text}\": {}", e.detail))?;
-    let r = rt.resolve(&p.attr).map_err(|e| format!("attr = \"{text}\": {}", e.detail))?;
+    let r = rt
+        .resolve(&p.attr)
+        .map_err(|e| format!("attr = \"{text}\": {}", e.detail))?;
     if r.attr.is_read_only() || r.sub.is_some_and(|s| s.is_read_only()) {
         return Err(format!("attr = \"{text}\" is read-only in SCIM (id, meta and groups are managed by the bridge)"));
     }
@@ -462,24 +627,50 @@ fn attr_target(rt: &ResourceType, text: &str) -> Result<AttrTarget, String> {
     }
     let def = r.sub.unwrap_or(r.attr);
     if def.ty == AttrType::Complex {
-        return Err(format!("attr = \"{text}\" is a complex attribute; name a sub-attribute, e.g. \"{}.{}\"", r.attr.name, r.attr.sub.first().map_or("value", |s| s.name)));
+        return Err(format!(
+            "attr = \"{text}\" is a complex attribute; name a sub-attribute, e.g. \"{}.{}\"",
+            r.attr.name,
+            r.attr.sub.first().map_or("value", |s| s.name)
+        ));
     }
     if r.attr.multi && r.sub.is_none() {
-        return Err(format!("attr = \"{text}\" is multi-valued; name a sub-attribute, e.g. \"{}.value\"", r.attr.name));
+        return Err(format!(
+            "attr = \"{text}\" is multi-valued; name a sub-attribute, e.g. \"{}.value\"",
+            r.attr.name
+        ));
     }
     let select = match &p.filter {
         None => None,
-        Some(crate::scim::filter::Filter::Compare(fp, crate::scim::filter::CompareOp::Eq, crate::scim::filter::CompValue::Str(v))) if fp.sub.is_none() && fp.urn.is_none() => {
-            let sd = r.attr.sub_attr(&fp.attr).ok_or_else(|| format!("attr = \"{text}\": {} has no sub-attribute \"{}\"", r.attr.name, fp.attr))?;
+        Some(crate::scim::filter::Filter::Compare(
+            fp,
+            crate::scim::filter::CompareOp::Eq,
+            crate::scim::filter::CompValue::Str(v),
+        )) if fp.sub.is_none() && fp.urn.is_none() => {
+            let sd = r.attr.sub_attr(&fp.attr).ok_or_else(|| {
+                format!(
+                    "attr = \"{text}\": {} has no sub-attribute \"{}\"",
+                    r.attr.name, fp.attr
+                )
+            })?;
             Some((sd.name.to_string(), v.clone()))
         }
-        Some(_) => return Err(format!("attr = \"{text}\": only a filter of the form [type eq \"work\"] can select a value")),
+        Some(_) => {
+            return Err(format!(
+            "attr = \"{text}\": only a filter of the form [type eq \"work\"] can select a value"
+        ))
+        }
     };
     if select.is_some() && !r.attr.multi {
-        return Err(format!("attr = \"{text}\": only multi-valued attributes take a [filter]"));
+        return Err(format!(
+            "attr = \"{text}\": only multi-valued attributes take a [filter]"
+        ));
     }
     Ok(AttrTarget {
-        path: AttrPath { urn: r.urn.map(str::to_string), attr: r.attr.name.to_string(), sub: r.sub.map(|s| s.name.to_string()) },
+        path: AttrPath {
+            urn: r.urn.map(str::to_string),
+            attr: r.attr.name.to_string(),
+            sub: r.sub.map(|s| s.name.to_string()),
+        },
         ty: def.ty,
         case_exact: def.case_exact,
         multi: r.attr.multi,

@@ -40,17 +40,28 @@ impl AttrTarget {
     /// filter names, otherwise the primary one, otherwise the first.
     fn pick(&self, items: &[Value]) -> Option<usize> {
         match &self.select {
-            Some((field, want)) => items.iter().position(|it| it.get(field).and_then(Value::as_str).is_some_and(|s| s.eq_ignore_ascii_case(want))),
-            None => items.iter().position(|it| it.get("primary") == Some(&Value::Bool(true))).or(if items.is_empty() { None } else { Some(0) }),
+            Some((field, want)) => items.iter().position(|it| {
+                it.get(field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(want))
+            }),
+            None => items
+                .iter()
+                .position(|it| it.get("primary") == Some(&Value::Bool(true)))
+                .or(if items.is_empty() { None } else { Some(0) }),
         }
     }
 
     /// Writes `v` where this target points, creating containers as needed; `Null` removes it.
     pub fn set(&self, resource: &mut Value, v: Value) {
-        let Some(root) = resource.as_object_mut() else { return };
+        let Some(root) = resource.as_object_mut() else {
+            return;
+        };
         let container = match &self.path.urn {
             Some(urn) => {
-                let e = root.entry(urn.clone()).or_insert_with(|| Value::Object(Map::new()));
+                let e = root
+                    .entry(urn.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 match e.as_object_mut() {
                     Some(m) => m,
                     None => return,
@@ -59,7 +70,9 @@ impl AttrTarget {
             None => root,
         };
         if self.multi {
-            let arr = container.entry(self.path.attr.clone()).or_insert_with(|| Value::Array(vec![]));
+            let arr = container
+                .entry(self.path.attr.clone())
+                .or_insert_with(|| Value::Array(vec![]));
             if !arr.is_array() {
                 *arr = Value::Array(vec![]);
             }
@@ -106,7 +119,9 @@ impl AttrTarget {
                     }
                 }
                 Some(sub) => {
-                    let parent = container.entry(self.path.attr.clone()).or_insert_with(|| Value::Object(Map::new()));
+                    let parent = container
+                        .entry(self.path.attr.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
                     if let Some(o) = parent.as_object_mut() {
                         if v.is_null() {
                             o.remove(sub);
@@ -121,7 +136,11 @@ impl AttrTarget {
             }
         }
         if let (Some(urn), Some(root)) = (&self.path.urn, resource.as_object_mut()) {
-            if root.get(urn).and_then(Value::as_object).is_some_and(Map::is_empty) {
+            if root
+                .get(urn)
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+            {
                 root.remove(urn);
             }
         }
@@ -136,9 +155,14 @@ impl Rule {
     /// `invalidValue` naming the attribute and column.
     pub fn to_host(&self, scim: Option<&Value>) -> Result<HostValue, ScimError> {
         let target = self.attr().map(|t| t.text.as_str()).unwrap_or("constant");
-        let mut v = scim.cloned().or_else(|| self.default.clone()).unwrap_or(Value::Null);
+        let mut v = scim
+            .cloned()
+            .or_else(|| self.default.clone())
+            .unwrap_or(Value::Null);
         for t in &self.transforms {
-            v = t.apply(v).map_err(|m| ScimError::invalid_value(format!("\"{target}\": {m}")))?;
+            v = t
+                .apply(v)
+                .map_err(|m| ScimError::invalid_value(format!("\"{target}\": {m}")))?;
         }
         if let (Some(map), false) = (&self.map, v.is_null()) {
             let hit = map.iter().find(|(k, _)| json_loose_eq(k, &v));
@@ -152,7 +176,11 @@ impl Rule {
             };
         }
         let h = HostValue::from_json(self.kind, &v).ok_or_else(|| {
-            ScimError::invalid_value(format!("\"{target}\" = {v} cannot be stored in column \"{}\" ({})", self.column, self.kind.as_str()))
+            ScimError::invalid_value(format!(
+                "\"{target}\" = {v} cannot be stored in column \"{}\" ({})",
+                self.column,
+                self.kind.as_str()
+            ))
         })?;
         if let (HostValue::Text(s), Some(max)) = (&h, self.max_len) {
             let n = s.chars().count();
@@ -185,7 +213,9 @@ impl Rule {
         match self.attr().map(|t| t.ty) {
             Some(crate::scim::schema::AttrType::Boolean) => match &v {
                 Value::Number(n) => Value::Bool(n.as_i64() != Some(0)),
-                Value::String(s) => crate::mapping::value::parse_bool(s).map(Value::Bool).unwrap_or(v),
+                Value::String(s) => crate::mapping::value::parse_bool(s)
+                    .map(Value::Bool)
+                    .unwrap_or(v),
                 _ => v,
             },
             Some(crate::scim::schema::AttrType::String) => match &v {
@@ -200,8 +230,12 @@ impl Rule {
 fn json_loose_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::String(x), Value::String(y)) => x.eq_ignore_ascii_case(y),
-        (Value::Bool(x), Value::String(y)) | (Value::String(y), Value::Bool(x)) => crate::mapping::value::parse_bool(y) == Some(*x),
-        (Value::Number(x), Value::String(y)) | (Value::String(y), Value::Number(x)) => x.to_string() == y.trim(),
+        (Value::Bool(x), Value::String(y)) | (Value::String(y), Value::Bool(x)) => {
+            crate::mapping::value::parse_bool(y) == Some(*x)
+        }
+        (Value::Number(x), Value::String(y)) | (Value::String(y), Value::Number(x)) => {
+            x.to_string() == y.trim()
+        }
         _ => a == b,
     }
 }
@@ -214,7 +248,11 @@ impl UserMapping {
     ///
     /// # Errors
     /// `invalidValue` naming the attribute.
-    pub fn to_row(&self, resource: &Value, mode: WriteMode) -> Result<Vec<(String, HostValue)>, ScimError> {
+    pub fn to_row(
+        &self,
+        resource: &Value,
+        mode: WriteMode,
+    ) -> Result<Vec<(String, HostValue)>, ScimError> {
         let mut out: Vec<(String, HostValue)> = Vec::new();
         let now = Utc::now().naive_utc();
         for r in self.rules.iter().filter(|r| r.writes()) {
@@ -224,7 +262,9 @@ impl UserMapping {
             let h = match &r.source {
                 Source::Const(h) => h.clone(),
                 Source::Now => match r.kind {
-                    super::host::ColumnKind::Text => HostValue::Text(now.format("%Y-%m-%d %H:%M:%S").to_string()),
+                    super::host::ColumnKind::Text => {
+                        HostValue::Text(now.format("%Y-%m-%d %H:%M:%S").to_string())
+                    }
                     _ => HostValue::Timestamp(now),
                 },
                 Source::Attr(t) => r.to_host(t.get(resource))?,
@@ -252,7 +292,10 @@ impl UserMapping {
     /// spelling is kept, so the IdP sees no drift and does not loop updates.
     pub fn to_resource(&self, values: &[HostValue], shadow: Option<&Value>) -> Value {
         let rt = &self.resource_type;
-        let mut res = shadow.cloned().filter(Value::is_object).unwrap_or_else(|| Value::Object(Map::new()));
+        let mut res = shadow
+            .cloned()
+            .filter(Value::is_object)
+            .unwrap_or_else(|| Value::Object(Map::new()));
         let mut done: Vec<&str> = Vec::new();
         for r in self.rules.iter().filter(|r| r.reads()) {
             let Some(t) = r.attr() else { continue };
@@ -260,15 +303,27 @@ impl UserMapping {
                 continue; // the first readable rule for an attribute wins
             }
             done.push(&t.text);
-            let Some(i) = self.read_columns.iter().position(|c| c == &r.column) else { continue };
+            let Some(i) = self.read_columns.iter().position(|c| c == &r.column) else {
+                continue;
+            };
             let h = &values[i];
             let from_shadow = shadow.and_then(|s| t.get(s)).cloned();
             let keep_shadow = match &from_shadow {
-                Some(sv) => r.to_host(Some(sv)).is_ok_and(|hv| hv.loosely_equals(h) || hv == *h),
+                Some(sv) => r
+                    .to_host(Some(sv))
+                    .is_ok_and(|hv| hv.loosely_equals(h) || hv == *h),
                 None => false,
             };
-            let v = if keep_shadow { from_shadow.unwrap_or(Value::Null) } else { r.from_host(h) };
-            let v = if v.as_str() == Some("") && t.path.attr != "userName" { Value::Null } else { v };
+            let v = if keep_shadow {
+                from_shadow.unwrap_or(Value::Null)
+            } else {
+                r.from_host(h)
+            };
+            let v = if v.as_str() == Some("") && t.path.attr != "userName" {
+                Value::Null
+            } else {
+                v
+            };
             t.set(&mut res, v);
         }
         rt.canonicalize(res)
@@ -280,9 +335,14 @@ impl UserMapping {
 
     /// The value written for `active = false` (on delete with `on_delete = "deactivate"`).
     pub fn deactivate_row(&self) -> Result<Option<(String, HostValue)>, ScimError> {
-        let Some(i) = self.active else { return Ok(None) };
+        let Some(i) = self.active else {
+            return Ok(None);
+        };
         let r = &self.rules[i];
-        Ok(Some((r.column.clone(), r.to_host(Some(&Value::Bool(false)))?)))
+        Ok(Some((
+            r.column.clone(),
+            r.to_host(Some(&Value::Bool(false)))?,
+        )))
     }
 }
 
@@ -302,7 +362,9 @@ pub(crate) mod tests {
             has_default: false,
             generated: name == "id",
             primary_key: name == "id",
-            max_len: ty.strip_prefix("varchar(").and_then(|s| s.trim_end_matches(')').parse().ok()),
+            max_len: ty
+                .strip_prefix("varchar(")
+                .and_then(|s| s.trim_end_matches(')').parse().ok()),
             collation: None,
         }
     }
@@ -320,7 +382,12 @@ pub(crate) mod tests {
                 col("password", "text", false),
                 col("created_at", "datetime", false),
             ],
-            indexes: vec![HostIndex { name: "ue".into(), leading: "email".into(), nocase: true, unique: true }],
+            indexes: vec![HostIndex {
+                name: "ue".into(),
+                leading: "email".into(),
+                nocase: true,
+                unique: true,
+            }],
         }
     }
 
@@ -339,7 +406,12 @@ pub(crate) mod tests {
     "#;
 
     pub(crate) fn mapping() -> UserMapping {
-        let c = compile(&parse_str(MAPPING).unwrap(), Some(&table()), Dialect::Sqlite, &[]);
+        let c = compile(
+            &parse_str(MAPPING).unwrap(),
+            Some(&table()),
+            Dialect::Sqlite,
+            &[],
+        );
         assert!(c.problems.iter().all(|p| !p.error), "{:?}", c.problems);
         c.mapping.unwrap()
     }
@@ -358,13 +430,18 @@ pub(crate) mod tests {
     fn insert_row_has_transforms_maps_and_constants() {
         let row = mapping().to_row(&okta_user(), WriteMode::Insert).unwrap();
         let get = |c: &str| row.iter().find(|(n, _)| n == c).map(|(_, v)| v.clone());
-        assert_eq!(get("email"), Some(HostValue::Text("alice@example.com".into())));
+        assert_eq!(
+            get("email"),
+            Some(HostValue::Text("alice@example.com".into()))
+        );
         assert_eq!(get("status"), Some(HostValue::Int(1)));
         assert_eq!(get("dept"), Some(HostValue::Text("Ops".into())));
         assert_eq!(get("password"), Some(HostValue::Text("!".into())));
         assert!(matches!(get("created_at"), Some(HostValue::Timestamp(_))));
         let update = mapping().to_row(&okta_user(), WriteMode::Update).unwrap();
-        assert!(update.iter().all(|(c, _)| c != "password" && c != "created_at"));
+        assert!(update
+            .iter()
+            .all(|(c, _)| c != "password" && c != "created_at"));
     }
 
     #[test]
@@ -373,13 +450,25 @@ pub(crate) mod tests {
         let mut u = okta_user();
         u["userName"] = json!("x".repeat(41));
         let e = m.to_row(&u, WriteMode::Insert).unwrap_err();
-        assert!(e.detail.contains("at most 40") && e.detail.contains("email"), "{}", e.detail);
+        assert!(
+            e.detail.contains("at most 40") && e.detail.contains("email"),
+            "{}",
+            e.detail
+        );
         let mut u = okta_user();
         u.as_object_mut().unwrap().remove("active");
         let e = m.to_row(&u, WriteMode::Insert).unwrap_err();
-        assert!(e.detail.contains("active") && e.detail.contains("status"), "{}", e.detail);
+        assert!(
+            e.detail.contains("active") && e.detail.contains("status"),
+            "{}",
+            e.detail
+        );
         // On update the NOT NULL column is left alone instead.
-        assert!(m.to_row(&u, WriteMode::Update).unwrap().iter().all(|(c, _)| c != "status"));
+        assert!(m
+            .to_row(&u, WriteMode::Update)
+            .unwrap()
+            .iter()
+            .all(|(c, _)| c != "status"));
     }
 
     #[test]
@@ -401,12 +490,22 @@ pub(crate) mod tests {
         assert_eq!(r["userName"], " Alice@Example.COM", "IdP spelling kept");
         assert_eq!(r["name"]["familyName"], "Anders-Changed", "host edits win");
         assert_eq!(r["active"], false);
-        assert!(r.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_none(), "NULL host column clears it");
-        assert_eq!(r["emails"][0]["value"], "alice@example.com", "unmapped attributes round-trip");
+        assert!(
+            r.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+                .is_none(),
+            "NULL host column clears it"
+        );
+        assert_eq!(
+            r["emails"][0]["value"], "alice@example.com",
+            "unmapped attributes round-trip"
+        );
         // An untouched row has no shadow: everything comes from the host.
         let r = m.to_resource(&vals, None);
         assert_eq!(r["userName"], "alice@example.com");
-        assert_eq!(r["schemas"][0], "urn:ietf:params:scim:schemas:core:2.0:User");
+        assert_eq!(
+            r["schemas"][0],
+            "urn:ietf:params:scim:schemas:core:2.0:User"
+        );
     }
 
     #[test]

@@ -57,13 +57,24 @@ impl ColumnKind {
         if t.starts_with("bool") {
             return Some(ColumnKind::Bool);
         }
-        if t.contains("int") || t == "serial" || t == "bigserial" || t.starts_with("bit") && dialect == Dialect::Mysql {
+        if t.contains("int")
+            || t == "serial"
+            || t == "bigserial"
+            || t.starts_with("bit") && dialect == Dialect::Mysql
+        {
             return Some(ColumnKind::Int);
         }
         if t.contains("timestamp") || t.starts_with("datetime") {
             return Some(ColumnKind::Timestamp);
         }
-        if t.contains("char") || t.contains("text") || t.contains("clob") || t == "citext" || t == "uuid" || t.starts_with("enum") || t.is_empty() {
+        if t.contains("char")
+            || t.contains("text")
+            || t.contains("clob")
+            || t == "citext"
+            || t == "uuid"
+            || t.starts_with("enum")
+            || t.is_empty()
+        {
             return Some(ColumnKind::Text);
         }
         None
@@ -118,11 +129,20 @@ impl HostTable {
             Dialect::Sqlite => i.leading == col && i.nocase,
             Dialect::Postgres => {
                 let lead = i.leading.replace([' ', '"'], "");
-                lead == format!("lower({col})") || lead == format!("lower(({col})::text)") || lead.starts_with(&format!("lower(({col})::"))
-                    || (i.leading == col && self.column(column).is_some_and(|c| c.sql_type.eq_ignore_ascii_case("citext")))
+                lead == format!("lower({col})")
+                    || lead == format!("lower(({col})::text)")
+                    || lead.starts_with(&format!("lower(({col})::"))
+                    || (i.leading == col
+                        && self
+                            .column(column)
+                            .is_some_and(|c| c.sql_type.eq_ignore_ascii_case("citext")))
             }
             Dialect::Mysql => {
-                i.leading == col && self.column(column).and_then(|c| c.collation.as_deref()).is_none_or(|c| c.ends_with("_ci"))
+                i.leading == col
+                    && self
+                        .column(column)
+                        .and_then(|c| c.collation.as_deref())
+                        .is_none_or(|c| c.ends_with("_ci"))
             }
         })
     }

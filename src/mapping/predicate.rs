@@ -30,7 +30,12 @@ pub enum Pred {
     Or(Vec<Pred>),
     Not(Box<Pred>),
     /// NULL never matches (SCIM: an absent attribute equals nothing).
-    Cmp { target: Target, op: CompareOp, value: HostValue, fold_case: bool },
+    Cmp {
+        target: Target,
+        op: CompareOp,
+        value: HostValue,
+        fold_case: bool,
+    },
     Present(Target),
 }
 
@@ -53,21 +58,34 @@ impl UserMapping {
 
     fn value_path(&self, attr: &AttrPath, inner: &Filter) -> Result<Pred, ScimError> {
         Ok(match inner {
-            Filter::And(a, b) => Pred::And(vec![self.value_path(attr, a)?, self.value_path(attr, b)?]),
-            Filter::Or(a, b) => Pred::Or(vec![self.value_path(attr, a)?, self.value_path(attr, b)?]),
+            Filter::And(a, b) => {
+                Pred::And(vec![self.value_path(attr, a)?, self.value_path(attr, b)?])
+            }
+            Filter::Or(a, b) => {
+                Pred::Or(vec![self.value_path(attr, a)?, self.value_path(attr, b)?])
+            }
             Filter::Not(a) => Pred::Not(Box::new(self.value_path(attr, a)?)),
             Filter::Compare(rel, op, v) => {
                 let full = attr.with_sub(Some(&rel.attr));
                 // `type eq "work"` inside emails[…] is satisfied by a rule that selects it.
                 if let (CompareOp::Eq, CompValue::Str(want)) = (op, v) {
                     if let Some(sel) = self.selected(&full) {
-                        return Ok(if sel.eq_ignore_ascii_case(want) { Pred::True } else { Pred::False });
+                        return Ok(if sel.eq_ignore_ascii_case(want) {
+                            Pred::True
+                        } else {
+                            Pred::False
+                        });
                     }
                 }
                 self.compare(&full, Some(attr), *op, v)?
             }
-            Filter::Present(rel) => Pred::Present(self.target_for(&attr.with_sub(Some(&rel.attr)), Some(attr))?.0),
-            Filter::ValuePath(..) => return Err(ScimError::invalid_filter("value filters cannot be nested")),
+            Filter::Present(rel) => Pred::Present(
+                self.target_for(&attr.with_sub(Some(&rel.attr)), Some(attr))?
+                    .0,
+            ),
+            Filter::ValuePath(..) => {
+                return Err(ScimError::invalid_filter("value filters cannot be nested"))
+            }
         })
     }
 
@@ -77,28 +95,50 @@ impl UserMapping {
         self.rules.iter().filter(|r| r.reads()).find_map(|r| {
             let t = r.attr()?;
             let (f, v) = t.select.as_ref()?;
-            (t.path.attr.eq_ignore_ascii_case(&path.attr) && f.eq_ignore_ascii_case(sub)).then_some(v.as_str())
+            (t.path.attr.eq_ignore_ascii_case(&path.attr) && f.eq_ignore_ascii_case(sub))
+                .then_some(v.as_str())
         })
     }
 
-    fn target_for(&self, p: &AttrPath, _value_path: Option<&AttrPath>) -> Result<(Target, Option<usize>), ScimError> {
+    fn target_for(
+        &self,
+        p: &AttrPath,
+        _value_path: Option<&AttrPath>,
+    ) -> Result<(Target, Option<usize>), ScimError> {
         if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("id") {
             return Ok((Target::Key, None));
         }
         if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("externalId") {
             return Ok((Target::ExternalId, None));
         }
-        let resolved = self.resource_type.resolve(p).map_err(|e| ScimError::invalid_filter(e.detail))?;
+        let resolved = self
+            .resource_type
+            .resolve(p)
+            .map_err(|e| ScimError::invalid_filter(e.detail))?;
         let canon_attr = resolved.attr.name;
         let canon_sub = resolved.sub.map(|s| s.name);
         let urn = resolved.urn;
-        let rule = self.rules.iter().enumerate().filter(|(_, r)| r.reads()).find(|(_, r)| {
-            r.attr().is_some_and(|t| t.path.attr == canon_attr && t.path.sub.as_deref() == canon_sub && t.path.urn.as_deref() == urn)
-        });
+        let rule = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.reads())
+            .find(|(_, r)| {
+                r.attr().is_some_and(|t| {
+                    t.path.attr == canon_attr
+                        && t.path.sub.as_deref() == canon_sub
+                        && t.path.urn.as_deref() == urn
+                })
+            });
         match rule {
             Some((i, r)) => Ok((Target::Column(r.column.clone()), Some(i))),
             None => {
-                let mapped: Vec<&str> = self.rules.iter().filter(|r| r.reads()).filter_map(|r| r.attr().map(|t| t.text.as_str())).collect();
+                let mapped: Vec<&str> = self
+                    .rules
+                    .iter()
+                    .filter(|r| r.reads())
+                    .filter_map(|r| r.attr().map(|t| t.text.as_str()))
+                    .collect();
                 Err(ScimError::invalid_filter(format!(
                     "filtering on \"{p}\" is not supported: it is not stored in a column of the application; filterable attributes are id, externalId, {}",
                     mapped.join(", ")
@@ -107,13 +147,21 @@ impl UserMapping {
         }
     }
 
-    fn compare(&self, p: &AttrPath, value_path: Option<&AttrPath>, op: CompareOp, v: &CompValue) -> Result<Pred, ScimError> {
+    fn compare(
+        &self,
+        p: &AttrPath,
+        value_path: Option<&AttrPath>,
+        op: CompareOp,
+        v: &CompValue,
+    ) -> Result<Pred, ScimError> {
         let (target, rule) = self.target_for(p, value_path)?;
         if *v == CompValue::Null {
             return match op {
                 CompareOp::Eq => Ok(Pred::Not(Box::new(Pred::Present(target)))),
                 CompareOp::Ne => Ok(Pred::Present(target)),
-                _ => Err(ScimError::invalid_filter(format!("\"{p}\": null can only be compared with eq or ne"))),
+                _ => Err(ScimError::invalid_filter(format!(
+                    "\"{p}\": null can only be compared with eq or ne"
+                ))),
             };
         }
         let json = match v {
@@ -128,8 +176,13 @@ impl UserMapping {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) && self.key.kind != ColumnKind::Text {
-                    return Err(ScimError::invalid_filter(format!("\"id\" is numeric here: use eq, ne, gt, ge, lt or le, not {}", op.as_str())));
+                if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
+                    && self.key.kind != ColumnKind::Text
+                {
+                    return Err(ScimError::invalid_filter(format!(
+                        "\"id\" is numeric here: use eq, ne, gt, ge, lt or le, not {}",
+                        op.as_str()
+                    )));
                 }
                 let value = match self.key.kind {
                     ColumnKind::Int => match text.trim().parse::<i64>() {
@@ -137,39 +190,73 @@ impl UserMapping {
                         // No id of this form exists: eq matches nothing, ne everything.
                         Err(_) if op == CompareOp::Eq => return Ok(Pred::False),
                         Err(_) if op == CompareOp::Ne => return Ok(Pred::True),
-                        Err(_) => return Err(ScimError::invalid_filter(format!("\"id\" values are integers here, not {text:?}"))),
+                        Err(_) => {
+                            return Err(ScimError::invalid_filter(format!(
+                                "\"id\" values are integers here, not {text:?}"
+                            )))
+                        }
                     },
                     _ => HostValue::Text(text),
                 };
-                Ok(Pred::Cmp { target: Target::Key, op, value, fold_case: false })
+                Ok(Pred::Cmp {
+                    target: Target::Key,
+                    op,
+                    value,
+                    fold_case: false,
+                })
             }
             Target::ExternalId => {
                 let Value::String(s) = json else {
-                    return Err(ScimError::invalid_filter("\"externalId\" is a string: compare it with a quoted value"));
+                    return Err(ScimError::invalid_filter(
+                        "\"externalId\" is a string: compare it with a quoted value",
+                    ));
                 };
-                Ok(Pred::Cmp { target: Target::ExternalId, op, value: HostValue::Text(s), fold_case: false })
+                Ok(Pred::Cmp {
+                    target: Target::ExternalId,
+                    op,
+                    value: HostValue::Text(s),
+                    fold_case: false,
+                })
             }
             Target::Column(ref col) => {
                 let r = &self.rules[rule.expect("column targets come from a rule")];
                 let t = r.attr().expect("readable rules have an attribute");
                 if r.map.is_some() || r.transforms.contains(&Transform::Not) {
                     if !matches!(op, CompareOp::Eq | CompareOp::Ne) {
-                        return Err(ScimError::invalid_filter(format!("\"{p}\" is stored as a coded value: only eq, ne and pr apply")));
+                        return Err(ScimError::invalid_filter(format!(
+                            "\"{p}\" is stored as a coded value: only eq, ne and pr apply"
+                        )));
                     }
-                    let value = r.to_host(Some(&json)).map_err(|e| ScimError::invalid_filter(e.detail))?;
-                    return Ok(Pred::Cmp { target, op, value, fold_case: false });
+                    let value = r
+                        .to_host(Some(&json))
+                        .map_err(|e| ScimError::invalid_filter(e.detail))?;
+                    return Ok(Pred::Cmp {
+                        target,
+                        op,
+                        value,
+                        fold_case: false,
+                    });
                 }
                 if t.ty == crate::scim::schema::AttrType::Boolean && op.is_ordering() {
-                    return Err(ScimError::invalid_filter(format!("\"{p}\" is a boolean: only eq, ne and pr apply")));
+                    return Err(ScimError::invalid_filter(format!(
+                        "\"{p}\" is a boolean: only eq, ne and pr apply"
+                    )));
                 }
                 let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
                 if substring && r.kind != ColumnKind::Text {
-                    return Err(ScimError::invalid_filter(format!("\"{p}\": {} applies to strings only", op.as_str())));
+                    return Err(ScimError::invalid_filter(format!(
+                        "\"{p}\": {} applies to strings only",
+                        op.as_str()
+                    )));
                 }
                 let value = if substring {
                     // Substring operands keep their spaces; only case transforms apply.
                     let mut v = json.clone();
-                    for tr in r.transforms.iter().filter(|t| matches!(t, Transform::Lowercase | Transform::Uppercase)) {
+                    for tr in r
+                        .transforms
+                        .iter()
+                        .filter(|t| matches!(t, Transform::Lowercase | Transform::Uppercase))
+                    {
                         v = tr.apply(v).map_err(ScimError::invalid_filter)?;
                     }
                     HostValue::from_json(r.kind, &v)
@@ -181,11 +268,18 @@ impl UserMapping {
                     HostValue::from_json(r.kind, &v)
                 };
                 let Some(value) = value else {
-                    return Err(ScimError::invalid_filter(format!("{json} is not a valid value for \"{p}\"")));
+                    return Err(ScimError::invalid_filter(format!(
+                        "{json} is not a valid value for \"{p}\""
+                    )));
                 };
                 let fold_case = r.kind == ColumnKind::Text && !t.case_exact;
                 let _ = col;
-                Ok(Pred::Cmp { target, op, value, fold_case })
+                Ok(Pred::Cmp {
+                    target,
+                    op,
+                    value,
+                    fold_case,
+                })
             }
         }
     }
@@ -204,21 +298,48 @@ mod tests {
     fn okta_and_entra_lookups() {
         assert_eq!(
             pred(r#"userName eq "  Alice@Example.com""#).unwrap(),
-            Pred::Cmp { target: Target::Column("email".into()), op: CompareOp::Eq, value: HostValue::Text("alice@example.com".into()), fold_case: true }
+            Pred::Cmp {
+                target: Target::Column("email".into()),
+                op: CompareOp::Eq,
+                value: HostValue::Text("alice@example.com".into()),
+                fold_case: true
+            }
         );
         assert_eq!(
             pred(r#"externalId eq "00u1""#).unwrap(),
-            Pred::Cmp { target: Target::ExternalId, op: CompareOp::Eq, value: HostValue::Text("00u1".into()), fold_case: false }
+            Pred::Cmp {
+                target: Target::ExternalId,
+                op: CompareOp::Eq,
+                value: HostValue::Text("00u1".into()),
+                fold_case: false
+            }
         );
-        assert_eq!(pred(r#"id eq "17""#).unwrap(), Pred::Cmp { target: Target::Key, op: CompareOp::Eq, value: HostValue::Int(17), fold_case: false });
+        assert_eq!(
+            pred(r#"id eq "17""#).unwrap(),
+            Pred::Cmp {
+                target: Target::Key,
+                op: CompareOp::Eq,
+                value: HostValue::Int(17),
+                fold_case: false
+            }
+        );
         assert_eq!(pred(r#"id eq "not-a-number""#).unwrap(), Pred::False);
     }
 
     #[test]
     fn coded_values_and_logic() {
-        let p = pred(r#"active eq false and (name.givenName sw "Al" or name.familyName pr)"#).unwrap();
+        let p =
+            pred(r#"active eq false and (name.givenName sw "Al" or name.familyName pr)"#).unwrap();
         let Pred::And(parts) = p else { panic!() };
-        assert_eq!(parts[0], Pred::Cmp { target: Target::Column("status".into()), op: CompareOp::Eq, value: HostValue::Int(2), fold_case: false });
+        assert_eq!(
+            parts[0],
+            Pred::Cmp {
+                target: Target::Column("status".into()),
+                op: CompareOp::Eq,
+                value: HostValue::Int(2),
+                fold_case: false
+            }
+        );
         assert!(matches!(&parts[1], Pred::Or(v) if v.len() == 2));
         assert!(pred("active gt true").is_err());
     }
@@ -227,8 +348,15 @@ mod tests {
     fn unmapped_attributes_are_refused_not_approximated() {
         let e = pred(r#"title eq "Boss""#).unwrap_err();
         assert_eq!(e.scim_type, Some(crate::scim::ScimType::InvalidFilter));
-        assert!(e.detail.contains("title") && e.detail.contains("userName"), "{}", e.detail);
-        assert!(pred(r#"emails.value eq "a@b""#).is_err(), "this mapping stores no email column");
+        assert!(
+            e.detail.contains("title") && e.detail.contains("userName"),
+            "{}",
+            e.detail
+        );
+        assert!(
+            pred(r#"emails.value eq "a@b""#).is_err(),
+            "this mapping stores no email column"
+        );
         assert!(pred(r#"nonsense eq "a""#).is_err());
     }
 }

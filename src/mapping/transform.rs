@@ -44,7 +44,9 @@ impl Transform {
             (Transform::Uppercase, Value::String(s)) => Value::String(s.to_uppercase()),
             (Transform::NullIfEmpty, Value::String(s)) if s.is_empty() => Value::Null,
             (Transform::Not, Value::Bool(b)) => Value::Bool(!b),
-            (Transform::Not, other) => return Err(format!("transform \"not\" needs a boolean, got {other}")),
+            (Transform::Not, other) => {
+                return Err(format!("transform \"not\" needs a boolean, got {other}"))
+            }
             (_, other) => other,
         })
     }
@@ -66,11 +68,20 @@ mod tests {
 
     #[test]
     fn transforms() {
-        assert_eq!(Transform::Trim.apply(json!("  A@B ")).unwrap(), json!("A@B"));
-        assert_eq!(Transform::Lowercase.apply(json!("ÄB")).unwrap(), json!("äb"));
+        assert_eq!(
+            Transform::Trim.apply(json!("  A@B ")).unwrap(),
+            json!("A@B")
+        );
+        assert_eq!(
+            Transform::Lowercase.apply(json!("ÄB")).unwrap(),
+            json!("äb")
+        );
         assert_eq!(Transform::Not.apply(json!(true)).unwrap(), json!(false));
         assert!(Transform::Not.apply(json!("x")).is_err());
-        assert_eq!(Transform::NullIfEmpty.apply(json!("")).unwrap(), json!(null));
+        assert_eq!(
+            Transform::NullIfEmpty.apply(json!("")).unwrap(),
+            json!(null)
+        );
         assert_eq!(Transform::Not.reverse(json!(0)), json!(true));
         assert_eq!(Transform::parse("nope"), None);
     }

@@ -48,21 +48,31 @@ impl HostValue {
             (ColumnKind::Bool, Value::Bool(b)) => HostValue::Bool(*b),
             (ColumnKind::Bool, Value::Number(n)) => HostValue::Bool(n.as_i64()? != 0),
             (ColumnKind::Bool, Value::String(s)) => HostValue::Bool(parse_bool(s)?),
-            (ColumnKind::Timestamp | ColumnKind::TimestampTz, Value::String(s)) => HostValue::Timestamp(parse_timestamp(s)?),
+            (ColumnKind::Timestamp | ColumnKind::TimestampTz, Value::String(s)) => {
+                HostValue::Timestamp(parse_timestamp(s)?)
+            }
             _ => return None,
         })
     }
 
     /// Parses the text form a database gave for a column of `kind`.
     pub fn from_db_text(kind: ColumnKind, text: Option<&str>) -> HostValue {
-        let Some(t) = text else { return HostValue::Null(kind) };
+        let Some(t) = text else {
+            return HostValue::Null(kind);
+        };
         match kind {
             ColumnKind::Text => HostValue::Text(t.to_string()),
-            ColumnKind::Int => t.trim().parse().map(HostValue::Int).unwrap_or_else(|_| HostValue::Text(t.to_string())),
-            ColumnKind::Bool => parse_bool(t).map(HostValue::Bool).unwrap_or_else(|| HostValue::Text(t.to_string())),
-            ColumnKind::Timestamp | ColumnKind::TimestampTz => {
-                parse_timestamp(t).map(HostValue::Timestamp).unwrap_or_else(|| HostValue::Text(t.to_string()))
-            }
+            ColumnKind::Int => t
+                .trim()
+                .parse()
+                .map(HostValue::Int)
+                .unwrap_or_else(|_| HostValue::Text(t.to_string())),
+            ColumnKind::Bool => parse_bool(t)
+                .map(HostValue::Bool)
+                .unwrap_or_else(|| HostValue::Text(t.to_string())),
+            ColumnKind::Timestamp | ColumnKind::TimestampTz => parse_timestamp(t)
+                .map(HostValue::Timestamp)
+                .unwrap_or_else(|| HostValue::Text(t.to_string())),
         }
     }
 
@@ -73,7 +83,9 @@ impl HostValue {
             HostValue::Text(s) => Value::String(s.clone()),
             HostValue::Int(i) => Value::from(*i),
             HostValue::Bool(b) => Value::Bool(*b),
-            HostValue::Timestamp(t) => Value::String(t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)),
+            HostValue::Timestamp(t) => {
+                Value::String(t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
+            }
         }
     }
 
@@ -83,7 +95,9 @@ impl HostValue {
             match v {
                 HostValue::Bool(b) => i64::from(*b).to_string(),
                 HostValue::Text(s) => match parse_bool(s) {
-                    Some(b) if !s.trim().chars().all(|c| c.is_ascii_digit()) => i64::from(b).to_string(),
+                    Some(b) if !s.trim().chars().all(|c| c.is_ascii_digit()) => {
+                        i64::from(b).to_string()
+                    }
                     _ => s.trim().to_string(),
                 },
                 other => other.display(),
@@ -112,12 +126,19 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
             return Some(dt.with_timezone(&Utc).naive_utc());
         }
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(dt);
         }
     }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 #[cfg(test)]
@@ -127,25 +148,55 @@ mod tests {
 
     #[test]
     fn json_to_host_by_kind() {
-        assert_eq!(HostValue::from_json(ColumnKind::Int, &json!(true)), Some(HostValue::Int(1)));
-        assert_eq!(HostValue::from_json(ColumnKind::Int, &json!("42")), Some(HostValue::Int(42)));
+        assert_eq!(
+            HostValue::from_json(ColumnKind::Int, &json!(true)),
+            Some(HostValue::Int(1))
+        );
+        assert_eq!(
+            HostValue::from_json(ColumnKind::Int, &json!("42")),
+            Some(HostValue::Int(42))
+        );
         assert_eq!(HostValue::from_json(ColumnKind::Int, &json!("x")), None);
-        assert_eq!(HostValue::from_json(ColumnKind::Bool, &json!("False")), Some(HostValue::Bool(false)));
-        assert_eq!(HostValue::from_json(ColumnKind::Text, &json!(7)), Some(HostValue::Text("7".into())));
-        assert!(matches!(HostValue::from_json(ColumnKind::Timestamp, &json!("2024-05-01T09:00:00Z")), Some(HostValue::Timestamp(_))));
-        assert_eq!(HostValue::from_json(ColumnKind::Text, &json!(null)), Some(HostValue::Null(ColumnKind::Text)));
+        assert_eq!(
+            HostValue::from_json(ColumnKind::Bool, &json!("False")),
+            Some(HostValue::Bool(false))
+        );
+        assert_eq!(
+            HostValue::from_json(ColumnKind::Text, &json!(7)),
+            Some(HostValue::Text("7".into()))
+        );
+        assert!(matches!(
+            HostValue::from_json(ColumnKind::Timestamp, &json!("2024-05-01T09:00:00Z")),
+            Some(HostValue::Timestamp(_))
+        ));
+        assert_eq!(
+            HostValue::from_json(ColumnKind::Text, &json!(null)),
+            Some(HostValue::Null(ColumnKind::Text))
+        );
     }
 
     #[test]
     fn database_text_forms() {
-        assert_eq!(HostValue::from_db_text(ColumnKind::Bool, Some("t")), HostValue::Bool(true));
-        assert_eq!(HostValue::from_db_text(ColumnKind::Bool, Some("0")), HostValue::Bool(false));
-        assert_eq!(HostValue::from_db_text(ColumnKind::Int, Some("12")), HostValue::Int(12));
+        assert_eq!(
+            HostValue::from_db_text(ColumnKind::Bool, Some("t")),
+            HostValue::Bool(true)
+        );
+        assert_eq!(
+            HostValue::from_db_text(ColumnKind::Bool, Some("0")),
+            HostValue::Bool(false)
+        );
+        assert_eq!(
+            HostValue::from_db_text(ColumnKind::Int, Some("12")),
+            HostValue::Int(12)
+        );
         let t = HostValue::from_db_text(ColumnKind::Timestamp, Some("2024-05-01 09:00:00.123"));
         assert_eq!(t.to_json(), json!("2024-05-01T09:00:00Z"));
         let tz = HostValue::from_db_text(ColumnKind::TimestampTz, Some("2024-05-01 11:00:00+02"));
         assert_eq!(tz.to_json(), json!("2024-05-01T09:00:00Z"));
-        assert_eq!(HostValue::from_db_text(ColumnKind::Text, None), HostValue::Null(ColumnKind::Text));
+        assert_eq!(
+            HostValue::from_db_text(ColumnKind::Text, None),
+            HostValue::Null(ColumnKind::Text)
+        );
     }
 
     #[test]

@@ -35,7 +35,11 @@ pub fn service_provider_config(base: &str) -> Value {
 }
 
 pub fn resource_type(rt: &ResourceType, base: &str) -> Value {
-    let exts: Vec<Value> = rt.extensions.iter().map(|e| json!({"schema": e.id, "required": false})).collect();
+    let exts: Vec<Value> = rt
+        .extensions
+        .iter()
+        .map(|e| json!({"schema": e.id, "required": false}))
+        .collect();
     json!({
         "schemas": [RT_SCHEMA],
         "id": rt.name,
@@ -67,7 +71,10 @@ fn attr_doc(a: &AttrDef) -> Value {
     m.insert("description".into(), json!(a.description));
     m.insert("required".into(), json!(a.required));
     if !a.sub.is_empty() {
-        m.insert("subAttributes".into(), Value::Array(a.sub.iter().map(attr_doc).collect()));
+        m.insert(
+            "subAttributes".into(),
+            Value::Array(a.sub.iter().map(attr_doc).collect()),
+        );
     } else {
         m.insert("caseExact".into(), json!(a.case_exact));
     }
@@ -76,7 +83,10 @@ fn attr_doc(a: &AttrDef) -> Value {
     }
     m.insert("mutability".into(), json!(a.mutability.as_str()));
     m.insert("returned".into(), json!(a.returned.as_str()));
-    m.insert("uniqueness".into(), json!(if a.unique { "server" } else { "none" }));
+    m.insert(
+        "uniqueness".into(),
+        json!(if a.unique { "server" } else { "none" }),
+    );
     if a.ty == super::schema::AttrType::Reference {
         m.insert("referenceTypes".into(), json!(["external", "uri"]));
     }
@@ -102,7 +112,10 @@ mod tests {
 
     #[test]
     fn documents_describe_the_mapping_extensions() {
-        let rt = ResourceType::user(&[("urn:ietf:params:scim:schemas:extension:acme:2.0:User".into(), vec!["badge".into()])]);
+        let rt = ResourceType::user(&[(
+            "urn:ietf:params:scim:schemas:extension:acme:2.0:User".into(),
+            vec!["badge".into()],
+        )]);
         let doc = resource_type(&rt, "http://h/scim/v2");
         assert_eq!(doc["endpoint"], "/Users");
         assert_eq!(doc["schemaExtensions"].as_array().unwrap().len(), 2);

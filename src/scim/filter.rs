@@ -61,7 +61,10 @@ impl CompareOp {
         }
     }
     pub fn is_ordering(self) -> bool {
-        matches!(self, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le)
+        matches!(
+            self,
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+        )
     }
 }
 
@@ -162,7 +165,11 @@ fn lex(input: &str) -> Result<Vec<Tok>, ScimError> {
                 i += 1;
                 loop {
                     match bytes.get(i) {
-                        None => return Err(ScimError::invalid_filter("a string in the filter is not closed with \"")),
+                        None => {
+                            return Err(ScimError::invalid_filter(
+                                "a string in the filter is not closed with \"",
+                            ))
+                        }
                         Some(b'\\') => i += 2,
                         Some(b'"') => {
                             i += 1;
@@ -172,8 +179,9 @@ fn lex(input: &str) -> Result<Vec<Tok>, ScimError> {
                     }
                 }
                 let raw = &input[start..i.min(input.len())];
-                let s: String = serde_json::from_str(raw)
-                    .map_err(|_| ScimError::invalid_filter(format!("{raw} is not a valid JSON string")))?;
+                let s: String = serde_json::from_str(raw).map_err(|_| {
+                    ScimError::invalid_filter(format!("{raw} is not a valid JSON string"))
+                })?;
                 toks.push(Tok::Str(s));
             }
             _ if is_word_byte(c) => {
@@ -249,7 +257,9 @@ impl Parser {
 
     fn unary(&mut self, depth: usize) -> Result<Filter, ScimError> {
         if depth > MAX_DEPTH {
-            return Err(ScimError::invalid_filter(format!("the filter is nested more than {MAX_DEPTH} levels deep")));
+            return Err(ScimError::invalid_filter(format!(
+                "the filter is nested more than {MAX_DEPTH} levels deep"
+            )));
         }
         if self.peek_keyword("not") && matches!(self.toks.get(self.pos + 1), Some(Tok::LParen)) {
             self.pos += 1;
@@ -271,16 +281,32 @@ impl Parser {
     fn expect(&mut self, tok: Tok, shown: &str) -> Result<(), ScimError> {
         match self.next() {
             Some(t) if t == tok => Ok(()),
-            Some(t) => Err(ScimError::invalid_filter(format!("expected '{shown}' but found {}", describe(&t)))),
-            None => Err(ScimError::invalid_filter(format!("the filter ends where '{shown}' was expected"))),
+            Some(t) => Err(ScimError::invalid_filter(format!(
+                "expected '{shown}' but found {}",
+                describe(&t)
+            ))),
+            None => Err(ScimError::invalid_filter(format!(
+                "the filter ends where '{shown}' was expected"
+            ))),
         }
     }
 
     fn attr_expr(&mut self, depth: usize) -> Result<Filter, ScimError> {
         let path = match self.next() {
-            Some(Tok::Word(w)) => AttrPath::parse(&w).map_err(|e| ScimError::invalid_filter(e.detail))?,
-            Some(t) => return Err(ScimError::invalid_filter(format!("expected an attribute name but found {}", describe(&t)))),
-            None => return Err(ScimError::invalid_filter("the filter ends where an attribute name was expected")),
+            Some(Tok::Word(w)) => {
+                AttrPath::parse(&w).map_err(|e| ScimError::invalid_filter(e.detail))?
+            }
+            Some(t) => {
+                return Err(ScimError::invalid_filter(format!(
+                    "expected an attribute name but found {}",
+                    describe(&t)
+                )))
+            }
+            None => {
+                return Err(ScimError::invalid_filter(
+                    "the filter ends where an attribute name was expected",
+                ))
+            }
         };
         if matches!(self.peek(), Some(Tok::LBracket)) {
             if path.sub.is_some() {
@@ -292,8 +318,13 @@ impl Parser {
             if let Some(Tok::SubAttr(sub)) = self.peek().cloned() {
                 // attr[f].sub op value  ==  attr[f and sub op value]
                 self.pos += 1;
-                let rel = self.comparison(AttrPath::parse(&sub).map_err(|e| ScimError::invalid_filter(e.detail))?)?;
-                return Ok(Filter::ValuePath(path, Box::new(Filter::And(Box::new(inner), Box::new(rel)))));
+                let rel = self.comparison(
+                    AttrPath::parse(&sub).map_err(|e| ScimError::invalid_filter(e.detail))?,
+                )?;
+                return Ok(Filter::ValuePath(
+                    path,
+                    Box::new(Filter::And(Box::new(inner), Box::new(rel))),
+                ));
             }
             return Ok(Filter::ValuePath(path, Box::new(inner)));
         }
@@ -303,12 +334,23 @@ impl Parser {
     fn comparison(&mut self, path: AttrPath) -> Result<Filter, ScimError> {
         self.terms += 1;
         if self.terms > MAX_TERMS {
-            return Err(ScimError::invalid_filter(format!("the filter has more than {MAX_TERMS} terms")));
+            return Err(ScimError::invalid_filter(format!(
+                "the filter has more than {MAX_TERMS} terms"
+            )));
         }
         let op_word = match self.next() {
             Some(Tok::Word(w)) => w,
-            Some(t) => return Err(ScimError::invalid_filter(format!("expected an operator after \"{path}\" but found {}", describe(&t)))),
-            None => return Err(ScimError::invalid_filter(format!("\"{path}\" needs an operator such as eq, co or pr"))),
+            Some(t) => {
+                return Err(ScimError::invalid_filter(format!(
+                    "expected an operator after \"{path}\" but found {}",
+                    describe(&t)
+                )))
+            }
+            None => {
+                return Err(ScimError::invalid_filter(format!(
+                    "\"{path}\" needs an operator such as eq, co or pr"
+                )))
+            }
         };
         if op_word.eq_ignore_ascii_case("pr") {
             return Ok(Filter::Present(path));
@@ -328,8 +370,17 @@ impl Parser {
                 // Entra's documentation shows `externalId eq jyoung`: accept a bare word as a string.
                 _ => CompValue::Str(w),
             },
-            Some(t) => return Err(ScimError::invalid_filter(format!("expected a value after \"{path} {op_word}\" but found {}", describe(&t)))),
-            None => return Err(ScimError::invalid_filter(format!("\"{path} {op_word}\" needs a value"))),
+            Some(t) => {
+                return Err(ScimError::invalid_filter(format!(
+                    "expected a value after \"{path} {op_word}\" but found {}",
+                    describe(&t)
+                )))
+            }
+            None => {
+                return Err(ScimError::invalid_filter(format!(
+                    "\"{path} {op_word}\" needs a value"
+                )))
+            }
         };
         Ok(Filter::Compare(path, op, value))
     }
@@ -355,13 +406,19 @@ impl Filter {
     /// `invalidFilter` with a message naming what was wrong and where.
     pub fn parse(input: &str) -> Result<Filter, ScimError> {
         if input.len() > MAX_FILTER_LEN {
-            return Err(ScimError::invalid_filter(format!("the filter is longer than {MAX_FILTER_LEN} bytes")));
+            return Err(ScimError::invalid_filter(format!(
+                "the filter is longer than {MAX_FILTER_LEN} bytes"
+            )));
         }
         if input.trim().is_empty() {
             return Err(ScimError::invalid_filter("the filter is empty"));
         }
         let toks = lex(input)?;
-        let mut p = Parser { toks, pos: 0, terms: 0 };
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            terms: 0,
+        };
         let f = p.or_expr(0)?;
         if let Some(t) = p.peek() {
             return Err(ScimError::invalid_filter(format!(
@@ -377,7 +434,11 @@ impl Filter {
     ///
     /// # Errors
     /// `invalidFilter` for comparisons the RFC forbids, such as `gt` on a boolean.
-    pub fn matches(&self, obj: &Value, case_exact: &dyn Fn(&AttrPath) -> bool) -> Result<bool, ScimError> {
+    pub fn matches(
+        &self,
+        obj: &Value,
+        case_exact: &dyn Fn(&AttrPath) -> bool,
+    ) -> Result<bool, ScimError> {
         Ok(match self {
             Filter::And(a, b) => a.matches(obj, case_exact)? && b.matches(obj, case_exact)?,
             Filter::Or(a, b) => a.matches(obj, case_exact)? || b.matches(obj, case_exact)?,
@@ -391,7 +452,9 @@ impl Filter {
                     return match op {
                         CompareOp::Eq => Ok(!present),
                         CompareOp::Ne => Ok(present),
-                        _ => Err(ScimError::invalid_filter(format!("\"{p}\": null can only be compared with eq or ne"))),
+                        _ => Err(ScimError::invalid_filter(format!(
+                            "\"{p}\": null can only be compared with eq or ne"
+                        ))),
                     };
                 }
                 let mut any = false;
@@ -403,7 +466,9 @@ impl Filter {
                 }
                 if *op == CompareOp::Ne && !any {
                     // `ne` on an absent attribute: nothing equals, so it matches.
-                    return Ok(!resolve(obj, p).iter().any(|v| compare(v, CompareOp::Eq, cv, exact, p).unwrap_or(false)));
+                    return Ok(!resolve(obj, p)
+                        .iter()
+                        .any(|v| compare(v, CompareOp::Eq, cv, exact, p).unwrap_or(false)));
                 }
                 any
             }
@@ -449,12 +514,17 @@ pub fn get_ci<'a>(obj: &'a Value, path: &AttrPath) -> Option<&'a Value> {
         }
         None => map,
     };
-    container.iter().find(|(k, _)| k.eq_ignore_ascii_case(&path.attr)).map(|(_, v)| v)
+    container
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&path.attr))
+        .map(|(_, v)| v)
 }
 
 /// All values a path reaches: `emails.value` yields each email's value.
 fn resolve<'a>(obj: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
-    let Some(top) = get_ci(obj, path) else { return vec![] };
+    let Some(top) = get_ci(obj, path) else {
+        return vec![];
+    };
     let items: Vec<&Value> = match top {
         Value::Array(a) => a.iter().collect(),
         v => vec![v],
@@ -463,20 +533,36 @@ fn resolve<'a>(obj: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
         None => items,
         Some(sub) => items
             .into_iter()
-            .filter_map(|it| it.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(sub)).map(|(_, v)| v))
+            .filter_map(|it| {
+                it.as_object()?
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(sub))
+                    .map(|(_, v)| v)
+            })
             .collect(),
     }
 }
 
-fn compare(v: &Value, op: CompareOp, cv: &CompValue, exact: bool, p: &AttrPath) -> Result<bool, ScimError> {
+fn compare(
+    v: &Value,
+    op: CompareOp,
+    cv: &CompValue,
+    exact: bool,
+    p: &AttrPath,
+) -> Result<bool, ScimError> {
     match (v, cv) {
         (Value::Bool(a), CompValue::Bool(b)) => match op {
             CompareOp::Eq => Ok(a == b),
             CompareOp::Ne => Ok(a != b),
-            _ => Err(ScimError::invalid_filter(format!("\"{p}\" is a boolean: only eq, ne and pr apply"))),
+            _ => Err(ScimError::invalid_filter(format!(
+                "\"{p}\" is a boolean: only eq, ne and pr apply"
+            ))),
         },
         (Value::Number(a), CompValue::Num(b)) => {
-            let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            let (a, b) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
             Ok(match op {
                 CompareOp::Eq => a == b,
                 CompareOp::Ne => a != b,
@@ -484,7 +570,11 @@ fn compare(v: &Value, op: CompareOp, cv: &CompValue, exact: bool, p: &AttrPath) 
                 CompareOp::Ge => a >= b,
                 CompareOp::Lt => a < b,
                 CompareOp::Le => a <= b,
-                _ => return Err(ScimError::invalid_filter(format!("\"{p}\" is a number: co, sw and ew do not apply"))),
+                _ => {
+                    return Err(ScimError::invalid_filter(format!(
+                        "\"{p}\" is a number: co, sw and ew do not apply"
+                    )))
+                }
             })
         }
         (Value::String(a), CompValue::Str(b)) => Ok(compare_str(a, op, b, exact)),
@@ -499,7 +589,11 @@ fn compare(v: &Value, op: CompareOp, cv: &CompValue, exact: bool, p: &AttrPath) 
 
 /// String comparison with SCIM's case rules; `caseExact=false` folds case.
 pub fn compare_str(a: &str, op: CompareOp, b: &str, exact: bool) -> bool {
-    let (a, b) = if exact { (a.to_string(), b.to_string()) } else { (a.to_lowercase(), b.to_lowercase()) };
+    let (a, b) = if exact {
+        (a.to_string(), b.to_string())
+    } else {
+        (a.to_lowercase(), b.to_lowercase())
+    };
     match op {
         CompareOp::Eq => a == b,
         CompareOp::Ne => a != b,
@@ -529,7 +623,11 @@ mod tests {
     fn parses_okta_lookup() {
         assert_eq!(
             p(r#"userName eq "test.user@okta.local""#),
-            Filter::Compare(AttrPath::simple("userName"), CompareOp::Eq, CompValue::Str("test.user@okta.local".into()))
+            Filter::Compare(
+                AttrPath::simple("userName"),
+                CompareOp::Eq,
+                CompValue::Str("test.user@okta.local".into())
+            )
         );
     }
 
@@ -544,7 +642,10 @@ mod tests {
     #[test]
     fn not_pr_literals_and_keywords_case_insensitive() {
         let f = p(r#"NOT (title PR) AnD active Eq TRUE and x eq null and n gt -1.5"#);
-        assert_eq!(f.to_string(), "(((not (title pr) and active eq true) and x eq null) and n gt -1.5)");
+        assert_eq!(
+            f.to_string(),
+            "(((not (title pr) and active eq true) and x eq null) and n gt -1.5)"
+        );
     }
 
     #[test]
@@ -552,27 +653,48 @@ mod tests {
         let f = p(r#"emails[type eq "work" and value co "@example.com"]"#);
         assert!(matches!(f, Filter::ValuePath(ref a, _) if a.attr == "emails"));
         let f = p(r#"emails[type eq "work"].value eq "a@b.c""#);
-        assert_eq!(f.to_string(), r#"emails[(type eq "work" and value eq "a@b.c")]"#);
+        assert_eq!(
+            f.to_string(),
+            r#"emails[(type eq "work" and value eq "a@b.c")]"#
+        );
     }
 
     #[test]
     fn extension_urn_paths() {
-        let f = p(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales""#);
-        let Filter::Compare(path, _, _) = f else { panic!() };
-        assert_eq!(path.urn.as_deref(), Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+        let f = p(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales""#,
+        );
+        let Filter::Compare(path, _, _) = f else {
+            panic!()
+        };
+        assert_eq!(
+            path.urn.as_deref(),
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+        );
         assert_eq!(path.attr, "department");
     }
 
     #[test]
     fn bare_word_value_is_a_string() {
-        assert_eq!(p("externalId eq jyoung"), Filter::Compare(AttrPath::simple("externalId"), CompareOp::Eq, CompValue::Str("jyoung".into())));
+        assert_eq!(
+            p("externalId eq jyoung"),
+            Filter::Compare(
+                AttrPath::simple("externalId"),
+                CompareOp::Eq,
+                CompValue::Str("jyoung".into())
+            )
+        );
     }
 
     #[test]
     fn string_escapes_are_json() {
         assert_eq!(
             p(r#"userName eq "a\"b\\c\u00e9""#),
-            Filter::Compare(AttrPath::simple("userName"), CompareOp::Eq, CompValue::Str("a\"b\\cé".into()))
+            Filter::Compare(
+                AttrPath::simple("userName"),
+                CompareOp::Eq,
+                CompValue::Str("a\"b\\cé".into())
+            )
         );
     }
 
@@ -590,7 +712,11 @@ mod tests {
             ("emails[type eq \"work\"", "']'"),
         ] {
             let e = Filter::parse(bad).unwrap_err();
-            assert_eq!(e.scim_type, Some(super::super::error::ScimType::InvalidFilter), "{bad}");
+            assert_eq!(
+                e.scim_type,
+                Some(super::super::error::ScimType::InvalidFilter),
+                "{bad}"
+            );
             assert!(e.detail.contains(needle), "{bad}: {}", e.detail);
         }
     }
@@ -599,7 +725,11 @@ mod tests {
     fn pathological_filters_are_refused_quickly() {
         let many = vec![r#"userName eq "x""#; 500].join(" or ");
         let e = Filter::parse(&many).unwrap_err();
-        assert!(e.detail.contains("terms") || e.detail.contains("longer"), "{}", e.detail);
+        assert!(
+            e.detail.contains("terms") || e.detail.contains("longer"),
+            "{}",
+            e.detail
+        );
         let deep = format!("{}userName eq \"x\"{}", "(".repeat(200), ")".repeat(200));
         assert!(Filter::parse(&deep).unwrap_err().detail.contains("nested"));
         let huge = "a".repeat(MAX_FILTER_LEN + 1);
@@ -622,7 +752,9 @@ mod tests {
         assert!(!t("title eq \"x\""));
         assert!(t("title eq null"));
         let exact = |_: &AttrPath| true;
-        assert!(!p(r#"userName eq "alice@example.com""#).matches(&user, &exact).unwrap());
+        assert!(!p(r#"userName eq "alice@example.com""#)
+            .matches(&user, &exact)
+            .unwrap());
         assert!(p("active gt true").matches(&user, &ci).is_err());
     }
 }

@@ -27,7 +27,11 @@ impl ListQuery {
     /// # Errors
     /// `invalidValue` for non-numeric paging values, `invalidFilter` for a bad filter.
     pub fn from_query(query: Option<&str>) -> Result<Self, ScimError> {
-        let mut q = ListQuery { filter: None, start_index: 1, count: DEFAULT_PAGE };
+        let mut q = ListQuery {
+            filter: None,
+            start_index: 1,
+            count: DEFAULT_PAGE,
+        };
         let Some(query) = query else { return Ok(q) };
         for (k, v) in form_pairs(query) {
             match k.to_ascii_lowercase().as_str() {
@@ -46,10 +50,21 @@ fn parse_int(v: &str, name: &str) -> Result<i64, ScimError> {
     match v.parse::<i64>() {
         Ok(n) => Ok(n),
         // Huge numbers are still numbers: saturate instead of refusing.
-        Err(_) if !v.is_empty() && v.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) => {
-            Ok(if v.starts_with('-') { i64::MIN } else { i64::MAX })
+        Err(_)
+            if !v.is_empty()
+                && v.trim_start_matches('-')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(if v.starts_with('-') {
+                i64::MIN
+            } else {
+                i64::MAX
+            })
         }
-        Err(_) => Err(ScimError::invalid_value(format!("\"{name}\" must be an integer, not \"{v}\""))),
+        Err(_) => Err(ScimError::invalid_value(format!(
+            "\"{name}\" must be an integer, not \"{v}\""
+        ))),
     }
 }
 
@@ -76,7 +91,10 @@ fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                match (bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+                match (
+                    bytes.get(i + 1).and_then(|&b| hex(b)),
+                    bytes.get(i + 2).and_then(|&b| hex(b)),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push(h * 16 + l);
                         i += 2;
@@ -109,10 +127,16 @@ mod tests {
 
     #[test]
     fn okta_queries() {
-        let q = ListQuery::from_query(Some("filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100")).unwrap();
+        let q = ListQuery::from_query(Some(
+            "filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100",
+        ))
+        .unwrap();
         assert_eq!(q.start_index, 1);
         assert_eq!(q.count, 100);
-        assert_eq!(q.filter.unwrap().to_string(), "userName eq \"test.user@okta.local\"");
+        assert_eq!(
+            q.filter.unwrap().to_string(),
+            "userName eq \"test.user@okta.local\""
+        );
         let q = ListQuery::from_query(Some("filter=userName+eq+%22a+b%22")).unwrap();
         assert_eq!(q.filter.unwrap().to_string(), "userName eq \"a b\"");
     }
@@ -121,7 +145,8 @@ mod tests {
     fn paging_bounds_follow_the_rfc() {
         let q = ListQuery::from_query(Some("startIndex=0&count=-5")).unwrap();
         assert_eq!((q.start_index, q.count), (1, 0));
-        let q = ListQuery::from_query(Some("startIndex=-3&count=999999999999999999999999")).unwrap();
+        let q =
+            ListQuery::from_query(Some("startIndex=-3&count=999999999999999999999999")).unwrap();
         assert_eq!((q.start_index, q.count), (1, MAX_PAGE));
         assert!(ListQuery::from_query(Some("count=ten")).is_err());
         assert!(ListQuery::from_query(Some("startIndex=")).is_err());

@@ -44,15 +44,21 @@ impl PatchPath {
     pub fn parse(text: &str) -> Result<Self, ScimError> {
         let text = text.trim();
         let Some(open) = text.find('[') else {
-            return Ok(PatchPath { attr: AttrPath::parse(text)?, filter: None });
+            return Ok(PatchPath {
+                attr: AttrPath::parse(text)?,
+                filter: None,
+            });
         };
-        let close = text
-            .rfind(']')
-            .filter(|&c| c > open)
-            .ok_or_else(|| ScimError::invalid_path(format!("\"{text}\": the value filter is not closed with ']'")))?;
+        let close = text.rfind(']').filter(|&c| c > open).ok_or_else(|| {
+            ScimError::invalid_path(format!(
+                "\"{text}\": the value filter is not closed with ']'"
+            ))
+        })?;
         let mut attr = AttrPath::parse(&text[..open])?;
         if attr.sub.is_some() {
-            return Err(ScimError::invalid_path(format!("\"{text}\": a value filter must follow a multi-valued attribute")));
+            return Err(ScimError::invalid_path(format!(
+                "\"{text}\": a value filter must follow a multi-valued attribute"
+            )));
         }
         let filter = Filter::parse(&text[open + 1..close])
             .map_err(|e| ScimError::invalid_path(format!("\"{text}\": {}", e.detail)))?;
@@ -61,10 +67,17 @@ impl PatchPath {
             let sub = rest
                 .strip_prefix('.')
                 .filter(|s| super::path::valid_name(s))
-                .ok_or_else(|| ScimError::invalid_path(format!("\"{text}\": only \".subAttribute\" may follow the value filter")))?;
+                .ok_or_else(|| {
+                    ScimError::invalid_path(format!(
+                        "\"{text}\": only \".subAttribute\" may follow the value filter"
+                    ))
+                })?;
             attr.sub = Some(sub.to_string());
         }
-        Ok(PatchPath { attr, filter: Some(filter) })
+        Ok(PatchPath {
+            attr,
+            filter: Some(filter),
+        })
     }
 }
 
@@ -73,11 +86,24 @@ impl PatchPath {
 /// # Errors
 /// `invalidSyntax` when the body is not a PatchOp message, `invalidPath` for a bad path.
 pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
-    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("a PATCH body must be a PatchOp JSON object"))?;
-    if let Some(schemas) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas")).map(|(_, v)| v) {
-        let ok = schemas.as_array().is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_SCHEMA))));
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("a PATCH body must be a PatchOp JSON object"))?;
+    if let Some(schemas) = obj
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+        .map(|(_, v)| v)
+    {
+        let ok = schemas.as_array().is_some_and(|a| {
+            a.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
+            })
+        });
         if !ok {
-            return Err(ScimError::invalid_syntax(format!("\"schemas\" of a PATCH body must contain \"{PATCH_OP_SCHEMA}\"")));
+            return Err(ScimError::invalid_syntax(format!(
+                "\"schemas\" of a PATCH body must contain \"{PATCH_OP_SCHEMA}\""
+            )));
         }
     }
     let ops = obj
@@ -86,36 +112,68 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
         .and_then(|(_, v)| v.as_array())
         .ok_or_else(|| ScimError::invalid_syntax("a PATCH body needs an \"Operations\" array"))?;
     if ops.is_empty() {
-        return Err(ScimError::invalid_syntax("\"Operations\" is empty: nothing to change"));
+        return Err(ScimError::invalid_syntax(
+            "\"Operations\" is empty: nothing to change",
+        ));
     }
     if ops.len() > MAX_OPERATIONS {
-        return Err(ScimError::new(400, Some(super::error::ScimType::TooMany), format!("at most {MAX_OPERATIONS} operations per PATCH")));
+        return Err(ScimError::new(
+            400,
+            Some(super::error::ScimType::TooMany),
+            format!("at most {MAX_OPERATIONS} operations per PATCH"),
+        ));
     }
     ops.iter()
         .enumerate()
         .map(|(i, op)| {
-            let o = op.as_object().ok_or_else(|| ScimError::invalid_syntax(format!("Operations[{i}] must be an object")))?;
-            let get = |name: &str| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-            let kind = match get("op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+            let o = op.as_object().ok_or_else(|| {
+                ScimError::invalid_syntax(format!("Operations[{i}] must be an object"))
+            })?;
+            let get = |name: &str| {
+                o.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v)
+            };
+            let kind = match get("op")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("add") => OpKind::Add,
                 Some("replace") => OpKind::Replace,
                 Some("remove") => OpKind::Remove,
                 Some(other) => {
-                    return Err(ScimError::invalid_syntax(format!("Operations[{i}]: \"{other}\" is not an operation; use add, replace or remove")))
+                    return Err(ScimError::invalid_syntax(format!(
+                    "Operations[{i}]: \"{other}\" is not an operation; use add, replace or remove"
+                )))
                 }
-                None => return Err(ScimError::invalid_syntax(format!("Operations[{i}] has no \"op\""))),
+                None => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "Operations[{i}] has no \"op\""
+                    )))
+                }
             };
             let path = match get("path") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) if s.trim().is_empty() => None,
                 Some(Value::String(s)) => Some(PatchPath::parse(s)?),
-                Some(_) => return Err(ScimError::invalid_path(format!("Operations[{i}]: \"path\" must be a string"))),
+                Some(_) => {
+                    return Err(ScimError::invalid_path(format!(
+                        "Operations[{i}]: \"path\" must be a string"
+                    )))
+                }
             };
             let value = get("value").cloned();
             if kind != OpKind::Remove && value.is_none() {
-                return Err(ScimError::invalid_syntax(format!("Operations[{i}] ({kind:?}) needs a \"value\"")));
+                return Err(ScimError::invalid_syntax(format!(
+                    "Operations[{i}] ({kind:?}) needs a \"value\""
+                )));
             }
-            Ok(PatchOp { op: kind, path, value })
+            Ok(PatchOp {
+                op: kind,
+                path,
+                value,
+            })
         })
         .collect()
 }
@@ -140,29 +198,44 @@ pub fn apply(rt: &ResourceType, resource: &Value, ops: &[PatchOp]) -> Result<Val
 
 fn apply_no_path(rt: &ResourceType, doc: &mut Value, op: &PatchOp) -> Result<(), ScimError> {
     if op.op == OpKind::Remove {
-        return Err(ScimError::no_target("a remove operation needs a \"path\" naming what to remove"));
+        return Err(ScimError::no_target(
+            "a remove operation needs a \"path\" naming what to remove",
+        ));
     }
     let Some(Value::Object(fields)) = &op.value else {
-        return Err(ScimError::invalid_value("an operation without \"path\" needs an object \"value\" of attributes"));
+        return Err(ScimError::invalid_value(
+            "an operation without \"path\" needs an object \"value\" of attributes",
+        ));
     };
     for (key, v) in fields {
-        if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("meta") {
+        if key.eq_ignore_ascii_case("schemas")
+            || key.eq_ignore_ascii_case("id")
+            || key.eq_ignore_ascii_case("meta")
+        {
             // Okta re-sends `id` with every group rename; identity attributes cannot change.
             continue;
         }
         let is_urn = key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:");
         if is_urn && rt.extension(key).is_some() {
             let Value::Object(ext_fields) = v else {
-                return Err(ScimError::invalid_value(format!("\"{key}\" must be an object of extension attributes")));
+                return Err(ScimError::invalid_value(format!(
+                    "\"{key}\" must be an object of extension attributes"
+                )));
             };
             for (ek, ev) in ext_fields {
-                let path = PatchPath { attr: AttrPath::parse(&format!("{key}:{ek}"))?, filter: None };
+                let path = PatchPath {
+                    attr: AttrPath::parse(&format!("{key}:{ek}"))?,
+                    filter: None,
+                };
                 apply_path(rt, doc, op.op, &path, Some(ev))?;
             }
             continue;
         }
         // Entra (aadOptscim062020) writes dotted and URN-qualified keys: "name.givenName".
-        let path = PatchPath { attr: AttrPath::parse(key)?, filter: None };
+        let path = PatchPath {
+            attr: AttrPath::parse(key)?,
+            filter: None,
+        };
         let resolved = rt.resolve(&path.attr)?;
         if resolved.attr.is_read_only() {
             continue;
@@ -172,7 +245,13 @@ fn apply_no_path(rt: &ResourceType, doc: &mut Value, op: &PatchOp) -> Result<(),
     Ok(())
 }
 
-fn apply_path(rt: &ResourceType, doc: &mut Value, op: OpKind, path: &PatchPath, value: Option<&Value>) -> Result<(), ScimError> {
+fn apply_path(
+    rt: &ResourceType,
+    doc: &mut Value,
+    op: OpKind,
+    path: &PatchPath,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
     let resolved = rt.resolve(&path.attr)?;
     let (def, sub) = (resolved.attr, resolved.sub);
     let shown = path.attr.to_string();
@@ -193,11 +272,15 @@ fn apply_path(rt: &ResourceType, doc: &mut Value, op: OpKind, path: &PatchPath, 
 }
 
 fn container_mut<'a>(doc: &'a mut Value, urn: Option<&str>) -> &'a mut Map<String, Value> {
-    let root = doc.as_object_mut().expect("apply() makes the document an object");
+    let root = doc
+        .as_object_mut()
+        .expect("apply() makes the document an object");
     match urn {
         None => root,
         Some(u) => {
-            let ext = root.entry(u.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let ext = root
+                .entry(u.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             if !ext.is_object() {
                 *ext = Value::Object(Map::new());
             }
@@ -213,7 +296,13 @@ fn normalized(def: &AttrDef, v: Option<&Value>, shown: &str) -> Result<Option<Va
     }
 }
 
-fn apply_whole(c: &mut Map<String, Value>, def: &AttrDef, op: OpKind, value: Option<&Value>, shown: &str) -> Result<(), ScimError> {
+fn apply_whole(
+    c: &mut Map<String, Value>,
+    def: &AttrDef,
+    op: OpKind,
+    value: Option<&Value>,
+    shown: &str,
+) -> Result<(), ScimError> {
     let key = def.name;
     match op {
         OpKind::Remove => {
@@ -239,7 +328,9 @@ fn apply_whole(c: &mut Map<String, Value>, def: &AttrDef, op: OpKind, value: Opt
                     if op == OpKind::Replace {
                         c.insert(key.to_string(), Value::Array(new_items));
                     } else {
-                        let entry = c.entry(key.to_string()).or_insert_with(|| Value::Array(vec![]));
+                        let entry = c
+                            .entry(key.to_string())
+                            .or_insert_with(|| Value::Array(vec![]));
                         if let Value::Array(items) = entry {
                             let new_primary = new_items.iter().any(is_primary);
                             if new_primary {
@@ -257,7 +348,9 @@ fn apply_whole(c: &mut Map<String, Value>, def: &AttrDef, op: OpKind, value: Opt
                 }
                 Some(Value::Object(new_fields)) if def.ty == AttrType::Complex => {
                     // RFC 7644 §3.5.2.1/.3: sub-attributes not given are left unchanged.
-                    let entry = c.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+                    let entry = c
+                        .entry(key.to_string())
+                        .or_insert_with(|| Value::Object(Map::new()));
                     if let Value::Object(existing) = entry {
                         existing.extend(new_fields);
                     } else {
@@ -273,20 +366,35 @@ fn apply_whole(c: &mut Map<String, Value>, def: &AttrDef, op: OpKind, value: Opt
     Ok(())
 }
 
-fn apply_sub(c: &mut Map<String, Value>, def: &AttrDef, sd: &AttrDef, op: OpKind, value: Option<&Value>, shown: &str) -> Result<(), ScimError> {
+fn apply_sub(
+    c: &mut Map<String, Value>,
+    def: &AttrDef,
+    sd: &AttrDef,
+    op: OpKind,
+    value: Option<&Value>,
+    shown: &str,
+) -> Result<(), ScimError> {
     let new = normalized(sd, value, shown)?;
     let key = def.name;
     if def.multi {
         // `emails.value` without a filter addresses every value (RFC 7644 §3.5.2.3).
-        let entry = c.entry(key.to_string()).or_insert_with(|| Value::Array(vec![]));
-        let Value::Array(items) = entry else { return Ok(()) };
+        let entry = c
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Array(vec![]));
+        let Value::Array(items) = entry else {
+            return Ok(());
+        };
         match (op, new) {
-            (OpKind::Remove, _) | (_, None) => items.iter_mut().for_each(|it| remove_field(it, sd.name)),
+            (OpKind::Remove, _) | (_, None) => {
+                items.iter_mut().for_each(|it| remove_field(it, sd.name))
+            }
             (_, Some(v)) => {
                 if items.is_empty() {
                     items.push(Value::Object(Map::from_iter([(sd.name.to_string(), v)])));
                 } else {
-                    items.iter_mut().for_each(|it| set_field(it, sd.name, v.clone()));
+                    items
+                        .iter_mut()
+                        .for_each(|it| set_field(it, sd.name, v.clone()));
                 }
             }
         }
@@ -300,7 +408,9 @@ fn apply_sub(c: &mut Map<String, Value>, def: &AttrDef, sd: &AttrDef, op: OpKind
             }
         }
         (_, Some(v)) => {
-            let parent = c.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let parent = c
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             set_field(parent, sd.name, v);
         }
     }
@@ -320,7 +430,9 @@ fn apply_filtered(
 ) -> Result<(), ScimError> {
     let shown = path.attr.with_sub(None).to_string();
     if def.ty != AttrType::Complex {
-        return Err(ScimError::invalid_path(format!("\"{shown}\" is not a complex attribute, so it takes no value filter")));
+        return Err(ScimError::invalid_path(format!(
+            "\"{shown}\" is not a complex attribute, so it takes no value filter"
+        )));
     }
     let base = path.attr.with_sub(None);
     let case_exact = |p: &AttrPath| rt.case_exact(&base.with_sub(Some(&p.attr)));
@@ -334,7 +446,10 @@ fn apply_filtered(
     };
     let mut matched = Vec::new();
     for (i, it) in items.iter().enumerate() {
-        if filter.matches(it, &case_exact).map_err(|e| ScimError::invalid_path(e.detail))? {
+        if filter
+            .matches(it, &case_exact)
+            .map_err(|e| ScimError::invalid_path(e.detail))?
+        {
             matched.push(i);
         }
     }
@@ -345,13 +460,17 @@ fn apply_filtered(
                     items.remove(*i);
                 }
             }
-            (OpKind::Remove, Some(sd)) => matched.iter().for_each(|&i| remove_field(&mut items[i], sd.name)),
+            (OpKind::Remove, Some(sd)) => matched
+                .iter()
+                .for_each(|&i| remove_field(&mut items[i], sd.name)),
             (_, Some(sd)) => {
                 let v = normalized(sd, value, &path.attr.to_string())?;
                 if matched.is_empty() {
                     // Entra PATCHes `emails[type eq "work"].value` before any email exists.
                     let mut fresh = equality_fields(filter).ok_or_else(|| {
-                        ScimError::no_target(format!("no value of \"{shown}\" matches the filter \"{filter}\""))
+                        ScimError::no_target(format!(
+                            "no value of \"{shown}\" matches the filter \"{filter}\""
+                        ))
                     })?;
                     if let Some(v) = v {
                         fresh.insert(sd.name.to_string(), v);
@@ -377,14 +496,22 @@ fn apply_filtered(
                 let new_fields = match v {
                     Some(Value::Array(mut a)) if a.len() == 1 => a.remove(0),
                     Some(v @ Value::Object(_)) => v,
-                    Some(_) => return Err(ScimError::invalid_value(format!("\"{shown}\" with a filter takes one object value"))),
+                    Some(_) => {
+                        return Err(ScimError::invalid_value(format!(
+                            "\"{shown}\" with a filter takes one object value"
+                        )))
+                    }
                     None => return Ok(()),
                 };
                 if matched.is_empty() {
-                    return Err(ScimError::no_target(format!("no value of \"{shown}\" matches the filter \"{filter}\"")));
+                    return Err(ScimError::no_target(format!(
+                        "no value of \"{shown}\" matches the filter \"{filter}\""
+                    )));
                 }
                 for &i in &matched {
-                    if let (Value::Object(existing), Value::Object(n)) = (&mut items[i], &new_fields) {
+                    if let (Value::Object(existing), Value::Object(n)) =
+                        (&mut items[i], &new_fields)
+                    {
                         if op == OpKind::Replace {
                             *existing = n.clone();
                         } else {
@@ -399,7 +526,11 @@ fn apply_filtered(
     items.retain(|it| !is_unassigned(it));
     dedupe_primary(&mut items);
     if !items.is_empty() {
-        let v = if single { items.swap_remove(0) } else { Value::Array(items) };
+        let v = if single {
+            items.swap_remove(0)
+        } else {
+            Value::Array(items)
+        };
         c.insert(key.to_string(), v);
     }
     result
@@ -484,7 +615,7 @@ mod tests {
         rt().normalize(&json!({"userName": "alice@example.com", "active": true,
             "name": {"givenName": "Alice", "familyName": "Anders"},
             "emails": [{"value": "alice@example.com", "type": "work", "primary": true}]}))
-        .unwrap()
+            .unwrap()
     }
     fn patch(body: Value) -> Result<Value, ScimError> {
         apply(&rt(), &user(), &parse_request(&body)?)
@@ -502,7 +633,10 @@ mod tests {
 
     #[test]
     fn entra_capitalised_ops_and_string_booleans() {
-        let out = patch(ops(json!([{"op": "Replace", "path": "active", "value": "False"}]))).unwrap();
+        let out = patch(ops(
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        ))
+        .unwrap();
         assert_eq!(out["active"], false);
     }
 
@@ -514,7 +648,10 @@ mod tests {
         .unwrap();
         assert_eq!(out["name"]["givenName"], "Alicia");
         assert_eq!(out["name"]["familyName"], "Anders");
-        assert_eq!(out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["employeeNumber"], "701");
+        assert_eq!(
+            out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["employeeNumber"],
+            "701"
+        );
         assert!(out["schemas"].as_array().unwrap().len() == 2);
     }
 
@@ -535,16 +672,28 @@ mod tests {
         assert_eq!(out["emails"][0]["value"], "new@example.com");
         assert_eq!(out["emails"][0]["primary"], true);
         let out = patch(ops(json!([{"op": "add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555"}]))).unwrap();
-        assert_eq!(out["phoneNumbers"], json!([{"type": "mobile", "value": "+1 555"}]));
-        let e = patch(ops(json!([{"op": "replace", "path": "emails[value co \"zzz\"].value", "value": "y"}]))).unwrap_err();
+        assert_eq!(
+            out["phoneNumbers"],
+            json!([{"type": "mobile", "value": "+1 555"}])
+        );
+        let e = patch(ops(
+            json!([{"op": "replace", "path": "emails[value co \"zzz\"].value", "value": "y"}]),
+        ))
+        .unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::NoTarget));
-        let out = patch(ops(json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]))).unwrap();
+        let out = patch(ops(
+            json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]),
+        ))
+        .unwrap();
         assert!(out.get("emails").is_none());
     }
 
     #[test]
     fn multi_valued_add_appends_and_moves_primary() {
-        let out = patch(ops(json!([{"op": "add", "path": "emails", "value": [{"value": "b@x", "primary": true}]}]))).unwrap();
+        let out = patch(ops(
+            json!([{"op": "add", "path": "emails", "value": [{"value": "b@x", "primary": true}]}]),
+        ))
+        .unwrap();
         let emails = out["emails"].as_array().unwrap();
         assert_eq!(emails.len(), 2);
         assert!(emails[0].get("primary").is_none());
@@ -553,26 +702,48 @@ mod tests {
 
     #[test]
     fn remove_with_value_array_entra_style() {
-        let u = rt().normalize(&json!({"userName": "x", "emails": [{"value": "a"}, {"value": "b"}]})).unwrap();
-        let out = apply(&rt(), &u, &parse_request(&ops(json!([{"op": "Remove", "path": "emails", "value": [{"value": "a"}]}]))).unwrap()).unwrap();
+        let u = rt()
+            .normalize(&json!({"userName": "x", "emails": [{"value": "a"}, {"value": "b"}]}))
+            .unwrap();
+        let out = apply(
+            &rt(),
+            &u,
+            &parse_request(&ops(
+                json!([{"op": "Remove", "path": "emails", "value": [{"value": "a"}]}]),
+            ))
+            .unwrap(),
+        )
+        .unwrap();
         assert_eq!(out["emails"], json!([{"value": "b"}]));
     }
 
     #[test]
     fn manager_filter_remove_on_single_valued_complex() {
         let u = rt().normalize(&json!({"userName": "x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": "9"}})).unwrap();
-        let body = ops(json!([{"op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq \"9\"]"}]));
+        let body = ops(
+            json!([{"op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq \"9\"]"}]),
+        );
         let out = apply(&rt(), &u, &parse_request(&body).unwrap()).unwrap();
-        assert!(out.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_none(), "{out}");
+        assert!(
+            out.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+                .is_none(),
+            "{out}"
+        );
     }
 
     #[test]
     fn errors_are_specific_and_atomic() {
         let e = patch(ops(json!([{"op": "replace", "path": "id", "value": "9"}]))).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::Mutability));
-        let e = patch(ops(json!([{"op": "replace", "path": "meta.created", "value": "x"}]))).unwrap_err();
+        let e = patch(ops(
+            json!([{"op": "replace", "path": "meta.created", "value": "x"}]),
+        ))
+        .unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::Mutability));
-        let e = patch(ops(json!([{"op": "replace", "path": "favouriteColour", "value": "x"}]))).unwrap_err();
+        let e = patch(ops(
+            json!([{"op": "replace", "path": "favouriteColour", "value": "x"}]),
+        ))
+        .unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
         let e = patch(ops(json!([{"op": "remove"}]))).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::NoTarget));
@@ -580,13 +751,17 @@ mod tests {
         assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax));
         assert!(patch(json!({"Operations": []})).is_err());
         assert!(patch(json!({"schemas": ["urn:wrong"], "Operations": [{"op": "add", "path": "title", "value": "x"}]})).is_err());
-        let e = patch(ops(json!([{"op": "replace", "path": "password", "value": "x"}]))).unwrap_err();
+        let e = patch(ops(
+            json!([{"op": "replace", "path": "password", "value": "x"}]),
+        ))
+        .unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::Mutability));
         // The first op is valid, the second is not: nothing is applied.
         let base = user();
         let parsed = parse_request(&ops(json!([
             {"op": "replace", "path": "title", "value": "T"},
-            {"op": "replace", "path": "active", "value": "perhaps"}]))).unwrap();
+            {"op": "replace", "path": "active", "value": "perhaps"}])))
+        .unwrap();
         assert!(apply(&rt(), &base, &parsed).is_err());
         assert!(base.get("title").is_none());
     }

@@ -16,7 +16,11 @@ pub struct AttrPath {
 
 impl AttrPath {
     pub fn simple(attr: &str) -> Self {
-        AttrPath { urn: None, attr: attr.to_string(), sub: None }
+        AttrPath {
+            urn: None,
+            attr: attr.to_string(),
+            sub: None,
+        }
     }
 
     /// Parses one attribute path. URNs contain dots (`2.0`), so the URN is split off at its
@@ -30,7 +34,11 @@ impl AttrPath {
         let (urn, rest) = if text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:") {
             match text.rfind(':') {
                 Some(i) if i + 1 < text.len() => (Some(text[..i].to_string()), &text[i + 1..]),
-                _ => return Err(ScimError::invalid_path(format!("\"{text}\" names a schema but no attribute"))),
+                _ => {
+                    return Err(ScimError::invalid_path(format!(
+                        "\"{text}\" names a schema but no attribute"
+                    )))
+                }
             }
         } else {
             (None, text)
@@ -44,14 +52,24 @@ impl AttrPath {
             )));
         }
         if !valid_name(attr) || sub.is_some_and(|s| !valid_name(s)) {
-            return Err(ScimError::invalid_path(format!("\"{text}\" is not a valid attribute path")));
+            return Err(ScimError::invalid_path(format!(
+                "\"{text}\" is not a valid attribute path"
+            )));
         }
-        Ok(AttrPath { urn, attr: attr.to_string(), sub: sub.map(str::to_string) })
+        Ok(AttrPath {
+            urn,
+            attr: attr.to_string(),
+            sub: sub.map(str::to_string),
+        })
     }
 
     /// The same path with the URN written out, for messages and lookups.
     pub fn with_sub(&self, sub: Option<&str>) -> AttrPath {
-        AttrPath { urn: self.urn.clone(), attr: self.attr.clone(), sub: sub.map(str::to_string) }
+        AttrPath {
+            urn: self.urn.clone(),
+            attr: self.attr.clone(),
+            sub: sub.map(str::to_string),
+        }
     }
 }
 
@@ -85,21 +103,46 @@ mod tests {
 
     #[test]
     fn parses_plain_sub_and_urn_paths() {
-        assert_eq!(AttrPath::parse("userName").unwrap(), AttrPath::simple("userName"));
+        assert_eq!(
+            AttrPath::parse("userName").unwrap(),
+            AttrPath::simple("userName")
+        );
         let p = AttrPath::parse("name.givenName").unwrap();
-        assert_eq!((p.attr.as_str(), p.sub.as_deref()), ("name", Some("givenName")));
-        let p = AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value").unwrap();
-        assert_eq!(p.urn.as_deref(), Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
-        assert_eq!((p.attr.as_str(), p.sub.as_deref()), ("manager", Some("value")));
-        assert_eq!(p.to_string(), "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value");
-        assert_eq!(AttrPath::parse("members.$ref").unwrap().sub.as_deref(), Some("$ref"));
+        assert_eq!(
+            (p.attr.as_str(), p.sub.as_deref()),
+            ("name", Some("givenName"))
+        );
+        let p = AttrPath::parse(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+        )
+        .unwrap();
+        assert_eq!(
+            p.urn.as_deref(),
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+        );
+        assert_eq!(
+            (p.attr.as_str(), p.sub.as_deref()),
+            ("manager", Some("value"))
+        );
+        assert_eq!(
+            p.to_string(),
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+        );
+        assert_eq!(
+            AttrPath::parse("members.$ref").unwrap().sub.as_deref(),
+            Some("$ref")
+        );
     }
 
     #[test]
     fn rejects_bad_paths() {
         for bad in ["", "a.b.c", "1abc", "na me", "urn:x:", "emails[", "a;drop"] {
             let e = AttrPath::parse(bad).unwrap_err();
-            assert_eq!(e.scim_type, Some(super::super::error::ScimType::InvalidPath), "{bad}");
+            assert_eq!(
+                e.scim_type,
+                Some(super::super::error::ScimType::InvalidPath),
+                "{bad}"
+            );
         }
     }
 }

@@ -48,7 +48,10 @@ impl ResourceType {
                 id: urn.clone(),
                 name: urn.rsplit(':').next().unwrap_or(urn).to_string(),
                 description: "Custom extension declared by the active mapping".to_string(),
-                attrs: attrs.iter().map(|a| schema::custom_string_attr(a)).collect(),
+                attrs: attrs
+                    .iter()
+                    .map(|a| schema::custom_string_attr(a))
+                    .collect(),
             });
         }
         ResourceType {
@@ -66,7 +69,9 @@ impl ResourceType {
     }
 
     pub fn extension(&self, urn: &str) -> Option<&SchemaDef> {
-        self.extensions.iter().find(|e| e.id.eq_ignore_ascii_case(urn))
+        self.extensions
+            .iter()
+            .find(|e| e.id.eq_ignore_ascii_case(urn))
     }
 
     /// Resolves a path to its definition, case-insensitively.
@@ -75,20 +80,42 @@ impl ResourceType {
     /// `invalidPath` naming the attribute when the path leads nowhere.
     pub fn resolve(&self, path: &AttrPath) -> Result<Resolved<'_>, ScimError> {
         let (urn, attr) = match &path.urn {
-            Some(u) if u.eq_ignore_ascii_case(&self.schema.id) => {
-                (None, schema::find_attr(&self.schema.attrs, &path.attr).or_else(|| schema::common_attr(&path.attr)))
-            }
+            Some(u) if u.eq_ignore_ascii_case(&self.schema.id) => (
+                None,
+                schema::find_attr(&self.schema.attrs, &path.attr)
+                    .or_else(|| schema::common_attr(&path.attr)),
+            ),
             Some(u) => match self.extension(u) {
-                Some(ext) => (Some(ext.id.as_str()), schema::find_attr(&ext.attrs, &path.attr)),
-                None => return Err(ScimError::invalid_path(format!("\"{u}\" is not a schema of the {} resource", self.name))),
+                Some(ext) => (
+                    Some(ext.id.as_str()),
+                    schema::find_attr(&ext.attrs, &path.attr),
+                ),
+                None => {
+                    return Err(ScimError::invalid_path(format!(
+                        "\"{u}\" is not a schema of the {} resource",
+                        self.name
+                    )))
+                }
             },
-            None => (None, schema::find_attr(&self.schema.attrs, &path.attr).or_else(|| schema::common_attr(&path.attr))),
+            None => (
+                None,
+                schema::find_attr(&self.schema.attrs, &path.attr)
+                    .or_else(|| schema::common_attr(&path.attr)),
+            ),
         };
-        let attr = attr.ok_or_else(|| ScimError::invalid_path(format!("\"{path}\" is not an attribute of the {} resource", self.name)))?;
+        let attr = attr.ok_or_else(|| {
+            ScimError::invalid_path(format!(
+                "\"{path}\" is not an attribute of the {} resource",
+                self.name
+            ))
+        })?;
         let sub = match &path.sub {
             None => None,
             Some(s) => Some(attr.sub_attr(s).ok_or_else(|| {
-                ScimError::invalid_path(format!("\"{path}\": {} has no sub-attribute \"{s}\"", attr.name))
+                ScimError::invalid_path(format!(
+                    "\"{path}\": {} has no sub-attribute \"{s}\"",
+                    attr.name
+                ))
             })?),
         };
         Ok(Resolved { urn, attr, sub })
@@ -109,9 +136,12 @@ impl ResourceType {
     /// `invalidSyntax` for a non-object body or an unknown attribute, `invalidValue` for a
     /// value of the wrong type or an unknown schema URN.
     pub fn normalize(&self, body: &Value) -> Result<Value, ScimError> {
-        let obj = body
-            .as_object()
-            .ok_or_else(|| ScimError::invalid_syntax(format!("the body must be a JSON object holding a {} resource", self.name)))?;
+        let obj = body.as_object().ok_or_else(|| {
+            ScimError::invalid_syntax(format!(
+                "the body must be a JSON object holding a {} resource",
+                self.name
+            ))
+        })?;
         let mut core = Map::new();
         let mut exts: Vec<(String, Map<String, Value>)> = Vec::new();
         for (key, value) in obj {
@@ -122,7 +152,9 @@ impl ResourceType {
             if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
                 if key.eq_ignore_ascii_case(&self.schema.id) {
                     // Some clients nest core attributes under the core URN; fold them in.
-                    let inner = self.normalize(&Value::Object(value.as_object().cloned().unwrap_or_default()))?;
+                    let inner = self.normalize(&Value::Object(
+                        value.as_object().cloned().unwrap_or_default(),
+                    ))?;
                     if let Value::Object(m) = inner {
                         core.extend(m.into_iter().filter(|(k, _)| k != "schemas"));
                     }
@@ -133,14 +165,21 @@ impl ResourceType {
                         if value.is_null() {
                             continue;
                         }
-                        return Err(ScimError::invalid_syntax(format!("\"{key}\" must be an object of extension attributes")));
+                        return Err(ScimError::invalid_syntax(format!(
+                            "\"{key}\" must be an object of extension attributes"
+                        )));
                     };
                     let mut out = Map::new();
                     for (k, v) in fields {
                         let def = schema::find_attr(&ext.attrs, k).ok_or_else(|| {
-                            ScimError::invalid_syntax(format!("\"{k}\" is not an attribute of schema {}", ext.id))
+                            ScimError::invalid_syntax(format!(
+                                "\"{k}\" is not an attribute of schema {}",
+                                ext.id
+                            ))
                         })?;
-                        if let Some(v) = normalize_value(def, v, &format!("{}:{}", ext.id, def.name))? {
+                        if let Some(v) =
+                            normalize_value(def, v, &format!("{}:{}", ext.id, def.name))?
+                        {
                             out.insert(def.name.to_string(), v);
                         }
                     }
@@ -156,7 +195,12 @@ impl ResourceType {
             }
             let def = schema::find_attr(&self.schema.attrs, key)
                 .or_else(|| schema::common_attr(key))
-                .ok_or_else(|| ScimError::invalid_syntax(format!("\"{key}\" is not an attribute of the {} resource", self.name)))?;
+                .ok_or_else(|| {
+                    ScimError::invalid_syntax(format!(
+                        "\"{key}\" is not an attribute of the {} resource",
+                        self.name
+                    ))
+                })?;
             if let Some(v) = normalize_value(def, value, def.name)? {
                 core.insert(def.name.to_string(), v);
             }
@@ -165,11 +209,18 @@ impl ResourceType {
     }
 
     fn check_schemas(&self, value: &Value) -> Result<(), ScimError> {
-        let list = value.as_array().ok_or_else(|| ScimError::invalid_syntax("\"schemas\" must be an array of schema URNs"))?;
+        let list = value.as_array().ok_or_else(|| {
+            ScimError::invalid_syntax("\"schemas\" must be an array of schema URNs")
+        })?;
         for u in list {
-            let u = u.as_str().ok_or_else(|| ScimError::invalid_syntax("\"schemas\" must be an array of strings"))?;
+            let u = u.as_str().ok_or_else(|| {
+                ScimError::invalid_syntax("\"schemas\" must be an array of strings")
+            })?;
             if !u.eq_ignore_ascii_case(&self.schema.id) && self.extension(u).is_none() {
-                return Err(ScimError::invalid_value(format!("schema \"{u}\" is not served for {} resources", self.name)));
+                return Err(ScimError::invalid_value(format!(
+                    "schema \"{u}\" is not served for {} resources",
+                    self.name
+                )));
             }
         }
         Ok(())
@@ -177,7 +228,11 @@ impl ResourceType {
 
     /// Builds the canonical object: `schemas`, `id`, `externalId`, core attributes in schema
     /// order, extensions, `meta`.
-    fn assemble(&self, mut core: Map<String, Value>, exts: Vec<(String, Map<String, Value>)>) -> Value {
+    fn assemble(
+        &self,
+        mut core: Map<String, Value>,
+        exts: Vec<(String, Map<String, Value>)>,
+    ) -> Value {
         let mut out = Map::new();
         let mut schemas = vec![Value::String(self.schema.id.clone())];
         schemas.extend(exts.iter().map(|(u, _)| Value::String(u.clone())));
@@ -203,12 +258,15 @@ impl ResourceType {
 
     /// Re-orders an already-normal resource (after a PATCH) and recomputes `schemas`.
     pub fn canonicalize(&self, resource: Value) -> Value {
-        let Value::Object(mut m) = resource else { return resource };
+        let Value::Object(mut m) = resource else {
+            return resource;
+        };
         m.remove("schemas");
         let mut exts = Vec::new();
         for ext in &self.extensions {
             if let Some(Value::Object(e)) = m.remove(&ext.id) {
-                let e: Map<String, Value> = e.into_iter().filter(|(_, v)| !is_unassigned(v)).collect();
+                let e: Map<String, Value> =
+                    e.into_iter().filter(|(_, v)| !is_unassigned(v)).collect();
                 if !e.is_empty() {
                     exts.push((ext.id.clone(), e));
                 }
@@ -232,7 +290,10 @@ pub fn is_unassigned(v: &Value) -> bool {
 /// Normalises one attribute value; `Ok(None)` means "drop it" (unassigned, read-only, or a
 /// password the bridge never keeps).
 pub fn normalize_value(def: &AttrDef, v: &Value, shown: &str) -> Result<Option<Value>, ScimError> {
-    if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly || v.is_null() {
+    if def.mutability == Mutability::ReadOnly
+        || def.mutability == Mutability::WriteOnly
+        || v.is_null()
+    {
         return Ok(None);
     }
     if def.multi {
@@ -258,7 +319,11 @@ pub fn normalize_value(def: &AttrDef, v: &Value, shown: &str) -> Result<Option<V
                 }
             }
         }
-        return Ok(if out.is_empty() { None } else { Some(Value::Array(out)) });
+        return Ok(if out.is_empty() {
+            None
+        } else {
+            Some(Value::Array(out))
+        });
     }
     normalize_single(def, v, shown)
 }
@@ -276,12 +341,18 @@ fn normalize_single(def: &AttrDef, v: &Value, shown: &str) -> Result<Option<Valu
                 m.insert("value".into(), v.clone());
                 m
             }
-            _ => return Err(ScimError::invalid_value(format!("\"{shown}\" must be an object"))),
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "\"{shown}\" must be an object"
+                )))
+            }
         };
         let mut out = Map::new();
         for (k, sv) in &obj {
             let Some(sd) = def.sub_attr(k) else {
-                return Err(ScimError::invalid_syntax(format!("\"{shown}\" has no sub-attribute \"{k}\"")));
+                return Err(ScimError::invalid_syntax(format!(
+                    "\"{shown}\" has no sub-attribute \"{k}\""
+                )));
             };
             if let Some(n) = normalize_single(sd, sv, &format!("{shown}.{}", sd.name))? {
                 if sd.mutability != Mutability::ReadOnly {
@@ -289,7 +360,11 @@ fn normalize_single(def: &AttrDef, v: &Value, shown: &str) -> Result<Option<Valu
                 }
             }
         }
-        return Ok(if out.is_empty() { None } else { Some(Value::Object(out)) });
+        return Ok(if out.is_empty() {
+            None
+        } else {
+            Some(Value::Object(out))
+        });
     }
     coerce_simple(def.ty, v, shown).map(Some)
 }
@@ -299,7 +374,13 @@ fn normalize_single(def: &AttrDef, v: &Value, shown: &str) -> Result<Option<Valu
 /// # Errors
 /// `invalidValue` naming the attribute and the expected type.
 pub fn coerce_simple(ty: AttrType, v: &Value, shown: &str) -> Result<Value, ScimError> {
-    let bad = || ScimError::invalid_value(format!("\"{shown}\" must be a {}, not {}", ty.as_str(), kind_of(v)));
+    let bad = || {
+        ScimError::invalid_value(format!(
+            "\"{shown}\" must be a {}, not {}",
+            ty.as_str(),
+            kind_of(v)
+        ))
+    };
     match ty {
         AttrType::Boolean => match v {
             Value::Bool(_) => Ok(v.clone()),
@@ -309,13 +390,19 @@ pub fn coerce_simple(ty: AttrType, v: &Value, shown: &str) -> Result<Value, Scim
         },
         AttrType::Integer | AttrType::Decimal => match v {
             Value::Number(_) => Ok(v.clone()),
-            Value::String(s) => s.trim().parse::<serde_json::Number>().map(Value::Number).map_err(|_| bad()),
+            Value::String(s) => s
+                .trim()
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .map_err(|_| bad()),
             _ => Err(bad()),
         },
         AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime => match v {
             Value::String(s) => {
                 if s.contains('\0') {
-                    return Err(ScimError::invalid_value(format!("\"{shown}\" contains a NUL character")));
+                    return Err(ScimError::invalid_value(format!(
+                        "\"{shown}\" contains a NUL character"
+                    )));
                 }
                 Ok(v.clone())
             }
@@ -344,7 +431,10 @@ mod tests {
     use serde_json::json;
 
     fn users() -> ResourceType {
-        ResourceType::user(&[("urn:ietf:params:scim:schemas:extension:acme:2.0:User".into(), vec!["badge".into()])])
+        ResourceType::user(&[(
+            "urn:ietf:params:scim:schemas:extension:acme:2.0:User".into(),
+            vec!["badge".into()],
+        )])
     }
 
     #[test]
@@ -366,18 +456,33 @@ mod tests {
         let ent = &n["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
         assert_eq!(ent["department"], "Ops");
         assert_eq!(ent["manager"]["value"], "7");
-        assert_eq!(n["schemas"][1], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User");
+        assert_eq!(
+            n["schemas"][1],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        );
         let keys: Vec<&String> = n.as_object().unwrap().keys().collect();
         assert_eq!(keys[0], "schemas");
     }
 
     #[test]
     fn unknown_attributes_and_schemas_are_refused() {
-        let e = users().normalize(&json!({"userName": "x", "favouriteColour": "red"})).unwrap_err();
-        assert_eq!(e.scim_type, Some(super::super::error::ScimType::InvalidSyntax));
-        let e = users().normalize(&json!({"schemas": ["urn:x:y"], "userName": "x"})).unwrap_err();
-        assert_eq!(e.scim_type, Some(super::super::error::ScimType::InvalidValue));
-        let e = users().normalize(&json!({"userName": "x", "active": "maybe"})).unwrap_err();
+        let e = users()
+            .normalize(&json!({"userName": "x", "favouriteColour": "red"}))
+            .unwrap_err();
+        assert_eq!(
+            e.scim_type,
+            Some(super::super::error::ScimType::InvalidSyntax)
+        );
+        let e = users()
+            .normalize(&json!({"schemas": ["urn:x:y"], "userName": "x"}))
+            .unwrap_err();
+        assert_eq!(
+            e.scim_type,
+            Some(super::super::error::ScimType::InvalidValue)
+        );
+        let e = users()
+            .normalize(&json!({"userName": "x", "active": "maybe"}))
+            .unwrap_err();
         assert!(e.detail.contains("active") && e.detail.contains("boolean"));
         assert!(users().normalize(&json!(["x"])).is_err());
         assert!(users().normalize(&json!({"userName": "a\u{0}b"})).is_err());
@@ -390,7 +495,10 @@ mod tests {
                 "urn:ietf:params:scim:schemas:extension:acme:2.0:User": {"badge": 12},
                 "emails": {"value": "x@y", "primary": true}}))
             .unwrap();
-        assert_eq!(n["urn:ietf:params:scim:schemas:extension:acme:2.0:User"]["badge"], "12");
+        assert_eq!(
+            n["urn:ietf:params:scim:schemas:extension:acme:2.0:User"]["badge"],
+            "12"
+        );
         assert_eq!(n["emails"][0]["value"], "x@y");
         let n = users()
             .normalize(&json!({"userName": "x", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}))
@@ -402,7 +510,9 @@ mod tests {
     #[test]
     fn resolve_and_case_exactness() {
         let u = users();
-        let r = u.resolve(&AttrPath::parse("name.givenname").unwrap()).unwrap();
+        let r = u
+            .resolve(&AttrPath::parse("name.givenname").unwrap())
+            .unwrap();
         assert_eq!(r.sub.unwrap().name, "givenName");
         assert!(u.case_exact(&AttrPath::simple("externalId")));
         assert!(!u.case_exact(&AttrPath::simple("userName")));

@@ -6,7 +6,8 @@
 //! disagree with behaviour.
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -123,7 +124,11 @@ const fn s(name: &'static str, description: &'static str) -> AttrDef {
     attr(name, AttrType::String, description)
 }
 
-const fn complex(name: &'static str, sub: &'static [AttrDef], description: &'static str) -> AttrDef {
+const fn complex(
+    name: &'static str,
+    sub: &'static [AttrDef],
+    description: &'static str,
+) -> AttrDef {
     let mut a = attr(name, AttrType::Complex, description);
     a.sub = sub;
     a
@@ -156,16 +161,32 @@ const TYPE_WORK_HOME_OTHER: &[&str] = &["work", "home", "other"];
 const fn plural_sub(value_desc: &'static str, types: &'static [&'static str]) -> [AttrDef; 4] {
     [
         s("value", value_desc),
-        s("display", "A human-readable name, primarily used for display purposes."),
-        canonical(s("type", "A label indicating the attribute's function."), types),
-        attr("primary", AttrType::Boolean, "Whether this is the primary value of the attribute."),
+        s(
+            "display",
+            "A human-readable name, primarily used for display purposes.",
+        ),
+        canonical(
+            s("type", "A label indicating the attribute's function."),
+            types,
+        ),
+        attr(
+            "primary",
+            AttrType::Boolean,
+            "Whether this is the primary value of the attribute.",
+        ),
     ]
 }
 
 const NAME_SUB: &[AttrDef] = &[
     s("formatted", "The full name, formatted for display."),
-    s("familyName", "The family name (last name in most Western languages)."),
-    s("givenName", "The given name (first name in most Western languages)."),
+    s(
+        "familyName",
+        "The family name (last name in most Western languages).",
+    ),
+    s(
+        "givenName",
+        "The given name (first name in most Western languages).",
+    ),
     s("middleName", "The middle name(s)."),
     s("honorificPrefix", "The honorific prefix(es), e.g. 'Ms.'."),
     s("honorificSuffix", "The honorific suffix(es), e.g. 'III'."),
@@ -181,44 +202,84 @@ const PHOTO_SUB: &[AttrDef] = &plural_sub("URL of a photo of the user.", &["phot
 const PLAIN_SUB: &[AttrDef] = &plural_sub("The value.", &[]);
 
 const ADDRESS_SUB: &[AttrDef] = &[
-    s("formatted", "The full mailing address, formatted for display."),
+    s(
+        "formatted",
+        "The full mailing address, formatted for display.",
+    ),
     s("streetAddress", "The full street address component."),
     s("locality", "The city or locality component."),
     s("region", "The state or region component."),
     s("postalCode", "The zip code or postal code component."),
     s("country", "The country name component."),
-    canonical(s("type", "A label indicating the attribute's function."), TYPE_WORK_HOME_OTHER),
-    attr("primary", AttrType::Boolean, "Whether this is the primary address."),
+    canonical(
+        s("type", "A label indicating the attribute's function."),
+        TYPE_WORK_HOME_OTHER,
+    ),
+    attr(
+        "primary",
+        AttrType::Boolean,
+        "Whether this is the primary address.",
+    ),
 ];
 
 const GROUP_REF_SUB: &[AttrDef] = &[
     read_only(s("value", "The identifier of the user's group.")),
     read_only(attr("$ref", AttrType::Reference, "The URI of the group.")),
     read_only(s("display", "A human-readable name of the group.")),
-    read_only(canonical(s("type", "How the membership was derived."), &["direct", "indirect"])),
+    read_only(canonical(
+        s("type", "How the membership was derived."),
+        &["direct", "indirect"],
+    )),
 ];
 
 const META_SUB: &[AttrDef] = &[
-    read_only(case_exact(s("resourceType", "The name of the resource type."))),
-    read_only(attr("created", AttrType::DateTime, "When the resource was added.")),
-    read_only(attr("lastModified", AttrType::DateTime, "When the resource was last updated.")),
-    read_only(case_exact(attr("location", AttrType::Reference, "The URI of the resource."))),
-    read_only(case_exact(s("version", "The version (ETag) of the resource."))),
+    read_only(case_exact(s(
+        "resourceType",
+        "The name of the resource type.",
+    ))),
+    read_only(attr(
+        "created",
+        AttrType::DateTime,
+        "When the resource was added.",
+    )),
+    read_only(attr(
+        "lastModified",
+        AttrType::DateTime,
+        "When the resource was last updated.",
+    )),
+    read_only(case_exact(attr(
+        "location",
+        AttrType::Reference,
+        "The URI of the resource.",
+    ))),
+    read_only(case_exact(s(
+        "version",
+        "The version (ETag) of the resource.",
+    ))),
 ];
 
 /// `id`, `externalId` and `meta` (RFC 7643 §3.1), shared by every resource type.
 pub const ID: AttrDef = {
-    let mut a = read_only(case_exact(s("id", "Unique identifier assigned by the service provider.")));
+    let mut a = read_only(case_exact(s(
+        "id",
+        "Unique identifier assigned by the service provider.",
+    )));
     a.returned = Returned::Always;
     a.unique = true;
     a
 };
-pub const EXTERNAL_ID: AttrDef = case_exact(s("externalId", "Identifier assigned by the provisioning client."));
+pub const EXTERNAL_ID: AttrDef = case_exact(s(
+    "externalId",
+    "Identifier assigned by the provisioning client.",
+));
 pub const META: AttrDef = read_only(complex("meta", META_SUB, "Resource metadata."));
 
 pub const USER_ATTRS: &[AttrDef] = &[
     {
-        let mut a = s("userName", "Unique identifier for the user, used to sign in; compared case-insensitively.");
+        let mut a = s(
+            "userName",
+            "Unique identifier for the user, used to sign in; compared case-insensitively.",
+        );
         a.required = true;
         a.unique = true;
         a
@@ -226,28 +287,73 @@ pub const USER_ATTRS: &[AttrDef] = &[
     complex("name", NAME_SUB, "The components of the user's real name."),
     s("displayName", "The name of the user, suitable for display."),
     s("nickName", "The casual way to address the user."),
-    attr("profileUrl", AttrType::Reference, "A URI of the user's online profile."),
+    attr(
+        "profileUrl",
+        AttrType::Reference,
+        "A URI of the user's online profile.",
+    ),
     s("title", "The user's title, such as 'Vice President'."),
-    s("userType", "The relationship between the organization and the user."),
-    s("preferredLanguage", "The user's preferred written or spoken language."),
+    s(
+        "userType",
+        "The relationship between the organization and the user.",
+    ),
+    s(
+        "preferredLanguage",
+        "The user's preferred written or spoken language.",
+    ),
     s("locale", "The user's default location, e.g. 'en-US'."),
-    s("timezone", "The user's time zone in IANA format, e.g. 'America/Los_Angeles'."),
-    attr("active", AttrType::Boolean, "The user's administrative status."),
+    s(
+        "timezone",
+        "The user's time zone in IANA format, e.g. 'America/Los_Angeles'.",
+    ),
+    attr(
+        "active",
+        AttrType::Boolean,
+        "The user's administrative status.",
+    ),
     {
         let mut a = case_exact(s("password", "Never stored or returned by this bridge."));
         a.mutability = Mutability::WriteOnly;
         a.returned = Returned::Never;
         a
     },
-    multi(complex("emails", EMAIL_SUB, "Email addresses for the user.")),
-    multi(complex("phoneNumbers", PHONE_SUB, "Phone numbers for the user.")),
-    multi(complex("ims", IMS_SUB, "Instant messaging addresses for the user.")),
+    multi(complex(
+        "emails",
+        EMAIL_SUB,
+        "Email addresses for the user.",
+    )),
+    multi(complex(
+        "phoneNumbers",
+        PHONE_SUB,
+        "Phone numbers for the user.",
+    )),
+    multi(complex(
+        "ims",
+        IMS_SUB,
+        "Instant messaging addresses for the user.",
+    )),
     multi(complex("photos", PHOTO_SUB, "URLs of photos of the user.")),
-    multi(complex("addresses", ADDRESS_SUB, "Physical mailing addresses for the user.")),
-    read_only(multi(complex("groups", GROUP_REF_SUB, "The groups the user belongs to."))),
-    multi(complex("entitlements", PLAIN_SUB, "Entitlements of the user.")),
+    multi(complex(
+        "addresses",
+        ADDRESS_SUB,
+        "Physical mailing addresses for the user.",
+    )),
+    read_only(multi(complex(
+        "groups",
+        GROUP_REF_SUB,
+        "The groups the user belongs to.",
+    ))),
+    multi(complex(
+        "entitlements",
+        PLAIN_SUB,
+        "Entitlements of the user.",
+    )),
     multi(complex("roles", PLAIN_SUB, "Roles of the user.")),
-    multi(complex("x509Certificates", PLAIN_SUB, "Certificates issued to the user.")),
+    multi(complex(
+        "x509Certificates",
+        PLAIN_SUB,
+        "Certificates issued to the user.",
+    )),
 ];
 
 const MANAGER_SUB: &[AttrDef] = &[
@@ -257,7 +363,10 @@ const MANAGER_SUB: &[AttrDef] = &[
 ];
 
 pub const ENTERPRISE_USER_ATTRS: &[AttrDef] = &[
-    s("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+    s(
+        "employeeNumber",
+        "Numeric or alphanumeric identifier assigned to a person.",
+    ),
     s("costCenter", "Identifies the name of a cost center."),
     s("organization", "Identifies the name of an organization."),
     s("division", "Identifies the name of a division."),
@@ -281,7 +390,9 @@ pub fn find_attr<'a>(attrs: &'a [AttrDef], name: &str) -> Option<&'a AttrDef> {
 
 /// Common attributes (`id`, `externalId`, `meta`) by name.
 pub fn common_attr(name: &str) -> Option<&'static AttrDef> {
-    [&ID, &EXTERNAL_ID, &META].into_iter().find(|a| a.name.eq_ignore_ascii_case(name))
+    [&ID, &EXTERNAL_ID, &META]
+        .into_iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 /// A custom (Okta profile-editor style) string attribute declared by the mapping.
@@ -308,7 +419,14 @@ mod tests {
     #[test]
     fn case_exactness_follows_rfc7643() {
         assert!(!find_attr(USER_ATTRS, "userName").unwrap().case_exact);
-        assert!(EXTERNAL_ID.case_exact);
-        assert!(ID.case_exact);
+        assert!(common_attr("externalid").unwrap().case_exact);
+        assert!(common_attr("ID").unwrap().case_exact);
+        assert!(
+            !find_attr(USER_ATTRS, "emails")
+                .unwrap()
+                .sub_attr("value")
+                .unwrap()
+                .case_exact
+        );
     }
 }

@@ -35,7 +35,10 @@ fn ts(t: Option<NaiveDateTime>) -> Option<String> {
 /// The SCIM view of a stored user, without `id`/`meta` (what PATCH operates on).
 fn view(m: &UserMapping, u: &HostUser) -> Value {
     let mut r = m.to_resource(&u.values, u.link.as_ref().map(|l| &l.resource));
-    if let (Some(ext), Some(obj)) = (u.link.as_ref().and_then(|l| l.external_id.clone()), r.as_object_mut()) {
+    if let (Some(ext), Some(obj)) = (
+        u.link.as_ref().and_then(|l| l.external_id.clone()),
+        r.as_object_mut(),
+    ) {
         obj.insert("externalId".into(), Value::String(ext));
     }
     m.resource_type.canonicalize(r)
@@ -45,9 +48,14 @@ fn view(m: &UserMapping, u: &HostUser) -> Value {
 /// whenever anything visible changes — also when the application edits the row itself.
 pub fn render(m: &UserMapping, u: &HostUser, base: &str) -> Answer {
     let body = view(m, u);
-    let version = format!("W/\"{}\"", &hex::encode(Sha256::digest(body.to_string().as_bytes()))[..16]);
+    let version = format!(
+        "W/\"{}\"",
+        &hex::encode(Sha256::digest(body.to_string().as_bytes()))[..16]
+    );
     let mut out = Map::new();
-    let Value::Object(fields) = body else { unreachable!("views are objects") };
+    let Value::Object(fields) = body else {
+        unreachable!("views are objects")
+    };
     let mut fields = fields.into_iter();
     if let Some((k, v)) = fields.next() {
         out.insert(k, v); // schemas first
@@ -66,18 +74,31 @@ pub fn render(m: &UserMapping, u: &HostUser, base: &str) -> Answer {
     meta["location"] = Value::String(format!("{base}/Users/{}", u.key));
     meta["version"] = Value::String(version.clone());
     out.insert("meta".into(), meta);
-    Answer { resource: Value::Object(out), version }
+    Answer {
+        resource: Value::Object(out),
+        version,
+    }
 }
 
 /// Checks what every write needs and extracts the link fields.
-fn plan(m: &UserMapping, resource: Value, mode: WriteMode) -> Result<(Planned, Vec<(String, crate::mapping::HostValue)>), ScimError> {
+fn plan(
+    m: &UserMapping,
+    resource: Value,
+    mode: WriteMode,
+) -> Result<(Planned, Vec<(String, crate::mapping::HostValue)>), ScimError> {
     let user_name = match resource.get("userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        _ => return Err(ScimError::invalid_value("\"userName\" is required and must not be empty")),
+        _ => {
+            return Err(ScimError::invalid_value(
+                "\"userName\" is required and must not be empty",
+            ))
+        }
     };
     let external_id = match resource.get("externalId") {
         Some(Value::String(s)) if s.len() > MAX_EXTERNAL_ID => {
-            return Err(ScimError::invalid_value(format!("\"externalId\" is longer than {MAX_EXTERNAL_ID} bytes")))
+            return Err(ScimError::invalid_value(format!(
+                "\"externalId\" is longer than {MAX_EXTERNAL_ID} bytes"
+            )))
         }
         Some(Value::String(s)) => Some(s.clone()),
         _ => None,
@@ -87,7 +108,15 @@ fn plan(m: &UserMapping, resource: Value, mode: WriteMode) -> Result<(Planned, V
     if let Some(o) = shadow.as_object_mut() {
         o.remove("externalId");
     }
-    Ok((Planned { row: vec![], user_name, external_id, resource: shadow }, row))
+    Ok((
+        Planned {
+            row: vec![],
+            user_name,
+            external_id,
+            resource: shadow,
+        },
+        row,
+    ))
 }
 
 fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
@@ -97,7 +126,10 @@ fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
     )
 }
 
-fn map_conflict<'a>(m: &'a UserMapping, user_name: &str) -> impl Fn(StoreError) -> ServiceError + 'a {
+fn map_conflict<'a>(
+    m: &'a UserMapping,
+    user_name: &str,
+) -> impl Fn(StoreError) -> ServiceError + 'a {
     let user_name = user_name.to_string();
     move |e| match e {
         StoreError::Conflict(_) => ScimError::uniqueness(conflict_detail(m, &user_name)).into(),
@@ -112,7 +144,9 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
     let (mut planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert)?;
     let adopt_row = m.to_row(&resource, WriteMode::Update)?;
     planned.row = insert_row.clone();
-    let outcome = store::create(&app.db, m, &insert_row, &adopt_row, &planned).await.map_err(map_conflict(m, &planned.user_name))?;
+    let outcome = store::create(&app.db, m, &insert_row, &adopt_row, &planned)
+        .await
+        .map_err(map_conflict(m, &planned.user_name))?;
     match outcome {
         Ok(created) => {
             info!(user_name = %planned.user_name, id = %created.user.key, adopted = created.adopted,
@@ -146,7 +180,9 @@ fn not_found(id: &str) -> ServiceError {
 
 /// `GET /Users/{id}`.
 pub async fn get(app: &App, id: &str, base: &str) -> Result<Answer, ServiceError> {
-    let u = store::get(&app.db, &app.users, id).await?.ok_or_else(|| not_found(id))?;
+    let u = store::get(&app.db, &app.users, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     Ok(render(&app.users, &u, base))
 }
 
@@ -168,20 +204,33 @@ fn store_err(id: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
 
 /// Runs a read-modify-write on one user; `change` computes the new resource from the current
 /// one. Uniqueness violations become 409.
-async fn modify(app: &App, id: &str, base: &str, what: &'static str, change: impl FnOnce(Value) -> Result<Value, ScimError>) -> Result<Answer, ServiceError> {
+async fn modify(
+    app: &App,
+    id: &str,
+    base: &str,
+    what: &'static str,
+    change: impl FnOnce(Value) -> Result<Value, ScimError>,
+) -> Result<Answer, ServiceError> {
     let m = &app.users;
     let mut user_name = String::new();
-    let result = store::modify(&app.db, m, id, |current: &HostUser| -> Result<Planned, ServiceError> {
-        let next = change(view(m, current))?;
-        let (mut planned, row) = plan(m, next, WriteMode::Update)?;
-        planned.row = row;
-        user_name = planned.user_name.clone();
-        Ok(planned)
-    })
+    let result = store::modify(
+        &app.db,
+        m,
+        id,
+        |current: &HostUser| -> Result<Planned, ServiceError> {
+            let next = change(view(m, current))?;
+            let (mut planned, row) = plan(m, next, WriteMode::Update)?;
+            planned.row = row;
+            user_name = planned.user_name.clone();
+            Ok(planned)
+        },
+    )
     .await;
     let u = match result {
         Ok(u) => u,
-        Err(ServiceError::Store(StoreError::Conflict(_))) => return Err(ScimError::uniqueness(conflict_detail(m, &user_name)).into()),
+        Err(ServiceError::Store(StoreError::Conflict(_))) => {
+            return Err(ScimError::uniqueness(conflict_detail(m, &user_name)).into())
+        }
         Err(ServiceError::Store(e)) => return Err(store_err(id)(e)),
         Err(e) => return Err(e),
     };
@@ -190,7 +239,12 @@ async fn modify(app: &App, id: &str, base: &str, what: &'static str, change: imp
 }
 
 /// `PUT /Users/{id}`: the body replaces the resource (read-only attributes ignored).
-pub async fn replace(app: &App, id: &str, body: &Value, base: &str) -> Result<Answer, ServiceError> {
+pub async fn replace(
+    app: &App,
+    id: &str,
+    body: &Value,
+    base: &str,
+) -> Result<Answer, ServiceError> {
     let next = app.users.resource_type.normalize(body)?;
     modify(app, id, base, "replaced user", move |_| Ok(next)).await
 }
@@ -199,7 +253,10 @@ pub async fn replace(app: &App, id: &str, body: &Value, base: &str) -> Result<An
 pub async fn patch(app: &App, id: &str, body: &Value, base: &str) -> Result<Answer, ServiceError> {
     let ops = patch::parse_request(body)?;
     let rt = &app.users.resource_type;
-    modify(app, id, base, "patched user", |current| patch::apply(rt, &current, &ops)).await
+    modify(app, id, base, "patched user", |current| {
+        patch::apply(rt, &current, &ops)
+    })
+    .await
 }
 
 /// `DELETE /Users/{id}`, following the mapping's `on_delete`.

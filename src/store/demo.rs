@@ -50,9 +50,11 @@ pub fn ensure(path: &Path) -> Result<bool, StoreError> {
         return Ok(false);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
     c.transaction(|c| {
         c.batch_execute(SCHEMA)?;
         diesel::sql_query(SEED).execute(c)?;

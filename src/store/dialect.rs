@@ -34,10 +34,21 @@ pub fn int_cast_type(d: Dialect) -> &'static str {
 pub fn ci_equals(q: &mut Sql, d: Dialect, alias: &str, col: &str, value: &str) {
     match d {
         Dialect::Postgres => {
-            q.raw("lower(").ident(alias).raw(".").ident(col).raw(") = lower(").text(value).raw(")");
+            q.raw("lower(")
+                .ident(alias)
+                .raw(".")
+                .ident(col)
+                .raw(") = lower(")
+                .text(value)
+                .raw(")");
         }
         Dialect::Sqlite => {
-            q.ident(alias).raw(".").ident(col).raw(" = ").text(value).raw(" COLLATE NOCASE");
+            q.ident(alias)
+                .raw(".")
+                .ident(col)
+                .raw(" = ")
+                .text(value)
+                .raw(" COLLATE NOCASE");
         }
         Dialect::Mysql => {
             q.ident(alias).raw(".").ident(col).raw(" = ").text(value);
@@ -95,7 +106,11 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
             q.raw("1=0");
         }
         Pred::And(v) | Pred::Or(v) => {
-            let joiner = if matches!(p, Pred::And(_)) { " AND " } else { " OR " };
+            let joiner = if matches!(p, Pred::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
             q.raw("(");
             for (i, x) in v.iter().enumerate() {
                 if i > 0 {
@@ -120,25 +135,54 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
                 q.raw("1=1");
             }
             Target::Column(c) => {
-                q.raw("(").ident(HOST_ALIAS).raw(".").ident(c).raw(" IS NOT NULL");
+                q.raw("(")
+                    .ident(HOST_ALIAS)
+                    .raw(".")
+                    .ident(c)
+                    .raw(" IS NOT NULL");
                 q.raw(" AND CAST(").ident(HOST_ALIAS).raw(".").ident(c);
-                q.raw(if ctx.dialect == Dialect::Mysql { " AS CHAR) <> '')" } else { " AS TEXT) <> '')" });
+                q.raw(if ctx.dialect == Dialect::Mysql {
+                    " AS CHAR) <> '')"
+                } else {
+                    " AS TEXT) <> '')"
+                });
             }
         },
-        Pred::Cmp { target, op, value, fold_case } => match target {
+        Pred::Cmp {
+            target,
+            op,
+            value,
+            fold_case,
+        } => match target {
             Target::ExternalId => {
                 let (op, value, fold) = (*op, value.clone(), *fold_case);
                 external_id_subquery(q, ctx, move |q| {
-                    compare(q, ctx.dialect, |q| {
-                        q.raw("l.external_id");
-                    }, op, &value, fold, ColumnKind::Text);
+                    compare(
+                        q,
+                        ctx.dialect,
+                        |q| {
+                            q.raw("l.external_id");
+                        },
+                        op,
+                        &value,
+                        fold,
+                        ColumnKind::Text,
+                    );
                 });
             }
             Target::Key => {
                 let key = ctx.key.to_string();
-                compare(q, ctx.dialect, |q| {
-                    q.ident(HOST_ALIAS).raw(".").ident(&key);
-                }, *op, value, false, ctx.key_kind);
+                compare(
+                    q,
+                    ctx.dialect,
+                    |q| {
+                        q.ident(HOST_ALIAS).raw(".").ident(&key);
+                    },
+                    *op,
+                    value,
+                    false,
+                    ctx.key_kind,
+                );
             }
             Target::Column(c) => {
                 let c = c.clone();
@@ -149,10 +193,22 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
                     HostValue::Timestamp(_) => ColumnKind::Timestamp,
                     HostValue::Null(k) => *k,
                 };
-                q.raw("(").ident(HOST_ALIAS).raw(".").ident(&c).raw(" IS NOT NULL AND ");
-                compare(q, ctx.dialect, |q| {
-                    q.ident(HOST_ALIAS).raw(".").ident(&c);
-                }, *op, value, *fold_case, kind);
+                q.raw("(")
+                    .ident(HOST_ALIAS)
+                    .raw(".")
+                    .ident(&c)
+                    .raw(" IS NOT NULL AND ");
+                compare(
+                    q,
+                    ctx.dialect,
+                    |q| {
+                        q.ident(HOST_ALIAS).raw(".").ident(&c);
+                    },
+                    *op,
+                    value,
+                    *fold_case,
+                    kind,
+                );
                 q.raw(")");
             }
         },
@@ -160,18 +216,33 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
 }
 
 fn external_id_subquery(q: &mut Sql, ctx: &PredCtx<'_>, inner: impl FnOnce(&mut Sql)) {
-    q.ident(HOST_ALIAS).raw(".").ident(ctx.key).raw(" IN (SELECT ");
+    q.ident(HOST_ALIAS)
+        .raw(".")
+        .ident(ctx.key)
+        .raw(" IN (SELECT ");
     if ctx.key_kind == ColumnKind::Int {
-        q.raw("CAST(l.host_key AS ").raw(int_cast_type(ctx.dialect)).raw(")");
+        q.raw("CAST(l.host_key AS ")
+            .raw(int_cast_type(ctx.dialect))
+            .raw(")");
     } else {
         q.raw("l.host_key");
     }
-    q.raw(" FROM scim_users l WHERE l.host_table = ").text(ctx.host_table).raw(" AND ");
+    q.raw(" FROM scim_users l WHERE l.host_table = ")
+        .text(ctx.host_table)
+        .raw(" AND ");
     inner(q);
     q.raw(")");
 }
 
-fn compare(q: &mut Sql, d: Dialect, lhs: impl Fn(&mut Sql), op: CompareOp, value: &HostValue, fold: bool, kind: ColumnKind) {
+fn compare(
+    q: &mut Sql,
+    d: Dialect,
+    lhs: impl Fn(&mut Sql),
+    op: CompareOp,
+    value: &HostValue,
+    fold: bool,
+    kind: ColumnKind,
+) {
     let text = match value {
         HostValue::Text(s) => Some(s.as_str()),
         _ => None,
@@ -183,12 +254,22 @@ fn compare(q: &mut Sql, d: Dialect, lhs: impl Fn(&mut Sql), op: CompareOp, value
             _ => (true, false),
         };
         if !fold && d == Dialect::Sqlite {
-            let pat = format!("{}{}{}", if pre { "*" } else { "" }, glob_escape(s), if post { "*" } else { "" });
+            let pat = format!(
+                "{}{}{}",
+                if pre { "*" } else { "" },
+                glob_escape(s),
+                if post { "*" } else { "" }
+            );
             lhs(q);
             q.raw(" GLOB ").text(&pat);
             return;
         }
-        let pat = format!("{}{}{}", if pre { "%" } else { "" }, like_escape(s), if post { "%" } else { "" });
+        let pat = format!(
+            "{}{}{}",
+            if pre { "%" } else { "" },
+            like_escape(s),
+            if post { "%" } else { "" }
+        );
         match (d, fold) {
             (Dialect::Postgres, true) => {
                 q.raw("lower(");
@@ -198,7 +279,9 @@ fn compare(q: &mut Sql, d: Dialect, lhs: impl Fn(&mut Sql), op: CompareOp, value
             (Dialect::Mysql, false) => {
                 q.raw("CAST(");
                 lhs(q);
-                q.raw(" AS BINARY) LIKE CAST(").text(&pat).raw(" AS BINARY) ESCAPE '!'");
+                q.raw(" AS BINARY) LIKE CAST(")
+                    .text(&pat)
+                    .raw(" AS BINARY) ESCAPE '!'");
             }
             _ => {
                 lhs(q);
@@ -221,7 +304,11 @@ fn compare(q: &mut Sql, d: Dialect, lhs: impl Fn(&mut Sql), op: CompareOp, value
             Dialect::Postgres => {
                 q.raw("lower(");
                 lhs(q);
-                q.raw(")").raw(sym).raw("lower(").bind(value.clone()).raw(")");
+                q.raw(")")
+                    .raw(sym)
+                    .raw("lower(")
+                    .bind(value.clone())
+                    .raw(")");
             }
             Dialect::Sqlite => {
                 lhs(q);
@@ -243,29 +330,55 @@ mod tests {
     use super::*;
 
     fn ctx(d: Dialect) -> PredCtx<'static> {
-        PredCtx { dialect: d, host_table: "users", key: "id", key_kind: ColumnKind::Int }
+        PredCtx {
+            dialect: d,
+            host_table: "users",
+            key: "id",
+            key_kind: ColumnKind::Int,
+        }
     }
 
     #[test]
     fn renders_index_friendly_case_insensitive_equality() {
-        let p = Pred::Cmp { target: Target::Column("email".into()), op: CompareOp::Eq, value: HostValue::Text("a@b".into()), fold_case: true };
+        let p = Pred::Cmp {
+            target: Target::Column("email".into()),
+            op: CompareOp::Eq,
+            value: HostValue::Text("a@b".into()),
+            fold_case: true,
+        };
         let mut q = Sql::new();
         render(&mut q, &ctx(Dialect::Postgres), &p);
-        assert_eq!(q.describe().0, "(\"h\".\"email\" IS NOT NULL AND lower(\"h\".\"email\") = lower(?))");
+        assert_eq!(
+            q.describe().0,
+            "(\"h\".\"email\" IS NOT NULL AND lower(\"h\".\"email\") = lower(?))"
+        );
         let mut q = Sql::new();
         render(&mut q, &ctx(Dialect::Sqlite), &p);
-        assert_eq!(q.describe().0, "(\"h\".\"email\" IS NOT NULL AND \"h\".\"email\" = ? COLLATE NOCASE)");
+        assert_eq!(
+            q.describe().0,
+            "(\"h\".\"email\" IS NOT NULL AND \"h\".\"email\" = ? COLLATE NOCASE)"
+        );
     }
 
     #[test]
     fn like_patterns_escape_metacharacters() {
-        let p = Pred::Cmp { target: Target::Column("email".into()), op: CompareOp::Co, value: HostValue::Text("50%_off!".into()), fold_case: true };
+        let p = Pred::Cmp {
+            target: Target::Column("email".into()),
+            op: CompareOp::Co,
+            value: HostValue::Text("50%_off!".into()),
+            fold_case: true,
+        };
         let mut q = Sql::new();
         render(&mut q, &ctx(Dialect::Mysql), &p);
         let (sql, binds) = q.describe();
         assert!(sql.contains("LIKE ? ESCAPE '!'"), "{sql}");
         assert_eq!(binds, vec!["\"%50!%!_off!!%\"".to_string()]);
-        let exact = Pred::Cmp { target: Target::Column("code".into()), op: CompareOp::Sw, value: HostValue::Text("A*".into()), fold_case: false };
+        let exact = Pred::Cmp {
+            target: Target::Column("code".into()),
+            op: CompareOp::Sw,
+            value: HostValue::Text("A*".into()),
+            fold_case: false,
+        };
         let mut q = Sql::new();
         render(&mut q, &ctx(Dialect::Sqlite), &exact);
         assert_eq!(q.describe().1, vec!["\"A[*]*\"".to_string()]);
@@ -273,7 +386,12 @@ mod tests {
 
     #[test]
     fn external_id_uses_the_link_table_with_a_typed_key() {
-        let p = Pred::Cmp { target: Target::ExternalId, op: CompareOp::Eq, value: HostValue::Text("00u1".into()), fold_case: false };
+        let p = Pred::Cmp {
+            target: Target::ExternalId,
+            op: CompareOp::Eq,
+            value: HostValue::Text("00u1".into()),
+            fold_case: false,
+        };
         let mut q = Sql::new();
         render(&mut q, &ctx(Dialect::Mysql), &p);
         let sql = q.describe().0;

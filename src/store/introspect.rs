@@ -16,7 +16,12 @@ pub async fn tables(db: &Db) -> Result<Vec<String>, StoreError> {
         Dialect::Postgres => "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
         Dialect::Mysql => "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1",
     });
-    Ok(c.rows(q).await?.into_iter().filter_map(|r| r.get(0).map(str::to_string)).filter(|n| !n.starts_with("scim_")).collect())
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.get(0).map(str::to_string))
+        .filter(|n| !n.starts_with("scim_"))
+        .collect())
 }
 
 /// The table's description, or `None` when it does not exist.
@@ -35,7 +40,11 @@ pub async fn table(db: &Db, name: &str) -> Result<Option<HostTable>, StoreError>
         Dialect::Postgres => pg_indexes(&mut c, name).await?,
         Dialect::Mysql => mysql_indexes(&mut c, name).await?,
     };
-    Ok(Some(HostTable { name: name.to_string(), columns, indexes }))
+    Ok(Some(HostTable {
+        name: name.to_string(),
+        columns,
+        indexes,
+    }))
 }
 
 fn varchar_len(ty: &str) -> Option<u32> {
@@ -77,7 +86,11 @@ async fn sqlite_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, St
         .collect())
 }
 
-async fn sqlite_indexes(c: &mut Conn, table: &str, columns: &[HostColumn]) -> Result<Vec<HostIndex>, StoreError> {
+async fn sqlite_indexes(
+    c: &mut Conn,
+    table: &str,
+    columns: &[HostColumn],
+) -> Result<Vec<HostIndex>, StoreError> {
     let mut q = Sql::new();
     q.raw("SELECT il.name, CAST(il.\"unique\" AS TEXT), ii.name, ii.coll FROM pragma_index_list(")
         .text(table)
@@ -95,7 +108,12 @@ async fn sqlite_indexes(c: &mut Conn, table: &str, columns: &[HostColumn]) -> Re
         .collect();
     // The rowid is an index too.
     if let Some(pk) = columns.iter().find(|c| c.generated) {
-        out.push(HostIndex { name: "rowid".into(), leading: pk.name.to_ascii_lowercase(), nocase: false, unique: true });
+        out.push(HostIndex {
+            name: "rowid".into(),
+            leading: pk.name.to_ascii_lowercase(),
+            nocase: false,
+            unique: true,
+        });
     }
     Ok(out)
 }
@@ -118,7 +136,8 @@ async fn pg_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreE
         .map(|r| {
             let ty = r.get(1).unwrap_or("").to_string();
             let default = r.get(3);
-            let generated = r.get(4) == Some("YES") || default.is_some_and(|d| d.starts_with("nextval("));
+            let generated =
+                r.get(4) == Some("YES") || default.is_some_and(|d| d.starts_with("nextval("));
             HostColumn {
                 name: r.get(0).unwrap_or("").to_string(),
                 kind: ColumnKind::from_sql_type(Dialect::Postgres, &ty),
@@ -154,7 +173,12 @@ async fn pg_indexes(c: &mut Conn, table: &str) -> Result<Vec<HostIndex>, StoreEr
 
 /// `CREATE INDEX i ON public.t USING btree (lower((email)::text), x)` → `lower((email)::text)`.
 fn pg_leading(def: &str) -> String {
-    let Some(start) = def.find(" USING ").and_then(|u| def[u..].find('(').map(|p| u + p + 1)) else { return String::new() };
+    let Some(start) = def
+        .find(" USING ")
+        .and_then(|u| def[u..].find('(').map(|p| u + p + 1))
+    else {
+        return String::new();
+    };
     let mut depth = 0;
     let mut out = String::new();
     for ch in def[start..].chars() {
@@ -191,7 +215,9 @@ async fn mysql_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, Sto
                 nullable: r.get(2) == Some("YES"),
                 // MariaDB reports a NULL default as the string "NULL".
                 has_default: r.get(3).is_some_and(|d| d != "NULL"),
-                generated: r.get(4).is_some_and(|e| e.to_ascii_lowercase().contains("auto_increment")),
+                generated: r
+                    .get(4)
+                    .is_some_and(|e| e.to_ascii_lowercase().contains("auto_increment")),
                 primary_key: r.get(7) == Some("PRI"),
                 max_len: r.get(5).and_then(|s| s.parse().ok()),
                 collation: r.get(6).map(str::to_string),
@@ -225,8 +251,14 @@ mod tests {
 
     #[test]
     fn pg_index_definitions() {
-        assert_eq!(pg_leading("CREATE UNIQUE INDEX u ON public.users USING btree (lower((email)::text))"), "lower((email)::text)");
-        assert_eq!(pg_leading("CREATE INDEX i ON public.users USING btree (email, id)"), "email");
+        assert_eq!(
+            pg_leading("CREATE UNIQUE INDEX u ON public.users USING btree (lower((email)::text))"),
+            "lower((email)::text)"
+        );
+        assert_eq!(
+            pg_leading("CREATE INDEX i ON public.users USING btree (email, id)"),
+            "email"
+        );
         assert_eq!(varchar_len("character varying(100)"), Some(100));
         assert_eq!(varchar_len("varchar(20)"), Some(20));
         assert_eq!(varchar_len("text"), None);

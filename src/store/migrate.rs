@@ -29,18 +29,24 @@ pub struct MigrationReport {
     pub pending: Vec<String>,
 }
 
-fn run_sync<C>(conn: &mut C, source: &EmbeddedMigrations, apply: bool) -> Result<MigrationReport, StoreError>
+fn run_sync<C>(
+    conn: &mut C,
+    source: &EmbeddedMigrations,
+    apply: bool,
+) -> Result<MigrationReport, StoreError>
 where
     C: Connection,
     EmbeddedMigrations: MigrationSource<C::Backend>,
     C: diesel::connection::BoxableConnection<C::Backend> + diesel::connection::LoadConnection,
     Version: diesel::deserialize::QueryableByName<C::Backend>,
     String: diesel::serialize::ToSql<diesel::sql_types::Text, C::Backend>,
-    C::Backend: diesel::sql_types::HasSqlType<diesel::sql_types::Text> + diesel::backend::DieselReserveSpecialization,
+    C::Backend: diesel::sql_types::HasSqlType<diesel::sql_types::Text>
+        + diesel::backend::DieselReserveSpecialization,
     diesel::query_builder::SqlQuery: diesel::query_builder::QueryFragment<C::Backend>,
 {
     let err = |e: String| StoreError::Other(format!("migration: {e}"));
-    conn.batch_execute(TABLE_DDL).map_err(|e| err(e.to_string()))?;
+    conn.batch_execute(TABLE_DDL)
+        .map_err(|e| err(e.to_string()))?;
     let done: Vec<String> = diesel::sql_query("SELECT version FROM scim_schema_migrations")
         .load::<Version>(conn)
         .map_err(|e| err(e.to_string()))?
@@ -48,7 +54,8 @@ where
         .map(|v| v.version)
         .collect();
     let mut report = MigrationReport::default();
-    let migrations = MigrationSource::<C::Backend>::migrations(source).map_err(|e| err(e.to_string()))?;
+    let migrations =
+        MigrationSource::<C::Backend>::migrations(source).map_err(|e| err(e.to_string()))?;
     for m in migrations {
         let version = m.name().version().to_string();
         if done.contains(&version) {
@@ -60,7 +67,8 @@ where
         }
         let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
         conn.transaction::<_, diesel::result::Error, _>(|c| {
-            m.run(c).map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+            m.run(c)
+                .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
             diesel::sql_query("INSERT INTO scim_schema_migrations (version, run_on) VALUES (")
                 .sql("'")
                 .sql(version.replace('\'', ""))
@@ -84,15 +92,18 @@ pub async fn migrate(url: &DbUrl, apply: bool) -> Result<MigrationReport, StoreE
     let url = url.clone();
     tokio::task::spawn_blocking(move || match url {
         DbUrl::Sqlite(path) => {
-            let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             run_sync(&mut c, &SQLITE, apply)
         }
         DbUrl::Postgres(u) => {
-            let mut c = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&u).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut c = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&u)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             run_sync(&mut c, &POSTGRES, apply)
         }
         DbUrl::Mysql(u) => {
-            let mut c = AsyncConnectionWrapper::<AsyncMysqlConnection>::establish(&u).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut c = AsyncConnectionWrapper::<AsyncMysqlConnection>::establish(&u)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             run_sync(&mut c, &MYSQL, apply)
         }
     })

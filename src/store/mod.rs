@@ -17,9 +17,13 @@ use std::time::Duration;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+};
 
 use crate::mapping::Dialect;
 use sql::{Sql, TextRow};
@@ -46,11 +50,16 @@ pub enum StoreError {
 impl StoreError {
     fn from_diesel(e: DieselError) -> StoreError {
         match &e {
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => StoreError::Conflict(info.message().to_string()),
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                StoreError::Conflict(info.message().to_string())
+            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => StoreError::Unavailable(info.message().to_string()),
+            DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
                 StoreError::Unavailable(info.message().to_string())
             }
-            DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => StoreError::Unavailable(info.message().to_string()),
             _ => StoreError::Query(e),
         }
     }
@@ -58,9 +67,16 @@ impl StoreError {
 
 fn is_unavailable_message(m: &str) -> bool {
     let m = m.to_ascii_lowercase();
-    ["database is locked", "connection", "broken pipe", "server has gone away", "lost connection", "terminating"]
-        .iter()
-        .any(|n| m.contains(n))
+    [
+        "database is locked",
+        "connection",
+        "broken pipe",
+        "server has gone away",
+        "lost connection",
+        "terminating",
+    ]
+    .iter()
+    .any(|n| m.contains(n))
 }
 
 /// Where the database is, parsed from `database.url`.
@@ -116,7 +132,11 @@ impl DbUrl {
             let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
             return Ok(DbUrl::Mysql(format!("mysql://{rest}")));
         }
-        let scheme = url.split("://").next().filter(|s| s.len() < url.len()).unwrap_or(url);
+        let scheme = url
+            .split("://")
+            .next()
+            .filter(|s| s.len() < url.len())
+            .unwrap_or(url);
         Err(format!(
             "unknown database scheme in \"{}\"; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
             if scheme.len() < 20 { scheme } else { "…" }
@@ -150,6 +170,10 @@ enum AnyPool {
 }
 
 /// A pooled connection of any backend.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per request, moved once; boxing would add an allocation per checkout"
+)]
 pub enum Conn {
     Pg(Object<AsyncPgConnection>),
     My(Object<AsyncMysqlConnection>),
@@ -219,7 +243,9 @@ impl Db {
     /// # Errors
     /// `Unavailable` with the driver's reason when no connection can be made.
     pub async fn connect(url: &DbUrl, opts: &DbOptions) -> Result<Db, StoreError> {
-        let build_err = |e: diesel_async::pooled_connection::deadpool::BuildError| StoreError::Other(e.to_string());
+        let build_err = |e: diesel_async::pooled_connection::deadpool::BuildError| {
+            StoreError::Other(e.to_string())
+        };
         let db = match url {
             DbUrl::Sqlite(path) => {
                 let path = path.to_string_lossy().to_string();
@@ -231,28 +257,51 @@ impl Db {
                         let url = url.to_string();
                         Box::pin(async move {
                             let mut c = SqliteConn::establish(&url).await?;
-                            let mut pragmas = format!("PRAGMA busy_timeout = {busy}; PRAGMA foreign_keys = ON;");
+                            let mut pragmas =
+                                format!("PRAGMA busy_timeout = {busy}; PRAGMA foreign_keys = ON;");
                             if wal && writer {
-                                pragmas.push_str(" PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+                                pragmas.push_str(
+                                    " PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                                );
                             }
-                            c.batch_execute(&pragmas).await.map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                            c.batch_execute(&pragmas)
+                                .await
+                                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                             Ok(c)
                         })
                     });
-                    Pool::builder(AsyncDieselConnectionManager::new_with_config(path.clone(), cfg)).max_size(size).build()
+                    Pool::builder(AsyncDieselConnectionManager::new_with_config(
+                        path.clone(),
+                        cfg,
+                    ))
+                    .max_size(size)
+                    .build()
                 };
                 Db {
                     dialect: Dialect::Sqlite,
                     write: AnyPool::Lite(make(1, true).map_err(build_err)?),
-                    read: Some(AnyPool::Lite(make(opts.pool_size.max(1), false).map_err(build_err)?)),
+                    read: Some(AnyPool::Lite(
+                        make(opts.pool_size.max(1), false).map_err(build_err)?,
+                    )),
                     acquire_timeout: opts.acquire_timeout,
                 }
             }
             DbUrl::Postgres(u) => {
                 let mut cfg = ManagerConfig::<AsyncPgConnection>::default();
                 cfg.recycling_method = RecyclingMethod::Verified;
-                let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(u.clone(), cfg)).max_size(opts.pool_size).build().map_err(build_err)?;
-                Db { dialect: Dialect::Postgres, write: AnyPool::Pg(pool), read: None, acquire_timeout: opts.acquire_timeout }
+                let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(
+                    u.clone(),
+                    cfg,
+                ))
+                .max_size(opts.pool_size)
+                .build()
+                .map_err(build_err)?;
+                Db {
+                    dialect: Dialect::Postgres,
+                    write: AnyPool::Pg(pool),
+                    read: None,
+                    acquire_timeout: opts.acquire_timeout,
+                }
             }
             DbUrl::Mysql(u) => {
                 let mut cfg = ManagerConfig::<AsyncMysqlConnection>::default();
@@ -269,8 +318,19 @@ impl Db {
                         Ok(c)
                     })
                 });
-                let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(u.clone(), cfg)).max_size(opts.pool_size).build().map_err(build_err)?;
-                Db { dialect: Dialect::Mysql, write: AnyPool::My(pool), read: None, acquire_timeout: opts.acquire_timeout }
+                let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(
+                    u.clone(),
+                    cfg,
+                ))
+                .max_size(opts.pool_size)
+                .build()
+                .map_err(build_err)?;
+                Db {
+                    dialect: Dialect::Mysql,
+                    write: AnyPool::My(pool),
+                    read: None,
+                    acquire_timeout: opts.acquire_timeout,
+                }
             }
         };
         let mut c = db.reader().await?;
@@ -281,11 +341,31 @@ impl Db {
     async fn get(&self, pool: &AnyPool) -> Result<Conn, StoreError> {
         let t = self.acquire_timeout;
         let unavailable = |e: String| StoreError::Unavailable(e);
-        let timeout = || StoreError::Unavailable(format!("no database connection within {} ms", t.as_millis()));
+        let timeout = || {
+            StoreError::Unavailable(format!(
+                "no database connection within {} ms",
+                t.as_millis()
+            ))
+        };
         Ok(match pool {
-            AnyPool::Pg(p) => Conn::Pg(tokio::time::timeout(t, p.get()).await.map_err(|_| timeout())?.map_err(|e| unavailable(e.to_string()))?),
-            AnyPool::My(p) => Conn::My(tokio::time::timeout(t, p.get()).await.map_err(|_| timeout())?.map_err(|e| unavailable(e.to_string()))?),
-            AnyPool::Lite(p) => Conn::Lite(tokio::time::timeout(t, p.get()).await.map_err(|_| timeout())?.map_err(|e| unavailable(e.to_string()))?),
+            AnyPool::Pg(p) => Conn::Pg(
+                tokio::time::timeout(t, p.get())
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(|e| unavailable(e.to_string()))?,
+            ),
+            AnyPool::My(p) => Conn::My(
+                tokio::time::timeout(t, p.get())
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(|e| unavailable(e.to_string()))?,
+            ),
+            AnyPool::Lite(p) => Conn::Lite(
+                tokio::time::timeout(t, p.get())
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(|e| unavailable(e.to_string()))?,
+            ),
         })
     }
 
@@ -334,7 +414,9 @@ pub struct Tx {
 
 impl Tx {
     pub fn conn(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("a transaction holds its connection until it ends")
+        self.conn
+            .as_mut()
+            .expect("a transaction holds its connection until it ends")
     }
 
     /// # Errors
@@ -382,11 +464,26 @@ mod tests {
 
     #[test]
     fn url_schemes_are_explicit() {
-        assert_eq!(DbUrl::parse("sqlite://data/x.db").unwrap(), DbUrl::Sqlite("data/x.db".into()));
-        assert_eq!(DbUrl::parse("sqlite:///var/x.db").unwrap(), DbUrl::Sqlite("/var/x.db".into()));
-        assert_eq!(DbUrl::parse("sqlite:x.db").unwrap(), DbUrl::Sqlite("x.db".into()));
-        assert!(matches!(DbUrl::parse("postgresql://u@h/db").unwrap(), DbUrl::Postgres(_)));
-        assert_eq!(DbUrl::parse("mariadb://root@h/test").unwrap(), DbUrl::Mysql("mysql://root@h/test".into()));
+        assert_eq!(
+            DbUrl::parse("sqlite://data/x.db").unwrap(),
+            DbUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:///var/x.db").unwrap(),
+            DbUrl::Sqlite("/var/x.db".into())
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:x.db").unwrap(),
+            DbUrl::Sqlite("x.db".into())
+        );
+        assert!(matches!(
+            DbUrl::parse("postgresql://u@h/db").unwrap(),
+            DbUrl::Postgres(_)
+        ));
+        assert_eq!(
+            DbUrl::parse("mariadb://root@h/test").unwrap(),
+            DbUrl::Mysql("mysql://root@h/test".into())
+        );
         for bad in ["sqlit://x.db", "x.db", "postgress://h/db", "sqlite://"] {
             assert!(DbUrl::parse(bad).is_err(), "{bad}");
         }
@@ -394,8 +491,14 @@ mod tests {
 
     #[test]
     fn credentials_are_redacted() {
-        assert_eq!(redact("postgres://app:s3cret@db:5432/helpdesk"), "postgres://app:***@db:5432/helpdesk");
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/helpdesk"),
+            "postgres://app:***@db:5432/helpdesk"
+        );
         assert_eq!(redact("postgres://db/helpdesk"), "postgres://db/helpdesk");
-        assert_eq!(format!("{:?}", DbUrl::parse("mysql://root:pw@h/t").unwrap()), "mysql://root:***@h/t");
+        assert_eq!(
+            format!("{:?}", DbUrl::parse("mysql://root:pw@h/t").unwrap()),
+            "mysql://root:***@h/t"
+        );
     }
 }

@@ -198,7 +198,12 @@ mod tests {
     #[test]
     fn describe_shows_placeholders_and_values() {
         let mut q = Sql::new();
-        q.raw("SELECT ").ident("a\"b").raw(" FROM ").ident("t").raw(" WHERE x = ").text("O'Brien; DROP TABLE t");
+        q.raw("SELECT ")
+            .ident("a\"b")
+            .raw(" FROM ")
+            .ident("t")
+            .raw(" WHERE x = ")
+            .text("O'Brien; DROP TABLE t");
         let (sql, binds) = q.describe();
         assert_eq!(sql, "SELECT \"a\"\"b\" FROM \"t\" WHERE x = ?");
         assert_eq!(binds, vec!["\"O'Brien; DROP TABLE t\"".to_string()]);

@@ -10,8 +10,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::mapping::HostValue;
 use crate::mapping::value::parse_timestamp;
+use crate::mapping::HostValue;
 
 use super::sql::Sql;
 use super::{Db, StoreError};
@@ -44,7 +44,11 @@ pub fn generate() -> NewToken {
     rand::rng().fill_bytes(&mut secret);
     let lookup = hex::encode(lookup);
     let secret = hex::encode(secret);
-    NewToken { text: format!("{PREFIX}{lookup}{secret}"), secret_hash: hash(&secret), lookup }
+    NewToken {
+        text: format!("{PREFIX}{lookup}{secret}"),
+        secret_hash: hash(&secret),
+        lookup,
+    }
 }
 
 fn hash(secret: &str) -> String {
@@ -62,7 +66,10 @@ pub fn parse(presented: &str) -> Option<(&str, &str)> {
 
 /// Whether `secret` hashes to `stored_hash`, in constant time.
 pub fn verify(secret: &str, stored_hash: &str) -> bool {
-    hash(secret).as_bytes().ct_eq(stored_hash.trim().as_bytes()).into()
+    hash(secret)
+        .as_bytes()
+        .ct_eq(stored_hash.trim().as_bytes())
+        .into()
 }
 
 /// Stores a new token under `name`.
@@ -90,7 +97,11 @@ pub async fn create(db: &Db, name: &str) -> Result<String, StoreError> {
 pub async fn list(db: &Db) -> Result<Vec<TokenInfo>, StoreError> {
     let mut c = db.reader().await?;
     let mut q = Sql::new();
-    let text = if db.dialect == crate::mapping::Dialect::Mysql { "CHAR" } else { "TEXT" };
+    let text = if db.dialect == crate::mapping::Dialect::Mysql {
+        "CHAR"
+    } else {
+        "TEXT"
+    };
     q.owned(format!("SELECT name, CAST(created_at AS {text}), CAST(last_used_at AS {text}) FROM scim_tokens ORDER BY name"));
     Ok(c.rows(q)
         .await?
@@ -114,24 +125,41 @@ pub async fn revoke(db: &Db, name: &str) -> Result<bool, StoreError> {
 
 /// The name of the token `presented` is, or `None` when it is not a valid token.
 pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<String>, StoreError> {
-    let Some((lookup, secret)) = parse(presented) else { return Ok(None) };
+    let Some((lookup, secret)) = parse(presented) else {
+        return Ok(None);
+    };
     let mut c = db.reader().await?;
     let mut q = Sql::new();
-    let text = if db.dialect == crate::mapping::Dialect::Mysql { "CHAR" } else { "TEXT" };
-    q.raw("SELECT name, secret_hash, ").owned(format!("CAST(last_used_at AS {text})")).raw(" FROM scim_tokens WHERE lookup = ").text(lookup);
-    let Some(row) = c.row(q).await? else { return Ok(None) };
+    let text = if db.dialect == crate::mapping::Dialect::Mysql {
+        "CHAR"
+    } else {
+        "TEXT"
+    };
+    q.raw("SELECT name, secret_hash, ")
+        .owned(format!("CAST(last_used_at AS {text})"))
+        .raw(" FROM scim_tokens WHERE lookup = ")
+        .text(lookup);
+    let Some(row) = c.row(q).await? else {
+        return Ok(None);
+    };
     drop(c);
     if !verify(secret, row.get(1).unwrap_or("")) {
         return Ok(None);
     }
     let name = row.get(0).unwrap_or("").to_string();
     let now = Utc::now().naive_utc();
-    let stale = row.get(2).and_then(parse_timestamp).is_none_or(|t| (now - t).num_seconds() >= LAST_USED_GRANULARITY_SECS);
+    let stale = row
+        .get(2)
+        .and_then(parse_timestamp)
+        .is_none_or(|t| (now - t).num_seconds() >= LAST_USED_GRANULARITY_SECS);
     if stale {
         // Best effort: a busy database must not fail authentication.
         if let Ok(mut tx) = db.begin_write().await {
             let mut q = Sql::new();
-            q.raw("UPDATE scim_tokens SET last_used_at = ").bind(HostValue::Timestamp(now)).raw(" WHERE lookup = ").text(lookup);
+            q.raw("UPDATE scim_tokens SET last_used_at = ")
+                .bind(HostValue::Timestamp(now))
+                .raw(" WHERE lookup = ")
+                .text(lookup);
             let r = tx.conn().exec(q).await;
             let _ = tx.finish(r).await;
         }
@@ -159,7 +187,14 @@ mod tests {
 
     #[test]
     fn malformed_tokens_are_rejected_before_any_lookup() {
-        for bad in ["", "scimb_", "Bearer x", "scimb_zz", &format!("scimb_{}", "g".repeat(80)), &format!("other_{}", "a".repeat(80))] {
+        for bad in [
+            "",
+            "scimb_",
+            "Bearer x",
+            "scimb_zz",
+            &format!("scimb_{}", "g".repeat(80)),
+            &format!("other_{}", "a".repeat(80)),
+        ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
     }

@@ -79,7 +79,12 @@ fn select_host(m: &UserMapping, d: Dialect) -> Sql {
 }
 
 fn where_key(q: &mut Sql, m: &UserMapping, key: HostValue) {
-    q.raw(" WHERE ").ident(HOST_ALIAS).raw(".").ident(&m.key.name).raw(" = ").bind(key);
+    q.raw(" WHERE ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(&m.key.name)
+        .raw(" = ")
+        .bind(key);
 }
 
 fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
@@ -88,15 +93,31 @@ fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let kind = m.rules.iter().find(|r| &r.column == c).map_or(ColumnKind::Text, |r| r.kind);
+            let kind = m
+                .rules
+                .iter()
+                .find(|r| &r.column == c)
+                .map_or(ColumnKind::Text, |r| r.kind);
             HostValue::from_db_text(kind, r.get(i + 1))
         })
         .collect();
-    HostUser { key: r.get(0).unwrap_or("").to_string(), values, link: None }
+    HostUser {
+        key: r.get(0).unwrap_or("").to_string(),
+        values,
+        link: None,
+    }
 }
 
-async fn fetch_host(c: &mut Conn, m: &UserMapping, d: Dialect, key: &str, lock: bool) -> Result<Option<HostUser>, StoreError> {
-    let Some(kv) = key_value(m, key) else { return Ok(None) };
+async fn fetch_host(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+    lock: bool,
+) -> Result<Option<HostUser>, StoreError> {
+    let Some(kv) = key_value(m, key) else {
+        return Ok(None);
+    };
     let mut q = select_host(m, d);
     where_key(&mut q, m, kv);
     if lock && d != Dialect::Sqlite {
@@ -105,7 +126,12 @@ async fn fetch_host(c: &mut Conn, m: &UserMapping, d: Dialect, key: &str, lock: 
     Ok(c.row(q).await?.map(|r| parse_host_row(m, &r)))
 }
 
-async fn fetch_links(c: &mut Conn, m: &UserMapping, d: Dialect, keys: &[String]) -> Result<Vec<(String, Link)>, StoreError> {
+async fn fetch_links(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    keys: &[String],
+) -> Result<Vec<(String, Link)>, StoreError> {
     if keys.is_empty() {
         return Ok(vec![]);
     }
@@ -114,7 +140,9 @@ async fn fetch_links(c: &mut Conn, m: &UserMapping, d: Dialect, keys: &[String])
     cast_text(&mut q, d, None, "created_at");
     q.raw(", ");
     cast_text(&mut q, d, None, "updated_at");
-    q.raw(" FROM scim_users WHERE host_table = ").text(&m.table).raw(" AND host_key IN (");
+    q.raw(" FROM scim_users WHERE host_table = ")
+        .text(&m.table)
+        .raw(" AND host_key IN (");
     for (i, k) in keys.iter().enumerate() {
         if i > 0 {
             q.raw(", ");
@@ -129,7 +157,10 @@ async fn fetch_links(c: &mut Conn, m: &UserMapping, d: Dialect, keys: &[String])
             let link = Link {
                 user_name: r.get(1).unwrap_or("").to_string(),
                 external_id: r.get(2).map(str::to_string),
-                resource: r.get(3).and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null),
+                resource: r
+                    .get(3)
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or(Value::Null),
                 created_at: r.get(4).and_then(parse_timestamp),
                 updated_at: r.get(5).and_then(parse_timestamp),
             };
@@ -138,8 +169,17 @@ async fn fetch_links(c: &mut Conn, m: &UserMapping, d: Dialect, keys: &[String])
         .collect())
 }
 
-async fn with_link(c: &mut Conn, m: &UserMapping, d: Dialect, mut u: HostUser) -> Result<HostUser, StoreError> {
-    u.link = fetch_links(c, m, d, std::slice::from_ref(&u.key)).await?.into_iter().next().map(|(_, l)| l);
+async fn with_link(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    mut u: HostUser,
+) -> Result<HostUser, StoreError> {
+    u.link = fetch_links(c, m, d, std::slice::from_ref(&u.key))
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, l)| l);
     Ok(u)
 }
 
@@ -154,8 +194,19 @@ pub async fn get(db: &Db, m: &UserMapping, key: &str) -> Result<Option<HostUser>
 
 /// A page of users matching `pred`, ordered by key, with the total count — from one
 /// consistent snapshot.
-pub async fn list(db: &Db, m: &UserMapping, pred: Option<&Pred>, start_index: u64, count: u64) -> Result<(u64, Vec<HostUser>), StoreError> {
-    let ctx = PredCtx { dialect: db.dialect, host_table: &m.table, key: &m.key.name, key_kind: m.key.kind };
+pub async fn list(
+    db: &Db,
+    m: &UserMapping,
+    pred: Option<&Pred>,
+    start_index: u64,
+    count: u64,
+) -> Result<(u64, Vec<HostUser>), StoreError> {
+    let ctx = PredCtx {
+        dialect: db.dialect,
+        host_table: &m.table,
+        key: &m.key.name,
+        key_kind: m.key.kind,
+    };
     let where_clause = |q: &mut Sql| {
         if let Some(p) = pred {
             q.raw(" WHERE ");
@@ -166,16 +217,43 @@ pub async fn list(db: &Db, m: &UserMapping, pred: Option<&Pred>, start_index: u6
     let mut tx = db.begin_read().await?;
     let r = async {
         let mut cq = Sql::new();
-        cq.raw("SELECT CAST(COUNT(*) AS ").raw(if db.dialect == Dialect::Mysql { "CHAR" } else { "TEXT" }).raw(") FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
+        cq.raw("SELECT CAST(COUNT(*) AS ")
+            .raw(if db.dialect == Dialect::Mysql {
+                "CHAR"
+            } else {
+                "TEXT"
+            })
+            .raw(") FROM ")
+            .ident(&m.table)
+            .raw(" ")
+            .ident(HOST_ALIAS);
         where_clause(&mut cq);
-        let total: u64 = tx.conn().row(cq).await?.and_then(|r| r.get(0).and_then(|s| s.parse().ok())).unwrap_or(0);
+        let total: u64 = tx
+            .conn()
+            .row(cq)
+            .await?
+            .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
+            .unwrap_or(0);
         if count == 0 || start_index > total {
             return Ok((total, vec![]));
         }
         let mut q = select_host(m, db.dialect);
         where_clause(&mut q);
-        q.raw(" ORDER BY ").ident(HOST_ALIAS).raw(".").ident(&m.key.name).raw(" LIMIT ").int(count as i64).raw(" OFFSET ").int(start_index as i64 - 1);
-        let mut users: Vec<HostUser> = tx.conn().rows(q).await?.iter().map(|r| parse_host_row(m, r)).collect();
+        q.raw(" ORDER BY ")
+            .ident(HOST_ALIAS)
+            .raw(".")
+            .ident(&m.key.name)
+            .raw(" LIMIT ")
+            .int(count as i64)
+            .raw(" OFFSET ")
+            .int(start_index as i64 - 1);
+        let mut users: Vec<HostUser> = tx
+            .conn()
+            .rows(q)
+            .await?
+            .iter()
+            .map(|r| parse_host_row(m, r))
+            .collect();
         let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
         let links = fetch_links(tx.conn(), m, db.dialect, &keys).await?;
         for (k, l) in links {
@@ -190,11 +268,20 @@ pub async fn list(db: &Db, m: &UserMapping, pred: Option<&Pred>, start_index: u6
 }
 
 /// Host rows whose match columns equal `user_name` case-insensitively (at most 3).
-async fn find_matches(c: &mut Conn, m: &UserMapping, d: Dialect, user_name: &str) -> Result<Vec<String>, StoreError> {
+async fn find_matches(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    user_name: &str,
+) -> Result<Vec<String>, StoreError> {
     let mut q = Sql::new();
     q.raw("SELECT ");
     cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
-    q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS).raw(" WHERE ");
+    q.raw(" FROM ")
+        .ident(&m.table)
+        .raw(" ")
+        .ident(HOST_ALIAS)
+        .raw(" WHERE ");
     for (i, col) in m.match_columns.iter().enumerate() {
         if i > 0 {
             q.raw(" OR ");
@@ -202,16 +289,32 @@ async fn find_matches(c: &mut Conn, m: &UserMapping, d: Dialect, user_name: &str
         dialect::ci_equals(&mut q, d, HOST_ALIAS, col, user_name.trim());
     }
     q.raw(" ORDER BY 1 LIMIT 3");
-    Ok(c.rows(q).await?.into_iter().filter_map(|r| r.get(0).map(str::to_string)).collect())
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.get(0).map(str::to_string))
+        .collect())
 }
 
-async fn link_owner(c: &mut Conn, m: &UserMapping, hash: &str) -> Result<Option<String>, StoreError> {
+async fn link_owner(
+    c: &mut Conn,
+    m: &UserMapping,
+    hash: &str,
+) -> Result<Option<String>, StoreError> {
     let mut q = Sql::new();
-    q.raw("SELECT host_key FROM scim_users WHERE host_table = ").text(&m.table).raw(" AND user_name_hash = ").text(hash);
+    q.raw("SELECT host_key FROM scim_users WHERE host_table = ")
+        .text(&m.table)
+        .raw(" AND user_name_hash = ")
+        .text(hash);
     Ok(c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)))
 }
 
-async fn update_host(c: &mut Conn, m: &UserMapping, key: &str, row: &[(String, HostValue)]) -> Result<(), StoreError> {
+async fn update_host(
+    c: &mut Conn,
+    m: &UserMapping,
+    key: &str,
+    row: &[(String, HostValue)],
+) -> Result<(), StoreError> {
     if row.is_empty() {
         return Ok(());
     }
@@ -223,12 +326,20 @@ async fn update_host(c: &mut Conn, m: &UserMapping, key: &str, row: &[(String, H
         }
         q.ident(col).raw(" = ").bind(v.clone());
     }
-    q.raw(" WHERE ").ident(&m.key.name).raw(" = ").bind(key_value(m, key).ok_or(StoreError::NotFound)?);
+    q.raw(" WHERE ")
+        .ident(&m.key.name)
+        .raw(" = ")
+        .bind(key_value(m, key).ok_or(StoreError::NotFound)?);
     c.exec(q).await?;
     Ok(())
 }
 
-async fn insert_host(c: &mut Conn, m: &UserMapping, d: Dialect, row: &[(String, HostValue)]) -> Result<String, StoreError> {
+async fn insert_host(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    row: &[(String, HostValue)],
+) -> Result<String, StoreError> {
     let mut cols: Vec<(String, HostValue)> = row.to_vec();
     let generated_key = match m.key.generate {
         Some(crate::mapping::model::KeyGenerate::Uuid) => {
@@ -240,7 +351,11 @@ async fn insert_host(c: &mut Conn, m: &UserMapping, d: Dialect, row: &[(String, 
         None => None,
     };
     let mut q = Sql::new();
-    q.raw("INSERT INTO ").ident(&m.table).raw(" (").ident_list(cols.iter().map(|(c, _)| c.as_str())).raw(") VALUES (");
+    q.raw("INSERT INTO ")
+        .ident(&m.table)
+        .raw(" (")
+        .ident_list(cols.iter().map(|(c, _)| c.as_str()))
+        .raw(") VALUES (");
     for (i, (_, v)) in cols.iter().enumerate() {
         if i > 0 {
             q.raw(", ");
@@ -257,12 +372,18 @@ async fn insert_host(c: &mut Conn, m: &UserMapping, d: Dialect, row: &[(String, 
             c.exec(q).await?;
             let mut k = Sql::new();
             k.raw("SELECT CAST(LAST_INSERT_ID() AS CHAR)");
-            c.row(k).await?.and_then(|r| r.get(0).map(str::to_string)).ok_or_else(|| StoreError::Other("no LAST_INSERT_ID after insert".into()))
+            c.row(k)
+                .await?
+                .and_then(|r| r.get(0).map(str::to_string))
+                .ok_or_else(|| StoreError::Other("no LAST_INSERT_ID after insert".into()))
         }
         _ => {
             q.raw(" RETURNING ");
             cast_text(&mut q, d, None, &m.key.name);
-            c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)).ok_or_else(|| StoreError::Other("insert returned no key".into()))
+            c.row(q)
+                .await?
+                .and_then(|r| r.get(0).map(str::to_string))
+                .ok_or_else(|| StoreError::Other("insert returned no key".into()))
         }
     }
 }
@@ -274,13 +395,30 @@ fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
-async fn upsert_link(c: &mut Conn, m: &UserMapping, key: &str, p: &Planned, exists: bool) -> Result<(), StoreError> {
+async fn upsert_link(
+    c: &mut Conn,
+    m: &UserMapping,
+    key: &str,
+    p: &Planned,
+    exists: bool,
+) -> Result<(), StoreError> {
     let now = HostValue::Timestamp(Utc::now().naive_utc());
-    let resource = serde_json::to_string(&p.resource).map_err(|e| StoreError::Other(e.to_string()))?;
-    let ext = p.external_id.clone().map_or(HostValue::Null(ColumnKind::Text), HostValue::Text);
+    let resource =
+        serde_json::to_string(&p.resource).map_err(|e| StoreError::Other(e.to_string()))?;
+    let ext = p
+        .external_id
+        .clone()
+        .map_or(HostValue::Null(ColumnKind::Text), HostValue::Text);
     let mut q = Sql::new();
     if exists {
         q.raw("UPDATE scim_users SET user_name = ")
@@ -333,7 +471,13 @@ pub enum CreateConflict {
 
 /// Creates a user: adopts a matching unowned host row, or inserts a new one, and links it.
 /// `insert_row` is used for a new row, `adopt_row` (no insert-only columns) for an adopted one.
-pub async fn create(db: &Db, m: &UserMapping, insert_row: &[(String, HostValue)], adopt_row: &[(String, HostValue)], p: &Planned) -> Result<Result<Created, CreateConflict>, StoreError> {
+pub async fn create(
+    db: &Db,
+    m: &UserMapping,
+    insert_row: &[(String, HostValue)],
+    adopt_row: &[(String, HostValue)],
+    p: &Planned,
+) -> Result<Result<Created, CreateConflict>, StoreError> {
     let d = db.dialect;
     let mut tx = db.begin_write().await?;
     let r = async {
@@ -345,7 +489,9 @@ pub async fn create(db: &Db, m: &UserMapping, insert_row: &[(String, HostValue)]
         let (key, adopted) = match matches.as_slice() {
             [] => (insert_host(c, m, d, insert_row).await?, false),
             [one] if m.adopt => {
-                let owned = !fetch_links(c, m, d, std::slice::from_ref(one)).await?.is_empty();
+                let owned = !fetch_links(c, m, d, std::slice::from_ref(one))
+                    .await?
+                    .is_empty();
                 if owned {
                     return Ok(Err(CreateConflict::Taken(one.clone())));
                 }
@@ -356,7 +502,9 @@ pub async fn create(db: &Db, m: &UserMapping, insert_row: &[(String, HostValue)]
             many => return Ok(Err(CreateConflict::Ambiguous(many.to_vec()))),
         };
         upsert_link(c, m, &key, p, false).await?;
-        let user = fetch_host(c, m, d, &key, false).await?.ok_or_else(|| StoreError::Other("created row not found".into()))?;
+        let user = fetch_host(c, m, d, &key, false)
+            .await?
+            .ok_or_else(|| StoreError::Other("created row not found".into()))?;
         let user = with_link(c, m, d, user).await?;
         Ok(Ok(Created { user, adopted }))
     }
@@ -369,17 +517,26 @@ pub async fn create(db: &Db, m: &UserMapping, insert_row: &[(String, HostValue)]
 ///
 /// # Errors
 /// Whatever `plan` returns, or the store's error converted into `E`.
-pub async fn modify<E: From<StoreError>>(db: &Db, m: &UserMapping, key: &str, plan: impl FnOnce(&HostUser) -> Result<Planned, E>) -> Result<HostUser, E> {
+pub async fn modify<E: From<StoreError>>(
+    db: &Db,
+    m: &UserMapping,
+    key: &str,
+    plan: impl FnOnce(&HostUser) -> Result<Planned, E>,
+) -> Result<HostUser, E> {
     let d = db.dialect;
     let mut tx = db.begin_write().await?;
     let r: Result<HostUser, E> = async {
         let c = tx.conn();
-        let current = fetch_host(c, m, d, key, true).await?.ok_or(StoreError::NotFound)?;
+        let current = fetch_host(c, m, d, key, true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let current = with_link(c, m, d, current).await?;
         let p = plan(&current)?;
         update_host(c, m, key, &p.row).await?;
         upsert_link(c, m, key, &p, current.link.is_some()).await?;
-        let user = fetch_host(c, m, d, key, false).await?.ok_or(StoreError::NotFound)?;
+        let user = fetch_host(c, m, d, key, false)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         Ok(with_link(c, m, d, user).await?)
     }
     .await;
@@ -397,12 +554,19 @@ pub async fn modify<E: From<StoreError>>(db: &Db, m: &UserMapping, key: &str, pl
 
 /// `DELETE`: removes the host row and its link (`on_delete = "delete"`).
 pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
-    let Some(kv) = key_value(m, key) else { return Ok(false) };
+    let Some(kv) = key_value(m, key) else {
+        return Ok(false);
+    };
     let mut tx = db.begin_write().await?;
     let r = async {
         let c = tx.conn();
         let mut q = Sql::new();
-        q.raw("DELETE FROM ").ident(&m.table).raw(" WHERE ").ident(&m.key.name).raw(" = ").bind(kv);
+        q.raw("DELETE FROM ")
+            .ident(&m.table)
+            .raw(" WHERE ")
+            .ident(&m.key.name)
+            .raw(" = ")
+            .bind(kv);
         let n = c.exec(q).await?;
         unlink(c, m, key).await?;
         Ok(n > 0)
@@ -413,7 +577,10 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
 
 async fn unlink(c: &mut Conn, m: &UserMapping, key: &str) -> Result<(), StoreError> {
     let mut q = Sql::new();
-    q.raw("DELETE FROM scim_users WHERE host_table = ").text(&m.table).raw(" AND host_key = ").text(key);
+    q.raw("DELETE FROM scim_users WHERE host_table = ")
+        .text(&m.table)
+        .raw(" AND host_key = ")
+        .text(key);
     c.exec(q).await?;
     Ok(())
 }
@@ -439,8 +606,14 @@ mod tests {
 
     #[test]
     fn user_name_key_is_case_and_space_insensitive() {
-        assert_eq!(user_name_hash(" Alice@Example.COM "), user_name_hash("alice@example.com"));
-        assert_ne!(user_name_hash("alice@example.com"), user_name_hash("alice@example.org"));
+        assert_eq!(
+            user_name_hash(" Alice@Example.COM "),
+            user_name_hash("alice@example.com")
+        );
+        assert_ne!(
+            user_name_hash("alice@example.com"),
+            user_name_hash("alice@example.org")
+        );
         assert_eq!(user_name_hash("ÄRGER@x"), user_name_hash("ärger@x"));
     }
 

@@ -46,9 +46,17 @@ impl Resp {
     /// Asserts a SCIM error with this status (and scimType, when given).
     pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{}", self.body);
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["status"], status.to_string());
-        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.body);
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}",
+            self.body
+        );
         if let Some(t) = scim_type {
             assert_eq!(self.body["scimType"], t, "{}", self.body);
         }
@@ -64,7 +72,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { mapping: format!("{REPO}/mappings/demo.toml"), extra_config: String::new() }
+        Options {
+            mapping: format!("{REPO}/mappings/demo.toml"),
+            extra_config: String::new(),
+        }
     }
 }
 
@@ -84,15 +95,27 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let config_path = dir.path().join("config.toml");
     std::fs::write(&config_path, config).unwrap();
     let settings = Settings::load(&config_path).expect("test config loads");
-    let app = scim_bridge::cli::prepare(&settings, Duration::from_secs(5)).await.expect("bridge prepares");
-    let token = scim_bridge::store::tokens::create(&app.db, "test").await.expect("token");
+    let app = scim_bridge::cli::prepare(&settings, Duration::from_secs(5))
+        .await
+        .expect("bridge prepares");
+    let token = scim_bridge::store::tokens::create(&app.db, "test")
+        .await
+        .expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = Arc::new(State { app, http: scim_bridge::cli::http_settings(&settings) });
+    let state = Arc::new(State {
+        app,
+        http: scim_bridge::cli::http_settings(&settings),
+    });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(scim_bridge::http::serve(listener, state, async move {
-        let _ = rx.await;
-    }, Duration::from_secs(5)));
+    let server = tokio::spawn(scim_bridge::http::serve(
+        listener,
+        state,
+        async move {
+            let _ = rx.await;
+        },
+        Duration::from_secs(5),
+    ));
     TestApp {
         addr,
         token,
@@ -109,7 +132,13 @@ impl TestApp {
         format!("http://{}/scim/v2{path}", self.addr)
     }
 
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Resp {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut b = Request::builder().method(method).uri(self.url(path));
         let mut has_auth = false;
         for (k, v) in headers {
@@ -121,7 +150,10 @@ impl TestApp {
         }
         let body = match body {
             Some(v) => {
-                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                if !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                {
                     b = b.header("content-type", "application/scim+json");
                 }
                 Full::new(Bytes::from(v.to_string()))
@@ -136,8 +168,17 @@ impl TestApp {
         let status = resp.status();
         let headers = resp.headers().clone();
         let raw = resp.into_body().collect().await.unwrap().to_bytes();
-        let body = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap_or(Value::Null) };
-        Resp { status, headers, body, raw }
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).unwrap_or(Value::Null)
+        };
+        Resp {
+            status,
+            headers,
+            body,
+            raw,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -158,14 +199,21 @@ impl TestApp {
 
     /// Rows of a SQL query against the host database, every column as text.
     pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        let mut c = diesel::sqlite::SqliteConnection::establish(&self.db_path.to_string_lossy()).unwrap();
+        let mut c =
+            diesel::sqlite::SqliteConnection::establish(&self.db_path.to_string_lossy()).unwrap();
         c.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
-        diesel::sql_query(sql).load::<TextRow>(&mut c).unwrap().into_iter().map(|r| r.0).collect()
+        diesel::sql_query(sql)
+            .load::<TextRow>(&mut c)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.0)
+            .collect()
     }
 
     /// Runs SQL against the host database as the application would.
     pub fn exec(&self, sql: &str) {
-        let mut c = diesel::sqlite::SqliteConnection::establish(&self.db_path.to_string_lossy()).unwrap();
+        let mut c =
+            diesel::sqlite::SqliteConnection::establish(&self.db_path.to_string_lossy()).unwrap();
         c.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
         c.batch_execute(sql).unwrap();
     }

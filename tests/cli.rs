@@ -1,0 +1,259 @@
+//! The `scim-bridge` binary as an operator uses it: help, config errors, check, tokens, and a
+//! serve that drains in-flight requests on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A temp directory with a config pointing at a fresh demo database and a copy of the demo
+/// mapping (so tests can edit it).
+fn setup(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        format!("{REPO}/mappings/demo.toml"),
+        dir.path().join("mapping.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://helpdesk.db\"\ncreate_demo = true\n[mapping]\nfile = \"mapping.toml\"\n[log]\nformat = \"json\"\n{extra}"),
+    )
+    .unwrap();
+    dir
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(BIN);
+    c.arg("--config")
+        .arg(dir.join("config.toml"))
+        .args(args)
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn help_explains_every_command() {
+    let o = Command::new(BIN).arg("--help").output().unwrap();
+    let t = text(&o);
+    for cmd in ["serve", "migrate", "token", "check"] {
+        assert!(t.contains(cmd), "{t}");
+    }
+    let t = text(
+        &Command::new(BIN)
+            .args(["token", "create", "--help"])
+            .output()
+            .unwrap(),
+    );
+    assert!(t.contains("--name") && t.contains("hash"), "{t}");
+    let t = text(
+        &Command::new(BIN)
+            .args(["serve", "--help"])
+            .output()
+            .unwrap(),
+    );
+    assert!(t.contains("SIGTERM"), "{t}");
+}
+
+#[test]
+fn check_passes_on_the_demo_and_names_every_problem_otherwise() {
+    let dir = setup("");
+    let o = run(dir.path(), &["check"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("0 error(s)"), "{}", text(&o));
+
+    let mapping = dir.path().join("mapping.toml");
+    let m = std::fs::read_to_string(&mapping).unwrap();
+    let broken = m
+        .replace(
+            "role       = { value = \"customer\", on = \"insert\" }\n",
+            "",
+        )
+        .replace("firstname  = {", "first_nam  = {")
+        .replace("transform = \"trim\"", "transform = \"trimm\"");
+    std::fs::write(&mapping, broken).unwrap();
+    let o = run(dir.path(), &["check"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("users.columns.role") && t.contains("NOT NULL"),
+        "{t}"
+    );
+    assert!(
+        t.contains("first_nam") && t.contains("did you mean firstname"),
+        "{t}"
+    );
+    assert!(t.contains("trimm"), "{t}");
+    assert!(
+        t.contains("3 error(s)"),
+        "only the three real problems, no consequential ones: {t}"
+    );
+    // serve refuses to start with the same errors.
+    let o = run(dir.path(), &["serve"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("users.columns.role"), "{}", text(&o));
+}
+
+#[test]
+fn config_errors_name_key_value_and_fix_and_env_overrides_apply() {
+    let dir = setup("");
+    let o = run(
+        dir.path(),
+        &["check"],
+        &[("SCIM_BRIDGE__SERVER__LISTEN", "localhost")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let t = text(&o);
+    assert!(
+        t.contains("server.listen") && t.contains("localhost") && t.contains("127.0.0.1:8080"),
+        "{t}"
+    );
+    let o = run(
+        dir.path(),
+        &["check"],
+        &[("SCIM_BRIDGE__DATABASE__URL", "sqllite://x.db")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("database.url"), "{}", text(&o));
+    // A real override: another database file (created as the demo).
+    let o = run(
+        dir.path(),
+        &["check"],
+        &[("SCIM_BRIDGE__DATABASE__URL", "sqlite://other.db")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("other.db"));
+    assert!(dir.path().join("other.db").exists());
+    // A missing SQLite file is an error when it is not the demo: never a silently created file.
+    let o = run(
+        dir.path(),
+        &["check"],
+        &[
+            ("SCIM_BRIDGE__DATABASE__URL", "sqlite://missing.db"),
+            ("SCIM_BRIDGE__DATABASE__CREATE_DEMO", "false"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("does not exist"), "{}", text(&o));
+    assert!(!dir.path().join("missing.db").exists());
+    // A mistyped variable is an error naming the key.
+    let o = run(
+        dir.path(),
+        &["token", "list"],
+        &[("SCIM_BRIDGE__DATABASE__URLL", "x")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("urll"), "{}", text(&o));
+    let o = Command::new(BIN)
+        .args(["--config", "/nonexistent/config.toml", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("does not exist"));
+}
+
+#[test]
+fn tokens_are_shown_once_listed_without_secret_and_revoked() {
+    let dir = setup("");
+    let o = run(dir.path(), &["token", "create", "--name", "okta"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let token = String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(token.starts_with("scimb_") && token.len() == 86, "{token}");
+    let again = run(dir.path(), &["token", "create", "--name", "okta"], &[]);
+    assert_eq!(again.status.code(), Some(1));
+    let list = text(&run(dir.path(), &["token", "list"], &[]));
+    assert!(list.contains("okta") && list.contains("never"), "{list}");
+    assert!(!list.contains(&token[6..]), "no secret in the listing");
+    let o = run(dir.path(), &["token", "revoke", "--name", "okta"], &[]);
+    assert!(o.status.success());
+    assert!(text(&run(dir.path(), &["token", "list"], &[])).contains("no tokens"));
+    assert_eq!(
+        run(dir.path(), &["token", "revoke", "--name", "okta"], &[])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn serve_drains_in_flight_requests_on_sigterm_and_exits_zero() {
+    let dir = setup("");
+    let token = String::from_utf8(run(dir.path(), &["token", "create", "--name", "t"], &[]).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("serve")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addr = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        assert!(!line.contains(&token[6..]), "token in a log line");
+        if line.contains("scim-bridge ready") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            addr = v["listen"].as_str().unwrap().to_string();
+            break;
+        }
+    }
+    assert!(!addr.is_empty());
+    // Start a request and leave its body half-sent.
+    let body = r#"{"userName":"drain@example.com","emails":[{"value":"drain@example.com"}]}"#;
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(s, "POST /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    s.write_all(&body.as_bytes()[..10]).unwrap();
+    s.flush().unwrap();
+    // Wait until the server has the request (a complete request line and headers).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let mut shutdown_seen = false;
+    for line in lines.by_ref() {
+        if line.unwrap().contains("SIGTERM received") {
+            shutdown_seen = true;
+            break;
+        }
+    }
+    assert!(shutdown_seen);
+    // New connections are refused once the listener is closed.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "listener still open after SIGTERM"
+    );
+    // The in-flight request completes.
+    s.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 201"), "{resp}");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    for line in lines {
+        assert!(!line.unwrap().contains(&token[6..]), "token in a log line");
+    }
+}
