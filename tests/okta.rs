@@ -6,9 +6,8 @@ use common::*;
 use hyper::Method;
 use serde_json::{json, Value};
 
-#[tokio::test]
-async fn test_api_credentials_lists_existing_users_with_okta_required_fields() {
-    let app = spawn_app().await;
+async fn test_api_credentials_lists_existing_users_with_okta_required_fields(b: Backend) {
+    let app = spawn_app(b).await;
     for count in [1, 2] {
         let r = app.get(&format!("/Users?startIndex=1&count={count}")).await;
         assert_eq!(r.status, 200);
@@ -47,9 +46,8 @@ async fn test_api_credentials_lists_existing_users_with_okta_required_fields() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn okta_spec_test_sequence() {
-    let app = spawn_app().await;
+async fn okta_spec_test_sequence(b: Backend) {
+    let app = spawn_app(b).await;
     // 3. An unmatched filter is 200 with zero results, not 404.
     let r = app
         .get("/Users?filter=userName%20eq%20%22nobody%40example.com%22&startIndex=1&count=100")
@@ -90,6 +88,7 @@ async fn okta_spec_test_sequence() {
     // The host row holds the mapped values, and nothing of the password.
     let row = app
         .user_row("Test.User@Okta.Local")
+        .await
         .expect("host row inserted");
     assert_eq!(row[0].as_deref(), Some(id.as_str()));
     assert_eq!(
@@ -110,7 +109,7 @@ async fn okta_spec_test_sequence() {
     );
     assert!(row[10].is_some() && row[11].is_some());
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM scim_users WHERE resource LIKE '%1mz050nq%'"),
+        app.count("SELECT COUNT(*) FROM scim_users WHERE resource LIKE '%1mz050nq%'").await,
         0,
         "password not in the shadow record"
     );
@@ -133,7 +132,7 @@ async fn okta_spec_test_sequence() {
         .await;
     r.assert_error(409, Some("uniqueness"));
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE lower(login) = 'test.user@okta.local'"),
+        app.count("SELECT COUNT(*) FROM users WHERE lower(login) = 'test.user@okta.local'").await,
         1
     );
     // 8. Upper-cased filter finds the user.
@@ -171,15 +170,14 @@ async fn okta_spec_test_sequence() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn aiw_put_updates_deactivates_and_reactivates() {
-    let app = spawn_app().await;
+async fn aiw_put_updates_deactivates_and_reactivates(b: Backend) {
+    let app = spawn_app(b).await;
     let r = app
         .post("/Users", &okta_user("put.user@example.com", "Put", "User"))
         .await;
     assert_eq!(r.status, 201);
     let id = r.body["id"].as_str().unwrap().to_string();
-    let created_at = app.user_row("put.user@example.com").unwrap()[10].clone();
+    let created_at = app.user_row("put.user@example.com").await.unwrap()[10].clone();
 
     // Okta AIW: GET, then PUT the fetched body back with changes merged in.
     let mut echo = app.get(&format!("/Users/{id}")).await.body;
@@ -192,7 +190,7 @@ async fn aiw_put_updates_deactivates_and_reactivates() {
     let r = app.put(&format!("/Users/{id}"), &echo).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["name"]["givenName"], "Putting");
-    let row = app.user_row("put.user@example.com").unwrap();
+    let row = app.user_row("put.user@example.com").await.unwrap();
     assert_eq!(row[3].as_deref(), Some("Putting"));
     assert_eq!(row[5].as_deref(), Some("Finance"));
     assert_eq!(
@@ -209,7 +207,7 @@ async fn aiw_put_updates_deactivates_and_reactivates() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body["active"], false);
     assert_eq!(
-        app.user_row("put.user@example.com").unwrap()[7].as_deref(),
+        app.user_row("put.user@example.com").await.unwrap()[7].as_deref(),
         Some("0")
     );
     // A deactivated user stays readable with active false.
@@ -223,7 +221,7 @@ async fn aiw_put_updates_deactivates_and_reactivates() {
     let r = app.put(&format!("/Users/{id}"), &echo).await;
     assert_eq!(r.body["active"], true);
     assert_eq!(
-        app.user_row("put.user@example.com").unwrap()[7].as_deref(),
+        app.user_row("put.user@example.com").await.unwrap()[7].as_deref(),
         Some("1")
     );
     // PUT to an unknown id is 404 and writes nothing.
@@ -233,9 +231,8 @@ async fn aiw_put_updates_deactivates_and_reactivates() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn catalog_app_patch_deactivate_reactivate_and_profile_paths() {
-    let app = spawn_app().await;
+async fn catalog_app_patch_deactivate_reactivate_and_profile_paths(b: Backend) {
+    let app = spawn_app(b).await;
     let id = app
         .post("/Users", &okta_user("patch.user@example.com", "Pat", "Ch"))
         .await
@@ -248,7 +245,7 @@ async fn catalog_app_patch_deactivate_reactivate_and_profile_paths() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["active"], false);
     assert_eq!(
-        app.user_row("patch.user@example.com").unwrap()[7].as_deref(),
+        app.user_row("patch.user@example.com").await.unwrap()[7].as_deref(),
         Some("0")
     );
     let reactivate = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": true}}]});
@@ -257,7 +254,7 @@ async fn catalog_app_patch_deactivate_reactivate_and_profile_paths() {
         true
     );
     assert_eq!(
-        app.user_row("patch.user@example.com").unwrap()[7].as_deref(),
+        app.user_row("patch.user@example.com").await.unwrap()[7].as_deref(),
         Some("1")
     );
     // Path forms.
@@ -267,7 +264,7 @@ async fn catalog_app_patch_deactivate_reactivate_and_profile_paths() {
         {"op": "remove", "path": "name.familyName"}]});
     let r = app.patch(&format!("/Users/{id}"), &ops).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let row = app.user_row("patch.user@example.com").unwrap();
+    let row = app.user_row("patch.user@example.com").await.unwrap();
     assert_eq!(row[3].as_deref(), Some("Patricia"));
     assert_eq!(row[6].as_deref(), Some("+1 555 0100"));
     assert_eq!(
@@ -284,9 +281,8 @@ async fn catalog_app_patch_deactivate_reactivate_and_profile_paths() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn import_paging_is_stable_complete_and_counts_are_actual() {
-    let app = spawn_app().await;
+async fn import_paging_is_stable_complete_and_counts_are_actual(b: Backend) {
+    let app = spawn_app(b).await;
     for i in 0..7 {
         assert_eq!(
             app.post(
@@ -334,10 +330,9 @@ async fn import_paging_is_stable_complete_and_counts_are_actual() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn existing_user_is_adopted_not_duplicated() {
-    let app = spawn_app().await;
-    let before = app.count("SELECT COUNT(*) FROM users");
+async fn existing_user_is_adopted_not_duplicated(b: Backend) {
+    let app = spawn_app(b).await;
+    let before = app.count("SELECT COUNT(*) FROM users").await;
     // The demo has "Bob.Brown@Acme.Example"; Okta holds it lower-cased, with stray spaces.
     let r = app
         .post(
@@ -348,12 +343,13 @@ async fn existing_user_is_adopted_not_duplicated() {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["id"], "3", "the existing row's id");
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users"),
+        app.count("SELECT COUNT(*) FROM users").await,
         before,
         "no duplicate row"
     );
     let row = app
-        .rows("SELECT firstname, role, password, created_at FROM users WHERE id = 3")
+        .rows("SELECT firstname, role, password, CAST(created_at AS {T}) FROM users WHERE id = 3")
+        .await
         .remove(0);
     assert_eq!(
         row[0].as_deref(),
@@ -373,9 +369,8 @@ async fn existing_user_is_adopted_not_duplicated() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn delete_follows_on_delete_deactivate() {
-    let app = spawn_app().await;
+async fn delete_follows_on_delete_deactivate(b: Backend) {
+    let app = spawn_app(b).await;
     let id = app
         .post("/Users", &okta_user("del@example.com", "D", "E"))
         .await
@@ -387,7 +382,7 @@ async fn delete_follows_on_delete_deactivate() {
     assert_eq!(r.status, 204);
     assert!(r.raw.is_empty());
     assert_eq!(
-        app.user_row("del@example.com").unwrap()[7].as_deref(),
+        app.user_row("del@example.com").await.unwrap()[7].as_deref(),
         Some("0"),
         "row kept, deactivated"
     );
@@ -395,3 +390,13 @@ async fn delete_follows_on_delete_deactivate() {
     app.delete("/Users/777777").await.assert_error(404, None);
     app.stop().await;
 }
+
+backend_tests!(
+    test_api_credentials_lists_existing_users_with_okta_required_fields,
+    okta_spec_test_sequence,
+    aiw_put_updates_deactivates_and_reactivates,
+    catalog_app_patch_deactivate_reactivate_and_profile_paths,
+    import_paging_is_stable_complete_and_counts_are_actual,
+    existing_user_is_adopted_not_duplicated,
+    delete_follows_on_delete_deactivate,
+);

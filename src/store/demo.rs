@@ -32,13 +32,14 @@ CREATE UNIQUE INDEX users_login ON users (login COLLATE NOCASE);
 CREATE INDEX users_email ON users (email COLLATE NOCASE);
 "#;
 
+/// Dialect-neutral: the tests load the same rows into PostgreSQL and MySQL.
 pub const SEED: &str = r#"
 INSERT INTO users (id, login, email, firstname, lastname, department, phone, active, role, password, created_at, updated_at) VALUES
- (1, 'admin@helpdesk.example', 'admin@helpdesk.example', 'Ada', 'Admin', 'IT', NULL, 1, 'agent', '$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaA', '2024-01-02 09:00:00', '2024-01-02 09:00:00'),
- (2, 'maria.garcia@acme.example', 'maria.garcia@acme.example', 'María', 'García', 'Sales', '+34 600 000 000', 1, 'customer', '!', '2024-02-01 10:00:00', '2024-02-01 10:00:00'),
- (3, 'Bob.Brown@Acme.Example', 'Bob.Brown@Acme.Example', 'Bob', 'Brown', NULL, NULL, 1, 'customer', '!', '2024-03-02 08:00:00', '2024-03-02 08:00:00'),
- (4, 'kenji.wong@acme.example', 'kenji.wong@acme.example', 'Kenji', 'Wong', 'Support', NULL, 0, 'customer', '!', '2024-03-05 08:00:00', '2024-06-30 18:00:00'),
- (5, 'lea.petit@globex.example', 'lea.petit@globex.example', 'Léa', 'Petit', 'Einkauf', NULL, 1, 'customer', '!', '2024-04-11 12:00:00', '2024-04-11 12:00:00');
+ (1, 'admin@helpdesk.example', 'admin@helpdesk.example', 'Ada', 'Admin', 'IT', NULL, TRUE, 'agent', '$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaA', '2024-01-02 09:00:00', '2024-01-02 09:00:00'),
+ (2, 'maria.garcia@acme.example', 'maria.garcia@acme.example', 'María', 'García', 'Sales', '+34 600 000 000', TRUE, 'customer', '!', '2024-02-01 10:00:00', '2024-02-01 10:00:00'),
+ (3, 'Bob.Brown@Acme.Example', 'Bob.Brown@Acme.Example', 'Bob', 'Brown', NULL, NULL, TRUE, 'customer', '!', '2024-03-02 08:00:00', '2024-03-02 08:00:00'),
+ (4, 'kenji.wong@acme.example', 'kenji.wong@acme.example', 'Kenji', 'Wong', 'Support', NULL, FALSE, 'customer', '!', '2024-03-05 08:00:00', '2024-06-30 18:00:00'),
+ (5, 'lea.petit@globex.example', 'lea.petit@globex.example', 'Léa', 'Petit', 'Einkauf', NULL, TRUE, 'customer', '!', '2024-04-11 12:00:00', '2024-04-11 12:00:00');
 "#;
 
 /// Creates the demo database at `path` if the file does not exist. Returns whether it did.
