@@ -257,3 +257,31 @@ fn serve_drains_in_flight_requests_on_sigterm_and_exits_zero() {
         assert!(!line.unwrap().contains(&token[6..]), "token in a log line");
     }
 }
+
+#[test]
+fn serve_retries_an_unreachable_database_then_gives_up_with_the_reason() {
+    let dir = setup("");
+    let started = std::time::Instant::now();
+    let o = run(
+        dir.path(),
+        &["serve"],
+        &[
+            (
+                "SCIM_BRIDGE__DATABASE__URL",
+                "postgres://nobody@127.0.0.1:1/none",
+            ),
+            ("SCIM_BRIDGE__DATABASE__STARTUP_RETRY_SECS", "2"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(
+        t.matches("database unreachable; retrying").count() >= 2,
+        "{t}"
+    );
+    assert!(t.contains("127.0.0.1:1"), "names the database: {t}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "kept retrying for the configured time"
+    );
+}

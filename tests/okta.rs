@@ -109,7 +109,8 @@ async fn okta_spec_test_sequence(b: Backend) {
     );
     assert!(row[10].is_some() && row[11].is_some());
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM scim_users WHERE resource LIKE '%1mz050nq%'").await,
+        app.count("SELECT COUNT(*) FROM scim_users WHERE resource LIKE '%1mz050nq%'")
+            .await,
         0,
         "password not in the shadow record"
     );
@@ -132,7 +133,8 @@ async fn okta_spec_test_sequence(b: Backend) {
         .await;
     r.assert_error(409, Some("uniqueness"));
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE lower(login) = 'test.user@okta.local'").await,
+        app.count("SELECT COUNT(*) FROM users WHERE lower(login) = 'test.user@okta.local'")
+            .await,
         1
     );
     // 8. Upper-cased filter finds the user.

@@ -217,10 +217,13 @@ async fn custom_extension_declared_by_the_mapping_is_served_and_stored(b: Backen
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.toml");
     std::fs::write(&path, mapping).unwrap();
-    let app = spawn_with(b, Options {
-        mapping: path.display().to_string(),
-        ..Default::default()
-    })
+    let app = spawn_with(
+        b,
+        Options {
+            mapping: path.display().to_string(),
+            ..Default::default()
+        },
+    )
     .await;
     let ids: Vec<String> = app.get("/Schemas").await.body["Resources"]
         .as_array()
@@ -264,10 +267,19 @@ async fn revoked_token_stops_working_immediately(b: Backend) {
     let listed = scim_bridge::store::tokens::list(&db).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].last_used_at.is_some(), "last use is recorded");
-    let stored = app.rows("SELECT name, lookup, secret_hash FROM scim_tokens").await;
+    let stored = app
+        .rows("SELECT name, lookup, secret_hash FROM scim_tokens")
+        .await;
     let secret = &app.token[22..];
-    assert!(stored.iter().flatten().flatten().all(|v| !v.contains(secret) && !secret.contains(v.as_str()) || v.len() < 8), "no part of the secret is stored: {stored:?}");
-    assert!(scim_bridge::store::tokens::revoke(&db, "test")
+    assert!(
+        stored
+            .iter()
+            .flatten()
+            .flatten()
+            .all(|v| !v.contains(secret) && !secret.contains(v.as_str()) || v.len() < 8),
+        "no part of the secret is stored: {stored:?}"
+    );
+    assert!(scim_bridge::store::tokens::revoke(&db, &app.token_name)
         .await
         .unwrap());
     app.get("/Users?count=1").await.assert_error(401, None);
@@ -276,7 +288,10 @@ async fn revoked_token_stops_working_immediately(b: Backend) {
 
 async fn bad_input_gets_a_scim_error_and_changes_nothing(b: Backend) {
     let app = spawn_app(b).await;
-    let count = || async { app.count("SELECT COUNT(*) FROM users").await + app.count("SELECT COUNT(*) FROM scim_users").await };
+    let count = || async {
+        app.count("SELECT COUNT(*) FROM users").await
+            + app.count("SELECT COUNT(*) FROM scim_users").await
+    };
     let before = count().await;
     let post_raw = |body: &'static [u8], ct: Option<&'static str>| {
         let mut b = hyper::Request::post(app.url("/Users"))
@@ -458,7 +473,8 @@ async fn host_edits_are_visible_and_move_the_etag(b: Backend) {
     let v1 = r.header("etag").unwrap().to_string();
     app.exec(&format!(
         "UPDATE users SET lastname = 'Edited-in-app' WHERE id = {id}"
-    )).await;
+    ))
+    .await;
     let r = app.get(&format!("/Users/{id}")).await;
     assert_eq!(
         r.body["name"]["familyName"], "Edited-in-app",
@@ -466,7 +482,8 @@ async fn host_edits_are_visible_and_move_the_etag(b: Backend) {
     );
     assert_ne!(r.header("etag").unwrap(), v1);
     // A deleted host row answers 404, not 500.
-    app.exec(&format!("DELETE FROM users WHERE id = {id}")).await;
+    app.exec(&format!("DELETE FROM users WHERE id = {id}"))
+        .await;
     app.get(&format!("/Users/{id}"))
         .await
         .assert_error(404, None);
@@ -519,7 +536,8 @@ async fn concurrent_creates_of_one_user_name_make_exactly_one_row(b: Backend) {
         "{statuses:?}"
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE lower(login) = 'race@example.com'").await,
+        app.count("SELECT COUNT(*) FROM users WHERE lower(login) = 'race@example.com'")
+            .await,
         1
     );
 }

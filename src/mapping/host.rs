@@ -188,4 +188,58 @@ mod tests {
         }
         assert_eq!(ColumnKind::from_sql_type(Dialect::Postgres, "bytea"), None);
     }
+
+    fn table(sql_type: &str, collation: Option<&str>, index: HostIndex) -> HostTable {
+        HostTable {
+            name: "users".into(),
+            columns: vec![HostColumn {
+                name: "email".into(),
+                sql_type: sql_type.into(),
+                kind: Some(ColumnKind::Text),
+                nullable: false,
+                has_default: false,
+                generated: false,
+                primary_key: false,
+                max_len: None,
+                collation: collation.map(str::to_string),
+            }],
+            indexes: vec![index],
+        }
+    }
+
+    fn idx(leading: &str, nocase: bool) -> HostIndex {
+        HostIndex {
+            name: "i".into(),
+            leading: leading.into(),
+            nocase,
+            unique: false,
+        }
+    }
+
+    #[test]
+    fn case_insensitive_index_detection_per_dialect() {
+        assert!(table("text", None, idx("lower((email)::text)", false))
+            .has_ci_index(Dialect::Postgres, "email"));
+        assert!(table("citext", None, idx("email", false)).has_ci_index(Dialect::Postgres, "email"));
+        let plain = table("character varying", None, idx("email", false));
+        assert!(
+            !plain.has_ci_index(Dialect::Postgres, "email"),
+            "a plain index cannot serve lower(email) = lower($1)"
+        );
+        assert!(plain
+            .ci_index_advice(Dialect::Postgres, "email")
+            .contains("lower(\"email\")"));
+        assert!(table("TEXT", None, idx("email", true)).has_ci_index(Dialect::Sqlite, "email"));
+        assert!(!table("TEXT", None, idx("email", false)).has_ci_index(Dialect::Sqlite, "email"));
+        assert!(table(
+            "varchar(255)",
+            Some("utf8mb4_unicode_ci"),
+            idx("email", false)
+        )
+        .has_ci_index(Dialect::Mysql, "email"));
+        assert!(
+            !table("varchar(255)", Some("utf8mb4_bin"), idx("email", false))
+                .has_ci_index(Dialect::Mysql, "email")
+        );
+    }
 }

@@ -289,6 +289,17 @@ impl Db {
             DbUrl::Postgres(u) => {
                 let mut cfg = ManagerConfig::<AsyncPgConnection>::default();
                 cfg.recycling_method = RecyclingMethod::Verified;
+                cfg.custom_setup = Box::new(|url| {
+                    let url = url.to_string();
+                    Box::pin(async move {
+                        let mut c = AsyncPgConnection::establish(&url).await?;
+                        // Timestamps are written in UTC; make `timestamptz` columns read them so.
+                        c.batch_execute("SET TIME ZONE 'UTC'")
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(c)
+                    })
+                });
                 let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(
                     u.clone(),
                     cfg,

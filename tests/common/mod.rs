@@ -13,11 +13,13 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+};
 use scim_bridge::config::Settings;
-use scim_bridge::store::SqliteConn;
 use scim_bridge::http::State;
 use scim_bridge::store::sql::TextRow;
+use scim_bridge::store::SqliteConn;
 
 pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -58,7 +60,10 @@ impl Backend {
             _ => "mysql://root@127.0.0.1:3306/test",
         };
         if std::env::var("SCIM_BRIDGE_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
-            panic!("{self:?} is required (SCIM_BRIDGE_TEST_REQUIRE_ALL=1) but {} is not set", self.env_var());
+            panic!(
+                "{self:?} is required (SCIM_BRIDGE_TEST_REQUIRE_ALL=1) but {} is not set",
+                self.env_var()
+            );
         }
         // Written to stderr directly, not through eprintln!, so the test harness does not
         // swallow it: a skipped backend must be visible. Once per backend per test binary.
@@ -74,7 +79,11 @@ impl Backend {
 
     /// The SQL type text casts use.
     pub fn text(self) -> &'static str {
-        if self == Backend::Mysql { "CHAR" } else { "TEXT" }
+        if self == Backend::Mysql {
+            "CHAR"
+        } else {
+            "TEXT"
+        }
     }
 }
 
@@ -107,6 +116,7 @@ macro_rules! backend_tests {
 }
 
 /// Connects to a database URL of any backend.
+#[allow(clippy::large_enum_variant, reason = "a handful per test")]
 pub enum AnyConn {
     Pg(AsyncPgConnection),
     My(AsyncMysqlConnection),
@@ -116,8 +126,16 @@ pub enum AnyConn {
 impl AnyConn {
     pub async fn open(b: Backend, url: &str) -> AnyConn {
         match b {
-            Backend::Postgres => AnyConn::Pg(AsyncPgConnection::establish(url).await.expect("connect to PostgreSQL")),
-            Backend::Mysql => AnyConn::My(AsyncMysqlConnection::establish(url).await.expect("connect to MySQL")),
+            Backend::Postgres => AnyConn::Pg(
+                AsyncPgConnection::establish(url)
+                    .await
+                    .expect("connect to PostgreSQL"),
+            ),
+            Backend::Mysql => AnyConn::My(
+                AsyncMysqlConnection::establish(url)
+                    .await
+                    .expect("connect to MySQL"),
+            ),
             Backend::Sqlite => {
                 let path = url.trim_start_matches("sqlite://");
                 let mut c = SqliteConn::establish(path).await.expect("open SQLite");
@@ -157,14 +175,26 @@ pub async fn fresh_database(b: Backend, dir: &std::path::Path) -> String {
         }
         Backend::Postgres | Backend::Mysql => {
             let admin = b.admin_url().unwrap();
-            AnyConn::open(b, &admin).await.batch(&format!("CREATE DATABASE {name}")).await;
+            AnyConn::open(b, &admin)
+                .await
+                .batch(&format!("CREATE DATABASE {name}"))
+                .await;
             let url = replace_db(&admin, &name);
             let mut c = AnyConn::open(b, &url).await;
-            let schema = std::fs::read_to_string(format!("{REPO}/tests/fixtures/demo.{}.sql", if b == Backend::Postgres { "postgres" } else { "mysql" })).unwrap();
+            let schema = std::fs::read_to_string(format!(
+                "{REPO}/tests/fixtures/demo.{}.sql",
+                if b == Backend::Postgres {
+                    "postgres"
+                } else {
+                    "mysql"
+                }
+            ))
+            .unwrap();
             c.batch(&schema).await;
             c.batch(scim_bridge::store::demo::SEED).await;
             if b == Backend::Postgres {
-                c.batch("SELECT setval('users_id_seq', (SELECT max(id) FROM users))").await;
+                c.batch("SELECT setval('users_id_seq', (SELECT max(id) FROM users))")
+                    .await;
             }
             url
         }
@@ -172,7 +202,9 @@ pub async fn fresh_database(b: Backend, dir: &std::path::Path) -> String {
 }
 
 fn replace_db(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_part = match base[scheme_end..].find('/') {
         Some(i) => &base[..scheme_end + i],
@@ -187,14 +219,23 @@ fn replace_db(url: &str, db: &str) -> String {
 pub fn hex_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
-    format!("{:x}{:x}{:x}", std::process::id(), t & 0xffff_ffff, N.fetch_add(1, Ordering::Relaxed))
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    format!(
+        "{:x}{:x}{:x}",
+        std::process::id(),
+        t & 0xffff_ffff,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub struct TestApp {
     pub backend: Backend,
     pub addr: SocketAddr,
     pub token: String,
+    pub token_name: String,
     pub db_url: String,
     db_name: Option<String>,
     pub dir: tempfile::TempDir,
@@ -262,7 +303,12 @@ pub async fn spawn_with(b: Backend, opts: Options) -> TestApp {
 }
 
 /// Starts a server over an existing database (a second replica, for instance).
-pub async fn spawn_on_url(b: Backend, db_url: String, dir: tempfile::TempDir, opts: Options) -> TestApp {
+pub async fn spawn_on_url(
+    b: Backend,
+    db_url: String,
+    dir: tempfile::TempDir,
+    opts: Options,
+) -> TestApp {
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout_secs = 10\n{extra}\n[database]\nurl = \"{db}\"\nacquire_timeout_ms = 2000\nstartup_retry_secs = 5\n[mapping]\nfile = \"{mapping}\"\n[log]\nlevel = \"warn\"\n",
         db = db_url,
@@ -275,7 +321,8 @@ pub async fn spawn_on_url(b: Backend, db_url: String, dir: tempfile::TempDir, op
     let app = scim_bridge::cli::prepare(&settings, Duration::from_secs(5))
         .await
         .expect("bridge prepares");
-    let token = scim_bridge::store::tokens::create(&app.db, "test")
+    let token_name = format!("test-{}", hex_id());
+    let token = scim_bridge::store::tokens::create(&app.db, &token_name)
         .await
         .expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -293,11 +340,21 @@ pub async fn spawn_on_url(b: Backend, db_url: String, dir: tempfile::TempDir, op
         },
         Duration::from_secs(5),
     ));
-    let db_name = (b != Backend::Sqlite).then(|| db_url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string());
+    let db_name = (b != Backend::Sqlite).then(|| {
+        db_url
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string()
+    });
     TestApp {
         backend: b,
         addr,
         token,
+        token_name,
         db_url,
         db_name,
         dir,
@@ -380,12 +437,18 @@ impl TestApp {
     /// Rows of a SQL query against the host database; `{T}` stands for the backend's text type
     /// (for casts).
     pub async fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        AnyConn::open(self.backend, &self.db_url).await.rows(&sql.replace("{T}", self.backend.text())).await
+        AnyConn::open(self.backend, &self.db_url)
+            .await
+            .rows(&sql.replace("{T}", self.backend.text()))
+            .await
     }
 
     /// Runs SQL against the host database as the application would.
     pub async fn exec(&self, sql: &str) {
-        AnyConn::open(self.backend, &self.db_url).await.batch(sql).await
+        AnyConn::open(self.backend, &self.db_url)
+            .await
+            .batch(sql)
+            .await
     }
 
     /// One row of the demo `users` table by login, as text (`active` as "1"/"0").
@@ -402,7 +465,11 @@ impl TestApp {
     /// `SELECT COUNT(*) FROM …` as a number.
     pub async fn count(&self, sql: &str) -> i64 {
         let sql = sql.replacen("COUNT(*)", "CAST(COUNT(*) AS {T})", 1);
-        self.rows(&sql).await[0][0].as_deref().unwrap().parse().unwrap()
+        self.rows(&sql).await[0][0]
+            .as_deref()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     pub async fn stop(mut self) {
@@ -414,8 +481,15 @@ impl TestApp {
         }
         if let Some(name) = self.db_name.take() {
             let admin = self.backend.admin_url().unwrap();
-            let force = if self.backend == Backend::Postgres { " WITH (FORCE)" } else { "" };
-            AnyConn::open(self.backend, &admin).await.batch(&format!("DROP DATABASE IF EXISTS {name}{force}")).await;
+            let force = if self.backend == Backend::Postgres {
+                " WITH (FORCE)"
+            } else {
+                ""
+            };
+            AnyConn::open(self.backend, &admin)
+                .await
+                .batch(&format!("DROP DATABASE IF EXISTS {name}{force}"))
+                .await;
         }
     }
 }

@@ -1,0 +1,274 @@
+//! What differs between databases: replicas sharing one database, outages, text keys the
+//! bridge generates, coded booleans, time zones.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+
+async fn two_replicas_enforce_one_user_name(b: Backend) {
+    let one = spawn_app(b).await;
+    let two = spawn_on_url(
+        b,
+        one.db_url.clone(),
+        tempfile::tempdir().unwrap(),
+        Options::default(),
+    )
+    .await;
+    let (one, two) = (Arc::new(one), Arc::new(two));
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let app = if i % 2 == 0 { one.clone() } else { two.clone() };
+        tasks.push(tokio::spawn(async move {
+            let name = if i % 3 == 0 {
+                "Replica@Example.com"
+            } else {
+                "replica@example.com"
+            };
+            app.post("/Users", &okta_user(name, "R", "P")).await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status == 409 {
+            r.assert_error(409, Some("uniqueness"));
+        }
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        one.count("SELECT COUNT(*) FROM users WHERE lower(login) = 'replica@example.com'")
+            .await,
+        1
+    );
+    assert_eq!(one.count("SELECT COUNT(*) FROM scim_users").await, 1);
+    Arc::try_unwrap(two).ok().unwrap().stop().await;
+    Arc::try_unwrap(one).ok().unwrap().stop().await;
+}
+
+/// A TCP forwarder to the database that can be cut and restored, to simulate an outage
+/// without stopping the shared server other tests use.
+struct Cable {
+    addr: SocketAddr,
+    up: Arc<Mutex<bool>>,
+    links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Cable {
+    async fn to(target: SocketAddr) -> Cable {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(Mutex::new(true));
+        let links = Arc::new(Mutex::new(Vec::new()));
+        let (u, l) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !*u.lock().unwrap() {
+                    drop(inbound);
+                    continue;
+                }
+                let h = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                l.lock().unwrap().push(h);
+            }
+        });
+        Cable { addr, up, links }
+    }
+    /// Refuses new connections and closes the open ones (waiting until they are closed).
+    async fn cut(&self) {
+        *self.up.lock().unwrap() = false;
+        let links: Vec<_> = self.links.lock().unwrap().drain(..).collect();
+        for h in links {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+    fn restore(&self) {
+        *self.up.lock().unwrap() = true;
+    }
+}
+
+/// Server databases only: an embedded SQLite file cannot go away like a server.
+async fn database_outage_answers_503_and_recovers(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let direct = fresh_database(b, dir.path()).await;
+    let target: SocketAddr = if b == Backend::Postgres {
+        "127.0.0.1:5432"
+    } else {
+        "127.0.0.1:3306"
+    }
+    .parse()
+    .unwrap();
+    let cable = Cable::to(target).await;
+    let mut via_cable = direct.replacen(&target.to_string(), &cable.addr.to_string(), 1);
+    if b == Backend::Mysql {
+        // mysql_async otherwise switches to the server's Unix socket, bypassing the cable.
+        via_cable.push_str("?prefer_socket=false");
+    }
+    assert_ne!(via_cable, direct);
+    let app = spawn_on_url(b, via_cable, dir, Options::default()).await;
+    assert_eq!(app.get("/Users?count=1").await.status, 200);
+
+    cable.cut().await;
+    let started = std::time::Instant::now();
+    let r = app.get("/Users?count=1").await;
+    r.assert_error(503, None);
+    assert!(r.header("retry-after").is_some());
+    let r = app
+        .post("/Users", &okta_user("outage@example.com", "O", "U"))
+        .await;
+    r.assert_error(503, None);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(9),
+        "answered within the request timeout: {:?}",
+        started.elapsed()
+    );
+
+    cable.restore();
+    let r = app
+        .post("/Users", &okta_user("outage@example.com", "O", "U"))
+        .await;
+    assert_eq!(r.status, 201, "recovered without a restart: {}", r.body);
+    // Check through a direct connection that exactly the acknowledged write landed.
+    let direct_rows = AnyConn::open(b, &direct)
+        .await
+        .rows("SELECT login FROM users WHERE login = 'outage@example.com'")
+        .await;
+    assert_eq!(direct_rows.len(), 1);
+    app.stop().await;
+}
+
+const ACCOUNTS_SQLITE: &str = "CREATE TABLE accounts (uid VARCHAR(36) PRIMARY KEY NOT NULL, email VARCHAR(120) NOT NULL, display VARCHAR(200) NULL, blocked BOOLEAN NOT NULL DEFAULT 0, created DATETIME NOT NULL); CREATE UNIQUE INDEX accounts_email ON accounts (email COLLATE NOCASE);";
+const ACCOUNTS_POSTGRES: &str = "CREATE TABLE accounts (uid VARCHAR(36) PRIMARY KEY, email VARCHAR(120) NOT NULL, display VARCHAR(200) NULL, blocked BOOLEAN NOT NULL DEFAULT FALSE, created TIMESTAMP WITH TIME ZONE NOT NULL); CREATE UNIQUE INDEX accounts_email ON accounts (lower(email));";
+const ACCOUNTS_MYSQL: &str = "CREATE TABLE accounts (uid CHAR(36) NOT NULL PRIMARY KEY, email VARCHAR(120) NOT NULL, display VARCHAR(200) NULL, blocked TINYINT(1) NOT NULL DEFAULT 0, created TIMESTAMP NOT NULL, UNIQUE KEY accounts_email (email)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;";
+
+const ACCOUNTS_MAPPING: &str = r#"
+[users]
+table = "accounts"
+key = "uid"
+key_generate = "uuid"
+on_delete = "delete"
+[users.columns]
+email   = { attr = "userName", transform = ["trim", "lowercase"] }
+display = { attr = "displayName" }
+blocked = { attr = "active", transform = "not", default = true }
+created = { value = "now", on = "insert" }
+"#;
+
+async fn text_keys_inverted_booleans_and_hard_delete(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(b, dir.path()).await;
+    let ddl = match b {
+        Backend::Sqlite => ACCOUNTS_SQLITE,
+        Backend::Postgres => ACCOUNTS_POSTGRES,
+        Backend::Mysql => ACCOUNTS_MYSQL,
+    };
+    AnyConn::open(b, &url).await.batch(ddl).await;
+    let mapping = dir.path().join("accounts.toml");
+    std::fs::write(&mapping, ACCOUNTS_MAPPING).unwrap();
+    let app = spawn_on_url(
+        b,
+        url,
+        dir,
+        Options {
+            mapping: mapping.display().to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
+
+    let mut u = okta_user("Grace.Hopper@Example.com", "Grace", "Hopper");
+    u["displayName"] = json!("Grace Hopper");
+    let r = app.post("/Users", &u).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "a UUID the bridge generated: {id}");
+    let row = app.rows(&format!("SELECT email, display, CASE WHEN blocked THEN '1' ELSE '0' END, CAST(created AS {{T}}) FROM accounts WHERE uid = '{id}'")).await;
+    assert_eq!(row[0][0].as_deref(), Some("grace.hopper@example.com"));
+    assert_eq!(row[0][1].as_deref(), Some("Grace Hopper"));
+    assert_eq!(
+        row[0][2].as_deref(),
+        Some("0"),
+        "active true → blocked false"
+    );
+    let created = row[0][3].clone().unwrap();
+    let now = chrono::Utc::now().format("%Y-%m-%d %H").to_string();
+    assert!(
+        created.starts_with(&now),
+        "stored in UTC: {created} vs {now}"
+    );
+    let r = app
+        .get(&format!("/Users?filter=id%20eq%20%22{id}%22"))
+        .await;
+    assert_eq!(r.body["totalResults"], 1);
+    assert_eq!(
+        r.body["Resources"][0]["userName"],
+        "Grace.Hopper@Example.com"
+    );
+    let p = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    assert_eq!(
+        app.patch(&format!("/Users/{id}"), &p).await.body["active"],
+        false
+    );
+    assert_eq!(
+        app.rows(&format!(
+            "SELECT CASE WHEN blocked THEN '1' ELSE '0' END FROM accounts WHERE uid = '{id}'"
+        ))
+        .await[0][0]
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        app.get("/Users?filter=active%20eq%20false").await.body["totalResults"],
+        1
+    );
+    // on_delete = "delete": the row goes, and so does the link.
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM scim_users").await, 0);
+    app.get(&format!("/Users/{id}"))
+        .await
+        .assert_error(404, None);
+    app.stop().await;
+}
+
+backend_tests!(
+    two_replicas_enforce_one_user_name,
+    text_keys_inverted_booleans_and_hard_delete
+);
+
+mod database_outage {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if Backend::Postgres.available() {
+            database_outage_answers_503_and_recovers(Backend::Postgres).await
+        }
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        if Backend::Mysql.available() {
+            database_outage_answers_503_and_recovers(Backend::Mysql).await
+        }
+    }
+}
