@@ -359,14 +359,23 @@ async fn bad_input_gets_a_scim_error_and_changes_nothing(b: Backend) {
         &json!({"userName": "nul\u{0}@x", "emails": [{"value": "n@x"}]}),
     )
     .await
-    .assert_error(400, Some("invalidValue"));
-    app.post("/Users", &json!({"userName": "u@x"}))
-        .await
-        .assert_error(400, Some("invalidValue")); // the demo's email column is NOT NULL
+    .assert_error(400, Some("invalidValue")); // the demo's email column is NOT NULL
     app.post("/Users", &json!(["array"]))
         .await
         .assert_error(400, Some("invalidSyntax"));
     assert_eq!(count().await, before, "nothing written by any bad request");
+
+    // The demo's NOT NULL email column falls back to the userName (default = { attr = "userName" }).
+    assert_eq!(
+        app.post("/Users", &json!({"userName": "Only.Name@x"}))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        app.user_row("Only.Name@x").await.unwrap()[2].as_deref(),
+        Some("only.name@x")
+    );
 
     // Injection strings are data, stored and returned verbatim.
     let evil = "x'); DROP TABLE users; --@example.com";

@@ -84,6 +84,8 @@ pub struct Rule {
     pub direction: Direction,
     pub transforms: Vec<Transform>,
     pub default: Option<Value>,
+    /// `default = { attr = "userName" }`: another attribute used when this one is absent.
+    pub default_attr: Option<AttrTarget>,
     /// (SCIM value, host value) pairs.
     pub map: Option<Vec<(Value, HostValue)>>,
     pub read_default: Option<Value>,
@@ -336,7 +338,7 @@ pub fn compile(
             Some(r) => {
                 if let Source::Attr(t) = &r.source {
                     let required = t.path.attr == "userName" && t.path.urn.is_none();
-                    if r.default.is_none() && !required {
+                    if r.default.is_none() && r.default_attr.is_none() && !required {
                         problems.push(Problem { error: false, key: format!("users.columns.{}", c.name), message: format!(
                             "column \"{}\" is NOT NULL without a default: creating a user without \"{}\" will be refused with 400; add default = … to the rule to fill it",
                             c.name, t.text) });
@@ -594,6 +596,24 @@ fn compile_rule(
             errors.push(format!("a {} attribute cannot be stored in \"{column}\" ({}); add a map = {{ … }} from SCIM values to column values", ty.as_str(), col.sql_type));
         }
     }
+    // `default = { attr = "…" }` names a fallback attribute; any other value is a constant.
+    let (default, default_attr) = match raw.default.as_ref() {
+        Some(toml::Value::Table(t)) => match (t.get("attr").and_then(toml::Value::as_str), t.len())
+        {
+            (Some(a), 1) => match attr_target(rt, a) {
+                Ok(target) => (None, Some(target)),
+                Err(m) => {
+                    errors.push(format!("default: {m}"));
+                    (None, None)
+                }
+            },
+            _ => {
+                errors.push("default must be a value, or { attr = \"<SCIM attribute>\" } to fall back to another attribute".into());
+                (None, None)
+            }
+        },
+        other => (other.map(toml_to_json), None),
+    };
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -607,7 +627,8 @@ fn compile_rule(
         on: raw.on,
         direction: raw.direction,
         transforms,
-        default: raw.default.as_ref().map(toml_to_json),
+        default,
+        default_attr,
         map,
         read_default: raw.read_default.as_ref().map(toml_to_json),
     })

@@ -248,10 +248,14 @@ impl UserMapping {
     ///
     /// # Errors
     /// `invalidValue` naming the attribute.
+    ///
+    /// `previous` (PATCH) is the resource before the change: explicitly removing an attribute
+    /// whose column needs a value is then refused instead of silently kept.
     pub fn to_row(
         &self,
         resource: &Value,
         mode: WriteMode,
+        previous: Option<&Value>,
     ) -> Result<Vec<(String, HostValue)>, ScimError> {
         let mut out: Vec<(String, HostValue)> = Vec::new();
         let now = Utc::now().naive_utc();
@@ -267,9 +271,20 @@ impl UserMapping {
                     }
                     _ => HostValue::Timestamp(now),
                 },
-                Source::Attr(t) => r.to_host(t.get(resource))?,
+                Source::Attr(t) => r.to_host(
+                    t.get(resource)
+                        .or_else(|| r.default_attr.as_ref().and_then(|d| d.get(resource))),
+                )?,
             };
             if h.is_null() && !r.nullable {
+                let removed = matches!((&r.source, previous), (Source::Attr(t), Some(p)) if t.get(p).is_some());
+                if removed && r.default.is_none() {
+                    let what = r.attr().map(|t| t.text.clone()).unwrap_or_default();
+                    return Err(ScimError::mutability(format!(
+                        "\"{what}\" cannot be removed: the application's column \"{}\" requires a value",
+                        r.column
+                    )));
+                }
                 if mode == WriteMode::Update || r.has_default {
                     continue;
                 }
@@ -428,7 +443,9 @@ pub(crate) mod tests {
 
     #[test]
     fn insert_row_has_transforms_maps_and_constants() {
-        let row = mapping().to_row(&okta_user(), WriteMode::Insert).unwrap();
+        let row = mapping()
+            .to_row(&okta_user(), WriteMode::Insert, None)
+            .unwrap();
         let get = |c: &str| row.iter().find(|(n, _)| n == c).map(|(_, v)| v.clone());
         assert_eq!(
             get("email"),
@@ -438,7 +455,9 @@ pub(crate) mod tests {
         assert_eq!(get("dept"), Some(HostValue::Text("Ops".into())));
         assert_eq!(get("password"), Some(HostValue::Text("!".into())));
         assert!(matches!(get("created_at"), Some(HostValue::Timestamp(_))));
-        let update = mapping().to_row(&okta_user(), WriteMode::Update).unwrap();
+        let update = mapping()
+            .to_row(&okta_user(), WriteMode::Update, None)
+            .unwrap();
         assert!(update
             .iter()
             .all(|(c, _)| c != "password" && c != "created_at"));
@@ -449,7 +468,7 @@ pub(crate) mod tests {
         let m = mapping();
         let mut u = okta_user();
         u["userName"] = json!("x".repeat(41));
-        let e = m.to_row(&u, WriteMode::Insert).unwrap_err();
+        let e = m.to_row(&u, WriteMode::Insert, None).unwrap_err();
         assert!(
             e.detail.contains("at most 40") && e.detail.contains("email"),
             "{}",
@@ -457,7 +476,7 @@ pub(crate) mod tests {
         );
         let mut u = okta_user();
         u.as_object_mut().unwrap().remove("active");
-        let e = m.to_row(&u, WriteMode::Insert).unwrap_err();
+        let e = m.to_row(&u, WriteMode::Insert, None).unwrap_err();
         assert!(
             e.detail.contains("active") && e.detail.contains("status"),
             "{}",
@@ -465,10 +484,19 @@ pub(crate) mod tests {
         );
         // On update the NOT NULL column is left alone instead.
         assert!(m
-            .to_row(&u, WriteMode::Update)
+            .to_row(&u, WriteMode::Update, None)
             .unwrap()
             .iter()
             .all(|(c, _)| c != "status"));
+        // ...but a PATCH that removes it explicitly is told why it cannot.
+        let e = m
+            .to_row(&u, WriteMode::Update, Some(&okta_user()))
+            .unwrap_err();
+        assert!(
+            e.detail.contains("cannot be removed") && e.detail.contains("status"),
+            "{}",
+            e.detail
+        );
     }
 
     #[test]

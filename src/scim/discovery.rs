@@ -4,7 +4,6 @@
 use serde_json::{json, Map, Value};
 
 use super::list::MAX_PAGE;
-use super::patch::MAX_OPERATIONS;
 use super::resource::ResourceType;
 use super::schema::{AttrDef, SchemaDef};
 
@@ -30,7 +29,6 @@ pub fn service_provider_config(base: &str) -> Value {
             "primary": true
         }],
         "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")},
-        "x-maxPatchOperations": MAX_OPERATIONS,
     })
 }
 

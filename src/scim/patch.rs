@@ -252,6 +252,33 @@ fn apply_path(
     path: &PatchPath,
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
+    // A whole extension: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".
+    if let (Some(ext), None) = (rt.extension(&path.attr.to_string()), &path.filter) {
+        let urn = ext.id.clone();
+        return match op {
+            OpKind::Remove => {
+                if let Some(root) = doc.as_object_mut() {
+                    root.remove(&urn);
+                }
+                Ok(())
+            }
+            _ => {
+                let Some(Value::Object(fields)) = value else {
+                    return Err(ScimError::invalid_value(format!(
+                        "\"{urn}\" takes an object of extension attributes"
+                    )));
+                };
+                for (k, v) in fields {
+                    let sub = PatchPath {
+                        attr: AttrPath::parse(&format!("{urn}:{k}"))?,
+                        filter: None,
+                    };
+                    apply_path(rt, doc, op, &sub, Some(v))?;
+                }
+                Ok(())
+            }
+        };
+    }
     let resolved = rt.resolve(&path.attr)?;
     let (def, sub) = (resolved.attr, resolved.sub);
     let shown = path.attr.to_string();
@@ -715,6 +742,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out["emails"], json!([{"value": "b"}]));
+    }
+
+    #[test]
+    fn whole_extension_paths() {
+        let u = rt().normalize(&json!({"userName": "x", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Ops"}})).unwrap();
+        let urn = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let out = apply(
+            &rt(),
+            &u,
+            &parse_request(&ops(json!([{"op": "remove", "path": urn}]))).unwrap(),
+        )
+        .unwrap();
+        assert!(out.get(urn).is_none());
+        let out = apply(
+            &rt(),
+            &u,
+            &parse_request(&ops(
+                json!([{"op": "replace", "path": urn, "value": {"division": "EU"}}]),
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(out[urn], json!({"department": "Ops", "division": "EU"}));
     }
 
     #[test]

@@ -85,6 +85,7 @@ fn plan(
     m: &UserMapping,
     resource: Value,
     mode: WriteMode,
+    previous: Option<&Value>,
 ) -> Result<(Planned, Vec<(String, crate::mapping::HostValue)>), ScimError> {
     let user_name = match resource.get("userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -103,7 +104,7 @@ fn plan(
         Some(Value::String(s)) => Some(s.clone()),
         _ => None,
     };
-    let row = m.to_row(&resource, mode)?;
+    let row = m.to_row(&resource, mode, previous)?;
     let mut shadow = resource;
     if let Some(o) = shadow.as_object_mut() {
         o.remove("externalId");
@@ -141,8 +142,8 @@ fn map_conflict<'a>(
 pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome, ServiceError> {
     let m = &app.users;
     let resource = m.resource_type.normalize(body)?;
-    let (mut planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert)?;
-    let adopt_row = m.to_row(&resource, WriteMode::Update)?;
+    let (mut planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert, None)?;
+    let adopt_row = m.to_row(&resource, WriteMode::Update, None)?;
     planned.row = insert_row.clone();
     let outcome = store::create(&app.db, m, &insert_row, &adopt_row, &planned)
         .await
@@ -203,12 +204,14 @@ fn store_err(id: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
 }
 
 /// Runs a read-modify-write on one user; `change` computes the new resource from the current
-/// one. Uniqueness violations become 409.
+/// one. Uniqueness violations become 409. `strict` (PATCH): an explicit removal of a required
+/// attribute is refused.
 async fn modify(
     app: &App,
     id: &str,
     base: &str,
     what: &'static str,
+    strict: bool,
     change: impl FnOnce(Value) -> Result<Value, ScimError>,
 ) -> Result<Answer, ServiceError> {
     let m = &app.users;
@@ -218,8 +221,9 @@ async fn modify(
         m,
         id,
         |current: &HostUser| -> Result<Planned, ServiceError> {
-            let next = change(view(m, current))?;
-            let (mut planned, row) = plan(m, next, WriteMode::Update)?;
+            let before = view(m, current);
+            let next = change(before.clone())?;
+            let (mut planned, row) = plan(m, next, WriteMode::Update, strict.then_some(&before))?;
             planned.row = row;
             user_name = planned.user_name.clone();
             Ok(planned)
@@ -246,14 +250,14 @@ pub async fn replace(
     base: &str,
 ) -> Result<Answer, ServiceError> {
     let next = app.users.resource_type.normalize(body)?;
-    modify(app, id, base, "replaced user", move |_| Ok(next)).await
+    modify(app, id, base, "replaced user", false, move |_| Ok(next)).await
 }
 
 /// `PATCH /Users/{id}`.
 pub async fn patch(app: &App, id: &str, body: &Value, base: &str) -> Result<Answer, ServiceError> {
     let ops = patch::parse_request(body)?;
     let rt = &app.users.resource_type;
-    modify(app, id, base, "patched user", |current| {
+    modify(app, id, base, "patched user", true, |current| {
         patch::apply(rt, &current, &ops)
     })
     .await
@@ -264,10 +268,17 @@ pub async fn delete(app: &App, id: &str) -> Result<(), ServiceError> {
     let m = &app.users;
     match m.on_delete {
         OnDelete::Deactivate => {
-            modify(app, id, "", "deactivated user (DELETE)", |mut current| {
-                current["active"] = Value::Bool(false);
-                Ok(current)
-            })
+            modify(
+                app,
+                id,
+                "",
+                "deactivated user (DELETE)",
+                false,
+                |mut current| {
+                    current["active"] = Value::Bool(false);
+                    Ok(current)
+                },
+            )
             .await?;
         }
         OnDelete::Delete => {
