@@ -171,6 +171,11 @@ async fn discovery_describes_what_is_served(b: Backend) {
     );
     let rts = app.get("/ResourceTypes").await;
     assert_eq!(rts.body["Resources"][0]["endpoint"], "/Users");
+    assert_eq!(rts.body["Resources"][1]["endpoint"], "/Groups");
+    assert_eq!(
+        app.get("/ResourceTypes/Group").await.body["schema"],
+        "urn:ietf:params:scim:schemas:core:2.0:Group"
+    );
     assert_eq!(
         app.get("/ResourceTypes/User").await.body["schema"],
         "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -186,7 +191,8 @@ async fn discovery_describes_what_is_served(b: Backend) {
         ids,
         vec![
             "urn:ietf:params:scim:schemas:core:2.0:User",
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Group"
         ]
     );
     let one = app

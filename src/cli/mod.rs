@@ -176,7 +176,11 @@ pub async fn prepare(settings: &Settings, retry_for: Duration) -> anyhow::Result
     let db = connect_with_retry(settings, &url, retry_for).await?;
     apply_or_require_migrations(settings, &url).await?;
     let users = load_mapping(settings, &db).await?;
-    Ok(App { db, users })
+    Ok(App {
+        db,
+        users,
+        groups: crate::scim::resource::ResourceType::group(),
+    })
 }
 
 async fn apply_or_require_migrations(settings: &Settings, url: &DbUrl) -> anyhow::Result<()> {

@@ -17,8 +17,10 @@ use tracing::{info, info_span, Instrument};
 use super::error::ApiError;
 use super::response::{self, Body};
 use crate::scim::list::ListQuery;
+use crate::scim::query::Projection;
 use crate::scim::{discovery, ScimError};
-use crate::service::{users, App};
+use crate::service::users::Answer;
+use crate::service::{groups, users, App};
 use crate::store::tokens;
 
 /// Settings the HTTP layer needs.
@@ -48,6 +50,9 @@ enum Route {
     UsersSearch,
     User,
     Groups,
+    GroupsSearch,
+    Group,
+    RootSearch,
     NotFound,
 }
 
@@ -64,6 +69,9 @@ impl Route {
             Route::UsersSearch => "/Users/.search",
             Route::User => "/Users/{id}",
             Route::Groups => "/Groups",
+            Route::GroupsSearch => "/Groups/.search",
+            Route::Group => "/Groups/{id}",
+            Route::RootSearch => "/.search",
             Route::NotFound => "(none)",
         }
     }
@@ -90,7 +98,10 @@ fn route(base: &str, path: &str) -> (Route, Option<String>) {
         ["Users"] => (Route::Users, None),
         ["Users", ".search"] => (Route::UsersSearch, None),
         ["Users", id] => (Route::User, Some(decode(id))),
-        ["Groups", ..] => (Route::Groups, None),
+        ["Groups"] => (Route::Groups, None),
+        ["Groups", ".search"] => (Route::GroupsSearch, None),
+        ["Groups", id] => (Route::Group, Some(decode(id))),
+        [".search"] => (Route::RootSearch, None),
         _ => (Route::NotFound, None),
     }
 }
@@ -282,6 +293,41 @@ fn method_not_allowed(allow: &'static str) -> Result<Response<Body>, ApiError> {
     Ok(r)
 }
 
+fn header<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `If-None-Match` on a GET: 304 when the client already has this version.
+fn not_modified(if_none_match: Option<&str>, version: &str) -> bool {
+    if_none_match.is_some_and(|h| {
+        h.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t == version)
+    })
+}
+
+fn resource_response(
+    status: StatusCode,
+    a: &Answer,
+    if_none_match: Option<&str>,
+) -> Response<Body> {
+    if status == StatusCode::OK && not_modified(if_none_match, &a.version) {
+        let mut r = response::empty(StatusCode::NOT_MODIFIED);
+        if let Ok(v) = HeaderValue::from_str(&a.version) {
+            r.headers_mut().insert(ETAG, v);
+        }
+        return r;
+    }
+    with_etag(response::json(status, &a.resource), &a.version)
+}
+
+fn user_name_of(a: &Answer) -> Option<String> {
+    a.resource
+        .get("userName")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 async fn dispatch(
     state: &State,
     req: Request<Incoming>,
@@ -304,145 +350,134 @@ async fn dispatch(
     let app = &state.app;
     let method = req.method().clone();
     let query = req.uri().query().map(str::to_string);
+    let if_match = header(&req, "if-match").map(str::to_string);
+    let if_none_match = header(&req, "if-none-match").map(str::to_string);
+    let (if_match, if_none_match) = (if_match.as_deref(), if_none_match.as_deref());
     let id = id.unwrap_or_default();
+    let types = [&app.users.resource_type, &app.groups];
+    let projection = || -> Result<Projection, ApiError> {
+        Ok(ListQuery::from_query(query.as_deref())?.projection)
+    };
     match (route_kind, method) {
-        (Route::ServiceProviderConfig, Method::GET) => Ok(response::json(
-            StatusCode::OK,
-            &discovery::service_provider_config(&base),
-        )),
+        (Route::ServiceProviderConfig, Method::GET) => Ok(response::json(StatusCode::OK, &discovery::service_provider_config(&base))),
         (Route::ResourceTypes, Method::GET) => {
-            let rt = discovery::resource_type(&app.users.resource_type, &base);
-            Ok(response::json(
-                StatusCode::OK,
-                &crate::scim::list::list_response(1, 1, vec![rt]),
-            ))
+            let rts: Vec<Value> = types.iter().map(|rt| discovery::resource_type(rt, &base)).collect();
+            Ok(response::json(StatusCode::OK, &crate::scim::list::list_response(rts.len() as u64, 1, rts)))
         }
-        (Route::ResourceType, Method::GET) if id == "User" => Ok(response::json(
-            StatusCode::OK,
-            &discovery::resource_type(&app.users.resource_type, &base),
-        )),
-        (Route::ResourceType, Method::GET) => {
-            Err(ScimError::not_found(format!("no resource type {id:?}")).into())
-        }
+        (Route::ResourceType, Method::GET) => types
+            .iter()
+            .find(|rt| rt.name == id)
+            .map(|rt| response::json(StatusCode::OK, &discovery::resource_type(rt, &base)))
+            .ok_or_else(|| ScimError::not_found(format!("no resource type {id:?}")).into()),
         (Route::Schemas, Method::GET) => {
-            let types = [&app.users.resource_type];
-            let docs: Vec<Value> = discovery::all_schemas(&types)
-                .into_iter()
-                .map(|s| discovery::schema_doc(s, &base))
-                .collect();
-            Ok(response::json(
-                StatusCode::OK,
-                &crate::scim::list::list_response(docs.len() as u64, 1, docs),
-            ))
+            let docs: Vec<Value> = discovery::all_schemas(&types).into_iter().map(|s| discovery::schema_doc(s, &base)).collect();
+            Ok(response::json(StatusCode::OK, &crate::scim::list::list_response(docs.len() as u64, 1, docs)))
         }
         (Route::Schema, Method::GET) => {
-            let types = [&app.users.resource_type];
-            let doc = discovery::all_schemas(&types)
-                .into_iter()
-                .find(|s| s.id.eq_ignore_ascii_case(&id))
-                .map(|s| discovery::schema_doc(s, &base));
-            doc.map(|d| response::json(StatusCode::OK, &d))
-                .ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")).into())
+            let doc = discovery::all_schemas(&types).into_iter().find(|s| s.id.eq_ignore_ascii_case(&id)).map(|s| discovery::schema_doc(s, &base));
+            doc.map(|d| response::json(StatusCode::OK, &d)).ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")).into())
         }
-        (
-            Route::ServiceProviderConfig
-            | Route::ResourceTypes
-            | Route::ResourceType
-            | Route::Schemas
-            | Route::Schema,
-            _,
-        ) => method_not_allowed("GET"),
+        (Route::ServiceProviderConfig | Route::ResourceTypes | Route::ResourceType | Route::Schemas | Route::Schema, _) => method_not_allowed("GET"),
+
         (Route::Users, Method::GET) => {
             let q = ListQuery::from_query(query.as_deref())?;
-            Ok(response::json(
-                StatusCode::OK,
-                &users::list(app, &q, &base).await?,
-            ))
+            Ok(response::json(StatusCode::OK, &users::list(app, &q, &base).await?))
+        }
+        (Route::UsersSearch, Method::POST) => {
+            let q = ListQuery::from_search_body(&read_json(state, req).await?)?;
+            Ok(response::json(StatusCode::OK, &users::list(app, &q, &base).await?))
         }
         (Route::Users, Method::POST) => {
             let body = read_json(state, req).await?;
-            ctx.user_name = body
-                .get("userName")
-                .and_then(Value::as_str)
-                .map(|s| s.chars().take(200).collect());
+            ctx.user_name = body.get("userName").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
             let out = users::create(app, &body, &base).await?;
-            let mut r = with_etag(
-                response::json(StatusCode::CREATED, &out.answer.resource),
-                &out.answer.version,
-            );
-            if let Some(loc) = out
-                .answer
-                .resource
-                .pointer("/meta/location")
-                .and_then(Value::as_str)
-                .and_then(|l| HeaderValue::from_str(l).ok())
-            {
+            let mut r = with_etag(response::json(StatusCode::CREATED, &out.answer.resource), &out.answer.version);
+            if let Some(loc) = out.answer.resource.pointer("/meta/location").and_then(Value::as_str).and_then(|l| HeaderValue::from_str(l).ok()) {
                 r.headers_mut().insert(LOCATION, loc);
             }
             Ok(r)
         }
         (Route::Users, _) => method_not_allowed("GET, POST"),
-        (Route::UsersSearch, _) => Err(ScimError::new(
-            501,
-            None,
-            "POST /Users/.search is not supported; use GET /Users?filter=…",
-        )
-        .into()),
         (Route::User, Method::GET) => {
-            let a = users::get(app, &id, &base).await?;
-            ctx.user_name = a
-                .resource
-                .get("userName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            Ok(with_etag(
-                response::json(StatusCode::OK, &a.resource),
-                &a.version,
-            ))
+            let a = users::get(app, &id, &projection()?, &base).await?;
+            ctx.user_name = user_name_of(&a);
+            Ok(resource_response(StatusCode::OK, &a, if_none_match))
         }
         (Route::User, Method::PUT) => {
+            let p = projection()?;
             let body = read_json(state, req).await?;
-            let a = users::replace(app, &id, &body, &base).await?;
-            ctx.user_name = a
-                .resource
-                .get("userName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            Ok(with_etag(
-                response::json(StatusCode::OK, &a.resource),
-                &a.version,
-            ))
+            let a = users::replace(app, &id, &body, &base, if_match).await?;
+            ctx.user_name = user_name_of(&a);
+            Ok(with_etag(response::json(StatusCode::OK, &p.apply(&app.users.resource_type, a.resource)), &a.version))
         }
         (Route::User, Method::PATCH) => {
+            let p = projection()?;
             let body = read_json(state, req).await?;
-            let a = users::patch(app, &id, &body, &base).await?;
-            ctx.user_name = a
-                .resource
-                .get("userName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            Ok(with_etag(
-                response::json(StatusCode::OK, &a.resource),
-                &a.version,
-            ))
+            let a = users::patch(app, &id, &body, &base, if_match).await?;
+            ctx.user_name = user_name_of(&a);
+            Ok(with_etag(response::json(StatusCode::OK, &p.apply(&app.users.resource_type, a.resource)), &a.version))
         }
         (Route::User, Method::DELETE) => {
-            users::delete(app, &id).await?;
+            users::delete(app, &id, if_match).await?;
             Ok(response::empty(StatusCode::NO_CONTENT))
         }
         (Route::User, _) => method_not_allowed("GET, PUT, PATCH, DELETE"),
-        (Route::Groups, _) => Err(ScimError::not_found(
-            "Groups are not served by this bridge yet; leave Push Groups off",
-        )
-        .into()),
-        (Route::Health | Route::NotFound, _) => {
-            Err(ScimError::not_found(format!("no such endpoint: {}", req_path_hint(&base))).into())
+
+        (Route::Groups, Method::GET) => {
+            let q = ListQuery::from_query(query.as_deref())?;
+            Ok(response::json(StatusCode::OK, &groups::list(app, &q, &base).await?))
         }
+        (Route::GroupsSearch, Method::POST) => {
+            let q = ListQuery::from_search_body(&read_json(state, req).await?)?;
+            Ok(response::json(StatusCode::OK, &groups::list(app, &q, &base).await?))
+        }
+        (Route::Groups, Method::POST) => {
+            let body = read_json(state, req).await?;
+            let a = groups::create(app, &body, &base).await?;
+            let mut r = with_etag(response::json(StatusCode::CREATED, &a.resource), &a.version);
+            if let Some(loc) = a.resource.pointer("/meta/location").and_then(Value::as_str).and_then(|l| HeaderValue::from_str(l).ok()) {
+                r.headers_mut().insert(LOCATION, loc);
+            }
+            Ok(r)
+        }
+        (Route::Groups, _) => method_not_allowed("GET, POST"),
+        (Route::UsersSearch | Route::GroupsSearch, _) => method_not_allowed("POST"),
+        (Route::Group, Method::GET) => {
+            let p = projection()?;
+            let a = groups::get(app, &id, &p, &base).await?;
+            Ok(resource_response(StatusCode::OK, &Answer { resource: p.apply(&app.groups, a.resource), version: a.version }, if_none_match))
+        }
+        (Route::Group, Method::PUT) => {
+            let p = projection()?;
+            let body = read_json(state, req).await?;
+            let a = groups::replace(app, &id, &body, &base, if_match).await?;
+            Ok(with_etag(response::json(StatusCode::OK, &p.apply(&app.groups, a.resource)), &a.version))
+        }
+        (Route::Group, Method::PATCH) => {
+            // 204 unless the client asks for attributes back: a large group's member list is
+            // never sent unasked (Entra recommends 204; Okta accepts it).
+            let p = projection()?;
+            let body = read_json(state, req).await?;
+            let answer_wanted = !p.is_empty();
+            let a = groups::patch(app, &id, &body, &base, answer_wanted && p.wants("members"), if_match).await?;
+            if answer_wanted {
+                Ok(with_etag(response::json(StatusCode::OK, &p.apply(&app.groups, a.resource)), &a.version))
+            } else {
+                Ok(with_etag(response::empty(StatusCode::NO_CONTENT), &a.version))
+            }
+        }
+        (Route::Group, Method::DELETE) => {
+            groups::delete(app, &id, if_match).await?;
+            Ok(response::empty(StatusCode::NO_CONTENT))
+        }
+        (Route::Group, _) => method_not_allowed("GET, PUT, PATCH, DELETE"),
+        (Route::RootSearch, _) => Err(ScimError::new(501, None, "searching across resource types is not supported; use /Users/.search or /Groups/.search").into()),
+        (Route::Health | Route::NotFound, _) => Err(ScimError::not_found(format!("no such endpoint: {}", req_path_hint(&base))).into()),
     }
 }
 
 fn req_path_hint(base: &str) -> String {
-    format!("the SCIM endpoints are {base}/Users, {base}/ServiceProviderConfig, {base}/ResourceTypes and {base}/Schemas")
+    format!("the SCIM endpoints are {base}/Users, {base}/Groups, {base}/ServiceProviderConfig, {base}/ResourceTypes and {base}/Schemas")
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ pub enum Target {
     Key,
     /// `externalId`, kept in the bridge's link table.
     ExternalId,
+    /// Groups: a member's id (`members.value`), in the membership table.
+    Member,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +173,7 @@ impl UserMapping {
             CompValue::Null => Value::Null,
         };
         match target {
+            Target::Member => Err(ScimError::invalid_filter("users have no members")),
             Target::Key => {
                 let text = match &json {
                     Value::String(s) => s.clone(),

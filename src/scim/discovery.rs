@@ -20,7 +20,7 @@ pub fn service_provider_config(base: &str) -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_PAGE},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",

@@ -4,6 +4,8 @@ use serde_json::{json, Value};
 
 use super::error::ScimError;
 use super::filter::Filter;
+use super::path::AttrPath;
+use super::query::{Projection, SortOrder};
 use super::schema::LIST_RESPONSE_SCHEMA;
 
 /// Largest page served; advertised as `filter.maxResults` in ServiceProviderConfig.
@@ -17,6 +19,9 @@ pub struct ListQuery {
     /// 1-based, as in the RFC.
     pub start_index: u64,
     pub count: u64,
+    pub projection: Projection,
+    pub sort_by: Option<AttrPath>,
+    pub sort_order: SortOrder,
 }
 
 impl ListQuery {
@@ -27,20 +32,79 @@ impl ListQuery {
     /// # Errors
     /// `invalidValue` for non-numeric paging values, `invalidFilter` for a bad filter.
     pub fn from_query(query: Option<&str>) -> Result<Self, ScimError> {
+        let pairs = query.map(form_pairs).unwrap_or_default();
+        Self::from_fields(pairs.iter().map(|(k, v)| (k.as_str(), v.clone())))
+    }
+
+    /// Reads a `POST /.search` body (RFC 7644 §3.4.3): the same parameters as JSON.
+    ///
+    /// # Errors
+    /// As [`ListQuery::from_query`], plus `invalidSyntax` for a body that is not a SearchRequest.
+    pub fn from_search_body(body: &serde_json::Value) -> Result<Self, ScimError> {
+        let obj = body.as_object().ok_or_else(|| {
+            ScimError::invalid_syntax("a search body must be a SearchRequest JSON object")
+        })?;
+        let mut fields = Vec::new();
+        for (k, v) in obj {
+            let text = match (k.to_ascii_lowercase().as_str(), v) {
+                ("schemas", _) => continue,
+                ("attributes" | "excludedattributes", serde_json::Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                (_, serde_json::Value::String(s)) => s.clone(),
+                (_, serde_json::Value::Number(n)) => n.to_string(),
+                (_, serde_json::Value::Null) => continue,
+                _ => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "\"{k}\" has a value of the wrong type"
+                    )))
+                }
+            };
+            fields.push((k.clone(), text));
+        }
+        Self::from_fields(fields.iter().map(|(k, v)| (k.as_str(), v.clone())))
+    }
+
+    fn from_fields<'a>(fields: impl Iterator<Item = (&'a str, String)>) -> Result<Self, ScimError> {
         let mut q = ListQuery {
             filter: None,
             start_index: 1,
             count: DEFAULT_PAGE,
+            projection: Projection::default(),
+            sort_by: None,
+            sort_order: SortOrder::Ascending,
         };
-        let Some(query) = query else { return Ok(q) };
-        for (k, v) in form_pairs(query) {
+        let (mut attributes, mut excluded) = (None, None);
+        for (k, v) in fields {
             match k.to_ascii_lowercase().as_str() {
                 "filter" => q.filter = Some(Filter::parse(&v)?),
                 "startindex" => q.start_index = parse_int(&v, "startIndex")?.max(1) as u64,
                 "count" => q.count = (parse_int(&v, "count")?.max(0) as u64).min(MAX_PAGE),
+                "attributes" => attributes = Some(v),
+                "excludedattributes" => excluded = Some(v),
+                "sortby" => {
+                    q.sort_by =
+                        Some(AttrPath::parse(&v).map_err(|e| {
+                            ScimError::invalid_value(format!("sortBy: {}", e.detail))
+                        })?)
+                }
+                "sortorder" => {
+                    q.sort_order = match v.to_ascii_lowercase().as_str() {
+                        "ascending" => SortOrder::Ascending,
+                        "descending" => SortOrder::Descending,
+                        _ => {
+                            return Err(ScimError::invalid_value(format!(
+                                "sortOrder must be \"ascending\" or \"descending\", not {v:?}"
+                            )))
+                        }
+                    }
+                }
                 _ => {}
             }
         }
+        q.projection = Projection::parse(attributes.as_deref(), excluded.as_deref())?;
         Ok(q)
     }
 }
@@ -158,6 +222,22 @@ mod tests {
         assert_eq!(percent_decode("J%C3%BCrgen"), "Jürgen");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn search_bodies_and_sorting() {
+        let q = ListQuery::from_search_body(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName sw \"a\"", "startIndex": 2, "count": 5,
+            "attributes": ["userName", "name.givenName"], "sortBy": "userName", "sortOrder": "descending"})).unwrap();
+        assert_eq!((q.start_index, q.count), (2, 5));
+        assert_eq!(q.projection.attributes.len(), 2);
+        assert_eq!(q.sort_order, SortOrder::Descending);
+        assert_eq!(q.sort_by.unwrap().attr, "userName");
+        assert!(ListQuery::from_query(Some("sortOrder=sideways")).is_err());
+        assert!(ListQuery::from_search_body(&serde_json::json!({"count": [1]})).is_err());
+        let q = ListQuery::from_query(Some("excludedAttributes=members")).unwrap();
+        assert!(!q.projection.wants("members"));
     }
 
     #[test]

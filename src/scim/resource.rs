@@ -19,6 +19,8 @@ pub struct ResourceType {
     pub description: &'static str,
     pub schema: SchemaDef,
     pub extensions: Vec<SchemaDef>,
+    /// URNs accepted in `schemas` and otherwise ignored.
+    pub tolerated: &'static [&'static str],
 }
 
 /// Where an attribute path leads, resolved against a resource type.
@@ -65,6 +67,24 @@ impl ResourceType {
                 attrs: schema::USER_ATTRS.to_vec(),
             },
             extensions,
+            tolerated: &[],
+        }
+    }
+
+    /// The Group resource type.
+    pub fn group() -> Self {
+        ResourceType {
+            name: "Group",
+            endpoint: "/Groups",
+            description: "Group",
+            schema: SchemaDef {
+                id: schema::GROUP_SCHEMA.to_string(),
+                name: "Group".to_string(),
+                description: "Group".to_string(),
+                attrs: schema::GROUP_ATTRS.to_vec(),
+            },
+            extensions: vec![],
+            tolerated: &[schema::ENTRA_GROUP_SCHEMA],
         }
     }
 
@@ -216,7 +236,10 @@ impl ResourceType {
             let u = u.as_str().ok_or_else(|| {
                 ScimError::invalid_syntax("\"schemas\" must be an array of strings")
             })?;
-            if !u.eq_ignore_ascii_case(&self.schema.id) && self.extension(u).is_none() {
+            if !u.eq_ignore_ascii_case(&self.schema.id)
+                && self.extension(u).is_none()
+                && !self.tolerated.iter().any(|t| t.eq_ignore_ascii_case(u))
+            {
                 return Err(ScimError::invalid_value(format!(
                     "schema \"{u}\" is not served for {} resources",
                     self.name

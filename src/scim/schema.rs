@@ -356,6 +356,44 @@ pub const USER_ATTRS: &[AttrDef] = &[
     )),
 ];
 
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// Microsoft Entra ID lists this URN in the `schemas` of the groups it creates; it carries no
+/// attributes, so it is accepted and ignored.
+pub const ENTRA_GROUP_SCHEMA: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+
+const MEMBER_SUB: &[AttrDef] = &[
+    {
+        let mut a = case_exact(s("value", "The id of a member (a User)."));
+        a.mutability = Mutability::Immutable;
+        a
+    },
+    {
+        let mut a = attr("$ref", AttrType::Reference, "The URI of the member.");
+        a.mutability = Mutability::Immutable;
+        a
+    },
+    read_only(s("display", "The member's userName.")),
+    {
+        let mut a = canonical(s("type", "The type of the member."), &["User"]);
+        a.mutability = Mutability::Immutable;
+        a
+    },
+];
+
+pub const GROUP_ATTRS: &[AttrDef] = &[
+    {
+        let mut a = s(
+            "displayName",
+            "A human-readable name for the group; unique, compared case-insensitively.",
+        );
+        a.required = true;
+        a.unique = true;
+        a
+    },
+    multi(complex("members", MEMBER_SUB, "The members of the group.")),
+];
+
 const MANAGER_SUB: &[AttrDef] = &[
     s("value", "The id of the user's manager."),
     attr("$ref", AttrType::Reference, "The URI of the manager."),

@@ -1,9 +1,11 @@
 //! One function per SCIM operation: protocol parsing, mapping and storage tied together.
 //! No HTTP here, and no SQL.
 
+pub mod groups;
 pub mod users;
 
 use crate::mapping::UserMapping;
+use crate::scim::resource::ResourceType;
 use crate::scim::ScimError;
 use crate::store::{Db, StoreError};
 
@@ -11,6 +13,23 @@ use crate::store::{Db, StoreError};
 pub struct App {
     pub db: Db,
     pub users: UserMapping,
+    pub groups: ResourceType,
+}
+
+/// `If-Match` (RFC 7644 §3.14): the write proceeds only if the client saw the current version.
+///
+/// # Errors
+/// 412 when the versions differ.
+pub fn check_if_match(if_match: Option<&str>, current: &str) -> Result<(), ScimError> {
+    match if_match {
+        None => Ok(()),
+        Some(m) if m.split(',').map(str::trim).any(|t| t == "*" || t == current) => Ok(()),
+        Some(m) => Err(ScimError::new(
+            412,
+            None,
+            format!("the resource has changed: If-Match {m} does not match the current version {current}; read it again"),
+        )),
+    }
 }
 
 /// The service layer's error: a protocol error for the client, or a storage failure.

@@ -1,15 +1,19 @@
 //! The Users endpoint's operations.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use super::{App, ServiceError};
+use super::{check_if_match, App, ServiceError};
 use crate::mapping::model::OnDelete;
 use crate::mapping::{UserMapping, WriteMode};
 use crate::scim::list::{list_response, ListQuery};
+use crate::scim::query::{Projection, SortOrder};
 use crate::scim::{patch, ScimError};
+use crate::store::groups as group_store;
 use crate::store::users::{self as store, CreateConflict, HostUser, Planned};
 use crate::store::StoreError;
 
@@ -28,11 +32,14 @@ pub struct CreateOutcome {
     pub adopted: bool,
 }
 
+/// A user's groups: (group id, displayName).
+pub type Groups = Vec<(String, String)>;
+
 fn ts(t: Option<NaiveDateTime>) -> Option<String> {
     t.map(|t| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
-/// The SCIM view of a stored user, without `id`/`meta` (what PATCH operates on).
+/// The SCIM view of a stored user, without `id`/`meta`/`groups` (what PATCH operates on).
 fn view(m: &UserMapping, u: &HostUser) -> Value {
     let mut r = m.to_resource(&u.values, u.link.as_ref().map(|l| &l.resource));
     if let (Some(ext), Some(obj)) = (
@@ -44,14 +51,11 @@ fn view(m: &UserMapping, u: &HostUser) -> Value {
     m.resource_type.canonicalize(r)
 }
 
-/// The full answer: `id`, the view, `meta` with a content-derived version, so the ETag moves
-/// whenever anything visible changes — also when the application edits the row itself.
-pub fn render(m: &UserMapping, u: &HostUser, base: &str) -> Answer {
+/// The full answer: `id`, the view, read-only `groups`, and `meta` with a content-derived
+/// version, so the ETag moves whenever anything visible changes — also when the application
+/// edits the row itself.
+pub fn render(m: &UserMapping, u: &HostUser, groups: &[(String, String)], base: &str) -> Answer {
     let body = view(m, u);
-    let version = format!(
-        "W/\"{}\"",
-        &hex::encode(Sha256::digest(body.to_string().as_bytes()))[..16]
-    );
     let mut out = Map::new();
     let Value::Object(fields) = body else {
         unreachable!("views are objects")
@@ -62,6 +66,19 @@ pub fn render(m: &UserMapping, u: &HostUser, base: &str) -> Answer {
     }
     out.insert("id".into(), Value::String(u.key.clone()));
     out.extend(fields);
+    if !groups.is_empty() {
+        let list: Vec<Value> = groups
+            .iter()
+            .map(|(id, name)| json!({"value": id, "$ref": format!("{base}/Groups/{id}"), "display": name, "type": "direct"}))
+            .collect();
+        out.insert("groups".into(), Value::Array(list));
+    }
+    let version = format!(
+        "W/\"{}\"",
+        &hex::encode(Sha256::digest(
+            Value::Object(out.clone()).to_string().as_bytes()
+        ))[..16]
+    );
     let mut meta = json!({"resourceType": "User"});
     if let Some(l) = &u.link {
         if let Some(c) = ts(l.created_at) {
@@ -78,6 +95,31 @@ pub fn render(m: &UserMapping, u: &HostUser, base: &str) -> Answer {
         resource: Value::Object(out),
         version,
     }
+}
+
+/// Memberships of the given users, when the answer will show them.
+async fn groups_of(
+    app: &App,
+    keys: &[String],
+    wanted: bool,
+) -> Result<HashMap<String, Groups>, ServiceError> {
+    let mut map: HashMap<String, Groups> = HashMap::new();
+    if wanted {
+        for (user, gid, name) in group_store::memberships(&app.db, keys).await? {
+            map.entry(user).or_default().push((gid, name));
+        }
+    }
+    Ok(map)
+}
+
+async fn render_one(app: &App, u: &HostUser, base: &str) -> Result<Answer, ServiceError> {
+    let groups = groups_of(app, std::slice::from_ref(&u.key), true).await?;
+    Ok(render(
+        &app.users,
+        u,
+        groups.get(&u.key).map_or(&[][..], Vec::as_slice),
+        base,
+    ))
 }
 
 /// Checks what every write needs and extracts the link fields.
@@ -121,21 +163,7 @@ fn plan(
 }
 
 fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
-    format!(
-        "a user with userName {user_name:?} already exists (or another unique column of table \"{}\" holds the same value)",
-        m.table
-    )
-}
-
-fn map_conflict<'a>(
-    m: &'a UserMapping,
-    user_name: &str,
-) -> impl Fn(StoreError) -> ServiceError + 'a {
-    let user_name = user_name.to_string();
-    move |e| match e {
-        StoreError::Conflict(_) => ScimError::uniqueness(conflict_detail(m, &user_name)).into(),
-        other => other.into(),
-    }
+    format!("a user with userName {user_name:?} already exists (or another unique column of table \"{}\" holds the same value)", m.table)
 }
 
 /// `POST /Users`.
@@ -145,14 +173,18 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
     let (mut planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert, None)?;
     let adopt_row = m.to_row(&resource, WriteMode::Update, None)?;
     planned.row = insert_row.clone();
-    let outcome = store::create(&app.db, m, &insert_row, &adopt_row, &planned)
-        .await
-        .map_err(map_conflict(m, &planned.user_name))?;
+    let outcome = match store::create(&app.db, m, &insert_row, &adopt_row, &planned).await {
+        Ok(o) => o,
+        Err(StoreError::Conflict(_)) => {
+            return Err(ScimError::uniqueness(conflict_detail(m, &planned.user_name)).into())
+        }
+        Err(e) => return Err(e.into()),
+    };
     match outcome {
         Ok(created) => {
             info!(user_name = %planned.user_name, id = %created.user.key, adopted = created.adopted,
                 "{}", if created.adopted { "adopted existing user" } else { "created user" });
-            Ok(CreateOutcome { answer: render(m, &created.user, base), adopted: created.adopted })
+            Ok(CreateOutcome { answer: render_one(app, &created.user, base).await?, adopted: created.adopted })
         }
         Err(CreateConflict::Taken(key)) => {
             info!(user_name = %planned.user_name, existing_id = %key, "create refused: userName already provisioned");
@@ -180,47 +212,119 @@ fn not_found(id: &str) -> ServiceError {
 }
 
 /// `GET /Users/{id}`.
-pub async fn get(app: &App, id: &str, base: &str) -> Result<Answer, ServiceError> {
+pub async fn get(
+    app: &App,
+    id: &str,
+    projection: &Projection,
+    base: &str,
+) -> Result<Answer, ServiceError> {
     let u = store::get(&app.db, &app.users, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    Ok(render(&app.users, &u, base))
+    let groups = groups_of(
+        app,
+        std::slice::from_ref(&u.key),
+        projection.wants("groups"),
+    )
+    .await?;
+    let a = render(
+        &app.users,
+        &u,
+        groups.get(&u.key).map_or(&[][..], Vec::as_slice),
+        base,
+    );
+    Ok(Answer {
+        resource: projection.apply(&app.users.resource_type, a.resource),
+        version: a.version,
+    })
 }
 
-/// `GET /Users`.
+/// The host column a `sortBy` names (or the key for `id`).
+fn sort_column<'a>(
+    m: &'a UserMapping,
+    q: &ListQuery,
+) -> Result<Option<(&'a str, SortOrder)>, ScimError> {
+    let Some(p) = &q.sort_by else { return Ok(None) };
+    if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("id") {
+        return Ok(Some((m.key.name.as_str(), q.sort_order)));
+    }
+    let r = m
+        .resource_type
+        .resolve(p)
+        .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail)))?;
+    let rule = m.rules.iter().filter(|r| r.reads()).find(|rule| {
+        rule.attr().is_some_and(|t| {
+            t.path.attr == r.attr.name
+                && t.path.sub.as_deref() == r.sub.map(|s| s.name)
+                && t.path.urn.as_deref() == r.urn
+        })
+    });
+    match rule {
+        Some(rule) => Ok(Some((rule.column.as_str(), q.sort_order))),
+        None => Err(ScimError::invalid_value(format!(
+            "users cannot be sorted by \"{p}\": it is not stored in a column of the application"
+        ))),
+    }
+}
+
+/// `GET /Users` (and `POST /Users/.search`).
 pub async fn list(app: &App, q: &ListQuery, base: &str) -> Result<Value, ServiceError> {
     let m = &app.users;
     let pred = q.filter.as_ref().map(|f| m.predicate(f)).transpose()?;
-    let (total, users) = store::list(&app.db, m, pred.as_ref(), q.start_index, q.count).await?;
-    let resources = users.iter().map(|u| render(m, u, base).resource).collect();
+    let sort = sort_column(m, q)?;
+    let (total, users) =
+        store::list(&app.db, m, pred.as_ref(), sort, q.start_index, q.count).await?;
+    let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
+    let groups = groups_of(app, &keys, q.projection.wants("groups")).await?;
+    let resources = users
+        .iter()
+        .map(|u| {
+            q.projection.apply(
+                &m.resource_type,
+                render(
+                    m,
+                    u,
+                    groups.get(&u.key).map_or(&[][..], Vec::as_slice),
+                    base,
+                )
+                .resource,
+            )
+        })
+        .collect();
     Ok(list_response(total, q.start_index, resources))
-}
-
-fn store_err(id: &str) -> impl Fn(StoreError) -> ServiceError + '_ {
-    move |e| match e {
-        StoreError::NotFound => not_found(id),
-        other => other.into(),
-    }
 }
 
 /// Runs a read-modify-write on one user; `change` computes the new resource from the current
 /// one. Uniqueness violations become 409. `strict` (PATCH): an explicit removal of a required
-/// attribute is refused.
+/// attribute is refused. `if_match` is checked against the version the client would have seen.
 async fn modify(
     app: &App,
     id: &str,
     base: &str,
     what: &'static str,
     strict: bool,
+    if_match: Option<&str>,
     change: impl FnOnce(Value) -> Result<Value, ScimError>,
 ) -> Result<Answer, ServiceError> {
     let m = &app.users;
     let mut user_name = String::new();
+    // The version covers group memberships too; read them before the write.
+    let current_groups = if if_match.is_some() {
+        groups_of(app, &[id.to_string()], true)
+            .await?
+            .remove(id)
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
     let result = store::modify(
         &app.db,
         m,
         id,
         |current: &HostUser| -> Result<Planned, ServiceError> {
+            if if_match.is_some() {
+                check_if_match(if_match, &render(m, current, &current_groups, base).version)?;
+            }
             let before = view(m, current);
             let next = change(before.clone())?;
             let (mut planned, row) = plan(m, next, WriteMode::Update, strict.then_some(&before))?;
@@ -235,11 +339,11 @@ async fn modify(
         Err(ServiceError::Store(StoreError::Conflict(_))) => {
             return Err(ScimError::uniqueness(conflict_detail(m, &user_name)).into())
         }
-        Err(ServiceError::Store(e)) => return Err(store_err(id)(e)),
+        Err(ServiceError::Store(StoreError::NotFound)) => return Err(not_found(id)),
         Err(e) => return Err(e),
     };
     info!(user_name = %user_name, id = %id, "{what}");
-    Ok(render(m, &u, base))
+    render_one(app, &u, base).await
 }
 
 /// `PUT /Users/{id}`: the body replaces the resource (read-only attributes ignored).
@@ -248,24 +352,38 @@ pub async fn replace(
     id: &str,
     body: &Value,
     base: &str,
+    if_match: Option<&str>,
 ) -> Result<Answer, ServiceError> {
     let next = app.users.resource_type.normalize(body)?;
-    modify(app, id, base, "replaced user", false, move |_| Ok(next)).await
+    modify(app, id, base, "replaced user", false, if_match, move |_| {
+        Ok(next)
+    })
+    .await
 }
 
 /// `PATCH /Users/{id}`.
-pub async fn patch(app: &App, id: &str, body: &Value, base: &str) -> Result<Answer, ServiceError> {
+pub async fn patch(
+    app: &App,
+    id: &str,
+    body: &Value,
+    base: &str,
+    if_match: Option<&str>,
+) -> Result<Answer, ServiceError> {
     let ops = patch::parse_request(body)?;
     let rt = &app.users.resource_type;
-    modify(app, id, base, "patched user", true, |current| {
+    modify(app, id, base, "patched user", true, if_match, |current| {
         patch::apply(rt, &current, &ops)
     })
     .await
 }
 
 /// `DELETE /Users/{id}`, following the mapping's `on_delete`.
-pub async fn delete(app: &App, id: &str) -> Result<(), ServiceError> {
+pub async fn delete(app: &App, id: &str, if_match: Option<&str>) -> Result<(), ServiceError> {
     let m = &app.users;
+    if if_match.is_some() && m.on_delete != OnDelete::Deactivate {
+        let current = get(app, id, &Projection::default(), "").await?;
+        check_if_match(if_match, &current.version)?;
+    }
     match m.on_delete {
         OnDelete::Deactivate => {
             modify(
@@ -274,6 +392,7 @@ pub async fn delete(app: &App, id: &str) -> Result<(), ServiceError> {
                 "",
                 "deactivated user (DELETE)",
                 false,
+                if_match,
                 |mut current| {
                     current["active"] = Value::Bool(false);
                     Ok(current)

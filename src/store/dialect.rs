@@ -134,6 +134,12 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
             Target::Key => {
                 q.raw("1=1");
             }
+            Target::Member => {
+                q.ident(HOST_ALIAS)
+                    .raw(".")
+                    .ident(ctx.key)
+                    .raw(" IN (SELECT group_id FROM scim_group_members)");
+            }
             Target::Column(c) => {
                 q.raw("(")
                     .ident(HOST_ALIAS)
@@ -169,6 +175,15 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
                         ColumnKind::Text,
                     );
                 });
+            }
+            Target::Member => {
+                // Only equality reaches here (the group filter translation refuses the rest).
+                q.ident(HOST_ALIAS)
+                    .raw(".")
+                    .ident(ctx.key)
+                    .raw(" IN (SELECT group_id FROM scim_group_members WHERE member_key = ");
+                q.bind(value.clone()).raw(")");
+                let _ = (op, fold_case);
             }
             Target::Key => {
                 let key = ctx.key.to_string();

@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod dialect;
+pub mod groups;
 pub mod introspect;
 pub mod migrate;
 pub mod sql;

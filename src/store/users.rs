@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::mapping::compile::UserMapping;
 use crate::mapping::value::parse_timestamp;
 use crate::mapping::{ColumnKind, Dialect, HostValue, Pred};
+use crate::scim::query::SortOrder;
 
 use super::dialect::{self, cast_text, PredCtx, HOST_ALIAS};
 use super::sql::{Sql, TextRow};
@@ -198,6 +199,7 @@ pub async fn list(
     db: &Db,
     m: &UserMapping,
     pred: Option<&Pred>,
+    sort: Option<(&str, SortOrder)>,
     start_index: u64,
     count: u64,
 ) -> Result<(u64, Vec<HostUser>), StoreError> {
@@ -239,8 +241,19 @@ pub async fn list(
         }
         let mut q = select_host(m, db.dialect);
         where_clause(&mut q);
-        q.raw(" ORDER BY ")
-            .ident(HOST_ALIAS)
+        q.raw(" ORDER BY ");
+        if let Some((col, order)) = sort {
+            // NULLs sort as the database does; the key keeps the order total and stable.
+            q.ident(HOST_ALIAS)
+                .raw(".")
+                .ident(col)
+                .raw(if order == SortOrder::Descending {
+                    " DESC, "
+                } else {
+                    " ASC, "
+                });
+        }
+        q.ident(HOST_ALIAS)
             .raw(".")
             .ident(&m.key.name)
             .raw(" LIMIT ")
@@ -569,6 +582,7 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
             .bind(kv);
         let n = c.exec(q).await?;
         unlink(c, m, key).await?;
+        super::groups::remove_user_everywhere(c, key).await?;
         Ok(n > 0)
     }
     .await;
