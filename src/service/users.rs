@@ -243,10 +243,10 @@ pub async fn get(
 fn sort_column<'a>(
     m: &'a UserMapping,
     q: &ListQuery,
-) -> Result<Option<(&'a str, SortOrder)>, ScimError> {
+) -> Result<Option<(&'a str, SortOrder, bool)>, ScimError> {
     let Some(p) = &q.sort_by else { return Ok(None) };
     if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("id") {
-        return Ok(Some((m.key.name.as_str(), q.sort_order)));
+        return Ok(Some((m.key.name.as_str(), q.sort_order, false)));
     }
     let r = m
         .resource_type
@@ -260,7 +260,11 @@ fn sort_column<'a>(
         })
     });
     match rule {
-        Some(rule) => Ok(Some((rule.column.as_str(), q.sort_order))),
+        Some(rule) => {
+            let fold = rule.kind == crate::mapping::ColumnKind::Text
+                && !rule.attr().is_some_and(|t| t.case_exact);
+            Ok(Some((rule.column.as_str(), q.sort_order, fold)))
+        }
         None => Err(ScimError::invalid_value(format!(
             "users cannot be sorted by \"{p}\": it is not stored in a column of the application"
         ))),

@@ -56,6 +56,29 @@ pub fn ci_equals(q: &mut Sql, d: Dialect, alias: &str, col: &str, value: &str) {
     }
 }
 
+/// A sort key on a host column; `fold` sorts case-insensitively (attributes that are not
+/// `caseExact`, like userName).
+pub fn order_by(q: &mut Sql, d: Dialect, col: &str, fold: bool) {
+    match (d, fold) {
+        (Dialect::Postgres, true) => {
+            q.raw("lower(")
+                .ident(HOST_ALIAS)
+                .raw(".")
+                .ident(col)
+                .raw(")");
+        }
+        (Dialect::Sqlite, true) => {
+            q.ident(HOST_ALIAS)
+                .raw(".")
+                .ident(col)
+                .raw(" COLLATE NOCASE");
+        }
+        _ => {
+            q.ident(HOST_ALIAS).raw(".").ident(col);
+        }
+    }
+}
+
 /// Escapes LIKE metacharacters with `!` (a character no dialect treats specially in strings).
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

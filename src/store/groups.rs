@@ -403,14 +403,12 @@ pub async fn list(
         where_clause(&mut q);
         q.raw(" ORDER BY ");
         if let Some((col, order)) = sort {
-            q.ident(HOST_ALIAS)
-                .raw(".")
-                .ident(col)
-                .raw(if order == SortOrder::Descending {
-                    " DESC, "
-                } else {
-                    " ASC, "
-                });
+            dialect::order_by(&mut q, db.dialect, col, col == "display_name");
+            q.raw(if order == SortOrder::Descending {
+                " DESC, "
+            } else {
+                " ASC, "
+            });
         }
         q.raw("h.id LIMIT ")
             .int(count as i64)

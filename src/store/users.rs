@@ -199,7 +199,7 @@ pub async fn list(
     db: &Db,
     m: &UserMapping,
     pred: Option<&Pred>,
-    sort: Option<(&str, SortOrder)>,
+    sort: Option<(&str, SortOrder, bool)>,
     start_index: u64,
     count: u64,
 ) -> Result<(u64, Vec<HostUser>), StoreError> {
@@ -242,16 +242,14 @@ pub async fn list(
         let mut q = select_host(m, db.dialect);
         where_clause(&mut q);
         q.raw(" ORDER BY ");
-        if let Some((col, order)) = sort {
+        if let Some((col, order, fold)) = sort {
             // NULLs sort as the database does; the key keeps the order total and stable.
-            q.ident(HOST_ALIAS)
-                .raw(".")
-                .ident(col)
-                .raw(if order == SortOrder::Descending {
-                    " DESC, "
-                } else {
-                    " ASC, "
-                });
+            dialect::order_by(&mut q, db.dialect, col, fold);
+            q.raw(if order == SortOrder::Descending {
+                " DESC, "
+            } else {
+                " ASC, "
+            });
         }
         q.ident(HOST_ALIAS)
             .raw(".")

@@ -1,7 +1,7 @@
 -- Groups pushed by the identity provider, and their members (users, by SCIM id).
 CREATE TABLE scim_groups (
     id VARCHAR(36) NOT NULL PRIMARY KEY,
-    display_name VARCHAR(255) NOT NULL,
+    display_name VARCHAR(255) COLLATE utf8mb4_unicode_ci NOT NULL,
     display_name_hash CHAR(64) NOT NULL UNIQUE,
     external_id VARCHAR(255) NULL,
     resource MEDIUMTEXT NOT NULL,

@@ -1,0 +1,457 @@
+//! Replays of what real identity providers send (Okta Push Groups, Microsoft Entra ID,
+//! OneLogin, JumpCloud), and the query parameters they and other clients use.
+
+mod common;
+
+use common::*;
+use hyper::Method;
+use serde_json::{json, Value};
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+async fn new_user(app: &TestApp, name: &str) -> String {
+    let r = app.post("/Users", &okta_user(name, "G", "M")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+async fn members(app: &TestApp, gid: &str) -> Vec<String> {
+    let mut v: Vec<String> = app
+        .rows(&format!("SELECT member_key FROM scim_group_members WHERE group_id = '{gid}' ORDER BY member_key"))
+        .await
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn ops(list: Value) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": list})
+}
+
+async fn okta_push_groups(b: Backend) {
+    let app = spawn_app(b).await;
+    let u1 = new_user(&app, "eng1@example.com").await;
+    let u2 = new_user(&app, "eng2@example.com").await;
+    let u3 = new_user(&app, "eng3@example.com").await;
+    // Okta looks for an existing group by name first.
+    let r = app
+        .get("/Groups?filter=displayName%20eq%20%22Engineering%22&startIndex=1&count=100")
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["totalResults"].clone()),
+        (200, json!(0))
+    );
+    let r = app.post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "members": []})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["displayName"], "Engineering");
+    assert_eq!(r.body["members"], json!([]));
+    assert!(r.header("location").is_some());
+    let gid = r.body["id"].as_str().unwrap().to_string();
+    // Rename (re-sent with every membership update) plus membership, in one PATCH.
+    let r = app
+        .patch(&format!("/Groups/{gid}"), &ops(json!([
+            {"op": "replace", "value": {"id": gid, "displayName": "Engineering"}},
+            {"op": "add", "path": "members", "value": [{"value": u1, "display": "eng1@example.com"}, {"value": u2, "display": "eng2@example.com"}]}
+        ])))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(
+        members(&app, &gid).await,
+        sorted(vec![u1.clone(), u2.clone()])
+    );
+    let g = app.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(g.body["members"].as_array().unwrap().len(), 2);
+    assert!(g.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["value"] == u1.as_str()
+            && m["display"] == "eng1@example.com"
+            && m["type"] == "User"));
+    let u = app.get(&format!("/Users/{u1}")).await;
+    assert_eq!(
+        u.body["groups"],
+        json!([{"value": gid, "$ref": format!("http://{}/scim/v2/Groups/{gid}", app.addr), "display": "Engineering", "type": "direct"}])
+    );
+    // Remove one, add another.
+    let r = app
+        .patch(
+            &format!("/Groups/{gid}"),
+            &ops(json!([
+                {"op": "remove", "path": format!("members[value eq \"{u1}\"]")},
+                {"op": "add", "path": "members", "value": [{"value": u3}]}
+            ])),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        members(&app, &gid).await,
+        sorted(vec![u2.clone(), u3.clone()])
+    );
+    assert!(app
+        .get(&format!("/Users/{u1}"))
+        .await
+        .body
+        .get("groups")
+        .is_none());
+    // Adding a present member again is harmless.
+    assert_eq!(
+        app.patch(
+            &format!("/Groups/{gid}"),
+            &ops(json!([{"op": "add", "path": "members", "value": [{"value": u3}]}]))
+        )
+        .await
+        .status,
+        204
+    );
+    // Large-group reads skip members.
+    let r = app
+        .get("/Groups?excludedAttributes=members&filter=displayName%20eq%20%22engineering%22")
+        .await;
+    assert_eq!(r.body["totalResults"], 1);
+    assert!(r.body["Resources"][0].get("members").is_none());
+    assert_eq!(r.body["Resources"][0]["displayName"], "Engineering");
+    assert!(app
+        .get(&format!("/Groups/{gid}?excludedAttributes=members"))
+        .await
+        .body
+        .get("members")
+        .is_none());
+    // App Integration Wizard apps PUT the complete membership.
+    let r = app.put(&format!("/Groups/{gid}"), &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": gid, "displayName": "Engineering", "members": [{"value": u1}]})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(members(&app, &gid).await, vec![u1.clone()]);
+    // Unknown members are refused, atomically.
+    let r = app.patch(&format!("/Groups/{gid}"), &ops(json!([{"op": "add", "path": "members", "value": [{"value": u2}, {"value": "999999"}]}]))).await;
+    r.assert_error(400, Some("invalidValue"));
+    assert!(r.body["detail"].as_str().unwrap().contains("999999"));
+    assert_eq!(members(&app, &gid).await, vec![u1.clone()]);
+    // Names are unique.
+    app.post("/Groups", &json!({"displayName": "ENGINEERING"}))
+        .await
+        .assert_error(409, Some("uniqueness"));
+    // Unlink with delete: the group goes, users stay.
+    assert_eq!(app.delete(&format!("/Groups/{gid}")).await.status, 204);
+    app.get(&format!("/Groups/{gid}"))
+        .await
+        .assert_error(404, None);
+    assert!(members(&app, &gid).await.is_empty());
+    assert_eq!(app.get(&format!("/Users/{u1}")).await.status, 200);
+    app.stop().await;
+}
+
+async fn entra_id_replay(b: Backend) {
+    let app = spawn_app(b).await;
+    // Test connection: a random user and group, expecting empty lists, not 404.
+    let r = app
+        .get("/Users?filter=userName%20eq%20%22a1b2c3d4-e5f6%22")
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["totalResults"].clone()),
+        (200, json!(0))
+    );
+    assert_eq!(
+        app.get("/Groups?excludedAttributes=members&filter=displayName%20eq%20%22a1b2%22")
+            .await
+            .body["totalResults"],
+        0
+    );
+    // Create, with PascalCase names from Microsoft's test suite.
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "UserName": "Test_User_ab6490ee@testuser.com",
+        "Active": true,
+        "emails": [{"Primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com"}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+        "roles": [],
+        ENTERPRISE: {"employeeNumber": "701984", "department": "Tour Operations", "manager": {"value": "123456"}}
+    });
+    let r = app.post("/Users", &body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.header("content-type"), Some("application/scim+json"));
+    assert_eq!(r.body[ENTERPRISE]["manager"]["value"], "123456");
+    let r = app
+        .get("/Users?filter=externalId%20eq%20%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22")
+        .await;
+    assert_eq!(r.body["Resources"][0]["id"], id.as_str());
+    // Entra's default PATCH dialect.
+    let r = app
+        .patch(&format!("/Users/{id}"), &ops(json!([
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "Updated@TestUser.com"},
+            {"op": "Replace", "path": "name.givenName", "value": "updatedGiven"},
+            {"op": "Add", "path": format!("{ENTERPRISE}:department"), "value": "Finance"},
+            {"op": "Replace", "path": "active", "value": "False"},
+            {"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": "654321"}
+        ])))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body[ENTERPRISE]["manager"]["value"], "654321");
+    let row = app
+        .user_row("Test_User_ab6490ee@testuser.com")
+        .await
+        .unwrap();
+    assert_eq!(row[2].as_deref(), Some("updated@testuser.com"));
+    assert_eq!(row[3].as_deref(), Some("updatedGiven"));
+    assert_eq!(row[5].as_deref(), Some("Finance"));
+    assert_eq!(row[7].as_deref(), Some("0"));
+    // The aadOptscim062020 dialect: no-path replace with dotted and URN-qualified keys.
+    let r = app
+        .patch(&format!("/Users/{id}"), &ops(json!([{"op": "replace", "value": {
+            "name.familyName": "Renamed", format!("{ENTERPRISE}:department"): "Legal", "active": true}}])))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let row = app
+        .user_row("Test_User_ab6490ee@testuser.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        (row[4].as_deref(), row[5].as_deref(), row[7].as_deref()),
+        (Some("Renamed"), Some("Legal"), Some("1"))
+    );
+    // manager removal by value filter on a single-valued attribute.
+    let r = app.patch(&format!("/Users/{id}"), &ops(json!([{"op": "remove", "path": format!("{ENTERPRISE}:manager[value eq \"654321\"]")}]))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body[ENTERPRISE].get("manager").is_none(), "{}", r.body);
+    // Groups: Entra's schema URN, externalId, and its member add/remove forms.
+    let r = app
+        .post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "Group1DisplayName", "meta": {"resourceType": "Group"}}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let gid = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["externalId"], "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159");
+    let r = app
+        .patch(
+            &format!("/Groups/{gid}"),
+            &ops(json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": id}]}])),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(members(&app, &gid).await, vec![id.clone()]);
+    let r = app
+        .get(&format!(
+            "/Groups?filter=members%5Bvalue%20eq%20%22{id}%22%5D&excludedAttributes=members"
+        ))
+        .await;
+    assert_eq!(r.body["totalResults"], 1);
+    let r = app
+        .patch(
+            &format!("/Groups/{gid}"),
+            &ops(json!([{"op": "Remove", "path": "members", "value": [{"value": id}]}])),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(members(&app, &gid).await.is_empty());
+    // Hard delete after the soft-delete period: this mapping deactivates.
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status, 204);
+    assert_eq!(
+        app.user_row("Test_User_ab6490ee@testuser.com")
+            .await
+            .unwrap()[7]
+            .as_deref(),
+        Some("0")
+    );
+    app.stop().await;
+}
+
+async fn onelogin_templates(b: Backend) {
+    let app = spawn_app(b).await;
+    // OneLogin's JSON templates render booleans as strings and send "id": null.
+    let r = app
+        .post("/Users", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE], "id": null,
+            "userName": "ol.user@example.com", "active": "true", "name": {"givenName": "One", "familyName": "Login"},
+            "emails": [{"value": "ol.user@example.com", "primary": true}],
+            ENTERPRISE: {"manager": {"value": "42", "displayName": "Boss"}, "department": "Ops"}}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["active"], true);
+    assert!(
+        r.body[ENTERPRISE]["manager"].get("displayName").is_none(),
+        "read-only sub-attribute not stored"
+    );
+    let r = app.put(&format!("/Users/{id}"), &json!({"userName": "ol.user@example.com", "active": "false", "name": {"givenName": "One", "familyName": "Login"}, "emails": [{"value": "ol.user@example.com"}]})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["active"].clone()),
+        (200, json!(false))
+    );
+    assert_eq!(
+        app.user_row("ol.user@example.com").await.unwrap()[7].as_deref(),
+        Some("0")
+    );
+    app.stop().await;
+}
+
+async fn jumpcloud_setup_creates_and_deletes_a_test_user_and_group(b: Backend) {
+    let app = spawn_app(b).await;
+    let uid = new_user(&app, "jumpcloud.test@example.com").await;
+    let r = app
+        .post(
+            "/Groups",
+            &json!({"displayName": "JumpCloud Test Group", "members": [{"value": uid}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let gid = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["members"][0]["value"], uid.as_str());
+    // Azure-style member removal.
+    assert_eq!(
+        app.patch(
+            &format!("/Groups/{gid}"),
+            &ops(json!([{"op": "remove", "path": "members", "value": [{"value": uid}]}]))
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(app.delete(&format!("/Groups/{gid}")).await.status, 204);
+    // on_delete = "deactivate": the DELETE answers cleanly and the row is kept, inactive.
+    assert_eq!(app.delete(&format!("/Users/{uid}")).await.status, 204);
+    assert_eq!(
+        app.user_row("jumpcloud.test@example.com").await.unwrap()[7].as_deref(),
+        Some("0")
+    );
+    app.stop().await;
+}
+
+async fn query_parameters_search_sort_and_etags(b: Backend) {
+    let app = spawn_app(b).await;
+    let id = new_user(&app, "zed@example.com").await;
+    // attributes / excludedAttributes.
+    let r = app
+        .get(&format!("/Users/{id}?attributes=userName,name.givenName"))
+        .await;
+    let keys: Vec<&String> = r.body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        vec!["schemas", "id", "userName", "name"],
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["name"], json!({"givenName": "G"}));
+    let r = app
+        .get("/Users?excludedAttributes=emails,meta&count=2")
+        .await;
+    assert!(
+        r.body["Resources"][0].get("emails").is_none()
+            && r.body["Resources"][0].get("meta").is_none()
+    );
+    assert!(r.body["Resources"][0].get("userName").is_some());
+    // sortBy on a mapped column, both directions; the key breaks ties.
+    let names = |r: &Resp| -> Vec<String> {
+        r.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap().to_lowercase())
+            .collect()
+    };
+    let asc = names(&app.get("/Users?sortBy=userName&count=100").await);
+    let mut expected = asc.clone();
+    expected.sort();
+    assert_eq!(asc, expected);
+    let desc = names(
+        &app.get("/Users?sortBy=userName&sortOrder=descending&count=100")
+            .await,
+    );
+    assert_eq!(desc.first().map(String::as_str), Some("zed@example.com"));
+    app.get("/Users?sortBy=title")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    // POST /.search behaves like GET.
+    let r = app
+        .send(Method::POST, "/Users/.search", Some(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName eq \"ZED@example.com\"", "attributes": ["userName"], "startIndex": 1, "count": 10})), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 1);
+    assert_eq!(
+        r.body["Resources"][0],
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id, "userName": "zed@example.com"})
+    );
+    // ETags.
+    let r = app.get(&format!("/Users/{id}")).await;
+    let etag = r.header("etag").unwrap().to_string();
+    let r = app
+        .send(
+            Method::GET,
+            &format!("/Users/{id}"),
+            None,
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 304);
+    assert!(r.raw.is_empty());
+    let p = ops(json!([{"op": "replace", "path": "title", "value": "Dr"}]));
+    let r = app
+        .send(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(&p),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let stale = app
+        .send(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(&ops(
+                json!([{"op": "replace", "path": "title", "value": "Prof"}]),
+            )),
+            &[("if-match", &etag)],
+        )
+        .await;
+    stale.assert_error(412, None);
+    assert_eq!(
+        app.get(&format!("/Users/{id}")).await.body["title"],
+        "Dr",
+        "the stale write changed nothing"
+    );
+    let gid = app
+        .post("/Groups", &json!({"displayName": "Tagged"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let g = app.get(&format!("/Groups/{gid}")).await;
+    let getag = g.header("etag").unwrap().to_string();
+    assert_eq!(
+        app.patch(
+            &format!("/Groups/{gid}"),
+            &ops(json!([{"op": "add", "path": "members", "value": [{"value": id}]}]))
+        )
+        .await
+        .status,
+        204
+    );
+    app.send(
+        Method::DELETE,
+        &format!("/Groups/{gid}"),
+        None,
+        &[("if-match", &getag)],
+    )
+    .await
+    .assert_error(412, None);
+    assert_eq!(app.get(&format!("/Groups/{gid}")).await.status, 200);
+    app.stop().await;
+}
+
+backend_tests!(
+    okta_push_groups,
+    entra_id_replay,
+    onelogin_templates,
+    jumpcloud_setup_creates_and_deletes_a_test_user_and_group,
+    query_parameters_search_sort_and_etags
+);
