@@ -285,21 +285,20 @@ async fn find_matches(
     d: Dialect,
     user_name: &str,
 ) -> Result<Vec<String>, StoreError> {
+    // One indexed lookup per column, UNIONed: an OR across columns lets some planners
+    // (SQLite 3.53, measured) fall back to a full table scan.
     let mut q = Sql::new();
-    q.raw("SELECT ");
-    cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
-    q.raw(" FROM ")
-        .ident(&m.table)
-        .raw(" ")
-        .ident(HOST_ALIAS)
-        .raw(" WHERE ");
+    q.raw("SELECT k FROM (");
     for (i, col) in m.match_columns.iter().enumerate() {
         if i > 0 {
-            q.raw(" OR ");
+            q.raw(" UNION ");
         }
+        q.raw("SELECT ");
+        cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
+        q.raw(" AS k FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS).raw(" WHERE ");
         dialect::ci_equals(&mut q, d, HOST_ALIAS, col, user_name.trim());
     }
-    q.raw(" ORDER BY 1 LIMIT 3");
+    q.raw(") matches ORDER BY k LIMIT 3");
     Ok(c.rows(q)
         .await?
         .into_iter()
