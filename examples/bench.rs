@@ -33,7 +33,10 @@ struct Target {
 
 impl Target {
     async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Bytes) {
-        let mut b = Request::builder().method(method).uri(format!("{}{path}", self.base)).header("authorization", format!("Bearer {}", self.token));
+        let mut b = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token));
         let body = match body {
             Some(v) => {
                 b = b.header("content-type", "application/scim+json");
@@ -41,7 +44,11 @@ impl Target {
             }
             None => Full::new(Bytes::new()),
         };
-        let resp = self.client.request(b.body(body).unwrap()).await.expect("request");
+        let resp = self
+            .client
+            .request(b.body(body).unwrap())
+            .await
+            .expect("request");
         let status = resp.status().as_u16();
         (status, resp.into_body().collect().await.unwrap().to_bytes())
     }
@@ -105,20 +112,33 @@ where
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok())))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
 #[tokio::main]
 async fn main() {
-    let users_total: usize = std::env::var("BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let group_size: usize = std::env::var("BENCH_GROUP").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let users_total: usize = std::env::var("BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let group_size: usize = std::env::var("BENCH_GROUP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("bench.db");
     scim_bridge::store::demo::ensure(&db_path).unwrap();
     // Seed users straight into the host table (this measures the bridge, not the seeding).
     {
-        let mut c = diesel::sqlite::SqliteConnection::establish(&db_path.to_string_lossy()).unwrap();
+        let mut c =
+            diesel::sqlite::SqliteConnection::establish(&db_path.to_string_lossy()).unwrap();
         let mut sql = String::from("BEGIN;");
         for i in 0..users_total {
             sql.push_str(&format!(
@@ -141,17 +161,34 @@ async fn main() {
     .unwrap();
     let settings = Settings::load(&config).unwrap();
     let t0 = Instant::now();
-    let app = scim_bridge::cli::prepare(&settings, Duration::from_secs(5)).await.unwrap();
-    let token = scim_bridge::store::tokens::create(&app.db, "bench").await.unwrap();
+    let app = scim_bridge::cli::prepare(&settings, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let token = scim_bridge::store::tokens::create(&app.db, "bench")
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    println!("ready to serve after {:.0} ms (migrations, introspection, mapping check)", t0.elapsed().as_secs_f64() * 1000.0);
-    let state = Arc::new(State { app, http: scim_bridge::cli::http_settings(&settings) });
-    tokio::spawn(scim_bridge::http::serve(listener, state, std::future::pending(), Duration::from_secs(1)));
+    println!(
+        "ready to serve after {:.0} ms (migrations, introspection, mapping check)",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    let state = Arc::new(State {
+        app,
+        http: scim_bridge::cli::http_settings(&settings),
+    });
+    tokio::spawn(scim_bridge::http::serve(
+        listener,
+        state,
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
     let target = Arc::new(Target {
         base: format!("http://{addr}/scim/v2"),
         token,
-        client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http(),
+        client: Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(64)
+            .build_http(),
     });
     println!("SQLite (rollback journal unless BENCH_WAL=true), {users_total} pre-existing users");
 
@@ -170,10 +207,26 @@ async fn main() {
     }
     for conc in [1, 16] {
         let t = target.clone();
-        run(&format!("GET /Users?filter=userName eq, concurrency {conc}"), 5000, conc, move |i| {
-            let t = t.clone();
-            async move { t.call(Method::GET, &format!("/Users?filter=userName%20eq%20%22seed{}%40example.com%22", (i * 7919) % users_total), None).await.0 }
-        })
+        run(
+            &format!("GET /Users?filter=userName eq, concurrency {conc}"),
+            5000,
+            conc,
+            move |i| {
+                let t = t.clone();
+                async move {
+                    t.call(
+                        Method::GET,
+                        &format!(
+                            "/Users?filter=userName%20eq%20%22seed{}%40example.com%22",
+                            (i * 7919) % users_total
+                        ),
+                        None,
+                    )
+                    .await
+                    .0
+                }
+            },
+        )
         .await;
     }
     {
@@ -192,7 +245,13 @@ async fn main() {
     let mut start = 1;
     let mut seen = 0;
     loop {
-        let (status, body) = target.call(Method::GET, &format!("/Users?startIndex={start}&count=100"), None).await;
+        let (status, body) = target
+            .call(
+                Method::GET,
+                &format!("/Users?startIndex={start}&count=100"),
+                None,
+            )
+            .await;
         assert_eq!(status, 200);
         let v: Value = serde_json::from_slice(&body).unwrap();
         let n = v["itemsPerPage"].as_u64().unwrap() as usize;
@@ -202,38 +261,89 @@ async fn main() {
         }
         start += 100;
     }
-    println!("{:<44} {:>9.2} s   ({seen} users, pages of 100)", "paging GET /Users", started.elapsed().as_secs_f64());
+    println!(
+        "{:<44} {:>9.2} s   ({seen} users, pages of 100)",
+        "paging GET /Users",
+        started.elapsed().as_secs_f64()
+    );
 
     // A large group.
-    let (_, body) = target.call(Method::POST, "/Groups", Some(&json!({"displayName": "Everyone"}))).await;
-    let gid = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_str().unwrap().to_string();
+    let (_, body) = target
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(&json!({"displayName": "Everyone"})),
+        )
+        .await;
+    let gid = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let started = Instant::now();
     for chunk in 0..group_size / 1000 {
-        let members: Vec<Value> = (0..1000).map(|j| json!({"value": (6 + chunk * 1000 + j).to_string()})).collect();
+        let members: Vec<Value> = (0..1000)
+            .map(|j| json!({"value": (6 + chunk * 1000 + j).to_string()}))
+            .collect();
         let p = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": members}]});
-        let (status, _) = target.call(Method::PATCH, &format!("/Groups/{gid}"), Some(&p)).await;
+        let (status, _) = target
+            .call(Method::PATCH, &format!("/Groups/{gid}"), Some(&p))
+            .await;
         assert_eq!(status, 204);
     }
-    println!("{:<44} {:>9.1} ms per 1,000-member PATCH (to {group_size} members)", "group build-up", started.elapsed().as_secs_f64() * 1000.0 / (group_size / 1000) as f64);
+    println!(
+        "{:<44} {:>9.1} ms per 1,000-member PATCH (to {group_size} members)",
+        "group build-up",
+        started.elapsed().as_secs_f64() * 1000.0 / (group_size / 1000) as f64
+    );
     let mut lat = Vec::new();
     for k in 0..10 {
-        let members: Vec<Value> = (0..1000).map(|j| json!({"value": (6 + (k * 1000 + j) % group_size).to_string()})).collect();
+        let members: Vec<Value> = (0..1000)
+            .map(|j| json!({"value": (6 + (k * 1000 + j) % group_size).to_string()}))
+            .collect();
         let p = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
             {"op": "remove", "path": "members", "value": members}, {"op": "add", "path": "members", "value": members}]});
         let t = Instant::now();
-        let (status, _) = target.call(Method::PATCH, &format!("/Groups/{gid}"), Some(&p)).await;
+        let (status, _) = target
+            .call(Method::PATCH, &format!("/Groups/{gid}"), Some(&p))
+            .await;
         assert_eq!(status, 204);
         lat.push(t.elapsed());
     }
     lat.sort();
-    println!("{:<44} p50 {:>6.1} ms  max {:>6.1} ms", format!("PATCH 1,000 removes + 1,000 adds, {group_size}-member group"), percentile(&lat, 0.5), lat.last().unwrap().as_secs_f64() * 1000.0);
+    println!(
+        "{:<44} p50 {:>6.1} ms  max {:>6.1} ms",
+        format!("PATCH 1,000 removes + 1,000 adds, {group_size}-member group"),
+        percentile(&lat, 0.5),
+        lat.last().unwrap().as_secs_f64() * 1000.0
+    );
     let t = Instant::now();
-    let (status, body) = target.call(Method::GET, &format!("/Groups/{gid}?excludedAttributes=members"), None).await;
+    let (status, body) = target
+        .call(
+            Method::GET,
+            &format!("/Groups/{gid}?excludedAttributes=members"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
-    println!("{:<44} {:>9.2} ms ({} bytes)", "GET group, excludedAttributes=members", t.elapsed().as_secs_f64() * 1000.0, body.len());
+    println!(
+        "{:<44} {:>9.2} ms ({} bytes)",
+        "GET group, excludedAttributes=members",
+        t.elapsed().as_secs_f64() * 1000.0,
+        body.len()
+    );
     let t = Instant::now();
-    let (status, body) = target.call(Method::GET, &format!("/Groups/{gid}"), None).await;
+    let (status, body) = target
+        .call(Method::GET, &format!("/Groups/{gid}"), None)
+        .await;
     assert_eq!(status, 200);
-    println!("{:<44} {:>9.2} ms ({} bytes)", "GET group with all members", t.elapsed().as_secs_f64() * 1000.0, body.len());
-    println!("peak RSS of the process (bridge + load generator): {:.1} MB", peak_rss_mb());
+    println!(
+        "{:<44} {:>9.2} ms ({} bytes)",
+        "GET group with all members",
+        t.elapsed().as_secs_f64() * 1000.0,
+        body.len()
+    );
+    println!(
+        "peak RSS of the process (bridge + load generator): {:.1} MB",
+        peak_rss_mb()
+    );
 }

@@ -222,7 +222,10 @@ fn apply_no_path(rt: &ResourceType, doc: &mut Value, op: &PatchOp) -> Result<(),
                     "\"{key}\" must be an object of extension attributes"
                 )));
             };
-            for (ek, ev) in ext_fields.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("schemas")) {
+            for (ek, ev) in ext_fields
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+            {
                 let path = PatchPath {
                     attr: AttrPath::parse(&format!("{key}:{ek}"))?,
                     filter: None,
@@ -268,7 +271,10 @@ fn apply_path(
                         "\"{urn}\" takes an object of extension attributes"
                     )));
                 };
-                for (k, v) in fields.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("schemas")) {
+                for (k, v) in fields
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+                {
                     let sub = PatchPath {
                         attr: AttrPath::parse(&format!("{urn}:{k}"))?,
                         filter: None,

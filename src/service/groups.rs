@@ -289,23 +289,6 @@ fn not_found(id: &str) -> ServiceError {
     ScimError::not_found(format!("no group with id {id:?}")).into()
 }
 
-fn uuid() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::rng().fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 /// `POST /Groups`.
 pub async fn create(app: &App, body: &Value, base: &str) -> Result<Answer, ServiceError> {
     let normalized = app.groups.normalize(body)?;
@@ -315,7 +298,7 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<Answer, Servi
         .transpose()?
         .unwrap_or_default();
     let planned = plan(normalized, vec![MemberChange::Add(keys)])?;
-    let id = uuid();
+    let id = crate::store::new_uuid();
     match store::create(&app.db, &app.users, &id, &planned).await? {
         Ok(g) => {
             info!(group = %planned.display_name, id = %id, members = g.members.as_ref().map_or(0, Vec::len), "created group");

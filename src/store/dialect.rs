@@ -6,6 +6,14 @@ use crate::scim::filter::CompareOp;
 
 use super::sql::Sql;
 
+/// The type text casts use: MySQL/MariaDB have no `CAST(… AS TEXT)`.
+pub fn text_type(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Mysql => "CHAR",
+        _ => "TEXT",
+    }
+}
+
 /// Writes `CAST(<ident> AS <text type>)`.
 pub fn cast_text(q: &mut Sql, d: Dialect, table_alias: Option<&str>, col: &str) {
     q.raw("CAST(");
@@ -116,6 +124,29 @@ pub struct PredCtx<'a> {
 }
 
 pub const HOST_ALIAS: &str = "h";
+
+/// ` WHERE <pred>` when there is a predicate. Filter-shaped statements stay out of the
+/// prepared-statement cache.
+pub fn where_clause(q: &mut Sql, ctx: &PredCtx<'_>, pred: Option<&Pred>) {
+    if let Some(p) = pred {
+        q.raw(" WHERE ");
+        render(q, ctx, p);
+        q.uncacheable = true;
+    }
+}
+
+/// `SELECT CAST(COUNT(*) AS TEXT) FROM <table> h [WHERE …]`: a list's `totalResults`.
+pub fn count_sql(ctx: &PredCtx<'_>, pred: Option<&Pred>) -> Sql {
+    let mut q = Sql::new();
+    q.raw("SELECT CAST(COUNT(*) AS ")
+        .raw(text_type(ctx.dialect))
+        .raw(") FROM ")
+        .ident(ctx.host_table)
+        .raw(" ")
+        .ident(HOST_ALIAS);
+    where_clause(&mut q, ctx, pred);
+    q
+}
 
 /// Renders a predicate. SCIM semantics for absent values: a comparison on NULL is false, so
 /// `not (x eq 1)` matches rows where x is NULL — each comparison is guarded explicitly rather

@@ -372,24 +372,9 @@ pub async fn list(
         key: "id",
         key_kind: ColumnKind::Text,
     };
-    let where_clause = |q: &mut Sql| {
-        if let Some(p) = pred {
-            q.raw(" WHERE ");
-            dialect::render(q, &ctx, p);
-            q.uncacheable = true;
-        }
-    };
     let mut tx = db.begin_read().await?;
     let r = async {
-        let mut cq = Sql::new();
-        cq.raw("SELECT CAST(COUNT(*) AS ")
-            .raw(if db.dialect == Dialect::Mysql {
-                "CHAR"
-            } else {
-                "TEXT"
-            })
-            .raw(") FROM scim_groups h");
-        where_clause(&mut cq);
+        let cq = dialect::count_sql(&ctx, pred);
         let total: u64 = tx
             .conn()
             .row(cq)
@@ -400,7 +385,7 @@ pub async fn list(
             return Ok((total, vec![]));
         }
         let mut q = select_groups(db.dialect);
-        where_clause(&mut q);
+        dialect::where_clause(&mut q, &ctx, pred);
         q.raw(" ORDER BY ");
         if let Some((col, order)) = sort {
             dialect::order_by(&mut q, db.dialect, col, col == "display_name");

@@ -31,6 +31,24 @@ use sql::{Sql, TextRow};
 
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
+/// A random (version 4) UUID, for keys the bridge generates itself.
+pub fn new_uuid() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -170,6 +188,28 @@ enum AnyPool {
     Lite(Pool<SqliteConn>),
 }
 
+/// Settings for a database server's pool: each new connection runs `setup` first, and a
+/// connection is checked with a round trip before reuse, so one the server dropped is replaced
+/// rather than handed to a request.
+fn server_config<C>(setup: &'static str) -> ManagerConfig<C>
+where
+    C: AsyncConnection + SimpleAsyncConnection + Send + 'static,
+{
+    let mut cfg = ManagerConfig::<C>::default();
+    cfg.recycling_method = RecyclingMethod::Verified;
+    cfg.custom_setup = Box::new(move |url| {
+        let url = url.to_string();
+        Box::pin(async move {
+            let mut c = C::establish(&url).await?;
+            c.batch_execute(setup)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(c)
+        })
+    });
+    cfg
+}
+
 /// A pooled connection of any backend.
 #[allow(
     clippy::large_enum_variant,
@@ -287,63 +327,34 @@ impl Db {
                     acquire_timeout: opts.acquire_timeout,
                 }
             }
-            DbUrl::Postgres(u) => {
-                let mut cfg = ManagerConfig::<AsyncPgConnection>::default();
-                cfg.recycling_method = RecyclingMethod::Verified;
-                cfg.custom_setup = Box::new(|url| {
-                    let url = url.to_string();
-                    Box::pin(async move {
-                        let mut c = AsyncPgConnection::establish(&url).await?;
-                        // Timestamps are written in UTC; make `timestamptz` columns read them so.
-                        c.batch_execute("SET TIME ZONE 'UTC'")
-                            .await
-                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                        Ok(c)
-                    })
-                });
-                let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(
-                    u.clone(),
-                    cfg,
-                ))
-                .max_size(opts.pool_size)
-                .build()
-                .map_err(build_err)?;
-                Db {
-                    dialect: Dialect::Postgres,
-                    write: AnyPool::Pg(pool),
-                    read: None,
-                    acquire_timeout: opts.acquire_timeout,
-                }
-            }
-            DbUrl::Mysql(u) => {
-                let mut cfg = ManagerConfig::<AsyncMysqlConnection>::default();
-                cfg.recycling_method = RecyclingMethod::Verified;
-                cfg.custom_setup = Box::new(|url| {
-                    let url = url.to_string();
-                    Box::pin(async move {
-                        let mut c = AsyncMysqlConnection::establish(&url).await?;
-                        // Strict mode turns silent truncation into errors; UTC keeps TIMESTAMP
-                        // columns unambiguous.
-                        c.batch_execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00'")
-                            .await
-                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                        Ok(c)
-                    })
-                });
-                let pool = Pool::builder(AsyncDieselConnectionManager::new_with_config(
-                    u.clone(),
-                    cfg,
-                ))
-                .max_size(opts.pool_size)
-                .build()
-                .map_err(build_err)?;
-                Db {
-                    dialect: Dialect::Mysql,
-                    write: AnyPool::My(pool),
-                    read: None,
-                    acquire_timeout: opts.acquire_timeout,
-                }
-            }
+            // Timestamps are written in UTC; make `timestamptz` columns read them so.
+            DbUrl::Postgres(u) => Db {
+                dialect: Dialect::Postgres,
+                write: AnyPool::Pg(
+                    Pool::builder(AsyncDieselConnectionManager::new_with_config(u.clone(), server_config("SET TIME ZONE 'UTC'")))
+                        .max_size(opts.pool_size)
+                        .build()
+                        .map_err(build_err)?,
+                ),
+                read: None,
+                acquire_timeout: opts.acquire_timeout,
+            },
+            // Strict mode turns silent truncation into errors; UTC keeps TIMESTAMP columns
+            // unambiguous.
+            DbUrl::Mysql(u) => Db {
+                dialect: Dialect::Mysql,
+                write: AnyPool::My(
+                    Pool::builder(AsyncDieselConnectionManager::new_with_config(
+                        u.clone(),
+                        server_config("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00'"),
+                    ))
+                    .max_size(opts.pool_size)
+                    .build()
+                    .map_err(build_err)?,
+                ),
+                read: None,
+                acquire_timeout: opts.acquire_timeout,
+            },
         };
         let mut c = db.reader().await?;
         c.batch("SELECT 1").await?;

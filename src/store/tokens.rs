@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::mapping::value::parse_timestamp;
 use crate::mapping::HostValue;
 
+use super::dialect;
 use super::sql::Sql;
 use super::{Db, StoreError};
 
@@ -97,11 +98,7 @@ pub async fn create(db: &Db, name: &str) -> Result<String, StoreError> {
 pub async fn list(db: &Db) -> Result<Vec<TokenInfo>, StoreError> {
     let mut c = db.reader().await?;
     let mut q = Sql::new();
-    let text = if db.dialect == crate::mapping::Dialect::Mysql {
-        "CHAR"
-    } else {
-        "TEXT"
-    };
+    let text = dialect::text_type(db.dialect);
     q.owned(format!("SELECT name, CAST(created_at AS {text}), CAST(last_used_at AS {text}) FROM scim_tokens ORDER BY name"));
     Ok(c.rows(q)
         .await?
@@ -130,11 +127,7 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<String>, St
     };
     let mut c = db.reader().await?;
     let mut q = Sql::new();
-    let text = if db.dialect == crate::mapping::Dialect::Mysql {
-        "CHAR"
-    } else {
-        "TEXT"
-    };
+    let text = dialect::text_type(db.dialect);
     q.raw("SELECT name, secret_hash, ")
         .owned(format!("CAST(last_used_at AS {text})"))
         .raw(" FROM scim_tokens WHERE lookup = ")

@@ -209,27 +209,9 @@ pub async fn list(
         key: &m.key.name,
         key_kind: m.key.kind,
     };
-    let where_clause = |q: &mut Sql| {
-        if let Some(p) = pred {
-            q.raw(" WHERE ");
-            dialect::render(q, &ctx, p);
-            q.uncacheable = true;
-        }
-    };
     let mut tx = db.begin_read().await?;
     let r = async {
-        let mut cq = Sql::new();
-        cq.raw("SELECT CAST(COUNT(*) AS ")
-            .raw(if db.dialect == Dialect::Mysql {
-                "CHAR"
-            } else {
-                "TEXT"
-            })
-            .raw(") FROM ")
-            .ident(&m.table)
-            .raw(" ")
-            .ident(HOST_ALIAS);
-        where_clause(&mut cq);
+        let cq = dialect::count_sql(&ctx, pred);
         let total: u64 = tx
             .conn()
             .row(cq)
@@ -240,7 +222,7 @@ pub async fn list(
             return Ok((total, vec![]));
         }
         let mut q = select_host(m, db.dialect);
-        where_clause(&mut q);
+        dialect::where_clause(&mut q, &ctx, pred);
         q.raw(" ORDER BY ");
         if let Some((col, order, fold)) = sort {
             // NULLs sort as the database does; the key keeps the order total and stable.
@@ -295,7 +277,11 @@ async fn find_matches(
         }
         q.raw("SELECT ");
         cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
-        q.raw(" AS k FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS).raw(" WHERE ");
+        q.raw(" AS k FROM ")
+            .ident(&m.table)
+            .raw(" ")
+            .ident(HOST_ALIAS)
+            .raw(" WHERE ");
         dialect::ci_equals(&mut q, d, HOST_ALIAS, col, user_name.trim());
     }
     q.raw(") matches ORDER BY k LIMIT 3");
@@ -353,7 +339,7 @@ async fn insert_host(
     let mut cols: Vec<(String, HostValue)> = row.to_vec();
     let generated_key = match m.key.generate {
         Some(crate::mapping::model::KeyGenerate::Uuid) => {
-            let k = uuid_v4();
+            let k = super::new_uuid();
             cols.retain(|(c, _)| c != &m.key.name);
             cols.push((m.key.name.clone(), HostValue::Text(k.clone())));
             Some(k)
@@ -396,23 +382,6 @@ async fn insert_host(
                 .ok_or_else(|| StoreError::Other("insert returned no key".into()))
         }
     }
-}
-
-fn uuid_v4() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::rng().fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 async fn upsert_link(
@@ -630,7 +599,7 @@ mod tests {
 
     #[test]
     fn uuids_are_v4() {
-        let u = uuid_v4();
+        let u = crate::store::new_uuid();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
     }
