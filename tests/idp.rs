@@ -448,7 +448,93 @@ async fn query_parameters_search_sort_and_etags(b: Backend) {
     app.stop().await;
 }
 
+async fn large_group_is_patched_by_set_operations_and_streamed(b: Backend) {
+    let app = spawn_app(b).await;
+    let n = 2500;
+    let rows: Vec<String> = (0..n)
+        .map(|i| format!("('big{i}@example.com', 'big{i}@example.com', 'B', 'G', TRUE, 'customer', '!', '2024-01-01 00:00:00', '2024-01-01 00:00:00')"))
+        .collect();
+    app.exec(&format!("INSERT INTO users (login, email, firstname, lastname, active, role, password, created_at, updated_at) VALUES {}", rows.join(", "))).await;
+    let ids: Vec<String> = app
+        .rows("SELECT CAST(id AS {T}) FROM users WHERE login LIKE 'big%' ORDER BY id")
+        .await
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    assert_eq!(ids.len(), n);
+    let gid = app
+        .post("/Groups", &json!({"displayName": "Everyone"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for chunk in ids.chunks(1000) {
+        let members: Vec<Value> = chunk.iter().map(|id| json!({"value": id})).collect();
+        assert_eq!(
+            app.patch(
+                &format!("/Groups/{gid}"),
+                &ops(json!([{"op": "add", "path": "members", "value": members}]))
+            )
+            .await
+            .status,
+            204
+        );
+    }
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM scim_group_members WHERE group_id = '{gid}'"
+        ))
+        .await,
+        n as i64
+    );
+    // The full GET streams every member, as valid JSON, each once.
+    let r = app.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("etag").is_some());
+    let body: Value = serde_json::from_slice(&r.raw).expect("the streamed body is valid JSON");
+    assert_eq!(body["displayName"], "Everyone");
+    let mut got: Vec<String> = body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    got.dedup();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(got, want);
+    // If-None-Match still answers 304 without streaming.
+    let etag = r.header("etag").unwrap().to_string();
+    assert_eq!(
+        app.send(
+            Method::GET,
+            &format!("/Groups/{gid}"),
+            None,
+            &[("if-none-match", &etag)]
+        )
+        .await
+        .status,
+        304
+    );
+    // Removing 1,000 and re-adding 500 touches only those rows.
+    let gone: Vec<Value> = ids[..1000].iter().map(|id| json!({"value": id})).collect();
+    let back: Vec<Value> = ids[..500].iter().map(|id| json!({"value": id})).collect();
+    let r = app.patch(&format!("/Groups/{gid}"), &ops(json!([{"op": "remove", "path": "members", "value": gone}, {"op": "add", "path": "members", "value": back}]))).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM scim_group_members WHERE group_id = '{gid}'"
+        ))
+        .await,
+        (n - 500) as i64
+    );
+    app.stop().await;
+}
+
 backend_tests!(
+    large_group_is_patched_by_set_operations_and_streamed,
     okta_push_groups,
     entra_id_replay,
     onelogin_templates,

@@ -329,7 +329,7 @@ fn user_name_of(a: &Answer) -> Option<String> {
 }
 
 async fn dispatch(
-    state: &State,
+    state: &Arc<State>,
     req: Request<Incoming>,
     route_kind: Route,
     id: Option<String>,
@@ -444,8 +444,21 @@ async fn dispatch(
         (Route::UsersSearch | Route::GroupsSearch, _) => method_not_allowed("POST"),
         (Route::Group, Method::GET) => {
             let p = projection()?;
-            let a = groups::get(app, &id, &p, &base).await?;
-            Ok(resource_response(StatusCode::OK, &Answer { resource: p.apply(&app.groups, a.resource), version: a.version }, if_none_match))
+            if !p.is_empty() {
+                let a = groups::get(app, &id, &p, &base).await?;
+                return Ok(resource_response(StatusCode::OK, &Answer { resource: p.apply(&app.groups, a.resource), version: a.version }, if_none_match));
+            }
+            // All members: streamed, never built in memory.
+            let head = groups::get(app, &id, &Projection::parse(None, Some("members"))?, &base).await?;
+            if not_modified(if_none_match, &head.version) {
+                return Ok(resource_response(StatusCode::OK, &head, if_none_match));
+            }
+            let (resp, tx) = response::streamed(StatusCode::OK);
+            let state = state.clone();
+            tokio::spawn(async move {
+                groups::stream_members(&state.app, &id, &head.resource, &base, tx).await;
+            });
+            Ok(with_etag(resp, &head.version))
         }
         (Route::Group, Method::PUT) => {
             let p = projection()?;

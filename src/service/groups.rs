@@ -46,17 +46,10 @@ pub fn render(g: &GroupRow, base: &str) -> Answer {
     }
     out.insert("displayName".into(), Value::String(g.display_name.clone()));
     if let Some(members) = &g.members {
-        let list: Vec<Value> = members
-            .iter()
-            .map(|m| {
-                let mut o = json!({"value": m.key, "$ref": format!("{base}/Users/{}", m.key), "type": "User"});
-                if let Some(d) = &m.display {
-                    o["display"] = Value::String(d.clone());
-                }
-                o
-            })
-            .collect();
-        out.insert("members".into(), Value::Array(list));
+        out.insert(
+            "members".into(),
+            Value::Array(members.iter().map(|m| member_json(m, base)).collect()),
+        );
     }
     if let Value::Object(extra) = &g.resource {
         for (k, v) in extra {
@@ -80,6 +73,71 @@ pub fn render(g: &GroupRow, base: &str) -> Answer {
         resource: Value::Object(out),
         version,
     }
+}
+
+/// One member as a group answer shows it.
+pub fn member_json(m: &crate::store::groups::Member, base: &str) -> Value {
+    let mut o = json!({"value": m.key, "$ref": format!("{base}/Users/{}", m.key), "type": "User"});
+    if let Some(d) = &m.display {
+        o["display"] = Value::String(d.clone());
+    }
+    o
+}
+
+/// Members per page when a group's members are streamed.
+const STREAM_PAGE: usize = 1000;
+
+/// Streams a group with all its members into `tx`: the group without members, then the
+/// members page by page. Memory stays flat for any group size; pages are separate reads, so a
+/// membership change during the stream shows up in the pages not yet sent.
+pub async fn stream_members(
+    app: &App,
+    id: &str,
+    head: &Value,
+    base: &str,
+    tx: tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+) {
+    let head = head.to_string();
+    let prefix = format!("{},\"members\":[", &head[..head.len().saturating_sub(1)]);
+    if tx.send(Ok(prefix.into())).await.is_err() {
+        return;
+    }
+    let mut after: Option<String> = None;
+    let mut first = true;
+    loop {
+        let page = match store::members_after(
+            &app.db,
+            &app.users,
+            id,
+            after.as_deref(),
+            STREAM_PAGE,
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(cause = %e, group = %id, "member stream aborted");
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                return;
+            }
+        };
+        let mut chunk = String::new();
+        for m in &page {
+            if !first {
+                chunk.push(',');
+            }
+            first = false;
+            chunk.push_str(&member_json(m, base).to_string());
+        }
+        if tx.send(Ok(chunk.into())).await.is_err() {
+            return; // the client went away
+        }
+        if page.len() < STREAM_PAGE {
+            break;
+        }
+        after = page.last().map(|m| m.key.clone());
+    }
+    let _ = tx.send(Ok("]}".into())).await;
 }
 
 /// Member ids from a `members` value: `[{"value": "id"}, …]` (a single object is accepted).

@@ -341,6 +341,35 @@ pub async fn create(
     }
 }
 
+/// One page of a group's members in key order, after `after` (keyset paging: each page is an
+/// index range scan, however deep into a large group).
+pub async fn members_after(
+    db: &Db,
+    users: &UserMapping,
+    id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Member>, StoreError> {
+    let mut c = db.reader().await?;
+    let mut q = Sql::new();
+    q.raw("SELECT m.member_key, l.user_name FROM scim_group_members m LEFT JOIN scim_users l ON l.host_table = ")
+        .text(&users.table)
+        .raw(" AND l.host_key = m.member_key WHERE m.group_id = ")
+        .text(id);
+    if let Some(a) = after {
+        q.raw(" AND m.member_key > ").text(a);
+    }
+    q.raw(" ORDER BY m.member_key LIMIT ").int(limit as i64);
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .map(|r| Member {
+            key: r.get(0).unwrap_or("").to_string(),
+            display: r.get(1).map(str::to_string),
+        })
+        .collect())
+}
+
 pub async fn get(
     db: &Db,
     users: &UserMapping,
