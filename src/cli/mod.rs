@@ -1,6 +1,7 @@
 //! The `scim-bridge` command line. Each command is: config → logging → work.
 
 mod check;
+mod import;
 mod serve;
 pub use serve::http_settings;
 mod token;
@@ -62,10 +63,36 @@ pub enum Command {
     /// Create, list and revoke the bearer tokens identity providers authenticate with.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Report, for every user row of the application, what Okta's "Provision existing users"
+    /// will do with it: adopt it, find it already linked, refuse it as ambiguous (two rows share
+    /// the userName), or be unable to match it (no userName). Reads page by page, so any table
+    /// size works. Dry run unless --apply, which pre-links the adoptable rows; safe to re-run.
+    Import {
+        /// Pre-link adoptable rows (the identity provider's first create for each adopts it).
+        #[arg(long)]
+        apply: bool,
+        /// Output: table, json (one object per line) or csv.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ImportFormat,
+    },
+    /// Report drift between the bridge's links and the application's rows: rows deleted inside
+    /// the application, userNames changed there. With --fix, forget links to deleted rows.
+    Reconcile {
+        /// Remove links whose host row no longer exists (host rows are never touched).
+        #[arg(long)]
+        fix: bool,
+    },
     /// Validate the configuration and mapping against the live database and report every
     /// problem: unknown tables or columns, NOT NULL columns nothing fills, types that cannot
     /// hold the mapped values, missing indexes for userName lookups. Exits 1 on errors.
     Check,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ImportFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +143,8 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Migrate { dry_run } => run_migrate(&settings, dry_run).await,
             Command::Token(t) => token::run(&settings, t).await,
             Command::Check => check::run(&settings).await,
+            Command::Import { apply, format } => import::run(&settings, apply, format).await,
+            Command::Reconcile { fix } => import::reconcile(&settings, fix).await,
         }
     });
     match result {

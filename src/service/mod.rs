@@ -2,6 +2,7 @@
 //! No HTTP here, and no SQL.
 
 pub mod groups;
+pub mod import;
 pub mod users;
 
 use crate::mapping::UserMapping;

@@ -292,18 +292,43 @@ async fn find_matches(
         .collect())
 }
 
+/// The host key and origin of the link holding this userName.
 async fn link_owner(
     c: &mut Conn,
     m: &UserMapping,
     hash: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<(String, String)>, StoreError> {
     let mut q = Sql::new();
-    q.raw("SELECT host_key FROM scim_users WHERE host_table = ")
+    q.raw("SELECT host_key, origin FROM scim_users WHERE host_table = ")
         .text(&m.table)
         .raw(" AND user_name_hash = ")
         .text(hash);
-    Ok(c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)))
+    Ok(c.row(q).await?.map(|r| {
+        (
+            r.get(0).unwrap_or("").to_string(),
+            r.get(1).unwrap_or("scim").to_string(),
+        )
+    }))
 }
+
+/// The origin of the link on a host row, if it has one.
+async fn link_origin(
+    c: &mut Conn,
+    m: &UserMapping,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT origin FROM scim_users WHERE host_table = ")
+        .text(&m.table)
+        .raw(" AND host_key = ")
+        .text(key);
+    Ok(c.row(q)
+        .await?
+        .map(|r| r.get(0).unwrap_or("scim").to_string()))
+}
+
+/// Links made by `scim-bridge import --apply`: the identity provider's first create adopts them.
+pub const ORIGIN_IMPORT: &str = "import";
 
 async fn update_host(
     c: &mut Conn,
@@ -390,6 +415,7 @@ async fn upsert_link(
     key: &str,
     p: &Planned,
     exists: bool,
+    origin: &str,
 ) -> Result<(), StoreError> {
     let now = HostValue::Timestamp(Utc::now().naive_utc());
     let resource =
@@ -410,12 +436,14 @@ async fn upsert_link(
             .text(&resource)
             .raw(", updated_at = ")
             .bind(now)
+            .raw(", origin = ")
+            .text(origin)
             .raw(" WHERE host_table = ")
             .text(&m.table)
             .raw(" AND host_key = ")
             .text(key);
     } else {
-        q.raw("INSERT INTO scim_users (host_table, host_key, user_name, user_name_hash, external_id, resource, created_at, updated_at) VALUES (")
+        q.raw("INSERT INTO scim_users (host_table, host_key, user_name, user_name_hash, external_id, resource, created_at, updated_at, origin) VALUES (")
             .text(&m.table)
             .raw(", ")
             .text(key)
@@ -431,6 +459,8 @@ async fn upsert_link(
             .bind(now.clone())
             .raw(", ")
             .bind(now)
+            .raw(", ")
+            .text(origin)
             .raw(")");
     }
     c.exec(q).await?;
@@ -461,26 +491,31 @@ pub async fn create(
     let mut tx = db.begin_write().await?;
     let r = async {
         let c = tx.conn();
-        if let Some(owner) = link_owner(c, m, &user_name_hash(&p.user_name)).await? {
-            return Ok(Err(CreateConflict::Taken(owner)));
-        }
-        let matches = find_matches(c, m, d, &p.user_name).await?;
-        let (key, adopted) = match matches.as_slice() {
-            [] => (insert_host(c, m, d, insert_row).await?, false),
-            [one] if m.adopt => {
-                let owned = !fetch_links(c, m, d, std::slice::from_ref(one))
-                    .await?
-                    .is_empty();
-                if owned {
-                    return Ok(Err(CreateConflict::Taken(one.clone())));
-                }
-                update_host(c, m, one, adopt_row).await?;
-                (one.clone(), true)
+        // (host key, whether it is adopted, whether a link row exists already)
+        let (key, adopted, linked) = match link_owner(c, m, &user_name_hash(&p.user_name)).await? {
+            Some((owner, origin)) if origin == ORIGIN_IMPORT => {
+                update_host(c, m, &owner, adopt_row).await?;
+                (owner, true, true)
             }
-            [one] => return Ok(Err(CreateConflict::ExistsUnadopted(one.clone()))),
-            many => return Ok(Err(CreateConflict::Ambiguous(many.to_vec()))),
+            Some((owner, _)) => return Ok(Err(CreateConflict::Taken(owner))),
+            None => {
+                let matches = find_matches(c, m, d, &p.user_name).await?;
+                match matches.as_slice() {
+                    [] => (insert_host(c, m, d, insert_row).await?, false, false),
+                    [one] if m.adopt => {
+                        let origin = link_origin(c, m, one).await?;
+                        if origin.as_deref().is_some_and(|o| o != ORIGIN_IMPORT) {
+                            return Ok(Err(CreateConflict::Taken(one.clone())));
+                        }
+                        update_host(c, m, one, adopt_row).await?;
+                        (one.clone(), true, origin.is_some())
+                    }
+                    [one] => return Ok(Err(CreateConflict::ExistsUnadopted(one.clone()))),
+                    many => return Ok(Err(CreateConflict::Ambiguous(many.to_vec()))),
+                }
+            }
         };
-        upsert_link(c, m, &key, p, false).await?;
+        upsert_link(c, m, &key, p, linked, "scim").await?;
         let user = fetch_host(c, m, d, &key, false)
             .await?
             .ok_or_else(|| StoreError::Other("created row not found".into()))?;
@@ -512,7 +547,7 @@ pub async fn modify<E: From<StoreError>>(
         let current = with_link(c, m, d, current).await?;
         let p = plan(&current)?;
         update_host(c, m, key, &p.row).await?;
-        upsert_link(c, m, key, &p, current.link.is_some()).await?;
+        upsert_link(c, m, key, &p, current.link.is_some(), "scim").await?;
         let user = fetch_host(c, m, d, key, false)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -575,6 +610,173 @@ pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreEr
             unlink(c, m, key).await?;
         }
         Ok(exists)
+    }
+    .await;
+    tx.finish(r).await
+}
+
+/// Host rows after `after` in key order, with their links: the import's streaming read, one
+/// index range per page however large the table.
+pub async fn page_after(
+    db: &Db,
+    m: &UserMapping,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<HostUser>, StoreError> {
+    let d = db.dialect;
+    let mut c = db.reader().await?;
+    let mut q = select_host(m, d);
+    if let Some(k) = after.and_then(|a| key_value(m, a)) {
+        q.raw(" WHERE ")
+            .ident(HOST_ALIAS)
+            .raw(".")
+            .ident(&m.key.name)
+            .raw(" > ")
+            .bind(k);
+    }
+    q.raw(" ORDER BY ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(&m.key.name)
+        .raw(" LIMIT ")
+        .int(limit as i64);
+    let mut users: Vec<HostUser> = c
+        .rows(q)
+        .await?
+        .iter()
+        .map(|r| parse_host_row(m, r))
+        .collect();
+    let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
+    for (k, l) in fetch_links(&mut c, m, d, &keys).await? {
+        if let Some(u) = users.iter_mut().find(|u| u.key == k) {
+            u.link = Some(l);
+        }
+    }
+    Ok(users)
+}
+
+/// Number of host rows.
+pub async fn count(db: &Db, m: &UserMapping) -> Result<u64, StoreError> {
+    let ctx = PredCtx {
+        dialect: db.dialect,
+        host_table: &m.table,
+        key: &m.key.name,
+        key_kind: m.key.kind,
+    };
+    let mut c = db.reader().await?;
+    Ok(c.row(dialect::count_sql(&ctx, None))
+        .await?
+        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
+        .unwrap_or(0))
+}
+
+/// Values (trimmed, lower-cased) that more than one host row holds in its match columns: a
+/// create with such a userName would be ambiguous.
+pub async fn shared_match_values(
+    db: &Db,
+    m: &UserMapping,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let d = db.dialect;
+    let mut c = db.reader().await?;
+    let mut q = Sql::new();
+    q.raw("SELECT v FROM (");
+    for (i, col) in m.match_columns.iter().enumerate() {
+        if i > 0 {
+            q.raw(" UNION ");
+        }
+        q.raw("SELECT ");
+        cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
+        q.raw(" AS k, lower(trim(")
+            .ident(HOST_ALIAS)
+            .raw(".")
+            .ident(col)
+            .raw(")) AS v FROM ")
+            .ident(&m.table)
+            .raw(" ")
+            .ident(HOST_ALIAS);
+    }
+    q.raw(") x WHERE v IS NOT NULL AND v <> '' GROUP BY v HAVING COUNT(DISTINCT k) > 1");
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.get(0).map(str::to_string))
+        .collect())
+}
+
+/// Pre-links host rows (`import --apply`). Returns how many links were made; a row whose
+/// userName another link already holds is skipped, not overwritten.
+pub async fn prelink(
+    db: &Db,
+    m: &UserMapping,
+    rows: &[(String, Planned)],
+) -> Result<usize, StoreError> {
+    let mut made = 0;
+    for (key, p) in rows {
+        let mut tx = db.begin_write().await?;
+        let r = async {
+            let c = tx.conn();
+            if link_origin(c, m, key).await?.is_some()
+                || link_owner(c, m, &user_name_hash(&p.user_name))
+                    .await?
+                    .is_some()
+            {
+                return Ok(false);
+            }
+            upsert_link(c, m, key, p, false, ORIGIN_IMPORT).await?;
+            Ok(true)
+        }
+        .await;
+        if tx.finish(r).await? {
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
+/// Links whose host row no longer exists (deleted inside the application).
+pub async fn dangling_links(db: &Db, m: &UserMapping) -> Result<Vec<(String, String)>, StoreError> {
+    let mut c = db.reader().await?;
+    let mut q = Sql::new();
+    q.raw("SELECT l.host_key, l.user_name FROM scim_users l WHERE l.host_table = ")
+        .text(&m.table);
+    q.raw(" AND NOT EXISTS (SELECT 1 FROM ")
+        .ident(&m.table)
+        .raw(" ")
+        .ident(HOST_ALIAS)
+        .raw(" WHERE ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(&m.key.name)
+        .raw(" = ");
+    if m.key.kind == ColumnKind::Int {
+        q.raw("CAST(l.host_key AS ")
+            .raw(dialect::int_cast_type(db.dialect))
+            .raw(")");
+    } else {
+        q.raw("l.host_key");
+    }
+    q.raw(") ORDER BY l.host_key");
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.get(0).unwrap_or("").to_string(),
+                r.get(1).unwrap_or("").to_string(),
+            )
+        })
+        .collect())
+}
+
+/// Removes links (`reconcile --fix`); host rows are not touched.
+pub async fn forget_links(db: &Db, m: &UserMapping, keys: &[String]) -> Result<(), StoreError> {
+    let mut tx = db.begin_write().await?;
+    let r = async {
+        for k in keys {
+            unlink(tx.conn(), m, k).await?;
+            super::groups::remove_user_everywhere(tx.conn(), k).await?;
+        }
+        Ok(())
     }
     .await;
     tx.finish(r).await

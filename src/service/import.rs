@@ -1,0 +1,146 @@
+//! Provisioning existing users: classifying each host row before the identity provider sees
+//! it, for `scim-bridge import`.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::mapping::UserMapping;
+use crate::store::users::{HostUser, Planned};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A create with this userName will adopt the row.
+    Adoptable,
+    /// A SCIM identity already owns the row (or `import --apply` pre-linked it).
+    Linked,
+    /// Another row holds the same userName or match value: a create would be refused with 409.
+    Ambiguous,
+    /// The row has no usable userName; the identity provider cannot match it.
+    NoUserName,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Adoptable => "adoptable",
+            Status::Linked => "linked",
+            Status::Ambiguous => "ambiguous",
+            Status::NoUserName => "no_user_name",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub id: String,
+    pub user_name: Option<String>,
+    pub status: Status,
+    pub detail: String,
+}
+
+fn norm(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// What a create would do with this host row. `shared` holds the match values several rows
+/// share ([`crate::store::users::shared_match_values`]).
+pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verdict {
+    let view = m.to_resource(&u.values, None);
+    let user_name = view
+        .get("userName")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .filter(|s| !s.trim().is_empty());
+    let verdict = |status, detail: String| Verdict {
+        id: u.key.clone(),
+        user_name: user_name.clone(),
+        status,
+        detail,
+    };
+    if let Some(l) = &u.link {
+        return verdict(Status::Linked, format!("linked as {:?}", l.user_name));
+    }
+    let Some(name) = &user_name else {
+        return verdict(
+            Status::NoUserName,
+            format!("column \"{}\" is empty", m.user_name_rule().column),
+        );
+    };
+    let mut values = vec![norm(name)];
+    for col in &m.match_columns {
+        if let Some(i) = m.read_columns.iter().position(|c| c == col) {
+            if let crate::mapping::HostValue::Text(t) = &u.values[i] {
+                values.push(norm(t));
+            }
+        }
+    }
+    if let Some(v) = values.iter().find(|v| shared.contains(*v)) {
+        return verdict(
+            Status::Ambiguous,
+            format!(
+                "another row also holds {v:?} in {}",
+                m.match_columns.join("/")
+            ),
+        );
+    }
+    verdict(Status::Adoptable, String::new())
+}
+
+/// The link `import --apply` writes for an adoptable row: the host's view as the shadow.
+pub fn prelink_plan(m: &UserMapping, u: &HostUser, user_name: &str) -> Planned {
+    Planned {
+        row: vec![],
+        user_name: user_name.to_string(),
+        external_id: None,
+        resource: m.to_resource(&u.values, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::convert::tests::mapping;
+    use crate::mapping::{ColumnKind, HostValue};
+
+    fn user(key: &str, email: Option<&str>) -> HostUser {
+        let m = mapping();
+        let values = m
+            .read_columns
+            .iter()
+            .map(|c| match (c.as_str(), email) {
+                ("email", Some(e)) => HostValue::Text(e.into()),
+                ("status", _) => HostValue::Int(1),
+                _ => HostValue::Null(ColumnKind::Text),
+            })
+            .collect();
+        HostUser {
+            key: key.into(),
+            values,
+            link: None,
+        }
+    }
+
+    #[test]
+    fn classification() {
+        let m = mapping();
+        let shared: HashSet<String> = ["dup@example.com".to_string()].into();
+        assert_eq!(
+            classify(&m, &user("1", Some("Alice@Example.com")), &shared).status,
+            Status::Adoptable
+        );
+        let v = classify(&m, &user("2", Some(" DUP@example.com")), &shared);
+        assert_eq!(v.status, Status::Ambiguous);
+        assert!(v.detail.contains("dup@example.com"));
+        assert_eq!(
+            classify(&m, &user("3", None), &shared).status,
+            Status::NoUserName
+        );
+        assert_eq!(
+            classify(&m, &user("4", Some("  ")), &shared).status,
+            Status::NoUserName
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! "Provision existing users", played end to end on every backend: a helpdesk that already
+//! has users, Okta's import paging, then Provision of every assigned person.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
+
+async fn seed_extra(app: &TestApp) {
+    app.exec(
+        "INSERT INTO users (login, email, firstname, lastname, active, role, password, created_at, updated_at) VALUES \
+         ('carol@example.com', 'Carol@Example.COM', 'Carol', 'Chen', TRUE, 'customer', 'carol-hash', '2024-05-01 10:00:00', '2024-05-01 10:00:00'), \
+         ('dup.a', 'Dup@Example.com', 'Dee', 'A', TRUE, 'customer', 'a-hash', '2024-05-02 10:00:00', '2024-05-02 10:00:00'), \
+         ('dup.b', 'dup@example.com', 'Dee', 'B', TRUE, 'customer', 'b-hash', '2024-05-03 10:00:00', '2024-05-03 10:00:00')",
+    )
+    .await;
+}
+
+async fn untouched(app: &TestApp) -> Vec<Vec<Option<String>>> {
+    app.rows("SELECT CAST(id AS {T}) AS k, role, password, CAST(created_at AS {T}) FROM users ORDER BY users.id").await
+}
+
+async fn provision_existing_users_without_duplicates(b: Backend) {
+    let app = spawn_app(b).await;
+    seed_extra(&app).await;
+    let before = untouched(&app).await;
+    let host_rows = app.count("SELECT COUNT(*) FROM users").await;
+
+    // Okta's import pages through the whole directory, untouched rows included.
+    let mut imported = Vec::new();
+    let mut start = 1;
+    loop {
+        let r = app.get(&format!("/Users?startIndex={start}&count=2")).await;
+        assert_eq!(r.body["totalResults"], host_rows);
+        let page = r.body["Resources"].as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        imported.extend(
+            page.iter()
+                .map(|u| u["userName"].as_str().unwrap().to_string()),
+        );
+        start += 2;
+    }
+    assert_eq!(imported.len() as i64, host_rows);
+    assert!(imported.contains(&"Bob.Brown@Acme.Example".to_string()));
+
+    // Provision: Okta searches each assigned person, links a match (then pushes the profile),
+    // or creates.
+    let assigned = [
+        ("maria.garcia@acme.example", "María", "García"),
+        ("bob.brown@acme.example", "Bob", "Brown"), // the helpdesk spells it Bob.Brown@Acme.Example
+        ("CAROL@example.com", "Carol", "Chen"),
+        ("dup@example.com", "Dee", "Dup"), // two rows hold this address
+        ("new.one@example.com", "New", "One"),
+        ("new.two@example.com", "New", "Two"),
+    ];
+    let mut outcome = Vec::new();
+    for (user_name, given, family) in assigned {
+        let r = app
+            .get(&format!(
+                "/Users?filter=userName%20eq%20%22{}%22&startIndex=1&count=100",
+                user_name.replace('@', "%40")
+            ))
+            .await;
+        assert_eq!(r.status, 200);
+        let status = if r.body["totalResults"] == 1 {
+            let id = r.body["Resources"][0]["id"].as_str().unwrap().to_string();
+            let mut echo = app.get(&format!("/Users/{id}")).await.body;
+            echo["name"]["givenName"] = json!(given);
+            echo["externalId"] = json!(format!("00u-{user_name}"));
+            app.put(&format!("/Users/{id}"), &echo)
+                .await
+                .status
+                .as_u16()
+        } else {
+            let r = app
+                .post("/Users", &okta_user(user_name, given, family))
+                .await;
+            if r.status == 409 {
+                r.assert_error(409, Some("uniqueness"));
+                let detail = r.body["detail"].as_str().unwrap();
+                let ids = app.rows("SELECT CAST(id AS {T}) FROM users WHERE login IN ('dup.a', 'dup.b') ORDER BY id").await;
+                for id in ids {
+                    assert!(
+                        detail.contains(id[0].as_deref().unwrap()),
+                        "the 409 names both rows: {detail}"
+                    );
+                }
+            }
+            r.status.as_u16()
+        };
+        outcome.push((user_name, status));
+    }
+    assert_eq!(
+        outcome,
+        vec![
+            ("maria.garcia@acme.example", 200),
+            ("bob.brown@acme.example", 200),
+            ("CAROL@example.com", 200),
+            ("dup@example.com", 409),
+            ("new.one@example.com", 201),
+            ("new.two@example.com", 201)
+        ]
+    );
+    // No duplicate rows, everyone linked but the ambiguous pair, the pair untouched.
+    assert!(app
+        .rows("SELECT lower(login) FROM users GROUP BY lower(login) HAVING COUNT(*) > 1")
+        .await
+        .is_empty());
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, host_rows + 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM scim_users").await, 5);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM scim_users WHERE user_name LIKE 'dup%'")
+            .await,
+        0
+    );
+    // Columns the mapping does not write kept the application's values on every old row.
+    let after = untouched(&app).await;
+    assert_eq!(&after[..before.len()], &before[..]);
+    assert_eq!(
+        app.user_row("carol@example.com").await.unwrap()[3].as_deref(),
+        Some("Carol")
+    );
+    app.stop().await;
+}
+
+async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
+    let app = spawn_app(b).await;
+    seed_extra(&app).await;
+    let config = app.dir.path().join("config.toml");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["import", "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let status_of = |login: &str| {
+        rows.iter()
+            .find(|r| r["user_name"] == login)
+            .map(|r| r["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(status_of("carol@example.com").as_deref(), Some("adoptable"));
+    assert_eq!(status_of("dup.a").as_deref(), Some("ambiguous"));
+    assert_eq!(status_of("dup.b").as_deref(), Some("ambiguous"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 ambiguous"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM scim_users").await,
+        0,
+        "a dry run writes nothing"
+    );
+    let o = run(&["import", "--apply", "--format", "csv"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("id,user_name,status,detail"));
+    let linked = app.count("SELECT COUNT(*) FROM scim_users").await;
+    assert_eq!(linked, 6, "five demo users and carol");
+    // Safe to re-run.
+    assert!(run(&["import", "--apply"]).status.success());
+    assert_eq!(app.count("SELECT COUNT(*) FROM scim_users").await, linked);
+    // A pre-linked row is adopted by the identity provider's create, not refused.
+    let carol_id = app
+        .rows("SELECT CAST(id AS {T}) FROM users WHERE login = 'carol@example.com'")
+        .await[0][0]
+        .clone()
+        .unwrap();
+    let r = app
+        .post(
+            "/Users",
+            &okta_user("carol@example.com", "Caroline", "Chen"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], carol_id.as_str());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM scim_users WHERE origin = 'import'")
+            .await,
+        5
+    );
+    // ...and a second create is then a real conflict.
+    app.post("/Users", &okta_user("carol@example.com", "C", "C"))
+        .await
+        .assert_error(409, Some("uniqueness"));
+    // Reconcile: a row deleted in the application answers 404 and is reported.
+    app.exec(&format!("DELETE FROM users WHERE id = {carol_id}"))
+        .await;
+    app.get(&format!("/Users/{carol_id}"))
+        .await
+        .assert_error(404, None);
+    let o = run(&["reconcile", "--fix"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        out.contains("deleted-in-app") && out.contains(&carol_id),
+        "{out}"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM scim_users WHERE host_key = '{carol_id}'"
+        ))
+        .await,
+        0
+    );
+    app.stop().await;
+}
+
+backend_tests!(
+    provision_existing_users_without_duplicates,
+    import_reports_and_prelinks_then_create_adopts
+);
