@@ -216,7 +216,44 @@ async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
     app.stop().await;
 }
 
+async fn paging_is_stable_while_rows_are_added_and_removed(b: Backend) {
+    let app = spawn_app(b).await;
+    seed_extra(&app).await;
+    let all: Vec<String> = app
+        .rows("SELECT CAST(id AS {T}) AS k FROM users ORDER BY users.id")
+        .await
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    let mut seen = Vec::new();
+    let mut start = 1;
+    loop {
+        let r = app.get(&format!("/Users?startIndex={start}&count=3")).await;
+        let page = r.body["Resources"].as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(page.iter().map(|u| u["id"].as_str().unwrap().to_string()));
+        if start == 1 {
+            // The application adds a user and removes one already served, mid-import.
+            app.exec("INSERT INTO users (login, email, firstname, lastname, active, role, password, created_at, updated_at) VALUES ('late@example.com', 'late@example.com', 'L', 'A', TRUE, 'customer', '!', '2024-06-01 00:00:00', '2024-06-01 00:00:00')").await;
+            app.exec(&format!("DELETE FROM users WHERE id = {}", all[0]))
+                .await;
+        }
+        start += 3;
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no user served twice: {seen:?}");
+    for id in &all {
+        assert!(seen.contains(id), "pre-existing user {id} missed: {seen:?}");
+    }
+    app.stop().await;
+}
+
 backend_tests!(
     provision_existing_users_without_duplicates,
-    import_reports_and_prelinks_then_create_adopts
+    import_reports_and_prelinks_then_create_adopts,
+    paging_is_stable_while_rows_are_added_and_removed
 );

@@ -209,6 +209,7 @@ pub async fn prepare(settings: &Settings, retry_for: Duration) -> anyhow::Result
         db,
         users,
         groups: crate::scim::resource::ResourceType::group(),
+        pager: Default::default(),
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod groups;
 pub mod import;
+pub mod pager;
 pub mod users;
 
 use crate::mapping::UserMapping;
@@ -15,6 +16,7 @@ pub struct App {
     pub db: Db,
     pub users: UserMapping,
     pub groups: ResourceType,
+    pub pager: pager::Pager,
 }
 
 /// `If-Match` (RFC 7644 §3.14): the write proceeds only if the client saw the current version.

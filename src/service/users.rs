@@ -173,6 +173,7 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
     let (mut planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert, None)?;
     let adopt_row = m.to_row(&resource, WriteMode::Update, None)?;
     planned.row = insert_row.clone();
+    app.pager.invalidate();
     let outcome = match store::create(&app.db, m, &insert_row, &adopt_row, &planned).await {
         Ok(o) => o,
         Err(StoreError::Conflict(_)) => {
@@ -276,8 +277,37 @@ pub async fn list(app: &App, q: &ListQuery, base: &str) -> Result<Value, Service
     let m = &app.users;
     let pred = q.filter.as_ref().map(|f| m.predicate(f)).transpose()?;
     let sort = sort_column(m, q)?;
-    let (total, users) =
-        store::list(&app.db, m, pred.as_ref(), sort, q.start_index, q.count).await?;
+    // Sequential paging without sortBy continues by key (see service::pager).
+    let filter_key = q
+        .filter
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let resume = if sort.is_none() {
+        app.pager.resume(&filter_key, q.start_index, q.count)
+    } else {
+        None
+    };
+    let (total, users) = store::list(
+        &app.db,
+        m,
+        pred.as_ref(),
+        sort,
+        q.start_index,
+        q.count,
+        resume.as_ref(),
+    )
+    .await?;
+    if sort.is_none() {
+        app.pager.remember(
+            &filter_key,
+            q.start_index,
+            q.count,
+            users.len() as u64,
+            users.last().map(|u| u.key.as_str()),
+            total,
+        );
+    }
     let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
     let groups = groups_of(app, &keys, q.projection.wants("groups")).await?;
     let resources = users
@@ -312,6 +342,7 @@ async fn modify(
 ) -> Result<Answer, ServiceError> {
     let m = &app.users;
     let mut user_name = String::new();
+    app.pager.invalidate();
     // The version covers group memberships too; read them before the write.
     let current_groups = if if_match.is_some() {
         groups_of(app, &[id.to_string()], true)
@@ -384,6 +415,7 @@ pub async fn patch(
 /// `DELETE /Users/{id}`, following the mapping's `on_delete`.
 pub async fn delete(app: &App, id: &str, if_match: Option<&str>) -> Result<(), ServiceError> {
     let m = &app.users;
+    app.pager.invalidate();
     if if_match.is_some() && m.on_delete != OnDelete::Deactivate {
         let current = get(app, id, &Projection::default(), "").await?;
         check_if_match(if_match, &current.version)?;

@@ -202,6 +202,7 @@ pub async fn list(
     sort: Option<(&str, SortOrder, bool)>,
     start_index: u64,
     count: u64,
+    resume: Option<&Resume>,
 ) -> Result<(u64, Vec<HostUser>), StoreError> {
     let ctx = PredCtx {
         dialect: db.dialect,
@@ -211,18 +212,31 @@ pub async fn list(
     };
     let mut tx = db.begin_read().await?;
     let r = async {
-        let cq = dialect::count_sql(&ctx, pred);
-        let total: u64 = tx
-            .conn()
-            .row(cq)
-            .await?
-            .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
-            .unwrap_or(0);
+        let total: u64 = match resume {
+            Some(r) => r.total,
+            None => tx
+                .conn()
+                .row(dialect::count_sql(&ctx, pred))
+                .await?
+                .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
+                .unwrap_or(0),
+        };
         if count == 0 || start_index > total {
             return Ok((total, vec![]));
         }
         let mut q = select_host(m, db.dialect);
         dialect::where_clause(&mut q, &ctx, pred);
+        let after = resume
+            .filter(|_| sort.is_none())
+            .and_then(|r| key_value(m, &r.after_key));
+        if let Some(k) = &after {
+            q.raw(if pred.is_some() { " AND " } else { " WHERE " });
+            q.ident(HOST_ALIAS)
+                .raw(".")
+                .ident(&m.key.name)
+                .raw(" > ")
+                .bind(k.clone());
+        }
         q.raw(" ORDER BY ");
         if let Some((col, order, fold)) = sort {
             // NULLs sort as the database does; the key keeps the order total and stable.
@@ -237,9 +251,10 @@ pub async fn list(
             .raw(".")
             .ident(&m.key.name)
             .raw(" LIMIT ")
-            .int(count as i64)
-            .raw(" OFFSET ")
-            .int(start_index as i64 - 1);
+            .int(count as i64);
+        if after.is_none() {
+            q.raw(" OFFSET ").int(start_index as i64 - 1);
+        }
         let mut users: Vec<HostUser> = tx
             .conn()
             .rows(q)
@@ -258,6 +273,13 @@ pub async fn list(
     }
     .await;
     tx.finish(r).await
+}
+
+/// Where the previous page of the same query ended: its last key, and the total it counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    pub after_key: String,
+    pub total: u64,
 }
 
 /// Host rows whose match columns equal `user_name` case-insensitively (at most 3).
