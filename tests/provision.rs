@@ -252,7 +252,41 @@ async fn paging_is_stable_while_rows_are_added_and_removed(b: Backend) {
     app.stop().await;
 }
 
+async fn adoption_can_be_switched_off(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = std::fs::read_to_string(format!("{REPO}/mappings/demo.toml"))
+        .unwrap()
+        .replace("adopt = true", "adopt = false");
+    let path = dir.path().join("noadopt.toml");
+    std::fs::write(&path, mapping).unwrap();
+    let app = spawn_with(
+        b,
+        Options {
+            mapping: path.display().to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let before = app.count("SELECT COUNT(*) FROM users").await;
+    let r = app
+        .post("/Users", &okta_user("maria.garcia@acme.example", "M", "G"))
+        .await;
+    r.assert_error(409, Some("uniqueness"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("adoption is switched off"),
+        "{}",
+        r.body
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM scim_users").await, 0);
+    app.stop().await;
+}
+
 backend_tests!(
+    adoption_can_be_switched_off,
     provision_existing_users_without_duplicates,
     import_reports_and_prelinks_then_create_adopts,
     paging_is_stable_while_rows_are_added_and_removed
