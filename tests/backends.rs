@@ -129,7 +129,19 @@ async fn database_outage_answers_503_and_recovers(b: Backend) {
     let app = spawn_on_url(b, via_cable, dir, Options::default()).await;
     assert_eq!(app.get("/Users?count=1").await.status, 200);
 
+    let readyz = || async {
+        app.raw(
+            hyper::Request::get(format!("http://{}/readyz", app.addr))
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await
+    };
+    assert_eq!(readyz().await.status, 200);
     cable.cut().await;
+    let r = readyz().await;
+    assert_eq!(r.status, 503);
+    assert!(String::from_utf8_lossy(&r.raw).contains("database"));
     let started = std::time::Instant::now();
     let r = app.get("/Users?count=1").await;
     r.assert_error(503, None);
@@ -145,6 +157,7 @@ async fn database_outage_answers_503_and_recovers(b: Backend) {
     );
 
     cable.restore();
+    assert_eq!(readyz().await.status, 200, "ready again without a restart");
     let r = app
         .post("/Users", &okta_user("outage@example.com", "O", "U"))
         .await;

@@ -516,6 +516,30 @@ async fn healthz_needs_no_token(b: Backend) {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(&r.raw[..], b"ok\n");
+    let r = app
+        .raw(
+            hyper::Request::get(format!("http://{}/readyz", app.addr))
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), &r.raw[..]),
+        (200, &b"ready\n"[..]),
+        "database reachable, migrations current"
+    );
+    // A database missing a migration this build ships is not ready.
+    app.exec("DELETE FROM scim_schema_migrations WHERE version LIKE '%000003%'")
+        .await;
+    let r = app
+        .raw(
+            hyper::Request::get(format!("http://{}/readyz", app.addr))
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 503);
+    assert!(String::from_utf8_lossy(&r.raw).contains("migrations"));
     app.stop().await;
 }
 

@@ -36,6 +36,19 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         table = %app.users.table,
         "scim-bridge ready"
     );
+    // systemd (Type=notify): ready only now — database reachable, migrations current, mapping
+    // valid, socket bound. A no-op outside systemd.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let mut watchdog_usec = 0;
+    if sd_notify::watchdog_enabled(false, &mut watchdog_usec) {
+        let every = Duration::from_micros(watchdog_usec / 2);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            }
+        });
+    }
     let state = Arc::new(State {
         app,
         http: http_settings(settings),
@@ -47,6 +60,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         Duration::from_secs(settings.server.shutdown_grace_secs),
     )
     .await;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

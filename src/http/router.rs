@@ -41,6 +41,7 @@ pub struct State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Health,
+    Ready,
     ServiceProviderConfig,
     ResourceTypes,
     ResourceType,
@@ -60,6 +61,7 @@ impl Route {
     fn as_str(self) -> &'static str {
         match self {
             Route::Health => "/healthz",
+            Route::Ready => "/readyz",
             Route::ServiceProviderConfig => "/ServiceProviderConfig",
             Route::ResourceTypes => "/ResourceTypes",
             Route::ResourceType => "/ResourceTypes/{id}",
@@ -80,6 +82,9 @@ impl Route {
 fn route(base: &str, path: &str) -> (Route, Option<String>) {
     if path == "/healthz" {
         return (Route::Health, None);
+    }
+    if path == "/readyz" {
+        return (Route::Ready, None);
     }
     let Some(rest) = path
         .strip_prefix(base)
@@ -144,7 +149,7 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
         }
         let status = resp.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if route_kind == Route::Health {
+        if matches!(route_kind, Route::Health | Route::Ready) {
             tracing::debug!(status, latency_ms, "request");
         } else {
             info!(
@@ -338,6 +343,20 @@ async fn dispatch(
     if route_kind == Route::Health {
         return Ok(response::text(StatusCode::OK, "ok\n"));
     }
+    if route_kind == Route::Ready {
+        // Unauthenticated, like /healthz: it reveals only whether the bridge can serve.
+        return Ok(match crate::store::migrate::current(&state.app.db).await {
+            Ok(true) => response::text(StatusCode::OK, "ready\n"),
+            Ok(false) => response::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: migrations pending\n",
+            ),
+            Err(_) => response::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: database unreachable\n",
+            ),
+        });
+    }
     if route_kind == Route::NotFound && !req.uri().path().starts_with(&state.http.base_path) {
         return Err(ScimError::not_found(format!(
             "nothing here; the SCIM API is under {}",
@@ -485,7 +504,7 @@ async fn dispatch(
         }
         (Route::Group, _) => method_not_allowed("GET, PUT, PATCH, DELETE"),
         (Route::RootSearch, _) => Err(ScimError::new(501, None, "searching across resource types is not supported; use /Users/.search or /Groups/.search").into()),
-        (Route::Health | Route::NotFound, _) => Err(ScimError::not_found(format!("no such endpoint: {}", req_path_hint(&base))).into()),
+        (Route::Health | Route::Ready | Route::NotFound, _) => Err(ScimError::not_found(format!("no such endpoint: {}", req_path_hint(&base))).into()),
     }
 }
 

@@ -110,3 +110,35 @@ pub async fn migrate(url: &DbUrl, apply: bool) -> Result<MigrationReport, StoreE
     .await
     .map_err(|e| StoreError::Other(format!("migration task failed: {e}")))?
 }
+
+/// How many migrations this build ships for the dialect.
+pub fn shipped(d: crate::mapping::Dialect) -> usize {
+    use crate::mapping::Dialect;
+    let n = match d {
+        Dialect::Sqlite => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE).map(|m| m.len())
+        }
+        Dialect::Postgres => {
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES).map(|m| m.len())
+        }
+        Dialect::Mysql => {
+            MigrationSource::<diesel::mysql::Mysql>::migrations(&MYSQL).map(|m| m.len())
+        }
+    };
+    n.unwrap_or(0)
+}
+
+/// Whether the database has every migration this build ships (for `/readyz`).
+pub async fn current(db: &super::Db) -> Result<bool, StoreError> {
+    let mut c = db.reader().await?;
+    let mut q = super::sql::Sql::new();
+    q.raw("SELECT CAST(COUNT(*) AS ")
+        .raw(super::dialect::text_type(db.dialect))
+        .raw(") FROM scim_schema_migrations");
+    let applied: usize = c
+        .row(q)
+        .await?
+        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
+        .unwrap_or(0);
+    Ok(applied >= shipped(db.dialect))
+}

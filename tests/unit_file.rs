@@ -1,0 +1,80 @@
+//! The systemd unit: hardening keys present, and systemd's own exposure score within 2.0.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/scim-bridge.service");
+
+fn keys() -> HashMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(UNIT).unwrap();
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+    {
+        let (k, v) = line.split_once('=').unwrap();
+        map.entry(k.to_string()).or_default().push(v.to_string());
+    }
+    map
+}
+
+#[test]
+fn unit_is_hardened() {
+    let k = keys();
+    let one = |name: &str| k.get(name).and_then(|v| v.last()).map(String::as_str);
+    assert_eq!(one("Type"), Some("notify"));
+    assert!(one("WatchdogSec").is_some());
+    assert_eq!(one("DynamicUser"), Some("yes"));
+    assert!(one("User").is_none(), "no fixed (root) user");
+    for (key, want) in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateDevices", "yes"),
+        ("RestrictNamespaces", "yes"),
+        ("MemoryDenyWriteExecute", "yes"),
+        ("UMask", "0077"),
+        ("CapabilityBoundingSet", ""),
+        ("SystemCallArchitectures", "native"),
+    ] {
+        assert_eq!(one(key), Some(want), "{key}");
+    }
+    assert!(k["SystemCallFilter"].iter().any(|v| v == "@system-service"));
+    assert_eq!(one("StateDirectory"), Some("scim-bridge"));
+    assert_eq!(one("ConfigurationDirectory"), Some("scim-bridge"));
+    assert!(one("EnvironmentFile").is_some_and(|f| f.contains("/etc/scim-bridge/")));
+    assert!(k["ExecStart"][0].ends_with("serve"));
+}
+
+#[test]
+fn systemd_exposure_is_at_most_2() {
+    let Ok(out) = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", UNIT])
+        .output()
+    else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: systemd-analyze not installed; exposure score not checked"
+        );
+        return;
+    };
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let score: f64 = line
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(score <= 2.0, "{line}");
+}
