@@ -176,6 +176,17 @@ async fn main() {
     let state = Arc::new(State {
         app,
         http: scim_bridge::cli::http_settings(&settings),
+        // The benchmark measures the bridge, not its rate limits.
+        limits: scim_bridge::http::limits::Limits::new(
+            scim_bridge::http::limits::Rate {
+                per_second: 0,
+                burst: 0,
+            },
+            scim_bridge::http::limits::Rate {
+                per_second: 0,
+                burst: 0,
+            },
+        ),
     });
     tokio::spawn(scim_bridge::http::serve(
         listener,

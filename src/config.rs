@@ -68,6 +68,19 @@ pub struct DatabaseSettings {
     pub startup_retry_secs: u64,
 }
 
+/// Request rates; 0 per second switches a limit off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub per_address_per_second: u32,
+    pub per_address_burst: u32,
+    pub per_token_per_second: u32,
+    pub per_token_burst: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry (behind a reverse proxy
+    /// that sets it). Off by default: otherwise any client could claim any address.
+    pub trust_forwarded_for: bool,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingSettings {
@@ -89,6 +102,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub mapping: MappingSettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
@@ -114,6 +128,12 @@ sqlite_busy_timeout_ms = 5000
 startup_retry_secs = 60
 [mapping]
 file = "mappings/demo.toml"
+[limits]
+per_address_per_second = 50
+per_address_burst = 200
+per_token_per_second = 100
+per_token_burst = 400
+trust_forwarded_for = false
 [log]
 format = "pretty"
 level = "info"

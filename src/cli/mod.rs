@@ -3,7 +3,7 @@
 mod check;
 mod import;
 mod serve;
-pub use serve::http_settings;
+pub use serve::{http_settings, limits};
 mod token;
 
 use std::path::PathBuf;

@@ -15,7 +15,24 @@ pub fn http_settings(settings: &Settings) -> HttpSettings {
         public_url: Some(settings.server.public_url.clone()).filter(|u| !u.is_empty()),
         body_limit: settings.server.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
+        trust_forwarded_for: settings.limits.trust_forwarded_for,
     }
+}
+
+/// The rate limits configured under `[limits]`.
+pub fn limits(settings: &Settings) -> crate::http::limits::Limits {
+    use crate::http::limits::{Limits, Rate};
+    let l = &settings.limits;
+    Limits::new(
+        Rate {
+            per_second: l.per_address_per_second,
+            burst: l.per_address_burst,
+        },
+        Rate {
+            per_second: l.per_token_per_second,
+            burst: l.per_token_burst,
+        },
+    )
 }
 
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -52,6 +69,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let state = Arc::new(State {
         app,
         http: http_settings(settings),
+        limits: limits(settings),
     });
     http::serve(
         listener,

@@ -20,6 +20,8 @@ pub enum ApiError {
     Unavailable(String),
     #[error("request timed out")]
     Timeout,
+    #[error("rate limited")]
+    RateLimited(std::time::Duration),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -70,6 +72,18 @@ impl ApiError {
                 ));
                 r.headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+                r
+            }
+            ApiError::RateLimited(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let mut r = response::error(&ScimError::new(
+                    429,
+                    None,
+                    format!("too many requests; retry after {secs} s"),
+                ));
+                if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                    r.headers_mut().insert(RETRY_AFTER, v);
+                }
                 r
             }
             ApiError::Timeout => {

@@ -2,6 +2,7 @@
 //! routing and the single mapping of errors to SCIM responses.
 
 pub mod error;
+pub mod limits;
 pub mod response;
 pub mod router;
 pub mod server;

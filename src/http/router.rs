@@ -30,11 +30,13 @@ pub struct HttpSettings {
     pub public_url: Option<String>,
     pub body_limit: u64,
     pub request_timeout: Duration,
+    pub trust_forwarded_for: bool,
 }
 
 pub struct State {
     pub app: App,
     pub http: HttpSettings,
+    pub limits: super::limits::Limits,
 }
 
 /// The route a request matched, for logs and metrics (ids replaced by `{id}`).
@@ -124,7 +126,11 @@ fn request_id() -> String {
 }
 
 /// Entry point for every request.
-pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    peer: std::net::IpAddr,
+) -> Response<Body> {
     let started = Instant::now();
     let rid = request_id();
     let (route_kind, id) = route(&state.http.base_path, req.uri().path());
@@ -137,8 +143,11 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
             token: None,
             user_name: None,
         };
-        let result =
-            tokio::time::timeout(timeout, dispatch(&state, req, route_kind, id, &mut ctx)).await;
+        let result = tokio::time::timeout(
+            timeout,
+            dispatch(&state, req, route_kind, id, &mut ctx, peer),
+        )
+        .await;
         let mut resp = match result {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => e.into_response(),
@@ -170,6 +179,22 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body>
 struct Ctx {
     token: Option<String>,
     user_name: Option<String>,
+}
+
+/// The client's address: the peer, or behind a trusted proxy the last `X-Forwarded-For` entry
+/// (the one that proxy appended).
+fn client_address(
+    state: &State,
+    req: &Request<Incoming>,
+    peer: std::net::IpAddr,
+) -> std::net::IpAddr {
+    if !state.http.trust_forwarded_for {
+        return peer;
+    }
+    header(req, "x-forwarded-for")
+        .and_then(|h| h.rsplit(',').next())
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 fn base_url(state: &State, req: &Request<Incoming>) -> String {
@@ -339,6 +364,7 @@ async fn dispatch(
     route_kind: Route,
     id: Option<String>,
     ctx: &mut Ctx,
+    peer: std::net::IpAddr,
 ) -> Result<Response<Body>, ApiError> {
     if route_kind == Route::Health {
         return Ok(response::text(StatusCode::OK, "ok\n"));
@@ -364,7 +390,17 @@ async fn dispatch(
         ))
         .into());
     }
-    ctx.token = Some(authenticate(state, &req).await?);
+    let client = client_address(state, &req, peer);
+    state
+        .limits
+        .check_address(client)
+        .map_err(ApiError::RateLimited)?;
+    let token = authenticate(state, &req).await?;
+    state
+        .limits
+        .check_token(&token)
+        .map_err(ApiError::RateLimited)?;
+    ctx.token = Some(token);
     let base = base_url(state, &req);
     let app = &state.app;
     let method = req.method().clone();

@@ -330,6 +330,7 @@ pub async fn spawn_on_url(
     let state = Arc::new(State {
         app,
         http: scim_bridge::cli::http_settings(&settings),
+        limits: scim_bridge::cli::limits(&settings),
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(scim_bridge::http::serve(
