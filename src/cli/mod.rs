@@ -82,6 +82,26 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Show the audit trail: every change the bridge made — when, by which token, to which
+    /// user or group, which operation, which attributes (never their secret values). Newest
+    /// first.
+    Audit {
+        /// Only entries for this userName (case-insensitive).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only entries at or after this time (UTC), e.g. 2026-11-01 or 2026-11-01T08:00:00Z.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only this operation: create, adopt, replace, patch, deactivate, delete, unlink, update.
+        #[arg(long)]
+        operation: Option<String>,
+        /// Most entries shown.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        /// Output: table or json (one object per line).
+        #[arg(long, value_enum, default_value = "table")]
+        format: ImportFormat,
+    },
     /// Validate the configuration and mapping against the live database and report every
     /// problem: unknown tables or columns, NOT NULL columns nothing fills, types that cannot
     /// hold the mapped values, missing indexes for userName lookups. Exits 1 on errors.
@@ -145,6 +165,13 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Check => check::run(&settings).await,
             Command::Import { apply, format } => import::run(&settings, apply, format).await,
             Command::Reconcile { fix } => import::reconcile(&settings, fix).await,
+            Command::Audit {
+                user,
+                since,
+                operation,
+                limit,
+                format,
+            } => audit(&settings, user, since, operation, limit, format).await,
         }
     });
     match result {
@@ -293,4 +320,59 @@ async fn open_for_admin(settings: &Settings) -> anyhow::Result<Db> {
     let db = connect_with_retry(settings, &url, Duration::from_secs(5)).await?;
     apply_or_require_migrations(settings, &url).await?;
     Ok(db)
+}
+
+async fn audit(
+    settings: &Settings,
+    user: Option<String>,
+    since: Option<String>,
+    operation: Option<String>,
+    limit: u64,
+    format: ImportFormat,
+) -> anyhow::Result<ExitCode> {
+    let since = match since {
+        None => None,
+        Some(s) => Some(crate::mapping::value::parse_timestamp(&s).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--since {s:?} is not a date or time; use e.g. 2026-11-01 or 2026-11-01T08:00:00Z"
+            )
+        })?),
+    };
+    let db = open_for_admin(settings).await?;
+    let entries = crate::store::audit::read(
+        &db,
+        &crate::store::audit::Query {
+            user_name: user,
+            since,
+            operation,
+            limit,
+        },
+    )
+    .await?;
+    match format {
+        ImportFormat::Json => {
+            for e in &entries {
+                println!("{}", serde_json::to_string(e)?);
+            }
+        }
+        _ => {
+            println!(
+                "{:<21} {:<12} {:<6} {:<38} {:<11} {:<30} ATTRIBUTES",
+                "AT (UTC)", "TOKEN", "TYPE", "ID", "OPERATION", "USERNAME"
+            );
+            for e in &entries {
+                println!(
+                    "{:<21} {:<12} {:<6} {:<38} {:<11} {:<30} {}",
+                    e.at.as_deref().unwrap_or(""),
+                    e.token,
+                    e.resource_type,
+                    e.resource_id,
+                    e.operation,
+                    e.user_name.as_deref().unwrap_or("-"),
+                    e.attributes.join(",")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -145,7 +145,10 @@ pub async fn handle(
         };
         let result = tokio::time::timeout(
             timeout,
-            dispatch(&state, req, route_kind, id, &mut ctx, peer),
+            crate::store::audit::ACTOR.scope(
+                std::cell::RefCell::new("-".to_string()),
+                dispatch(&state, req, route_kind, id, &mut ctx, peer),
+            ),
         )
         .await;
         let mut resp = match result {
@@ -400,6 +403,7 @@ async fn dispatch(
         .limits
         .check_token(&token)
         .map_err(ApiError::RateLimited)?;
+    let _ = crate::store::audit::ACTOR.try_with(|a| a.borrow_mut().clone_from(&token));
     ctx.token = Some(token);
     let base = base_url(state, &req);
     let app = &state.app;

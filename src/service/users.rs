@@ -352,10 +352,16 @@ async fn modify(
     } else {
         vec![]
     };
+    let operation = match what {
+        "replaced user" => "replace",
+        "patched user" => "patch",
+        _ => "deactivate",
+    };
     let result = store::modify(
         &app.db,
         m,
         id,
+        operation,
         |current: &HostUser| -> Result<Planned, ServiceError> {
             if if_match.is_some() {
                 check_if_match(if_match, &render(m, current, &current_groups, base).version)?;

@@ -63,6 +63,30 @@ pub enum GroupRefusal {
     UnknownMembers(Vec<String>),
 }
 
+/// What an audit entry says changed: the named attributes, and `members` with the number of
+/// members added and removed.
+fn change_summary(changes: &[MemberChange], attrs: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = attrs.iter().map(|a| a.to_string()).collect();
+    let (mut added, mut removed, mut replaced) = (0usize, 0usize, false);
+    for c in changes {
+        match c {
+            MemberChange::Add(k) => added += k.len(),
+            MemberChange::Remove(k) => removed += k.len(),
+            MemberChange::RemoveAll => replaced = true,
+            MemberChange::ReplaceAll(k) => {
+                replaced = true;
+                added += k.len();
+            }
+        }
+    }
+    if replaced {
+        out.push(format!("members(replaced with {added})"));
+    } else if added + removed > 0 {
+        out.push(format!("members(+{added} -{removed})"));
+    }
+    out
+}
+
 pub fn name_hash(display_name: &str) -> String {
     hex::encode(Sha256::digest(
         display_name.trim().to_lowercase().as_bytes(),
@@ -324,6 +348,7 @@ pub async fn create(
         if let Some(refusal) = apply_changes(c, users, d, id, &p.changes).await? {
             return Ok(Err(refusal));
         }
+        super::audit::record(c, "Group", id, Some(&p.display_name), "create", &change_summary(&p.changes, &["displayName"])).await?;
         let mut g = fetch(c, d, id, false).await?.ok_or_else(|| StoreError::Other("created group not found".into()))?;
         g.members = Some(members_of(c, users, id).await?);
         Ok(Ok(g))
@@ -454,6 +479,13 @@ pub async fn modify<E: From<StoreError>>(
         let c = tx.conn();
         let current = fetch(c, d, id, true).await?.ok_or(StoreError::NotFound)?;
         let p = plan(&current)?;
+        let mut renamed: Vec<&str> = Vec::new();
+        if p.display_name != current.display_name {
+            renamed.push("displayName");
+        }
+        if p.external_id != current.external_id {
+            renamed.push("externalId");
+        }
         if name_hash(&p.display_name) != name_hash(&current.display_name) {
             if let Some(owner) = name_owner(c, &p.display_name).await? {
                 return Ok(Err(GroupRefusal::NameTaken(owner)));
@@ -478,6 +510,15 @@ pub async fn modify<E: From<StoreError>>(
         if let Some(refusal) = apply_changes(c, users, d, id, &p.changes).await? {
             return Ok(Err(refusal));
         }
+        super::audit::record(
+            c,
+            "Group",
+            id,
+            Some(&p.display_name),
+            "update",
+            &change_summary(&p.changes, &renamed),
+        )
+        .await?;
         let mut g = fetch(c, d, id, false).await?.ok_or(StoreError::NotFound)?;
         if with_members {
             g.members = Some(members_of(c, users, id).await?);
@@ -504,7 +545,11 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
         remove_members(c, id, None).await?;
         let mut q = Sql::new();
         q.raw("DELETE FROM scim_groups WHERE id = ").text(id);
-        Ok(c.exec(q).await? > 0)
+        let gone = c.exec(q).await? > 0;
+        if gone {
+            super::audit::record(c, "Group", id, None, "delete", &[]).await?;
+        }
+        Ok(gone)
     }
     .await;
     tx.finish(r).await

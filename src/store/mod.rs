@@ -3,6 +3,7 @@
 //! The backend is chosen explicitly by the URL scheme. All SQL text is assembled in
 //! [`sql`] and [`dialect`]; callers above this module see typed operations only.
 
+pub mod audit;
 pub mod demo;
 pub mod dialect;
 pub mod groups;

@@ -538,6 +538,19 @@ pub async fn create(
             }
         };
         upsert_link(c, m, &key, p, linked, "scim").await?;
+        let mut attrs = super::audit::changed_attributes(None, &p.resource);
+        if p.external_id.is_some() {
+            attrs.push("externalId".into());
+        }
+        super::audit::record(
+            c,
+            "User",
+            &key,
+            Some(&p.user_name),
+            if adopted { "adopt" } else { "create" },
+            &attrs,
+        )
+        .await?;
         let user = fetch_host(c, m, d, &key, false)
             .await?
             .ok_or_else(|| StoreError::Other("created row not found".into()))?;
@@ -557,6 +570,7 @@ pub async fn modify<E: From<StoreError>>(
     db: &Db,
     m: &UserMapping,
     key: &str,
+    op: &str,
     plan: impl FnOnce(&HostUser) -> Result<Planned, E>,
 ) -> Result<HostUser, E> {
     let d = db.dialect;
@@ -570,6 +584,12 @@ pub async fn modify<E: From<StoreError>>(
         let p = plan(&current)?;
         update_host(c, m, key, &p.row).await?;
         upsert_link(c, m, key, &p, current.link.is_some(), "scim").await?;
+        let before = m.to_resource(&current.values, current.link.as_ref().map(|l| &l.resource));
+        let mut attrs = super::audit::changed_attributes(Some(&before), &p.resource);
+        if current.link.as_ref().and_then(|l| l.external_id.clone()) != p.external_id {
+            attrs.push("externalId".into());
+        }
+        super::audit::record(c, "User", key, Some(&p.user_name), op, &attrs).await?;
         let user = fetch_host(c, m, d, key, false)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -604,6 +624,9 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
             .raw(" = ")
             .bind(kv);
         let n = c.exec(q).await?;
+        if n > 0 {
+            super::audit::record(c, "User", key, None, "delete", &[]).await?;
+        }
         unlink(c, m, key).await?;
         super::groups::remove_user_everywhere(c, key).await?;
         Ok(n > 0)
@@ -630,6 +653,7 @@ pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreEr
         let exists = fetch_host(c, m, db.dialect, key, true).await?.is_some();
         if exists {
             unlink(c, m, key).await?;
+            super::audit::record(c, "User", key, None, "unlink", &[]).await?;
         }
         Ok(exists)
     }
