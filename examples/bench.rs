@@ -176,6 +176,7 @@ async fn main() {
     let state = Arc::new(State {
         app,
         http: scim_bridge::cli::http_settings(&settings),
+        metrics: Default::default(),
         // The benchmark measures the bridge, not its rate limits.
         limits: scim_bridge::http::limits::Limits::new(
             scim_bridge::http::limits::Rate {

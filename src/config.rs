@@ -83,6 +83,13 @@ pub struct LimitSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Address for Prometheus `GET /metrics`; empty switches it off. Keep it private.
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MappingSettings {
     pub file: PathBuf,
 }
@@ -103,6 +110,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub mapping: MappingSettings,
     pub limits: LimitSettings,
+    pub metrics: MetricsSettings,
     pub log: LogSettings,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
@@ -134,6 +142,8 @@ per_address_burst = 200
 per_token_per_second = 100
 per_token_burst = 400
 trust_forwarded_for = false
+[metrics]
+listen = ""
 [log]
 format = "pretty"
 level = "info"
@@ -219,6 +229,14 @@ impl Settings {
                 value: self.database.pool_size.to_string(),
                 problem: "must be between 1 and 256".into(),
                 fix: "2–8 is plenty for a sidecar; the default is 4".into(),
+            });
+        }
+        if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "metrics.listen",
+                value: format!("{:?}", self.metrics.listen),
+                problem: "not an IP address and port".into(),
+                fix: "use e.g. \"127.0.0.1:9898\", or \"\" to switch metrics off".into(),
             });
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {

@@ -649,3 +649,57 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(statuses, vec![200, 200, 429, 429], "per-token limit");
     app.stop().await;
 }
+
+async fn metrics_count_requests_outcomes_and_pools(b: Backend) {
+    let app = spawn_app(b).await;
+    assert_eq!(
+        app.post("/Users", &okta_user("metrics@example.com", "M", "E"))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        app.post("/Users", &okta_user("bob.brown@acme.example", "B", "B"))
+            .await
+            .status,
+        201
+    );
+    app.post("/Users", &okta_user("metrics@example.com", "M", "E"))
+        .await
+        .assert_error(409, Some("uniqueness"));
+    let id = app
+        .get("/Users?filter=userName%20eq%20%22metrics%40example.com%22")
+        .await
+        .body["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    assert_eq!(app.patch(&format!("/Users/{id}"), &p).await.status, 200);
+    let r = app
+        .raw(
+            hyper::Request::get(format!("http://{}/metrics", app.metrics_addr))
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let text = String::from_utf8(r.raw.to_vec()).unwrap();
+    for line in [
+        "scim_bridge_requests_total{route=\"/Users\",method=\"POST\",status=\"201\"} 2",
+        "scim_bridge_requests_total{route=\"/Users\",method=\"POST\",status=\"409\"} 1",
+        "scim_bridge_provisioning_total{outcome=\"created\"} 1",
+        "scim_bridge_provisioning_total{outcome=\"adopted\"} 1",
+        "scim_bridge_provisioning_total{outcome=\"deactivated\"} 1",
+        "scim_bridge_provisioning_total{outcome=\"conflict\"} 1",
+        "scim_bridge_request_duration_seconds_count 5",
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    assert!(text.contains("scim_bridge_db_connections{pool="));
+    // Not on the SCIM port.
+    app.get("/metrics").await.assert_error(404, None);
+    app.stop().await;
+}
+
+backend_tests!(metrics_count_requests_outcomes_and_pools);

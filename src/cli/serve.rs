@@ -70,7 +70,16 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         app,
         http: http_settings(settings),
         limits: limits(settings),
+        metrics: Default::default(),
     });
+    if !settings.metrics.listen.is_empty() {
+        let addr: std::net::SocketAddr = settings.metrics.listen.parse()?;
+        let ml = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?;
+        info!(metrics = %addr, "metrics at /metrics");
+        tokio::spawn(crate::http::metrics::serve(ml, state.clone()));
+    }
     http::serve(
         listener,
         state,

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod limits;
+pub mod metrics;
 pub mod response;
 pub mod router;
 pub mod server;

@@ -46,6 +46,11 @@ pub fn empty(status: StatusCode) -> Response<Body> {
     r
 }
 
+/// A body from owned text.
+pub fn full_text(s: String) -> Body {
+    full(Bytes::from(s))
+}
+
 pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     let mut r = Response::new(full(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;

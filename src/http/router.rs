@@ -15,6 +15,7 @@ use serde_json::Value;
 use tracing::{info, info_span, Instrument};
 
 use super::error::ApiError;
+use super::metrics::Outcome;
 use super::response::{self, Body};
 use crate::scim::list::ListQuery;
 use crate::scim::query::Projection;
@@ -37,6 +38,7 @@ pub struct State {
     pub app: App,
     pub http: HttpSettings,
     pub limits: super::limits::Limits,
+    pub metrics: super::metrics::Metrics,
 }
 
 /// The route a request matched, for logs and metrics (ids replaced by `{id}`).
@@ -160,6 +162,20 @@ pub async fn handle(
             resp.headers_mut().insert("x-request-id", v);
         }
         let status = resp.status().as_u16();
+        let method_name: &'static str = match method {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
+            _ => "OTHER",
+        };
+        state
+            .metrics
+            .request(route_kind.as_str(), method_name, status, started.elapsed());
+        if status == 409 {
+            state.metrics.outcome(Outcome::Conflict);
+        }
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         if matches!(route_kind, Route::Health | Route::Ready) {
             tracing::debug!(status, latency_ms, "request");
@@ -450,6 +466,7 @@ async fn dispatch(
             let body = read_json(state, req).await?;
             ctx.user_name = body.get("userName").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
             let out = users::create(app, &body, &base).await?;
+            state.metrics.outcome(if out.adopted { Outcome::Adopted } else { Outcome::Created });
             let mut r = with_etag(response::json(StatusCode::CREATED, &out.answer.resource), &out.answer.version);
             if let Some(loc) = out.answer.resource.pointer("/meta/location").and_then(Value::as_str).and_then(|l| HeaderValue::from_str(l).ok()) {
                 r.headers_mut().insert(LOCATION, loc);
@@ -466,6 +483,7 @@ async fn dispatch(
             let p = projection()?;
             let body = read_json(state, req).await?;
             let a = users::replace(app, &id, &body, &base, if_match).await?;
+            state.metrics.outcome(if a.resource.get("active") == Some(&Value::Bool(false)) { Outcome::Deactivated } else { Outcome::Updated });
             ctx.user_name = user_name_of(&a);
             Ok(with_etag(response::json(StatusCode::OK, &p.apply(&app.users.resource_type, a.resource)), &a.version))
         }
@@ -473,11 +491,15 @@ async fn dispatch(
             let p = projection()?;
             let body = read_json(state, req).await?;
             let a = users::patch(app, &id, &body, &base, if_match).await?;
+            state.metrics.outcome(if a.resource.get("active") == Some(&Value::Bool(false)) { Outcome::Deactivated } else { Outcome::Updated });
             ctx.user_name = user_name_of(&a);
             Ok(with_etag(response::json(StatusCode::OK, &p.apply(&app.users.resource_type, a.resource)), &a.version))
         }
         (Route::User, Method::DELETE) => {
             users::delete(app, &id, if_match).await?;
+            if app.users.on_delete == crate::mapping::model::OnDelete::Deactivate {
+                state.metrics.outcome(Outcome::Deactivated);
+            }
             Ok(response::empty(StatusCode::NO_CONTENT))
         }
         (Route::User, _) => method_not_allowed("GET, PUT, PATCH, DELETE"),

@@ -423,6 +423,32 @@ impl Db {
         Ok(Tx { conn: Some(conn) })
     }
 
+    /// Connections per pool: (pool, max, open, idle, waiting), for metrics.
+    pub fn pool_usage(&self) -> Vec<(&'static str, usize, usize, usize, usize)> {
+        let status = |p: &AnyPool| {
+            let s = match p {
+                AnyPool::Pg(p) => p.status(),
+                AnyPool::My(p) => p.status(),
+                AnyPool::Lite(p) => p.status(),
+            };
+            (s.max_size, s.size, s.available, s.waiting)
+        };
+        let mut out = Vec::new();
+        let (m, s, a, w) = status(&self.write);
+        out.push((
+            if self.read.is_some() { "write" } else { "main" },
+            m,
+            s,
+            a,
+            w,
+        ));
+        if let Some(r) = &self.read {
+            let (m, s, a, w) = status(r);
+            out.push(("read", m, s, a, w));
+        }
+        out
+    }
+
     /// Cheap liveness probe.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.reader().await?.batch("SELECT 1").await

@@ -236,6 +236,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub token: String,
     pub token_name: String,
+    pub metrics_addr: SocketAddr,
     pub db_url: String,
     db_name: Option<String>,
     pub dir: tempfile::TempDir,
@@ -331,7 +332,15 @@ pub async fn spawn_on_url(
         app,
         http: scim_bridge::cli::http_settings(&settings),
         limits: scim_bridge::cli::limits(&settings),
+        metrics: Default::default(),
     });
+    // The metrics endpoint, on its own port as in production.
+    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_addr = metrics_listener.local_addr().unwrap();
+    tokio::spawn(scim_bridge::http::metrics::serve(
+        metrics_listener,
+        state.clone(),
+    ));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(scim_bridge::http::serve(
         listener,
@@ -356,6 +365,7 @@ pub async fn spawn_on_url(
         addr,
         token,
         token_name,
+        metrics_addr,
         db_url,
         db_name,
         dir,
