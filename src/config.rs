@@ -40,6 +40,10 @@ pub struct ServerSettings {
     pub body_limit_bytes: u64,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
+    /// PEM certificate chain and private key for TLS termination; both empty = plain HTTP
+    /// (behind a reverse proxy). Re-read on SIGHUP.
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
 }
 
 /// The database URL; its `Debug` never shows a password.
@@ -125,6 +129,8 @@ public_url = ""
 body_limit_bytes = 1048576
 request_timeout_secs = 30
 shutdown_grace_secs = 20
+tls_cert_file = ""
+tls_key_file = ""
 [database]
 url = "sqlite://data/helpdesk-demo.db"
 pool_size = 4
@@ -222,6 +228,14 @@ impl Settings {
                 fix: "use e.g. 30".into(),
             });
         }
+        if self.server.tls_cert_file.is_empty() != self.server.tls_key_file.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "server.tls_cert_file",
+                value: format!("{:?} with tls_key_file = {:?}", self.server.tls_cert_file, self.server.tls_key_file),
+                problem: "TLS needs both a certificate and a key".into(),
+                fix: "set both server.tls_cert_file and server.tls_key_file, or neither (plain HTTP behind a reverse proxy)".into(),
+            });
+        }
         self.db_url()?;
         if self.database.pool_size == 0 || self.database.pool_size > 256 {
             return Err(ConfigError::Invalid {
@@ -285,6 +299,25 @@ impl Settings {
             DbUrl::Sqlite(p) if p.is_relative() => DbUrl::Sqlite(self.base_dir.join(p)),
             other => other,
         })
+    }
+
+    /// The TLS certificate and key paths, resolved against the config directory, when set.
+    pub fn tls_paths(&self) -> Option<(PathBuf, PathBuf)> {
+        if self.server.tls_cert_file.is_empty() {
+            return None;
+        }
+        let resolve = |p: &str| {
+            let p = PathBuf::from(p);
+            if p.is_relative() {
+                self.base_dir.join(p)
+            } else {
+                p
+            }
+        };
+        Some((
+            resolve(&self.server.tls_cert_file),
+            resolve(&self.server.tls_key_file),
+        ))
     }
 
     pub fn mapping_path(&self) -> PathBuf {

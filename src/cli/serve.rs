@@ -45,12 +45,54 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
+    let state = Arc::new(State {
+        app,
+        http: http_settings(settings),
+        limits: limits(settings),
+        metrics: Default::default(),
+    });
+    if !settings.metrics.listen.is_empty() {
+        let addr: std::net::SocketAddr = settings.metrics.listen.parse()?;
+        let ml = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?;
+        info!(metrics = %addr, "metrics at /metrics");
+        tokio::spawn(crate::http::metrics::serve(ml, state.clone()));
+    }
+    let tls = match settings.tls_paths() {
+        None => None,
+        Some((cert, key)) => {
+            let tls = Arc::new(
+                crate::http::tls::Tls::new(cert, key)
+                    .context("server.tls_cert_file / server.tls_key_file")?,
+            );
+            let reloader = tls.clone();
+            #[cfg(unix)]
+            tokio::spawn(async move {
+                let Ok(mut hup) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                else {
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    match reloader.reload() {
+                        Ok(()) => info!("SIGHUP: TLS certificate reloaded"),
+                        Err(e) => {
+                            tracing::error!(cause = %e, "SIGHUP: TLS certificate not reloaded; the previous one stays in use")
+                        }
+                    }
+                }
+            });
+            Some(tls)
+        }
+    };
     info!(
         listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         base_path = %settings.server.base_path,
         database = ?settings.db_url()?,
         mapping = %settings.mapping_path().display(),
-        table = %app.users.table,
+        table = %state.app.users.table,
+        tls = tls.is_some(),
         "scim-bridge ready"
     );
     // systemd (Type=notify): ready only now — database reachable, migrations current, mapping
@@ -66,25 +108,12 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let state = Arc::new(State {
-        app,
-        http: http_settings(settings),
-        limits: limits(settings),
-        metrics: Default::default(),
-    });
-    if !settings.metrics.listen.is_empty() {
-        let addr: std::net::SocketAddr = settings.metrics.listen.parse()?;
-        let ml = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?;
-        info!(metrics = %addr, "metrics at /metrics");
-        tokio::spawn(crate::http::metrics::serve(ml, state.clone()));
-    }
-    http::serve(
+    http::serve_with_tls(
         listener,
         state,
         shutdown_signal(),
         Duration::from_secs(settings.server.shutdown_grace_secs),
+        tls,
     )
     .await;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);

@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod tls;
 
 pub use router::{HttpSettings, State};
-pub use server::serve;
+pub use server::{serve, serve_with_tls};

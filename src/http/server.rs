@@ -19,12 +19,26 @@ use super::router::{handle, State};
 /// bounded by the per-request timeout.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves until `shutdown` resolves, then drains for at most `grace`.
+/// A TLS handshake must finish within this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves plain HTTP until `shutdown` resolves, then drains for at most `grace`.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<State>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
+) {
+    serve_with_tls(listener, state, shutdown, grace, None).await
+}
+
+/// As [`serve`], terminating TLS when `tls` is given.
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+    tls: Option<Arc<super::tls::Tls>>,
 ) {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -63,11 +77,31 @@ pub async fn serve(
                     let state = state.clone();
                     async move { Ok::<_, Infallible>(handle(state, req, peer.ip()).await) }
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
+                match &tls {
+                    None => {
+                        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc).into_owned());
+                        tokio::spawn(async move {
+                            let _ = conn.await;
+                        });
+                    }
+                    Some(tls) => {
+                        // The handshake runs in the connection's task, so a slow client
+                        // holds up nobody else.
+                        let acceptor = tls.acceptor();
+                        let watcher = graceful.watcher();
+                        let builder = builder.clone();
+                        tokio::spawn(async move {
+                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(tls_stream)) => {
+                                    let conn = builder.serve_connection(TokioIo::new(tls_stream), svc).into_owned();
+                                    let _ = watcher.watch(conn).await;
+                                }
+                                Ok(Err(e)) => tracing::debug!(cause = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!("TLS handshake timed out"),
+                            }
+                        });
+                    }
+                }
             }
             () = &mut shutdown => break,
         }
