@@ -100,16 +100,48 @@ pub enum Filter {
     ValuePath(AttrPath, Box<Filter>),
 }
 
-impl fmt::Display for Filter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Filter {
+    /// Prints with parentheses only where precedence needs them (`or` below `and`), so the
+    /// printed filter parses back to an equivalent one and is never nested deeper than the
+    /// original.
+    fn fmt_prec(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
         match self {
-            Filter::And(a, b) => write!(f, "({a} and {b})"),
-            Filter::Or(a, b) => write!(f, "({a} or {b})"),
-            Filter::Not(a) => write!(f, "not ({a})"),
+            Filter::Or(a, b) => {
+                if min > 1 {
+                    f.write_str("(")?;
+                }
+                a.fmt_prec(f, 1)?;
+                f.write_str(" or ")?;
+                b.fmt_prec(f, 1)?;
+                if min > 1 {
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
+            Filter::And(a, b) => {
+                a.fmt_prec(f, 2)?;
+                f.write_str(" and ")?;
+                b.fmt_prec(f, 2)
+            }
+            Filter::Not(a) => {
+                f.write_str("not (")?;
+                a.fmt_prec(f, 0)?;
+                f.write_str(")")
+            }
             Filter::Present(p) => write!(f, "{p} pr"),
             Filter::Compare(p, op, v) => write!(f, "{p} {} {v}", op.as_str()),
-            Filter::ValuePath(p, inner) => write!(f, "{p}[{inner}]"),
+            Filter::ValuePath(p, inner) => {
+                write!(f, "{p}[")?;
+                inner.fmt_prec(f, 0)?;
+                f.write_str("]")
+            }
         }
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_prec(f, 0)
     }
 }
 
@@ -634,9 +666,16 @@ mod tests {
     #[test]
     fn and_binds_tighter_than_or() {
         let f = p(r#"a eq "1" or b eq "2" and c eq "3""#);
-        assert_eq!(f.to_string(), r#"(a eq "1" or (b eq "2" and c eq "3"))"#);
+        assert!(
+            matches!(&f, Filter::Or(_, b) if matches!(**b, Filter::And(..))),
+            "{f:?}"
+        );
         let f = p(r#"(a eq "1" or b eq "2") and c eq "3""#);
-        assert_eq!(f.to_string(), r#"((a eq "1" or b eq "2") and c eq "3")"#);
+        assert!(
+            matches!(&f, Filter::And(a, _) if matches!(**a, Filter::Or(..))),
+            "{f:?}"
+        );
+        assert_eq!(f.to_string(), r#"(a eq "1" or b eq "2") and c eq "3""#);
     }
 
     #[test]
@@ -644,8 +683,17 @@ mod tests {
         let f = p(r#"NOT (title PR) AnD active Eq TRUE and x eq null and n gt -1.5"#);
         assert_eq!(
             f.to_string(),
-            "(((not (title pr) and active eq true) and x eq null) and n gt -1.5)"
+            "not (title pr) and active eq true and x eq null and n gt -1.5"
         );
+    }
+
+    #[test]
+    fn printing_round_trips_without_adding_depth() {
+        // Found by the fuzzer: fully parenthesised printing of a long `or` chain exceeded the
+        // nesting limit on re-parse.
+        let long = vec![r#"emails[type eq "w" or value co "x"]"#; 40].join(" or ");
+        let f = p(&long);
+        assert_eq!(Filter::parse(&f.to_string()).unwrap(), p(&f.to_string()));
     }
 
     #[test]
@@ -655,7 +703,7 @@ mod tests {
         let f = p(r#"emails[type eq "work"].value eq "a@b.c""#);
         assert_eq!(
             f.to_string(),
-            r#"emails[(type eq "work" and value eq "a@b.c")]"#
+            r#"emails[type eq "work" and value eq "a@b.c"]"#
         );
     }
 

@@ -505,6 +505,21 @@ fn apply_filtered(
                             "no value of \"{shown}\" matches the filter \"{filter}\""
                         ))
                     })?;
+                    // Found by the fuzzer: the filter may name fields the attribute does not
+                    // have (`emails[$ref eq "x"]`); only real sub-attributes can be created.
+                    let mut canonical = Map::new();
+                    for (k, fv) in fresh {
+                        let sub_def = def.sub_attr(&k).filter(|s| !s.is_read_only() && s.mutability != Mutability::Immutable).ok_or_else(|| {
+                            ScimError::no_target(format!("no value of \"{shown}\" matches the filter \"{filter}\", and \"{k}\" cannot be set to create one"))
+                        })?;
+                        let fv = crate::scim::resource::coerce_simple(
+                            sub_def.ty,
+                            &fv,
+                            &format!("{shown}.{}", sub_def.name),
+                        )?;
+                        canonical.insert(sub_def.name.to_string(), fv);
+                    }
+                    fresh = canonical;
                     if let Some(v) = v {
                         fresh.insert(sd.name.to_string(), v);
                     }
@@ -748,6 +763,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out["emails"], json!([{"value": "b"}]));
+    }
+
+    #[test]
+    fn filters_naming_unknown_fields_do_not_create_values() {
+        // Found by the fuzzer: this created an email with a "$ref" field.
+        let e = patch(ops(
+            json!([{"op": "replace", "path": "emails[$ref eq \"work\"].value", "value": "x@y"}]),
+        ))
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::NoTarget));
+        let out = patch(ops(
+            json!([{"op": "replace", "path": "emails[TYPE eq \"home\"].value", "value": "h@y"}]),
+        ))
+        .unwrap();
+        assert_eq!(
+            out["emails"][1],
+            json!({"type": "home", "value": "h@y"}),
+            "field names are canonicalised"
+        );
     }
 
     #[test]
