@@ -215,7 +215,7 @@ fn apply_no_path(rt: &ResourceType, doc: &mut Value, op: &PatchOp) -> Result<(),
             // Okta re-sends `id` with every group rename; identity attributes cannot change.
             continue;
         }
-        let is_urn = key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:");
+        let is_urn = super::path::is_urn(key);
         if is_urn && rt.extension(key).is_some() {
             let Value::Object(ext_fields) = v else {
                 return Err(ScimError::invalid_value(format!(

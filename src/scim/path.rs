@@ -31,7 +31,7 @@ impl AttrPath {
     /// characters no attribute name may contain.
     pub fn parse(text: &str) -> Result<Self, ScimError> {
         let text = text.trim();
-        let (urn, rest) = if text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:") {
+        let (urn, rest) = if is_urn(text) {
             match text.rfind(':') {
                 Some(i) if i + 1 < text.len() => (Some(text[..i].to_string()), &text[i + 1..]),
                 _ => {
@@ -71,6 +71,12 @@ impl AttrPath {
             sub: sub.map(str::to_string),
         }
     }
+}
+
+/// Whether `s` starts with `urn:` (any case). Byte-safe: the fuzzer found that slicing the
+/// first four bytes panics when a multi-byte character straddles them.
+pub fn is_urn(s: &str) -> bool {
+    s.len() > 4 && s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
 }
 
 /// RFC 7643 §2.1: ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA; `$ref`
@@ -132,6 +138,15 @@ mod tests {
             AttrPath::parse("members.$ref").unwrap().sub.as_deref(),
             Some("$ref")
         );
+    }
+
+    #[test]
+    fn multibyte_text_never_panics() {
+        // Found by the fuzzer: "mae\u{59a}qlu" made the URN check slice inside a character.
+        assert!(AttrPath::parse("mae\u{59a}qlu]").is_err());
+        assert!(AttrPath::parse("urn\u{e9}x").is_err());
+        assert!(!is_urn("ur\u{59a}"));
+        assert!(is_urn("URN:x:y"));
     }
 
     #[test]

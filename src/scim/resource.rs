@@ -169,7 +169,7 @@ impl ResourceType {
                 self.check_schemas(value)?;
                 continue;
             }
-            if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+            if super::path::is_urn(key) {
                 if key.eq_ignore_ascii_case(&self.schema.id) {
                     // Some clients nest core attributes under the core URN; fold them in.
                     let inner = self.normalize(&Value::Object(
