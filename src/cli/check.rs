@@ -33,6 +33,14 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
                 Source::Attr(a) => a.text.clone(),
                 Source::Const(v) => format!("constant {}", v.display()),
                 Source::Now => "now".to_string(),
+                Source::Template(_) => format!(
+                    "template of {}",
+                    r.attrs()
+                        .iter()
+                        .map(|t| t.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             };
             println!(
                 "  {:<24} ← {src}{}",

@@ -279,16 +279,19 @@ async fn compile_mapping(
 ) -> anyhow::Result<(mapping::Compiled, Option<mapping::HostTable>)> {
     let path = settings.mapping_path();
     let file = mapping::load_file(&path)?;
-    let table = introspect::table(db, &file.users.table).await?;
-    let all = if table.is_none() {
+    let mut tables = std::collections::HashMap::new();
+    for name in mapping::compile::tables_named(&file) {
+        if let Some(t) = introspect::table(db, &name).await? {
+            tables.insert(name, t);
+        }
+    }
+    let all = if tables.len() < mapping::compile::tables_named(&file).len() {
         introspect::tables(db).await?
     } else {
         vec![]
     };
-    Ok((
-        mapping::compile(&file, table.as_ref(), db.dialect, &all),
-        table,
-    ))
+    let main = tables.get(&file.users.table).cloned();
+    Ok((mapping::compile(&file, &tables, db.dialect, &all), main))
 }
 
 async fn run_migrate(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {

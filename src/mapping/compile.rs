@@ -9,7 +9,11 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::host::{ColumnKind, Dialect, HostColumn, HostTable};
-use super::model::{ColumnRule, Direction, KeyGenerate, MappingFile, OnDelete, When};
+use std::collections::{BTreeMap, HashMap};
+
+use super::model::{
+    ColumnRule, Conditions, Direction, GroupsSection, KeyGenerate, MappingFile, OnDelete, When,
+};
 use super::transform::Transform;
 use super::value::HostValue;
 use crate::scim::patch::PatchPath;
@@ -74,6 +78,8 @@ pub fn parse_str(text: &str) -> Result<MappingFile, String> {
 /// A compiled column rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// Which table: 0 is the user's main row, `n` is `joined[n - 1]`.
+    pub at: usize,
     pub column: String,
     pub kind: ColumnKind,
     pub nullable: bool,
@@ -89,6 +95,8 @@ pub struct Rule {
     /// (SCIM value, host value) pairs.
     pub map: Option<Vec<(Value, HostValue)>>,
     pub read_default: Option<Value>,
+    /// The bit this boolean sets or clears in an integer flags column.
+    pub flag: Option<i64>,
 }
 
 impl Rule {
@@ -96,12 +104,27 @@ impl Rule {
         self.direction != Direction::FromHost
     }
     pub fn reads(&self) -> bool {
-        self.direction != Direction::ToHost && matches!(self.source, Source::Attr(_))
+        self.direction != Direction::ToHost
+            && matches!(self.source, Source::Attr(_) | Source::Template(_))
     }
     pub fn attr(&self) -> Option<&AttrTarget> {
         match &self.source {
             Source::Attr(t) => Some(t),
             _ => None,
+        }
+    }
+    /// Every attribute the rule reads or writes (one, or a template's several).
+    pub fn attrs(&self) -> Vec<&AttrTarget> {
+        match &self.source {
+            Source::Attr(t) => vec![t],
+            Source::Template(parts) => parts
+                .iter()
+                .filter_map(|p| match p {
+                    TemplatePart::Attr(t) => Some(t),
+                    TemplatePart::Text(_) => None,
+                })
+                .collect(),
+            _ => vec![],
         }
     }
 }
@@ -111,6 +134,13 @@ pub enum Source {
     Attr(AttrTarget),
     Const(HostValue),
     Now,
+    Template(Vec<TemplatePart>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplatePart {
+    Text(String),
+    Attr(AttrTarget),
 }
 
 /// Where in a SCIM resource a rule reads and writes, with canonical names.
@@ -137,6 +167,63 @@ pub struct KeyColumn {
     pub generate: Option<KeyGenerate>,
 }
 
+/// A table holding at most one row per user, joined on `parent = user key`.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    /// SQL alias: `j1`, `j2`, … (the main table is `h`).
+    pub alias: String,
+    pub table: String,
+    pub parent: String,
+    pub conditions: Vec<(String, HostValue)>,
+}
+
+/// How a child table marks the primary value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrimaryMark {
+    /// A main-table column holding the primary child's key.
+    Pointer { column: String, kind: ColumnKind },
+    /// A child column: `on` for the primary row, `off` for the others.
+    Flag {
+        column: String,
+        on: HostValue,
+        off: HostValue,
+    },
+    /// The lowest key is the primary.
+    First,
+}
+
+/// Rows holding the values of one multi-valued attribute.
+#[derive(Debug, Clone)]
+pub struct Child {
+    pub table: String,
+    pub key: KeyColumn,
+    pub parent: String,
+    /// Canonical attribute name (`emails`).
+    pub attr: String,
+    pub primary: PrimaryMark,
+    pub conditions: Vec<(String, HostValue)>,
+    /// Rules over one value; their targets are relative to the value object (`value`, `type`).
+    pub rules: Vec<Rule>,
+    /// The rule holding `value`: rows are matched to incoming values by it.
+    pub value_rule: usize,
+    /// Child columns read back, in SELECT order (after the key; the flag column last if any).
+    pub read_columns: Vec<String>,
+}
+
+/// Where a `match` column lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MatchAt {
+    /// 0 main, n joined[n - 1].
+    Table(usize),
+    Child(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchColumn {
+    pub at: MatchAt,
+    pub column: String,
+}
+
 /// The validated mapping for users.
 #[derive(Debug, Clone)]
 pub struct UserMapping {
@@ -147,12 +234,43 @@ pub struct UserMapping {
     pub user_name: usize,
     /// Index of the rule that holds `active`, if any.
     pub active: Option<usize>,
-    pub match_columns: Vec<String>,
+    pub match_columns: Vec<MatchColumn>,
     pub adopt: bool,
     pub on_delete: OnDelete,
+    /// (column, accepted values) on the main table.
+    pub scope: Vec<(String, Vec<HostValue>)>,
+    pub soft_delete: Vec<(String, HostValue)>,
+    pub joined: Vec<Joined>,
+    pub children: Vec<Child>,
     pub resource_type: ResourceType,
-    /// Host columns read back, in SELECT order.
-    pub read_columns: Vec<String>,
+    /// Columns read back (table index as in [`Rule::at`], column), in SELECT order.
+    pub read_columns: Vec<(usize, String)>,
+    /// Host groups, when the mapping writes them.
+    pub host_groups: Option<GroupMapping>,
+}
+
+/// Host group table and its membership join table.
+#[derive(Debug, Clone)]
+pub struct GroupMapping {
+    pub table: String,
+    pub key: KeyColumn,
+    pub match_column: Option<String>,
+    pub on_delete: OnDelete,
+    pub soft_delete: Vec<(String, HostValue)>,
+    /// Rules over the Group resource (`displayName`, constants).
+    pub rules: Vec<Rule>,
+    pub members: Members,
+}
+
+#[derive(Debug, Clone)]
+pub struct Members {
+    pub table: String,
+    pub group: String,
+    pub group_kind: ColumnKind,
+    pub user: String,
+    pub user_kind: ColumnKind,
+    /// Constant columns; the `Const` ones also identify the bridge's rows on removal.
+    pub rules: Vec<Rule>,
 }
 
 pub struct Compiled {
@@ -160,11 +278,37 @@ pub struct Compiled {
     pub problems: Vec<Problem>,
 }
 
+/// Every host table a mapping names, main table first.
+pub fn tables_named(file: &MappingFile) -> Vec<String> {
+    let mut out = vec![file.users.table.clone()];
+    out.extend(file.users.joined.iter().map(|j| j.table.clone()));
+    out.extend(file.users.children.iter().map(|c| c.table.clone()));
+    if let Some(g) = &file.groups {
+        out.push(g.table.clone());
+        out.push(g.members.table.clone());
+    }
+    out.dedup();
+    out
+}
+
 /// Custom extension URNs (and their attribute names) used by the mapping's `attr` paths.
 pub fn custom_schemas(file: &MappingFile) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for rule in file.users.columns.values() {
-        let Some(text) = &rule.attr else { continue };
+    let mut texts: Vec<String> = Vec::new();
+    let all_rules = file
+        .users
+        .columns
+        .values()
+        .chain(file.users.joined.iter().flat_map(|j| j.columns.values()));
+    for rule in all_rules {
+        if let Some(t) = &rule.attr {
+            texts.push(t.clone());
+        }
+        if let Some(t) = &rule.template {
+            texts.extend(template_attrs(t));
+        }
+    }
+    for text in &texts {
         let Ok(p) = PatchPath::parse(text) else {
             continue;
         };
@@ -186,104 +330,362 @@ pub fn custom_schemas(file: &MappingFile) -> Vec<(String, Vec<String>)> {
     out
 }
 
-/// Validates `file` against the introspected `table` (None when the table does not exist).
-pub fn compile(
-    file: &MappingFile,
-    table: Option<&HostTable>,
-    dialect: Dialect,
-    all_tables: &[String],
-) -> Compiled {
-    let mut problems: Vec<Problem> = Vec::new();
-    fn err_into(problems: &mut Vec<Problem>, key: &str, message: String) {
-        problems.push(Problem {
+/// The `{…}` attribute names of a template, in order.
+fn template_attrs(t: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push(rest[open + 1..open + close].trim().to_string());
+        rest = &rest[open + close + 1..];
+    }
+    out
+}
+
+/// Collects problems, each naming its mapping key.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn error(&mut self, key: &str, message: impl Into<String>) {
+        self.0.push(Problem {
             error: true,
             key: key.to_string(),
-            message,
+            message: message.into(),
         });
     }
-    macro_rules! err {
-        ($k:expr, $m:expr) => {
-            err_into(&mut problems, $k, $m)
-        };
+    fn warn(&mut self, key: &str, message: impl Into<String>) {
+        self.0.push(Problem {
+            error: false,
+            key: key.to_string(),
+            message: message.into(),
+        });
     }
-    let u = &file.users;
-    let Some(table) = table else {
-        let known = if all_tables.is_empty() {
-            "the database has no tables".to_string()
-        } else {
-            format!("tables in the database: {}", all_tables.join(", "))
-        };
-        err!("users.table", format!("table \"{}\" does not exist ({known}); set users.table to the application's user table", u.table));
-        return Compiled {
-            mapping: None,
-            problems,
-        };
-    };
-    let rt = ResourceType::user(&custom_schemas(file));
+    fn has_errors(&self) -> bool {
+        self.0.iter().any(|p| p.error)
+    }
+}
 
-    // The key.
-    let key = match table.column(&u.key) {
-        None => {
-            err!(
-                "users.key",
+fn missing_table(problems: &mut Problems, key: &str, name: &str, all_tables: &[String]) {
+    let known = if all_tables.is_empty() {
+        "the database has no tables".to_string()
+    } else {
+        format!("tables in the database: {}", all_tables.join(", "))
+    };
+    problems.error(
+        key,
+        format!("table \"{name}\" does not exist ({known}); name one of the application's tables"),
+    );
+}
+
+/// A column that must exist, with a "did you mean" when it does not.
+fn need_column<'t>(
+    problems: &mut Problems,
+    key: &str,
+    table: &'t HostTable,
+    name: &str,
+) -> Option<&'t HostColumn> {
+    let c = table.column(name);
+    if c.is_none() {
+        problems.error(
+            key,
+            format!(
+                "column \"{name}\" does not exist in table \"{}\"{}",
+                table.name,
+                suggest(name, table)
+            ),
+        );
+    }
+    c
+}
+
+fn key_column(
+    problems: &mut Problems,
+    key: &str,
+    table: &HostTable,
+    name: &str,
+    generate: Option<KeyGenerate>,
+) -> Option<KeyColumn> {
+    let c = need_column(problems, key, table, name)?;
+    match c.kind {
+        Some(kind @ (ColumnKind::Int | ColumnKind::Text)) => {
+            if !c.generated && generate.is_none() {
+                problems.error(key, format!(
+                    "column \"{}\" of \"{}\" is not filled by the database on insert; set key_generate = \"uuid\" (text keys) or use an auto-increment key", c.name, table.name));
+            }
+            if generate == Some(KeyGenerate::Uuid) && kind != ColumnKind::Text {
+                problems.error(
+                    key,
+                    format!(
+                        "key_generate = \"uuid\" needs a text key, but \"{}\" is {}",
+                        c.name, c.sql_type
+                    ),
+                );
+            }
+            Some(KeyColumn {
+                name: c.name.clone(),
+                kind,
+                generated: c.generated,
+                generate,
+            })
+        }
+        _ => {
+            problems.error(
+                key,
                 format!(
-                    "column \"{}\" does not exist in table \"{}\"{}",
-                    u.key,
-                    table.name,
-                    suggest(&u.key, table)
-                )
+                    "column \"{}\" has type {}; a key must be an integer or text column",
+                    c.name, c.sql_type
+                ),
             );
             None
         }
-        Some(c) => match c.kind {
-            Some(kind @ (ColumnKind::Int | ColumnKind::Text)) => {
-                if !c.generated && u.key_generate.is_none() {
-                    err!("users.key", format!(
-                        "column \"{}\" is not filled by the database on insert; set users.key_generate = \"uuid\" (text keys) or use an auto-increment key", c.name));
-                }
-                if u.key_generate == Some(KeyGenerate::Uuid) && kind != ColumnKind::Text {
-                    err!(
-                        "users.key_generate",
-                        format!(
-                            "\"uuid\" needs a text key, but \"{}\" is {}",
-                            c.name, c.sql_type
-                        )
-                    );
-                }
-                Some(KeyColumn {
-                    name: c.name.clone(),
-                    kind,
-                    generated: c.generated,
-                    generate: u.key_generate,
-                })
-            }
-            _ => {
-                err!(
-                    "users.key",
-                    format!(
-                        "column \"{}\" has type {}; a key must be an integer or text column",
-                        c.name, c.sql_type
-                    )
-                );
-                None
-            }
-        },
-    };
+    }
+}
 
-    let mut rules = Vec::new();
-    // Columns whose rule has errors of its own: later checks skip them instead of piling
-    // consequential errors on top.
-    let mut failed: Vec<&str> = Vec::new();
-    for (column, raw) in &u.columns {
-        let key_name = format!("users.columns.{column}");
-        match compile_rule(&rt, table, column, raw) {
-            Ok(rule) => rules.push(rule),
-            Err(messages) => {
-                failed.push(column.as_str());
-                for m in messages {
-                    err!(&key_name, m);
+/// `{ column = value | [values] }` checked against the table. Lists only where `lists`.
+fn conditions(
+    problems: &mut Problems,
+    key: &str,
+    table: &HostTable,
+    raw: Option<&Conditions>,
+    lists: bool,
+) -> Vec<(String, Vec<HostValue>)> {
+    let mut out = Vec::new();
+    for (col, v) in raw.into_iter().flatten() {
+        let k = format!("{key}.{col}");
+        let Some(c) = need_column(problems, &k, table, col) else {
+            continue;
+        };
+        let Some(kind) = c.kind else {
+            problems.error(&k, format!("column \"{col}\" has type {}, which cannot be compared", c.sql_type));
+            continue;
+        };
+        let values: Vec<&toml::Value> = match v {
+            toml::Value::Array(a) if lists => a.iter().collect(),
+            toml::Value::Array(_) => {
+                problems.error(&k, "give one value here (the bridge writes it into new rows)");
+                continue;
+            }
+            other => vec![other],
+        };
+        let mut hv = Vec::new();
+        for x in values {
+            match HostValue::from_json(kind, &toml_to_json(x)) {
+                Some(h) if !h.is_null() => hv.push(h),
+                _ => problems.error(&k, format!("{x} cannot be stored in \"{col}\" ({})", c.sql_type)),
+            }
+        }
+        out.push((c.name.clone(), hv));
+    }
+    out
+}
+
+fn single(v: Vec<(String, Vec<HostValue>)>) -> Vec<(String, HostValue)> {
+    v.into_iter()
+        .filter_map(|(c, mut vs)| vs.pop().map(|v| (c, v)))
+        .collect()
+}
+
+/// NOT NULL columns without a default that nothing fills on insert: named, with the fix.
+fn check_not_null(
+    problems: &mut Problems,
+    prefix: &str,
+    table: &HostTable,
+    rules: &[&Rule],
+    filled: &[&str],
+    failed: &[String],
+) {
+    for c in &table.columns {
+        if c.nullable
+            || c.has_default
+            || c.generated
+            || filled.contains(&c.name.as_str())
+            || failed.contains(&c.name)
+        {
+            continue;
+        }
+        let key = format!("{prefix}.columns.{}", c.name);
+        match rules.iter().find(|r| r.column == c.name) {
+            None => problems.error(&key, format!(
+                "column \"{}\" of \"{}\" ({}) is NOT NULL without a default and no rule fills it; add e.g. {} = {{ value = {}, on = \"insert\" }}",
+                c.name, table.name, c.sql_type, c.name, example_value(c))),
+            Some(r) if !r.writes() => problems.error(&key, format!(
+                "column \"{}\" is NOT NULL without a default but its rule is read-only (direction = \"from_host\")", c.name)),
+            Some(r) => {
+                if let Source::Attr(t) = &r.source {
+                    let required = t.path.attr == "userName" && t.path.urn.is_none()
+                        || t.path.attr == "displayName" && t.path.urn.is_none();
+                    if r.default.is_none() && r.default_attr.is_none() && !required && r.flag.is_none() {
+                        problems.warn(&key, format!(
+                            "column \"{}\" is NOT NULL without a default: creating a user without \"{}\" will be refused with 400; add default = … to the rule to fill it",
+                            c.name, t.text));
+                    }
                 }
             }
+        }
+    }
+}
+
+/// Compiles a `[… .columns]` table of rules; failed columns are returned by name.
+fn compile_rules(
+    problems: &mut Problems,
+    prefix: &str,
+    rt: &ResourceType,
+    table: &HostTable,
+    at: usize,
+    child_of: Option<&str>,
+    raw: &BTreeMap<String, ColumnRule>,
+) -> (Vec<Rule>, Vec<String>) {
+    let mut rules = Vec::new();
+    let mut failed = Vec::new();
+    for (column, r) in raw {
+        match compile_rule(rt, table, column, r, child_of) {
+            Ok(mut rule) => {
+                rule.at = at;
+                rules.push(rule)
+            }
+            Err(messages) => {
+                failed.push(column.clone());
+                for m in messages {
+                    problems.error(&format!("{prefix}.columns.{column}"), m);
+                }
+            }
+        }
+    }
+    (rules, failed)
+}
+
+/// Validates `file` against the introspected tables it names (absent ones are reported).
+pub fn compile(
+    file: &MappingFile,
+    tables: &HashMap<String, HostTable>,
+    dialect: Dialect,
+    all_tables: &[String],
+) -> Compiled {
+    let mut problems = Problems::default();
+    let u = &file.users;
+    let Some(table) = tables.get(&u.table) else {
+        missing_table(&mut problems, "users.table", &u.table, all_tables);
+        return Compiled {
+            mapping: None,
+            problems: problems.0,
+        };
+    };
+    let rt = ResourceType::user(&custom_schemas(file));
+    let key = key_column(&mut problems, "users.key", table, &u.key, u.key_generate);
+
+    let (mut rules, failed) = compile_rules(&mut problems, "users", &rt, table, 0, None, &u.columns);
+    let scope = conditions(&mut problems, "users.scope", table, u.scope.as_ref(), true);
+    let soft_delete = single(conditions(&mut problems, "users.soft_delete", table, u.soft_delete.as_ref(), false));
+
+    // Joined tables.
+    let mut joined = Vec::new();
+    for (i, j) in u.joined.iter().enumerate() {
+        let prefix = format!("users.joined.{}", j.table);
+        let Some(jt) = tables.get(&j.table) else {
+            missing_table(&mut problems, &format!("{prefix}.table"), &j.table, all_tables);
+            continue;
+        };
+        need_column(&mut problems, &format!("{prefix}.parent"), jt, &j.parent);
+        let conds = single(conditions(&mut problems, &format!("{prefix}.where"), jt, j.conditions.as_ref(), false));
+        let (jr, jfailed) = compile_rules(&mut problems, &prefix, &rt, jt, i + 1, None, &j.columns);
+        let mut filled: Vec<&str> = vec![j.parent.as_str()];
+        filled.extend(conds.iter().map(|(c, _)| c.as_str()));
+        check_not_null(&mut problems, &prefix, jt, &jr.iter().collect::<Vec<_>>(), &filled, &jfailed);
+        rules.extend(jr);
+        joined.push(Joined {
+            alias: format!("j{}", i + 1),
+            table: jt.name.clone(),
+            parent: j.parent.clone(),
+            conditions: conds,
+        });
+    }
+
+    // Child tables.
+    let mut children = Vec::new();
+    let mut pointer_columns: Vec<String> = Vec::new();
+    for c in &u.children {
+        let prefix = format!("users.children.{}", c.table);
+        let Some(ct) = tables.get(&c.table) else {
+            missing_table(&mut problems, &format!("{prefix}.table"), &c.table, all_tables);
+            continue;
+        };
+        let ckey = key_column(&mut problems, &format!("{prefix}.key"), ct, &c.key, c.key_generate);
+        need_column(&mut problems, &format!("{prefix}.parent"), ct, &c.parent);
+        let attr = match rt.resolve(&AttrPath { urn: None, attr: c.attr.clone(), sub: None }) {
+            Ok(r) if r.attr.multi && r.urn.is_none() => r.attr.name.to_string(),
+            _ => {
+                problems.error(&format!("{prefix}.attr"), format!("\"{}\" is not a multi-valued attribute of User; use emails, phoneNumbers, addresses, ims, photos, entitlements, roles or x509Certificates", c.attr));
+                continue;
+            }
+        };
+        if rules.iter().any(|r| r.attrs().iter().any(|t| t.path.urn.is_none() && t.path.attr == attr)) {
+            problems.error(&format!("{prefix}.attr"), format!("\"{attr}\" is also mapped to a column of a user row; map it in one place"));
+        }
+        let conds = single(conditions(&mut problems, &format!("{prefix}.where"), ct, c.conditions.as_ref(), false));
+        let (crules, cfailed) = compile_rules(&mut problems, &prefix, &rt, ct, 0, Some(&attr), &c.columns);
+        let value_rule = crules.iter().position(|r| r.attr().is_some_and(|t| t.path.attr == "value") && r.reads());
+        if value_rule.is_none() && cfailed.is_empty() {
+            problems.error(&format!("{prefix}.columns"), format!("no column is mapped from \"value\"; add e.g. {} = {{ attr = \"value\" }}", ct.columns.iter().find(|x| x.kind == Some(ColumnKind::Text)).map_or("address", |x| x.name.as_str())));
+        }
+        let mut filled: Vec<&str> = vec![c.parent.as_str()];
+        filled.extend(conds.iter().map(|(c, _)| c.as_str()));
+        let primary = match c.primary.as_ref().map(|p| (&p.pointer, &p.flag)) {
+            None | Some((None, None)) => PrimaryMark::First,
+            Some((Some(ptr), None)) => match need_column(&mut problems, &format!("{prefix}.primary.pointer"), table, ptr) {
+                Some(pc) if pc.kind == Some(ColumnKind::Int) || pc.kind == Some(ColumnKind::Text) => {
+                    pointer_columns.push(pc.name.clone());
+                    PrimaryMark::Pointer { column: pc.name.clone(), kind: pc.kind.unwrap_or(ColumnKind::Int) }
+                }
+                Some(pc) => {
+                    problems.error(&format!("{prefix}.primary.pointer"), format!("\"{}\" ({}) cannot hold a key", pc.name, pc.sql_type));
+                    PrimaryMark::First
+                }
+                None => PrimaryMark::First,
+            },
+            Some((None, Some(flag))) => match need_column(&mut problems, &format!("{prefix}.primary.flag"), ct, flag) {
+                Some(fc) => {
+                    filled.push(flag.as_str());
+                    let kind = fc.kind.unwrap_or(ColumnKind::Int);
+                    let (on, off) = if kind == ColumnKind::Bool { (HostValue::Bool(true), HostValue::Bool(false)) } else { (HostValue::Int(1), HostValue::Int(0)) };
+                    PrimaryMark::Flag { column: fc.name.clone(), on, off }
+                }
+                None => PrimaryMark::First,
+            },
+            Some((Some(_), Some(_))) => {
+                problems.error(&format!("{prefix}.primary"), "give pointer (a user column) or flag (a child column), not both");
+                PrimaryMark::First
+            }
+        };
+        if let Some(k) = &ckey {
+            if k.generate.is_some() {
+                filled.push(c.key.as_str());
+            }
+        }
+        check_not_null(&mut problems, &prefix, ct, &crules.iter().collect::<Vec<_>>(), &filled, &cfailed);
+        let mut read_columns: Vec<String> = Vec::new();
+        for r in crules.iter().filter(|r| r.reads()) {
+            if !read_columns.contains(&r.column) {
+                read_columns.push(r.column.clone());
+            }
+        }
+        if let PrimaryMark::Flag { column, .. } = &primary {
+            read_columns.push(column.clone());
+        }
+        if let (Some(key), Some(value_rule)) = (ckey, value_rule) {
+            children.push(Child {
+                table: ct.name.clone(),
+                key,
+                parent: c.parent.clone(),
+                attr,
+                primary,
+                conditions: conds,
+                rules: crules,
+                value_rule,
+                read_columns,
+            });
         }
     }
 
@@ -295,116 +697,132 @@ pub fn compile(
         })
     };
     let user_name = find("userName");
-    let user_name_rule_failed = u.columns.iter().any(|(c, r)| {
-        failed.contains(&c.as_str())
+    let user_name_rule_failed = u.columns.iter().chain(u.joined.iter().flat_map(|j| j.columns.iter())).any(|(c, r)| {
+        failed.contains(c)
             && r.attr
                 .as_deref()
                 .is_some_and(|a| a.trim().eq_ignore_ascii_case("userName"))
     });
     match user_name {
         None if user_name_rule_failed => {}
-        None => err!("users.columns", "no column is mapped from \"userName\"; map the login or email column, e.g. email = { attr = \"userName\" }".into()),
+        None if problems.has_errors() => {}
+        None => problems.error("users.columns", "no column is mapped from \"userName\"; map the login or email column, e.g. email = { attr = \"userName\" }"),
         Some(i) if rules[i].direction != Direction::Both => {
-            err!(&format!("users.columns.{}", rules[i].column), "the userName column must be read and written (direction = \"both\")".into())
+            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be read and written (direction = \"both\")")
         }
         Some(i) if rules[i].kind != ColumnKind::Text => {
-            err!(&format!("users.columns.{}", rules[i].column), "the userName column must be a text column".into())
+            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be a text column")
         }
         _ => {}
     }
     let active = find("active").filter(|&i| rules[i].writes());
     if u.on_delete == OnDelete::Deactivate && active.is_none() {
-        err!("users.on_delete", "\"deactivate\" needs a column mapped from \"active\"; map one, or set on_delete = \"ignore\" or \"delete\"".into());
+        problems.error("users.on_delete", "\"deactivate\" needs a column mapped from \"active\"; map one, or set on_delete = \"ignore\", \"soft_delete\" or \"delete\"");
     }
-
-    // NOT NULL columns the bridge must fill on insert.
-    for c in &table.columns {
-        if failed.contains(&c.name.as_str())
-            || c.nullable
-            || c.has_default
-            || c.generated
-            || key
-                .as_ref()
-                .is_some_and(|k| k.name == c.name && k.generate.is_some())
-        {
-            continue;
-        }
-        match rules.iter().find(|r| r.column == c.name) {
-            None => err!(&format!("users.columns.{}", c.name), format!(
-                "column \"{}\" ({}) is NOT NULL without a default and no rule fills it; add e.g. {} = {{ value = {}, on = \"insert\" }}",
-                c.name, c.sql_type, c.name, example_value(c))),
-            Some(r) if !r.writes() => err!(&format!("users.columns.{}", c.name), format!(
-                "column \"{}\" is NOT NULL without a default but its rule is read-only (direction = \"from_host\")", c.name)),
-            Some(r) => {
-                if let Source::Attr(t) = &r.source {
-                    let required = t.path.attr == "userName" && t.path.urn.is_none();
-                    if r.default.is_none() && r.default_attr.is_none() && !required {
-                        problems.push(Problem { error: false, key: format!("users.columns.{}", c.name), message: format!(
-                            "column \"{}\" is NOT NULL without a default: creating a user without \"{}\" will be refused with 400; add default = … to the rule to fill it",
-                            c.name, t.text) });
-                    }
-                }
-            }
+    if u.on_delete == OnDelete::SoftDelete && soft_delete.is_empty() {
+        problems.error("users.soft_delete", "on_delete = \"soft_delete\" needs the values that mark a row deleted, e.g. soft_delete = { is_deleted = 1 }");
+    }
+    if !soft_delete.is_empty() && u.on_delete == OnDelete::SoftDelete {
+        let hidden = soft_delete.iter().all(|(c, v)| scope.iter().any(|(sc, vs)| sc == c && !vs.iter().any(|x| x.loosely_equals(v))));
+        if !hidden {
+            problems.warn("users.scope", "soft-deleted rows are still in scope, so a deleted user stays visible to SCIM; add the column to scope, e.g. scope = { is_deleted = 0 }");
         }
     }
 
-    let mut match_columns = u.match_columns.clone().unwrap_or_else(|| {
+    // NOT NULL columns of the main table the bridge must fill on insert.
+    {
+        let main_rules: Vec<&Rule> = rules.iter().filter(|r| r.at == 0).collect();
+        let mut filled: Vec<&str> = scope.iter().filter(|(_, v)| v.len() == 1).map(|(c, _)| c.as_str()).collect();
+        filled.extend(pointer_columns.iter().map(String::as_str));
+        if let Some(k) = key.as_ref().filter(|k| k.generate.is_some()) {
+            filled.push(k.name.as_str());
+        }
+        check_not_null(&mut problems, "users", table, &main_rules, &filled, &failed);
+    }
+
+    // Match columns: `column` (main), `table.column` (a joined or child table).
+    let raw_match = u.match_columns.clone().unwrap_or_else(|| {
         user_name
-            .map(|i| vec![rules[i].column.clone()])
+            .map(|i| {
+                let r = &rules[i];
+                if r.at == 0 {
+                    vec![r.column.clone()]
+                } else {
+                    vec![format!("{}.{}", joined[r.at - 1].table, r.column)]
+                }
+            })
             .unwrap_or_default()
     });
-    match_columns.dedup();
-    for m in &match_columns {
-        match table.column(m) {
-            None => problems.push(Problem {
-                error: true,
-                key: "users.match".into(),
-                message: format!(
-                    "column \"{m}\" does not exist in table \"{}\"{}",
-                    table.name,
-                    suggest(m, table)
-                ),
-            }),
-            Some(c) if c.kind != Some(ColumnKind::Text) => problems.push(Problem {
-                error: true,
-                key: "users.match".into(),
-                message: format!(
-                    "column \"{m}\" is {}, but matching compares text",
-                    c.sql_type
-                ),
-            }),
+    let mut match_columns: Vec<MatchColumn> = Vec::new();
+    for m in &raw_match {
+        let (at, t, col) = match m.split_once('.') {
+            None => (MatchAt::Table(0), Some(table), m.as_str()),
+            Some((tn, col)) => {
+                if let Some(i) = joined.iter().position(|j| j.table == tn) {
+                    (MatchAt::Table(i + 1), tables.get(tn), col)
+                } else if let Some(i) = children.iter().position(|c| c.table == tn) {
+                    (MatchAt::Child(i), tables.get(tn), col)
+                } else if tn == table.name {
+                    (MatchAt::Table(0), Some(table), col)
+                } else {
+                    problems.error("users.match", format!("\"{m}\": table \"{tn}\" is neither the user table nor one of its joined or child tables"));
+                    continue;
+                }
+            }
+        };
+        let Some(t) = t else { continue };
+        match need_column(&mut problems, "users.match", t, col) {
+            None => {}
+            Some(c) if c.kind != Some(ColumnKind::Text) => problems.error("users.match", format!("column \"{col}\" is {}, but matching compares text", c.sql_type)),
             Some(_) => {
-                if !table.has_ci_index(dialect, m) {
-                    problems.push(Problem { error: false, key: "users.match".into(), message: format!(
-                        "no index serves a case-insensitive lookup on \"{m}\", so every userName lookup scans the table; add one: {}", table.ci_index_advice(dialect, m)) });
+                if !t.has_ci_index(dialect, col) {
+                    problems.warn("users.match", format!(
+                        "no index serves a case-insensitive lookup on \"{}.{col}\", so every userName lookup scans the table; add one: {}", t.name, t.ci_index_advice(dialect, col)));
+                }
+                let mc = MatchColumn { at, column: col.to_string() };
+                if !match_columns.contains(&mc) {
+                    match_columns.push(mc);
                 }
             }
         }
     }
     if let Some(i) = user_name {
-        let col = &rules[i].column;
-        if !match_columns.contains(col) && !table.has_ci_index(dialect, col) {
-            problems.push(Problem { error: false, key: format!("users.columns.{col}"), message: format!(
-                "no index serves a case-insensitive lookup on \"{col}\" (Okta's userName filter); add one: {}", table.ci_index_advice(dialect, col)) });
+        let r = &rules[i];
+        let t = if r.at == 0 { Some(table) } else { tables.get(&joined[r.at - 1].table) };
+        let listed = match_columns.iter().any(|m| m.at == MatchAt::Table(r.at) && m.column == r.column);
+        if let (Some(t), false) = (t, listed) {
+            if !t.has_ci_index(dialect, &r.column) {
+                problems.warn(&format!("users.columns.{}", r.column), format!(
+                    "no index serves a case-insensitive lookup on \"{}\" (Okta's userName filter); add one: {}", r.column, t.ci_index_advice(dialect, &r.column)));
+            }
         }
     }
 
-    if problems.iter().any(|p| p.error) {
+    let host_groups = file.groups.as_ref().and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
+
+    if problems.has_errors() {
         return Compiled {
             mapping: None,
-            problems,
+            problems: problems.0,
         };
     }
     let (Some(key), Some(user_name)) = (key, user_name) else {
         return Compiled {
             mapping: None,
-            problems,
+            problems: problems.0,
         };
     };
-    let mut read_columns: Vec<String> = Vec::new();
+    let mut read_columns: Vec<(usize, String)> = Vec::new();
     for r in rules.iter().filter(|r| r.reads()) {
-        if !read_columns.contains(&r.column) {
-            read_columns.push(r.column.clone());
+        let c = (r.at, r.column.clone());
+        if !read_columns.contains(&c) {
+            read_columns.push(c);
+        }
+    }
+    for p in &pointer_columns {
+        let c = (0, p.clone());
+        if !read_columns.contains(&c) {
+            read_columns.push(c);
         }
     }
     Compiled {
@@ -417,11 +835,97 @@ pub fn compile(
             match_columns,
             adopt: u.adopt,
             on_delete: u.on_delete,
+            scope,
+            soft_delete,
+            joined,
+            children,
             resource_type: rt,
             read_columns,
+            host_groups,
         }),
-        problems,
+        problems: problems.0,
     }
+}
+
+fn compile_groups(
+    problems: &mut Problems,
+    g: &GroupsSection,
+    tables: &HashMap<String, HostTable>,
+    all_tables: &[String],
+    user_key: Option<&KeyColumn>,
+) -> Option<GroupMapping> {
+    let Some(table) = tables.get(&g.table) else {
+        missing_table(problems, "groups.table", &g.table, all_tables);
+        return None;
+    };
+    let key = key_column(problems, "groups.key", table, &g.key, g.key_generate);
+    let rt = ResourceType::group();
+    let (rules, failed) = compile_rules(problems, "groups", &rt, table, 0, None, &g.columns);
+    for r in &rules {
+        for t in r.attrs() {
+            if t.path.attr != "displayName" {
+                problems.error(&format!("groups.columns.{}", r.column), format!("only displayName (and constants) can be written to a host group, not \"{}\"", t.text));
+            }
+        }
+    }
+    if !rules.iter().any(|r| r.attrs().iter().any(|t| t.path.attr == "displayName")) {
+        problems.error("groups.columns", "no column is mapped from \"displayName\"; add e.g. name = { attr = \"displayName\" }");
+    }
+    if let Some(m) = &g.match_column {
+        if let Some(c) = need_column(problems, "groups.match", table, m) {
+            if c.kind != Some(ColumnKind::Text) {
+                problems.error("groups.match", format!("column \"{m}\" is {}, but matching compares text", c.sql_type));
+            }
+        }
+    }
+    if g.on_delete == OnDelete::Deactivate {
+        problems.error("groups.on_delete", "groups have no active attribute; use \"ignore\", \"soft_delete\" (with soft_delete = { … }) or \"delete\"");
+    }
+    let soft_delete = single(conditions(problems, "groups.soft_delete", table, g.soft_delete.as_ref(), false));
+    if g.on_delete == OnDelete::SoftDelete && soft_delete.is_empty() {
+        problems.error("groups.soft_delete", "on_delete = \"soft_delete\" needs the values that mark a group deleted, e.g. soft_delete = { active = false }");
+    }
+    let mut filled: Vec<&str> = Vec::new();
+    if g.key_generate.is_some() {
+        filled.push(g.key.as_str());
+    }
+    check_not_null(problems, "groups", table, &rules.iter().collect::<Vec<_>>(), &filled, &failed);
+
+    let m = &g.members;
+    let Some(mt) = tables.get(&m.table) else {
+        missing_table(problems, "groups.members.table", &m.table, all_tables);
+        return None;
+    };
+    let gc = need_column(problems, "groups.members.group", mt, &m.group).and_then(|c| c.kind);
+    let uc = need_column(problems, "groups.members.user", mt, &m.user).and_then(|c| c.kind);
+    let (mrules, mfailed) = compile_rules(problems, "groups.members", &rt, mt, 0, None, &m.columns);
+    for r in &mrules {
+        if !matches!(r.source, Source::Const(_) | Source::Now) {
+            problems.error(&format!("groups.members.columns.{}", r.column), "membership columns take constants only (value = …)");
+        }
+    }
+    check_not_null(problems, "groups.members", mt, &mrules.iter().collect::<Vec<_>>(), &[m.group.as_str(), m.user.as_str()], &mfailed);
+    if let (Some(uk), Some(uc)) = (user_key, uc) {
+        if uk.kind != uc && uc != ColumnKind::Text {
+            problems.error("groups.members.user", format!("\"{}\" is {} but user keys are {}", m.user, uc.as_str(), uk.kind.as_str()));
+        }
+    }
+    Some(GroupMapping {
+        table: table.name.clone(),
+        key: key?,
+        match_column: g.match_column.clone(),
+        on_delete: g.on_delete,
+        soft_delete,
+        rules,
+        members: Members {
+            table: mt.name.clone(),
+            group: m.group.clone(),
+            group_kind: gc?,
+            user: m.user.clone(),
+            user_kind: uc?,
+            rules: mrules,
+        },
+    })
 }
 
 fn example_value(c: &HostColumn) -> &'static str {
@@ -479,7 +983,22 @@ fn compile_rule(
     table: &HostTable,
     column: &str,
     raw: &ColumnRule,
+    child_of: Option<&str>,
 ) -> Result<Rule, Vec<String>> {
+    // In a child table, `attr` names a sub-attribute of one value.
+    let resolve = |text: &str| match child_of {
+        None => attr_target(rt, text),
+        Some(parent) => attr_target(rt, &format!("{parent}.{text}")).map(|t| AttrTarget {
+            path: AttrPath {
+                urn: None,
+                attr: t.path.sub.clone().unwrap_or_default(),
+                sub: None,
+            },
+            multi: false,
+            select: None,
+            ..t
+        }),
+    };
     let mut errors = Vec::new();
     let Some(col) = table.column(column) else {
         return Err(vec![format!(
@@ -507,13 +1026,28 @@ fn compile_rule(
         }
     }
     let source = match (&raw.attr, &raw.value) {
+        _ if raw.template.is_some() => {
+            if raw.attr.is_some() || raw.value.is_some() {
+                errors.push("give one of attr, template and value".into());
+            }
+            if kind != ColumnKind::Text {
+                errors.push(format!("a template needs a text column, but \"{column}\" is {}", col.sql_type));
+            }
+            match compile_template(raw.template.as_deref().unwrap_or(""), &resolve) {
+                Ok(parts) => Some(Source::Template(parts)),
+                Err(m) => {
+                    errors.push(m);
+                    None
+                }
+            }
+        }
         (Some(_), Some(_)) => {
             errors
                 .push("give either attr (a SCIM attribute) or value (a constant), not both".into());
             None
         }
         (None, None) => {
-            errors.push("needs attr = \"<SCIM attribute>\" or value = <constant>".into());
+            errors.push("needs attr = \"<SCIM attribute>\", template = \"…\" or value = <constant>".into());
             None
         }
         (None, Some(v)) => {
@@ -544,7 +1078,7 @@ fn compile_rule(
                 }
             }
         }
-        (Some(text), None) => match attr_target(rt, text) {
+        (Some(text), None) => match resolve(text) {
             Ok(t) => Some(Source::Attr(t)),
             Err(m) => {
                 errors.push(m);
@@ -556,6 +1090,20 @@ fn compile_rule(
         Some(Source::Attr(t)) => Some(t.ty),
         _ => None,
     };
+    if let Some(bit) = raw.flag {
+        if attr_ty != Some(AttrType::Boolean) {
+            errors.push("flag = … stores a boolean attribute (such as active) as one bit".into());
+        }
+        if kind != ColumnKind::Int {
+            errors.push(format!("flag = … needs an integer column, but \"{column}\" is {}", col.sql_type));
+        }
+        if bit <= 0 || bit.count_ones() != 1 {
+            errors.push(format!("flag = {bit} is not a single bit; use 1, 2, 4, 8, …"));
+        }
+        if raw.map.is_some() {
+            errors.push("give flag or map, not both".into());
+        }
+    }
     if transforms.contains(&Transform::Not) && attr_ty != Some(AttrType::Boolean) {
         errors.push("transform \"not\" applies to boolean attributes such as active".into());
     }
@@ -583,7 +1131,7 @@ fn compile_rule(
             )
             .collect::<Vec<_>>()
     });
-    if let (Some(ty), None) = (attr_ty, &map) {
+    if let (Some(ty), None, None) = (attr_ty, &map, raw.flag) {
         let fits = match (ty, kind) {
             (_, ColumnKind::Text) => true,
             (AttrType::Boolean, ColumnKind::Bool | ColumnKind::Int) => true,
@@ -600,7 +1148,7 @@ fn compile_rule(
     let (default, default_attr) = match raw.default.as_ref() {
         Some(toml::Value::Table(t)) => match (t.get("attr").and_then(toml::Value::as_str), t.len())
         {
-            (Some(a), 1) => match attr_target(rt, a) {
+            (Some(a), 1) => match resolve(a) {
                 Ok(target) => (None, Some(target)),
                 Err(m) => {
                     errors.push(format!("default: {m}"));
@@ -618,6 +1166,8 @@ fn compile_rule(
         return Err(errors);
     }
     Ok(Rule {
+        at: 0,
+        flag: raw.flag,
         column: column.to_string(),
         kind,
         nullable: col.nullable,
@@ -632,6 +1182,42 @@ fn compile_rule(
         map,
         read_default: raw.read_default.as_ref().map(toml_to_json),
     })
+}
+
+/// `"{name.givenName} {name.familyName}"` → parts; every `{…}` is a string attribute.
+fn compile_template(
+    text: &str,
+    resolve: &dyn Fn(&str) -> Result<AttrTarget, String>,
+) -> Result<Vec<TemplatePart>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.find('{') {
+            None => {
+                parts.push(TemplatePart::Text(rest.to_string()));
+                break;
+            }
+            Some(open) => {
+                if open > 0 {
+                    parts.push(TemplatePart::Text(rest[..open].to_string()));
+                }
+                let close = rest[open..]
+                    .find('}')
+                    .ok_or_else(|| format!("template \"{text}\": a {{ is not closed"))?;
+                let t = resolve(rest[open + 1..open + close].trim())
+                    .map_err(|m| format!("template: {m}"))?;
+                if t.ty != AttrType::String {
+                    return Err(format!("template: \"{}\" is not a string attribute", t.text));
+                }
+                parts.push(TemplatePart::Attr(t));
+                rest = &rest[open + close + 1..];
+            }
+        }
+    }
+    if !parts.iter().any(|p| matches!(p, TemplatePart::Attr(_))) {
+        return Err(format!("template \"{text}\" names no attribute; write e.g. \"{{name.givenName}} {{name.familyName}}\", or use value = … for a constant"));
+    }
+    Ok(parts)
 }
 
 /// Parses and resolves a rule's `attr`.

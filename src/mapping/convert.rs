@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde_json::{Map, Value};
 
-use super::compile::{AttrTarget, Rule, Source, UserMapping};
+use super::compile::{AttrTarget, Child, PrimaryMark, Rule, Source, TemplatePart, UserMapping};
 use super::model::When;
 use super::value::HostValue;
 use crate::scim::ScimError;
@@ -199,6 +199,13 @@ impl Rule {
         if h.is_null() {
             return Value::Null;
         }
+        if let (Some(mask), Some(n)) = (self.flag, h.as_int()) {
+            let mut v = Value::Bool(n & mask != 0);
+            for t in self.transforms.iter().rev() {
+                v = t.reverse(v);
+            }
+            return v;
+        }
         let mut v = match &self.map {
             Some(map) => match map.iter().find(|(_, hv)| hv.loosely_equals(h)) {
                 Some((k, _)) => k.clone(),
@@ -240,72 +247,401 @@ fn json_loose_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// What a write does to one column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assign {
+    Value(HostValue),
+    /// Set or clear bits of an integer column, leaving the others as they are.
+    Bits { mask: i64, on: bool },
+}
+
+impl Assign {
+    /// The value a freshly inserted row gets.
+    pub fn insert_value(&self) -> HostValue {
+        match self {
+            Assign::Value(v) => v.clone(),
+            Assign::Bits { mask, on } => HostValue::Int(if *on { *mask } else { 0 }),
+        }
+    }
+}
+
+pub type Row = Vec<(String, Assign)>;
+
+/// One value of a multi-valued attribute as a child row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildItem {
+    pub row: Vec<(String, HostValue)>,
+    pub primary: bool,
+    /// The `value`, folded, to match it with an existing row.
+    pub value: String,
+}
+
+/// Everything a write puts into host tables.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowPlan {
+    /// Indexed like [`Rule::at`]: the main row, then each joined table.
+    pub tables: Vec<Row>,
+    /// Per joined table: the full row to insert when the user has none yet.
+    pub joined_insert: Vec<Option<Row>>,
+    /// Per child table: the values wanted, or `None` to leave the rows alone.
+    pub children: Vec<Option<Vec<ChildItem>>>,
+}
+
+impl RowPlan {
+    pub fn main(&self) -> &Row {
+        &self.tables[0]
+    }
+    /// Main-row values (tests and previews): bit changes shown as their inserted value.
+    pub fn main_values(&self) -> Vec<(String, HostValue)> {
+        self.tables[0]
+            .iter()
+            .map(|(c, a)| (c.clone(), a.insert_value()))
+            .collect()
+    }
+}
+
+/// A template's text from the resource; `None` when none of its attributes is present.
+fn render_template(parts: &[TemplatePart], resource: &Value) -> Option<Value> {
+    let mut out = String::new();
+    let mut any = false;
+    let mut pending = String::new();
+    for p in parts {
+        match p {
+            TemplatePart::Text(t) => pending.push_str(t),
+            TemplatePart::Attr(a) => {
+                if let Some(v) = a.get(resource).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                    // A separator only between present values: "Ann" not "Ann ".
+                    if any {
+                        out.push_str(&pending);
+                    }
+                    out.push_str(v);
+                    any = true;
+                }
+                pending.clear();
+            }
+        }
+    }
+    any.then(|| Value::String(out))
+}
+
+/// Splits a host value along a template: the literal between two attributes separates them
+/// (the first occurrence); a value without the separator goes to the first attribute.
+fn split_template(parts: &[TemplatePart], host: &str) -> Vec<(AttrTarget, Option<String>)> {
+    let mut out = Vec::new();
+    let mut rest = host;
+    let mut i = 0;
+    // Leading literal.
+    if let Some(TemplatePart::Text(t)) = parts.first() {
+        rest = rest.strip_prefix(t.as_str()).unwrap_or(rest);
+        i = 1;
+    }
+    while i < parts.len() {
+        let TemplatePart::Attr(a) = &parts[i] else {
+            i += 1;
+            continue;
+        };
+        let sep = match parts.get(i + 1) {
+            Some(TemplatePart::Text(t)) if i + 2 < parts.len() => Some(t.as_str()),
+            Some(TemplatePart::Text(t)) => {
+                rest = rest.strip_suffix(t.as_str()).unwrap_or(rest);
+                None
+            }
+            _ => None,
+        };
+        match sep {
+            Some(sep) => match rest.find(sep) {
+                Some(pos) => {
+                    out.push((a.clone(), Some(rest[..pos].to_string())));
+                    rest = &rest[pos + sep.len()..];
+                }
+                None => {
+                    out.push((a.clone(), Some(rest.to_string())));
+                    rest = "";
+                }
+            },
+            None => out.push((a.clone(), Some(rest.to_string()))),
+        }
+        i += if sep.is_some() { 2 } else { 1 };
+    }
+    for (_, v) in &mut out {
+        if v.as_deref().is_some_and(str::is_empty) {
+            *v = None;
+        }
+    }
+    out
+}
+
+/// A child row as read: its key, the values of [`Child::read_columns`], and whether it is
+/// the primary value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildRow {
+    pub key: String,
+    pub values: Vec<HostValue>,
+    pub primary: bool,
+}
+
+impl Rule {
+    /// The assignment for this rule from `resource`, or `None` to leave the column alone.
+    fn assign(
+        &self,
+        resource: &Value,
+        mode: WriteMode,
+        previous: Option<&Value>,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Option<Assign>, ScimError> {
+        let h = match &self.source {
+            Source::Const(h) => h.clone(),
+            Source::Now => match self.kind {
+                super::host::ColumnKind::Text => {
+                    HostValue::Text(now.format("%Y-%m-%d %H:%M:%S").to_string())
+                }
+                _ => HostValue::Timestamp(now),
+            },
+            Source::Template(parts) => self.to_host(render_template(parts, resource).as_ref())?,
+            Source::Attr(t) => {
+                let v = t
+                    .get(resource)
+                    .or_else(|| self.default_attr.as_ref().and_then(|d| d.get(resource)));
+                if let Some(mask) = self.flag {
+                    let mut b = v.cloned().or_else(|| self.default.clone());
+                    for tr in &self.transforms {
+                        b = b.map(|x| tr.apply(x)).transpose().map_err(ScimError::invalid_value)?;
+                    }
+                    return Ok(match b {
+                        Some(Value::Bool(on)) => Some(Assign::Bits { mask, on }),
+                        None | Some(Value::Null) => None,
+                        Some(other) => {
+                            return Err(ScimError::invalid_value(format!(
+                                "\"{}\" must be a boolean, not {other}",
+                                t.text
+                            )))
+                        }
+                    });
+                }
+                self.to_host(v)?
+            }
+        };
+        if h.is_null() && !self.nullable {
+            let removed = previous.is_some_and(|p| self.attrs().iter().any(|t| t.get(p).is_some()));
+            let what = self.attrs().first().map(|t| t.text.clone()).unwrap_or_default();
+            if removed && self.default.is_none() {
+                return Err(ScimError::mutability(format!(
+                    "\"{what}\" cannot be removed: the application's column \"{}\" requires a value",
+                    self.column
+                )));
+            }
+            if mode == WriteMode::Update || self.has_default {
+                return Ok(None);
+            }
+            return Err(ScimError::invalid_value(format!(
+                "\"{what}\" is required: the application's column \"{}\" cannot be empty",
+                self.column
+            )));
+        }
+        Ok(Some(Assign::Value(h)))
+    }
+}
+
+/// The assignments `rules` (one table's) make for `resource`: a host group row, membership
+/// constants.
+///
+/// # Errors
+/// `invalidValue` naming the attribute.
+pub fn row_for(rules: &[Rule], resource: &Value, mode: WriteMode) -> Result<Row, ScimError> {
+    let now = Utc::now().naive_utc();
+    let mut row = Vec::new();
+    for r in rules.iter().filter(|r| r.writes()) {
+        if r.on == When::Insert && mode == WriteMode::Update {
+            continue;
+        }
+        if let Some(a) = r.assign(resource, mode, None, now)? {
+            row.push((r.column.clone(), a));
+        }
+    }
+    Ok(row)
+}
+
+impl Child {
+    /// The child rows `resource` asks for; `None` when the write leaves them alone (the
+    /// attribute is absent and was not removed).
+    fn items(
+        &self,
+        resource: &Value,
+        previous: Option<&Value>,
+        mode: WriteMode,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Option<Vec<ChildItem>>, ScimError> {
+        let values = resource.get(&self.attr).and_then(Value::as_array);
+        let was_there = previous.and_then(|p| p.get(&self.attr)).is_some();
+        let Some(values) = values else {
+            return Ok((mode == WriteMode::Insert || was_there).then(Vec::new));
+        };
+        let primary_at = values
+            .iter()
+            .position(|v| v.get("primary") == Some(&Value::Bool(true)))
+            .unwrap_or(0);
+        let mut out: Vec<ChildItem> = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let mut row = Vec::new();
+            for r in self.rules.iter().filter(|r| r.writes()) {
+                if let Some(a) = r.assign(v, WriteMode::Insert, None, now)? {
+                    row.push((r.column.clone(), a.insert_value()));
+                }
+            }
+            let vr = &self.rules[self.value_rule];
+            let Some((_, hv)) = row.iter().find(|(c, _)| c == &vr.column) else {
+                continue; // a value without `value` is nothing to store
+            };
+            let value = match hv {
+                HostValue::Text(s) => s.trim().to_lowercase(),
+                other => other.display(),
+            };
+            if out.iter().any(|it| it.value == value) {
+                continue; // the same address twice is one row
+            }
+            if let PrimaryMark::Flag { column, on, off } = &self.primary {
+                row.retain(|(c, _)| c != column);
+                row.push((column.clone(), if i == primary_at { on.clone() } else { off.clone() }));
+            }
+            out.push(ChildItem {
+                row,
+                primary: i == primary_at,
+                value,
+            });
+        }
+        if !out.iter().any(|i| i.primary) {
+            if let Some(first) = out.first_mut() {
+                first.primary = true;
+                if let PrimaryMark::Flag { column, on, .. } = &self.primary {
+                    for (c, v) in &mut first.row {
+                        if c == column {
+                            *v = on.clone();
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The SCIM values of this attribute from its rows, keeping the IdP's spelling where the
+    /// host holds the same value.
+    fn to_values(&self, rows: &[ChildRow], shadow: Option<&Value>) -> Vec<Value> {
+        let shadow_items: Vec<&Value> = shadow
+            .and_then(|s| s.get(&self.attr))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for row in rows {
+            let mut item = Value::Object(Map::new());
+            for r in self.rules.iter().filter(|r| r.reads()) {
+                let Some(t) = r.attr() else { continue };
+                let Some(i) = self.read_columns.iter().position(|c| c == &r.column) else {
+                    continue;
+                };
+                let h = &row.values[i];
+                let from_shadow = shadow_items.iter().find_map(|si| {
+                    let sv = t.get(si)?;
+                    r.to_host(Some(sv)).ok().filter(|hv| hv.loosely_equals(h)).map(|_| sv.clone())
+                });
+                let v = from_shadow.unwrap_or_else(|| r.from_host(h));
+                if !v.is_null() && v.as_str() != Some("") {
+                    t.set(&mut item, v);
+                }
+            }
+            if item.get("value").is_none() {
+                continue;
+            }
+            if row.primary {
+                item["primary"] = Value::Bool(true);
+            }
+            out.push(item);
+        }
+        out
+    }
+}
+
 impl UserMapping {
-    /// The host columns and values for writing `resource`.
+    /// What writing `resource` puts into the host tables.
     ///
     /// On insert, an absent attribute whose column is NOT NULL without a default is refused;
     /// on update it leaves the column as it is (a PUT cannot empty a required column).
+    /// `previous` (PATCH, PUT) is the resource before the change: explicitly removing an
+    /// attribute whose column needs a value is then refused instead of silently kept.
     ///
     /// # Errors
     /// `invalidValue` naming the attribute.
-    ///
-    /// `previous` (PATCH) is the resource before the change: explicitly removing an attribute
-    /// whose column needs a value is then refused instead of silently kept.
     pub fn to_row(
         &self,
         resource: &Value,
         mode: WriteMode,
         previous: Option<&Value>,
-    ) -> Result<Vec<(String, HostValue)>, ScimError> {
-        let mut out: Vec<(String, HostValue)> = Vec::new();
+    ) -> Result<RowPlan, ScimError> {
         let now = Utc::now().naive_utc();
+        let mut plan = RowPlan {
+            tables: vec![Vec::new(); self.joined.len() + 1],
+            joined_insert: vec![None; self.joined.len()],
+            children: Vec::new(),
+        };
         for r in self.rules.iter().filter(|r| r.writes()) {
             if r.on == When::Insert && mode == WriteMode::Update {
                 continue;
             }
-            let h = match &r.source {
-                Source::Const(h) => h.clone(),
-                Source::Now => match r.kind {
-                    super::host::ColumnKind::Text => {
-                        HostValue::Text(now.format("%Y-%m-%d %H:%M:%S").to_string())
-                    }
-                    _ => HostValue::Timestamp(now),
-                },
-                Source::Attr(t) => r.to_host(
-                    t.get(resource)
-                        .or_else(|| r.default_attr.as_ref().and_then(|d| d.get(resource))),
-                )?,
-            };
-            if h.is_null() && !r.nullable {
-                let removed = matches!((&r.source, previous), (Source::Attr(t), Some(p)) if t.get(p).is_some());
-                if removed && r.default.is_none() {
-                    let what = r.attr().map(|t| t.text.clone()).unwrap_or_default();
-                    return Err(ScimError::mutability(format!(
-                        "\"{what}\" cannot be removed: the application's column \"{}\" requires a value",
-                        r.column
-                    )));
-                }
-                if mode == WriteMode::Update || r.has_default {
-                    continue;
-                }
-                let what = r.attr().map(|t| t.text.clone()).unwrap_or_default();
-                return Err(ScimError::invalid_value(format!(
-                    "\"{what}\" is required: the application's column \"{}\" cannot be empty",
-                    r.column
-                )));
+            if let Some(a) = r.assign(resource, mode, previous, now)? {
+                plan.tables[r.at].push((r.column.clone(), a));
             }
-            out.push((r.column.clone(), h));
         }
-        Ok(out)
+        if mode == WriteMode::Insert {
+            for (c, vs) in &self.scope {
+                if let [v] = vs.as_slice() {
+                    if !plan.tables[0].iter().any(|(x, _)| x == c) {
+                        plan.tables[0].push((c.clone(), Assign::Value(v.clone())));
+                    }
+                }
+            }
+            for c in &self.children {
+                if let PrimaryMark::Pointer { column, kind } = &c.primary {
+                    if !plan.tables[0].iter().any(|(x, _)| x == column) {
+                        // Filled in once the child rows exist (osTicket's default_email_id).
+                        let placeholder = match kind {
+                            super::host::ColumnKind::Int => HostValue::Int(0),
+                            _ => HostValue::Text(String::new()),
+                        };
+                        plan.tables[0].push((column.clone(), Assign::Value(placeholder)));
+                    }
+                }
+            }
+        }
+        // A joined row missing on update is created with everything an insert would write.
+        for (i, _) in self.joined.iter().enumerate() {
+            let mut row: Row = Vec::new();
+            for r in self.rules.iter().filter(|r| r.writes() && r.at == i + 1) {
+                if let Ok(Some(a)) = r.assign(resource, WriteMode::Insert, None, now) {
+                    row.push((r.column.clone(), a));
+                }
+            }
+            plan.joined_insert[i] = Some(row);
+        }
+        for c in &self.children {
+            plan.children.push(c.items(resource, previous, mode, now)?);
+        }
+        Ok(plan)
     }
 
-    /// Builds the SCIM view of a host row. `values` are the host values of
-    /// [`UserMapping::read_columns`]; `shadow` is the last resource the IdP sent, if any.
+    /// Builds the SCIM view of a user. `values` are the host values of
+    /// [`UserMapping::read_columns`]; `children` the rows of each child table; `shadow` the
+    /// last resource the IdP sent, if any.
     ///
     /// The host is the truth for mapped attributes. Where a lossy transform (lowercase, trim)
     /// makes the host value differ from what the IdP sent only by that transform, the IdP's
     /// spelling is kept, so the IdP sees no drift and does not loop updates.
-    pub fn to_resource(&self, values: &[HostValue], shadow: Option<&Value>) -> Value {
+    pub fn to_resource(
+        &self,
+        values: &[HostValue],
+        children: &[Vec<ChildRow>],
+        shadow: Option<&Value>,
+    ) -> Value {
         let rt = &self.resource_type;
         let mut res = shadow
             .cloned()
@@ -313,21 +649,47 @@ impl UserMapping {
             .unwrap_or_else(|| Value::Object(Map::new()));
         let mut done: Vec<&str> = Vec::new();
         for r in self.rules.iter().filter(|r| r.reads()) {
+            let Some(i) = self
+                .read_columns
+                .iter()
+                .position(|(at, c)| *at == r.at && c == &r.column)
+            else {
+                continue;
+            };
+            let h = &values[i];
+            if let Source::Template(parts) = &r.source {
+                let attrs = r.attrs();
+                if attrs.iter().any(|t| done.contains(&t.text.as_str())) {
+                    continue;
+                }
+                done.extend(attrs.iter().map(|t| t.text.as_str()));
+                let same = shadow
+                    .and_then(|s| render_template(parts, s))
+                    .and_then(|v| r.to_host(Some(&v)).ok())
+                    .is_some_and(|hv| hv.loosely_equals(h) || hv == *h);
+                if same {
+                    continue; // the IdP's parts still make this value
+                }
+                let text = match h {
+                    HostValue::Text(s) => s.clone(),
+                    _ => String::new(),
+                };
+                for (t, v) in split_template(parts, &text) {
+                    t.set(&mut res, v.map_or(Value::Null, Value::String));
+                }
+                continue;
+            }
             let Some(t) = r.attr() else { continue };
             if done.contains(&t.text.as_str()) {
                 continue; // the first readable rule for an attribute wins
             }
             done.push(&t.text);
-            let Some(i) = self.read_columns.iter().position(|c| c == &r.column) else {
-                continue;
-            };
-            let h = &values[i];
             let from_shadow = shadow.and_then(|s| t.get(s)).cloned();
             let keep_shadow = match &from_shadow {
-                Some(sv) => r
+                Some(sv) if r.flag.is_none() => r
                     .to_host(Some(sv))
                     .is_ok_and(|hv| hv.loosely_equals(h) || hv == *h),
-                None => false,
+                _ => false,
             };
             let v = if keep_shadow {
                 from_shadow.unwrap_or(Value::Null)
@@ -341,6 +703,16 @@ impl UserMapping {
             };
             t.set(&mut res, v);
         }
+        if let Some(obj) = res.as_object_mut() {
+            for (c, rows) in self.children.iter().zip(children) {
+                let vals = c.to_values(rows, shadow);
+                if vals.is_empty() {
+                    obj.remove(&c.attr);
+                } else {
+                    obj.insert(c.attr.clone(), Value::Array(vals));
+                }
+            }
+        }
         rt.canonicalize(res)
     }
 
@@ -348,16 +720,26 @@ impl UserMapping {
         &self.rules[self.user_name]
     }
 
-    /// The value written for `active = false` (on delete with `on_delete = "deactivate"`).
-    pub fn deactivate_row(&self) -> Result<Option<(String, HostValue)>, ScimError> {
+    /// The change written for `active = false` (on delete with `on_delete = "deactivate"`).
+    pub fn deactivate_row(&self) -> Result<Option<(usize, String, Assign)>, ScimError> {
         let Some(i) = self.active else {
             return Ok(None);
         };
         let r = &self.rules[i];
-        Ok(Some((
-            r.column.clone(),
-            r.to_host(Some(&Value::Bool(false)))?,
-        )))
+        let a = match r.flag {
+            Some(mask) => {
+                let mut b = Value::Bool(false);
+                for t in &r.transforms {
+                    b = t.apply(b).map_err(ScimError::invalid_value)?;
+                }
+                Assign::Bits {
+                    mask,
+                    on: b == Value::Bool(true),
+                }
+            }
+            None => Assign::Value(r.to_host(Some(&Value::Bool(false)))?),
+        };
+        Ok(Some((r.at, r.column.clone(), a)))
     }
 }
 
@@ -423,7 +805,7 @@ pub(crate) mod tests {
     pub(crate) fn mapping() -> UserMapping {
         let c = compile(
             &parse_str(MAPPING).unwrap(),
-            Some(&table()),
+            &[("users".to_string(), table())].into_iter().collect(),
             Dialect::Sqlite,
             &[],
         );
@@ -445,7 +827,8 @@ pub(crate) mod tests {
     fn insert_row_has_transforms_maps_and_constants() {
         let row = mapping()
             .to_row(&okta_user(), WriteMode::Insert, None)
-            .unwrap();
+            .unwrap()
+            .main_values();
         let get = |c: &str| row.iter().find(|(n, _)| n == c).map(|(_, v)| v.clone());
         assert_eq!(
             get("email"),
@@ -457,7 +840,8 @@ pub(crate) mod tests {
         assert!(matches!(get("created_at"), Some(HostValue::Timestamp(_))));
         let update = mapping()
             .to_row(&okta_user(), WriteMode::Update, None)
-            .unwrap();
+            .unwrap()
+            .main_values();
         assert!(update
             .iter()
             .all(|(c, _)| c != "password" && c != "created_at"));
@@ -486,6 +870,7 @@ pub(crate) mod tests {
         assert!(m
             .to_row(&u, WriteMode::Update, None)
             .unwrap()
+            .main_values()
             .iter()
             .all(|(c, _)| c != "status"));
         // ...but a PATCH that removes it explicitly is told why it cannot.
@@ -506,7 +891,7 @@ pub(crate) mod tests {
         let vals: Vec<HostValue> = m
             .read_columns
             .iter()
-            .map(|c| match c.as_str() {
+            .map(|(_, c)| match c.as_str() {
                 "email" => HostValue::Text("alice@example.com".into()),
                 "firstname" => HostValue::Text("Alice".into()),
                 "lastname" => HostValue::Text("Anders-Changed".into()),
@@ -514,7 +899,7 @@ pub(crate) mod tests {
                 _ => HostValue::Null(ColumnKind::Text),
             })
             .collect();
-        let r = m.to_resource(&vals, Some(&shadow));
+        let r = m.to_resource(&vals, &[], Some(&shadow));
         assert_eq!(r["userName"], " Alice@Example.COM", "IdP spelling kept");
         assert_eq!(r["name"]["familyName"], "Anders-Changed", "host edits win");
         assert_eq!(r["active"], false);
@@ -528,7 +913,7 @@ pub(crate) mod tests {
             "unmapped attributes round-trip"
         );
         // An untouched row has no shadow: everything comes from the host.
-        let r = m.to_resource(&vals, None);
+        let r = m.to_resource(&vals, &[], None);
         assert_eq!(r["userName"], "alice@example.com");
         assert_eq!(
             r["schemas"][0],

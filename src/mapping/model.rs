@@ -10,7 +10,14 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct MappingFile {
     pub users: UsersSection,
+    /// Host groups written by Okta Push Groups; without it groups live only in the bridge.
+    #[serde(default)]
+    pub groups: Option<GroupsSection>,
 }
+
+/// Equality conditions on a table's columns: `{ authtype = 4, is_deleted = 0 }`; a list
+/// means any of its values.
+pub type Conditions = BTreeMap<String, toml::Value>;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +39,104 @@ pub struct UsersSection {
     /// What `DELETE /Users/{id}` does to the host row.
     #[serde(default)]
     pub on_delete: OnDelete,
+    /// Column values that mark a row deleted, for `on_delete = "soft_delete"`.
+    #[serde(default)]
+    pub soft_delete: Option<Conditions>,
+    /// Which host rows belong to SCIM: conditions every read, filter, match and write obeys;
+    /// written into new rows.
+    #[serde(default)]
+    pub scope: Option<Conditions>,
+    pub columns: BTreeMap<String, ColumnRule>,
+    /// One row per user in another table (an account row, a role row), keyed by `parent`.
+    #[serde(default)]
+    pub joined: Vec<JoinedSection>,
+    /// Rows holding a multi-valued attribute (emails, phone numbers), one per value.
+    #[serde(default)]
+    pub children: Vec<ChildSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinedSection {
+    pub table: String,
+    /// Column holding the user's key.
+    pub parent: String,
+    /// Conditions that pick this user's row when the table holds several kinds (e.g. a role
+    /// id); written into the row when the bridge creates it.
+    #[serde(default, rename = "where")]
+    pub conditions: Option<Conditions>,
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildSection {
+    pub table: String,
+    /// The child table's own key column.
+    pub key: String,
+    #[serde(default)]
+    pub key_generate: Option<KeyGenerate>,
+    /// Column holding the user's key.
+    pub parent: String,
+    /// The multi-valued SCIM attribute these rows hold: `emails`, `phoneNumbers`, ….
+    pub attr: String,
+    /// How the application marks the primary value.
+    #[serde(default)]
+    pub primary: Option<Primary>,
+    #[serde(default, rename = "where")]
+    pub conditions: Option<Conditions>,
+    /// Child columns; `attr` names a sub-attribute of one value (`value`, `type`).
+    pub columns: BTreeMap<String, ColumnRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Primary {
+    /// A column of the user's main row holding the primary child's key (osTicket).
+    #[serde(default)]
+    pub pointer: Option<String>,
+    /// A child column set for the primary value and cleared for the others (GLPI).
+    #[serde(default)]
+    pub flag: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupsSection {
+    pub table: String,
+    pub key: String,
+    #[serde(default)]
+    pub key_generate: Option<KeyGenerate>,
+    /// A column compared case-insensitively with a pushed group's displayName to link an
+    /// existing host group instead of creating a second one.
+    #[serde(default, rename = "match")]
+    pub match_column: Option<String>,
+    /// What `DELETE /Groups/{id}` does to the host group: `ignore` (default), `soft_delete`
+    /// or `delete`.
+    #[serde(default = "group_delete_default")]
+    pub on_delete: OnDelete,
+    #[serde(default)]
+    pub soft_delete: Option<Conditions>,
+    pub columns: BTreeMap<String, ColumnRule>,
+    pub members: MembersSection,
+}
+
+fn group_delete_default() -> OnDelete {
+    OnDelete::Ignore
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembersSection {
+    pub table: String,
+    /// Column holding the group's key.
+    pub group: String,
+    /// Column holding the user's key.
+    pub user: String,
+    /// Constant columns of a membership row (`access = "full"`); also part of what identifies
+    /// the row the bridge removes.
+    #[serde(default)]
     pub columns: BTreeMap<String, ColumnRule>,
 }
 
@@ -46,7 +151,7 @@ pub enum KeyGenerate {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum OnDelete {
     /// Write the mapped `active` column (Okta and Entra deactivate this way too).
     #[default]
@@ -55,6 +160,8 @@ pub enum OnDelete {
     Delete,
     /// Answer 204 and change nothing in the host table; the bridge forgets its link.
     Ignore,
+    /// Write the `soft_delete` column values (`is_deleted = 1`); the row leaves the scope.
+    SoftDelete,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -92,7 +199,7 @@ impl OneOrMany {
     }
 }
 
-/// How one host column is fed. Exactly one of `attr` and `value`.
+/// How one host column is fed. Exactly one of `attr`, `template` and `value`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnRule {
@@ -119,4 +226,12 @@ pub struct ColumnRule {
     /// SCIM value reported when the host value matches nothing in `map`.
     #[serde(default)]
     pub read_default: Option<toml::Value>,
+    /// Store a boolean as one bit of an integer flags column: the bit is set when the value
+    /// (after transforms) is true, and the column's other bits are left as they are.
+    #[serde(default)]
+    pub flag: Option<i64>,
+    /// Several attributes into one column: `"{name.givenName} {name.familyName}"`. Read back
+    /// by splitting at the literal between two attributes.
+    #[serde(default)]
+    pub template: Option<String>,
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::compile::UserMapping;
+use super::compile::{Rule, Source, UserMapping};
 use super::host::ColumnKind;
 use super::transform::Transform;
 use super::value::HostValue;
@@ -14,8 +14,12 @@ use crate::scim::ScimError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    /// A host column (name as in the mapping, checked against the live schema).
+    /// A column of the main table (name as in the mapping, checked against the live schema).
     Column(String),
+    /// A column of a joined table: (alias, column).
+    Joined(String, String),
+    /// A column of child table `n`: true when any of the user's rows matches.
+    Child(usize, String),
     /// The key column.
     Key,
     /// `externalId`, kept in the bridge's link table.
@@ -106,7 +110,7 @@ impl UserMapping {
         &self,
         p: &AttrPath,
         _value_path: Option<&AttrPath>,
-    ) -> Result<(Target, Option<usize>), ScimError> {
+    ) -> Result<(Target, Option<&Rule>), ScimError> {
         if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("id") {
             return Ok((Target::Key, None));
         }
@@ -120,25 +124,51 @@ impl UserMapping {
         let canon_attr = resolved.attr.name;
         let canon_sub = resolved.sub.map(|s| s.name);
         let urn = resolved.urn;
-        let rule = self
-            .rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.reads())
-            .find(|(_, r)| {
-                r.attr().is_some_and(|t| {
-                    t.path.attr == canon_attr
-                        && t.path.sub.as_deref() == canon_sub
-                        && t.path.urn.as_deref() == urn
-                })
-            });
+        if urn.is_none() {
+            if let Some((i, c)) = self
+                .children
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.attr == canon_attr)
+            {
+                let sub = canon_sub.unwrap_or("value");
+                return match c
+                    .rules
+                    .iter()
+                    .filter(|r| r.reads())
+                    .find(|r| r.attr().is_some_and(|t| t.path.attr == sub))
+                {
+                    Some(r) => Ok((Target::Child(i, r.column.clone()), Some(r))),
+                    None => Err(ScimError::invalid_filter(format!(
+                        "filtering on \"{p}\" is not supported: \"{sub}\" of {canon_attr} is not stored by the application"
+                    ))),
+                };
+            }
+        }
+        let rule = self.rules.iter().filter(|r| r.reads()).find(|r| {
+            r.attrs().iter().any(|t| {
+                t.path.attr == canon_attr
+                    && t.path.sub.as_deref() == canon_sub
+                    && t.path.urn.as_deref() == urn
+            })
+        });
         match rule {
-            Some((i, r)) => Ok((Target::Column(r.column.clone()), Some(i))),
+            Some(r) if r.flag.is_some() || matches!(r.source, Source::Template(_)) => {
+                Err(ScimError::invalid_filter(format!(
+                    "filtering on \"{p}\" is not supported: the application stores it combined with other data in column \"{}\"",
+                    r.column
+                )))
+            }
+            Some(r) if r.at == 0 => Ok((Target::Column(r.column.clone()), Some(r))),
+            Some(r) => Ok((
+                Target::Joined(self.joined[r.at - 1].alias.clone(), r.column.clone()),
+                Some(r),
+            )),
             None => {
                 let mapped: Vec<&str> = self
                     .rules
                     .iter()
-                    .filter(|r| r.reads())
+                    .filter(|r| r.reads() && r.flag.is_none())
                     .filter_map(|r| r.attr().map(|t| t.text.as_str()))
                     .collect();
                 Err(ScimError::invalid_filter(format!(
@@ -221,8 +251,8 @@ impl UserMapping {
                     fold_case: false,
                 })
             }
-            Target::Column(ref col) => {
-                let r = &self.rules[rule.expect("column targets come from a rule")];
+            Target::Column(_) | Target::Joined(..) | Target::Child(..) => {
+                let r = rule.expect("column targets come from a rule");
                 let t = r.attr().expect("readable rules have an attribute");
                 if r.map.is_some() || r.transforms.contains(&Transform::Not) {
                     if !matches!(op, CompareOp::Eq | CompareOp::Ne) {
@@ -276,7 +306,6 @@ impl UserMapping {
                     )));
                 };
                 let fold_case = r.kind == ColumnKind::Text && !t.case_exact;
-                let _ = col;
                 Ok(Pred::Cmp {
                     target,
                     op,

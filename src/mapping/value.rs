@@ -20,6 +20,27 @@ pub enum HostValue {
 }
 
 impl HostValue {
+    /// The value as the database's text cast shows it (keys, pointers); `None` for NULL.
+    pub fn display_text(&self) -> Option<String> {
+        match self {
+            HostValue::Null(_) => None,
+            HostValue::Text(s) => Some(s.clone()),
+            HostValue::Int(n) => Some(n.to_string()),
+            HostValue::Bool(b) => Some(i64::from(*b).to_string()),
+            HostValue::Timestamp(t) => Some(t.to_string()),
+        }
+    }
+
+    /// The integer inside, also from text holding one (how some drivers return numbers).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            HostValue::Int(n) => Some(*n),
+            HostValue::Bool(b) => Some(i64::from(*b)),
+            HostValue::Text(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, HostValue::Null(_))
     }

@@ -4,6 +4,9 @@
 //! operations for the store; all other operations go through the PATCH engine on the group
 //! without its members.
 
+use crate::mapping::compile::GroupMapping;
+use crate::mapping::convert::row_for;
+use crate::mapping::WriteMode;
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -286,7 +289,20 @@ fn view(g: &GroupRow) -> Value {
 }
 
 /// Display name, externalId and the rest of a normalised group.
-fn plan(resource: Value, changes: Vec<MemberChange>) -> Result<GroupPlanned, ScimError> {
+fn plan(
+    host: Option<&GroupMapping>,
+    resource: Value,
+    changes: Vec<MemberChange>,
+) -> Result<GroupPlanned, ScimError> {
+    // The host group row: everything on insert, the mapped attributes on update.
+    let host_rows = host
+        .map(|g| {
+            Ok::<_, ScimError>((
+                row_for(&g.rules, &resource, WriteMode::Insert)?,
+                row_for(&g.rules, &resource, WriteMode::Update)?,
+            ))
+        })
+        .transpose()?;
     let Value::Object(mut o) = resource else {
         return Err(ScimError::invalid_syntax("a group must be a JSON object"));
     };
@@ -319,6 +335,7 @@ fn plan(resource: Value, changes: Vec<MemberChange>) -> Result<GroupPlanned, Sci
         external_id,
         resource: Value::Object(o),
         changes,
+        host_rows,
     })
 }
 
@@ -355,7 +372,11 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<Answer, Servi
         .map(member_keys)
         .transpose()?
         .unwrap_or_default();
-    let planned = plan(normalized, vec![MemberChange::Add(keys)])?;
+    let planned = plan(
+        app.users.host_groups.as_ref(),
+        normalized,
+        vec![MemberChange::Add(keys)],
+    )?;
     let id = crate::store::new_uuid();
     match store::create(&app.db, &app.users, &id, &planned).await? {
         Ok(g) => {
@@ -513,7 +534,7 @@ async fn modify(
         |current| -> Result<GroupPlanned, ServiceError> {
             super::check_if_match(if_match, &render(current, base).version)?;
             let (next, changes) = change(view(current))?;
-            let planned = plan(next, changes)?;
+            let planned = plan(app.users.host_groups.as_ref(), next, changes)?;
             name = planned.display_name.clone();
             Ok(planned)
         },
@@ -579,7 +600,7 @@ pub async fn delete(app: &App, id: &str, if_match: Option<&str>) -> Result<(), S
         let current = get(app, id, &Projection::parse(None, Some("members"))?, "").await?;
         super::check_if_match(Some(expected), &current.version)?;
     }
-    if !store::delete(&app.db, id).await? {
+    if !store::delete(&app.db, &app.users, id).await? {
         return Err(not_found(id));
     }
     info!(id = %id, "deleted group");

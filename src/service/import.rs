@@ -48,7 +48,7 @@ fn norm(s: &str) -> String {
 /// What a create would do with this host row. `shared` holds the match values several rows
 /// share ([`crate::store::users::shared_match_values`]).
 pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verdict {
-    let view = m.to_resource(&u.values, None);
+    let view = m.to_resource(&u.values, &u.children, None);
     let user_name = view
         .get("userName")
         .and_then(Value::as_str)
@@ -70,8 +70,15 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
         );
     };
     let mut values = vec![norm(name)];
-    for col in &m.match_columns {
-        if let Some(i) = m.read_columns.iter().position(|c| c == col) {
+    for mc in &m.match_columns {
+        let crate::mapping::compile::MatchAt::Table(at) = mc.at else {
+            continue;
+        };
+        if let Some(i) = m
+            .read_columns
+            .iter()
+            .position(|(a, c)| *a == at && c == &mc.column)
+        {
             if let crate::mapping::HostValue::Text(t) = &u.values[i] {
                 values.push(norm(t));
             }
@@ -82,7 +89,11 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
             Status::Ambiguous,
             format!(
                 "another row also holds {v:?} in {}",
-                m.match_columns.join("/")
+                m.match_columns
+                    .iter()
+                    .map(|c| c.column.as_str())
+                    .collect::<Vec<_>>()
+                    .join("/")
             ),
         );
     }
@@ -92,10 +103,10 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
 /// The link `import --apply` writes for an adoptable row: the host's view as the shadow.
 pub fn prelink_plan(m: &UserMapping, u: &HostUser, user_name: &str) -> Planned {
     Planned {
-        row: vec![],
+        row: Default::default(),
         user_name: user_name.to_string(),
         external_id: None,
-        resource: m.to_resource(&u.values, None),
+        resource: m.to_resource(&u.values, &u.children, None),
     }
 }
 
@@ -110,7 +121,7 @@ mod tests {
         let values = m
             .read_columns
             .iter()
-            .map(|c| match (c.as_str(), email) {
+            .map(|(_, c)| match (c.as_str(), email) {
                 ("email", Some(e)) => HostValue::Text(e.into()),
                 ("status", _) => HostValue::Int(1),
                 _ => HostValue::Null(ColumnKind::Text),
@@ -118,6 +129,7 @@ mod tests {
             .collect();
         HostUser {
             key: key.into(),
+            children: vec![],
             values,
             link: None,
         }

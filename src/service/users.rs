@@ -9,6 +9,7 @@ use tracing::info;
 
 use super::{check_if_match, App, ServiceError};
 use crate::mapping::model::OnDelete;
+use crate::mapping::convert::RowPlan;
 use crate::mapping::{UserMapping, WriteMode};
 use crate::scim::list::{list_response, ListQuery};
 use crate::scim::query::{Projection, SortOrder};
@@ -41,7 +42,7 @@ fn ts(t: Option<NaiveDateTime>) -> Option<String> {
 
 /// The SCIM view of a stored user, without `id`/`meta`/`groups` (what PATCH operates on).
 fn view(m: &UserMapping, u: &HostUser) -> Value {
-    let mut r = m.to_resource(&u.values, u.link.as_ref().map(|l| &l.resource));
+    let mut r = m.to_resource(&u.values, &u.children, u.link.as_ref().map(|l| &l.resource));
     if let (Some(ext), Some(obj)) = (
         u.link.as_ref().and_then(|l| l.external_id.clone()),
         r.as_object_mut(),
@@ -128,7 +129,7 @@ fn plan(
     resource: Value,
     mode: WriteMode,
     previous: Option<&Value>,
-) -> Result<(Planned, Vec<(String, crate::mapping::HostValue)>), ScimError> {
+) -> Result<(Planned, RowPlan), ScimError> {
     let user_name = match resource.get("userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => {
@@ -153,7 +154,7 @@ fn plan(
     }
     Ok((
         Planned {
-            row: vec![],
+            row: RowPlan::default(),
             user_name,
             external_id,
             resource: shadow,
@@ -240,31 +241,40 @@ pub async fn get(
     })
 }
 
-/// The host column a `sortBy` names (or the key for `id`).
+/// The (table alias, column) a `sortBy` names (or the key for `id`).
 fn sort_column<'a>(
     m: &'a UserMapping,
     q: &ListQuery,
-) -> Result<Option<(&'a str, SortOrder, bool)>, ScimError> {
+) -> Result<Option<(&'a str, &'a str, SortOrder, bool)>, ScimError> {
     let Some(p) = &q.sort_by else { return Ok(None) };
     if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("id") {
-        return Ok(Some((m.key.name.as_str(), q.sort_order, false)));
+        return Ok(Some(("h", m.key.name.as_str(), q.sort_order, false)));
     }
     let r = m
         .resource_type
         .resolve(p)
         .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail)))?;
-    let rule = m.rules.iter().filter(|r| r.reads()).find(|rule| {
-        rule.attr().is_some_and(|t| {
-            t.path.attr == r.attr.name
-                && t.path.sub.as_deref() == r.sub.map(|s| s.name)
-                && t.path.urn.as_deref() == r.urn
-        })
-    });
+    let rule = m
+        .rules
+        .iter()
+        .filter(|r| r.reads() && r.flag.is_none())
+        .find(|rule| {
+            rule.attr().is_some_and(|t| {
+                t.path.attr == r.attr.name
+                    && t.path.sub.as_deref() == r.sub.map(|s| s.name)
+                    && t.path.urn.as_deref() == r.urn
+            })
+        });
     match rule {
         Some(rule) => {
             let fold = rule.kind == crate::mapping::ColumnKind::Text
                 && !rule.attr().is_some_and(|t| t.case_exact);
-            Ok(Some((rule.column.as_str(), q.sort_order, fold)))
+            let alias = if rule.at == 0 {
+                "h"
+            } else {
+                m.joined[rule.at - 1].alias.as_str()
+            };
+            Ok(Some((alias, rule.column.as_str(), q.sort_order, fold)))
         }
         None => Err(ScimError::invalid_value(format!(
             "users cannot be sorted by \"{p}\": it is not stored in a column of the application"
@@ -447,6 +457,12 @@ pub async fn delete(app: &App, id: &str, if_match: Option<&str>) -> Result<(), S
                 return Err(not_found(id));
             }
             info!(id = %id, "deleted user row");
+        }
+        OnDelete::SoftDelete => {
+            if !store::soft_delete(&app.db, m, id).await? {
+                return Err(not_found(id));
+            }
+            info!(id = %id, "soft-deleted user (DELETE)");
         }
         OnDelete::Ignore => {
             if !store::forget(&app.db, m, id).await? {

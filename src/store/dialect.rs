@@ -1,6 +1,7 @@
 //! Dialect differences, in one visible place: casts, case-insensitive comparison that can use
 //! an index, LIKE escaping, generated keys, and the rendering of filter predicates.
 
+use crate::mapping::compile::UserMapping;
 use crate::mapping::{ColumnKind, Dialect, HostValue, Pred, Target};
 use crate::scim::filter::CompareOp;
 
@@ -66,23 +67,16 @@ pub fn ci_equals(q: &mut Sql, d: Dialect, alias: &str, col: &str, value: &str) {
 
 /// A sort key on a host column; `fold` sorts case-insensitively (attributes that are not
 /// `caseExact`, like userName).
-pub fn order_by(q: &mut Sql, d: Dialect, col: &str, fold: bool) {
+pub fn order_by(q: &mut Sql, d: Dialect, alias: &str, col: &str, fold: bool) {
     match (d, fold) {
         (Dialect::Postgres, true) => {
-            q.raw("lower(")
-                .ident(HOST_ALIAS)
-                .raw(".")
-                .ident(col)
-                .raw(")");
+            q.raw("lower(").ident(alias).raw(".").ident(col).raw(")");
         }
         (Dialect::Sqlite, true) => {
-            q.ident(HOST_ALIAS)
-                .raw(".")
-                .ident(col)
-                .raw(" COLLATE NOCASE");
+            q.ident(alias).raw(".").ident(col).raw(" COLLATE NOCASE");
         }
         _ => {
-            q.ident(HOST_ALIAS).raw(".").ident(col);
+            q.ident(alias).raw(".").ident(col);
         }
     }
 }
@@ -121,6 +115,74 @@ pub struct PredCtx<'a> {
     pub host_table: &'a str,
     pub key: &'a str,
     pub key_kind: ColumnKind,
+    /// The user mapping, for joined and child tables.
+    pub users: Option<&'a UserMapping>,
+}
+
+impl<'a> PredCtx<'a> {
+    pub fn users(d: Dialect, m: &'a UserMapping) -> Self {
+        PredCtx {
+            dialect: d,
+            host_table: &m.table,
+            key: &m.key.name,
+            key_kind: m.key.kind,
+            users: Some(m),
+        }
+    }
+}
+
+/// ` LEFT JOIN <joined> j1 ON j1.parent = h.key AND j1.<cond> = ? …` for every joined table.
+pub fn joins(q: &mut Sql, m: &UserMapping) {
+    for j in &m.joined {
+        q.raw(" LEFT JOIN ")
+            .ident(&j.table)
+            .raw(" ")
+            .ident(&j.alias)
+            .raw(" ON ")
+            .ident(&j.alias)
+            .raw(".")
+            .ident(&j.parent)
+            .raw(" = ")
+            .ident(HOST_ALIAS)
+            .raw(".")
+            .ident(&m.key.name);
+        for (c, v) in &j.conditions {
+            q.raw(" AND ")
+                .ident(&j.alias)
+                .raw(".")
+                .ident(c)
+                .raw(" = ")
+                .bind(v.clone());
+        }
+    }
+}
+
+/// The scope of a user mapping as a predicate, combined with `pred`.
+pub fn scoped(m: &UserMapping, pred: Option<&Pred>) -> Option<Pred> {
+    let mut parts: Vec<Pred> = m
+        .scope
+        .iter()
+        .map(|(c, vs)| {
+            Pred::Or(
+                vs.iter()
+                    .map(|v| Pred::Cmp {
+                        target: Target::Column(c.clone()),
+                        op: CompareOp::Eq,
+                        value: v.clone(),
+                        fold_case: false,
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    if let Some(p) = pred {
+        parts.push(p.clone());
+    }
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(Pred::And(parts)),
+    }
 }
 
 pub const HOST_ALIAS: &str = "h";
@@ -144,6 +206,9 @@ pub fn count_sql(ctx: &PredCtx<'_>, pred: Option<&Pred>) -> Sql {
         .ident(ctx.host_table)
         .raw(" ")
         .ident(HOST_ALIAS);
+    if let Some(m) = ctx.users {
+        joins(&mut q, m);
+    }
     where_clause(&mut q, ctx, pred);
     q
 }
@@ -194,19 +259,9 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
                     .ident(ctx.key)
                     .raw(" IN (SELECT group_id FROM scim_group_members)");
             }
-            Target::Column(c) => {
-                q.raw("(")
-                    .ident(HOST_ALIAS)
-                    .raw(".")
-                    .ident(c)
-                    .raw(" IS NOT NULL");
-                q.raw(" AND CAST(").ident(HOST_ALIAS).raw(".").ident(c);
-                q.raw(if ctx.dialect == Dialect::Mysql {
-                    " AS CHAR) <> '')"
-                } else {
-                    " AS TEXT) <> '')"
-                });
-            }
+            Target::Column(c) => present(q, ctx.dialect, HOST_ALIAS, c),
+            Target::Joined(a, c) => present(q, ctx.dialect, a, c),
+            Target::Child(i, c) => child_exists(q, ctx, *i, |q| present(q, ctx.dialect, "c", c)),
         },
         Pred::Cmp {
             target,
@@ -254,34 +309,86 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
                 );
             }
             Target::Column(c) => {
-                let c = c.clone();
-                let kind = match value {
-                    HostValue::Text(_) => ColumnKind::Text,
-                    HostValue::Int(_) => ColumnKind::Int,
-                    HostValue::Bool(_) => ColumnKind::Bool,
-                    HostValue::Timestamp(_) => ColumnKind::Timestamp,
-                    HostValue::Null(k) => *k,
-                };
-                q.raw("(")
-                    .ident(HOST_ALIAS)
-                    .raw(".")
-                    .ident(&c)
-                    .raw(" IS NOT NULL AND ");
-                compare(
-                    q,
-                    ctx.dialect,
-                    |q| {
-                        q.ident(HOST_ALIAS).raw(".").ident(&c);
-                    },
-                    *op,
-                    value,
-                    *fold_case,
-                    kind,
-                );
-                q.raw(")");
+                column_compare(q, ctx.dialect, HOST_ALIAS, c, *op, value, *fold_case)
             }
+            Target::Joined(a, c) => column_compare(q, ctx.dialect, a, c, *op, value, *fold_case),
+            Target::Child(i, c) => child_exists(q, ctx, *i, |q| {
+                column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case)
+            }),
         },
     }
+}
+
+/// `(a.c IS NOT NULL AND CAST(a.c AS TEXT) <> '')`: SCIM's "present".
+fn present(q: &mut Sql, d: Dialect, alias: &str, c: &str) {
+    q.raw("(")
+        .ident(alias)
+        .raw(".")
+        .ident(c)
+        .raw(" IS NOT NULL");
+    q.raw(" AND CAST(").ident(alias).raw(".").ident(c);
+    q.raw(if d == Dialect::Mysql {
+        " AS CHAR) <> '')"
+    } else {
+        " AS TEXT) <> '')"
+    });
+}
+
+fn column_compare(
+    q: &mut Sql,
+    d: Dialect,
+    alias: &str,
+    c: &str,
+    op: CompareOp,
+    value: &HostValue,
+    fold: bool,
+) {
+    let kind = match value {
+        HostValue::Text(_) => ColumnKind::Text,
+        HostValue::Int(_) => ColumnKind::Int,
+        HostValue::Bool(_) => ColumnKind::Bool,
+        HostValue::Timestamp(_) => ColumnKind::Timestamp,
+        HostValue::Null(k) => *k,
+    };
+    q.raw("(")
+        .ident(alias)
+        .raw(".")
+        .ident(c)
+        .raw(" IS NOT NULL AND ");
+    compare(
+        q,
+        d,
+        |q| {
+            q.ident(alias).raw(".").ident(c);
+        },
+        op,
+        value,
+        fold,
+        kind,
+    );
+    q.raw(")");
+}
+
+/// `EXISTS (SELECT 1 FROM <child> c WHERE c.parent = h.key AND <conditions> AND <inner>)`.
+fn child_exists(q: &mut Sql, ctx: &PredCtx<'_>, i: usize, inner: impl FnOnce(&mut Sql)) {
+    let Some(child) = ctx.users.and_then(|m| m.children.get(i)) else {
+        q.raw("1=0");
+        return;
+    };
+    q.raw("EXISTS (SELECT 1 FROM ")
+        .ident(&child.table)
+        .raw(" c WHERE c.")
+        .ident(&child.parent)
+        .raw(" = ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(ctx.key);
+    for (col, v) in &child.conditions {
+        q.raw(" AND c.").ident(col).raw(" = ").bind(v.clone());
+    }
+    q.raw(" AND ");
+    inner(q);
+    q.raw(")");
 }
 
 fn external_id_subquery(q: &mut Sql, ctx: &PredCtx<'_>, inner: impl FnOnce(&mut Sql)) {
@@ -404,6 +511,7 @@ mod tests {
             host_table: "users",
             key: "id",
             key_kind: ColumnKind::Int,
+            users: None,
         }
     }
 

@@ -7,7 +7,10 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::mapping::compile::UserMapping;
+use crate::mapping::compile::{GroupMapping, UserMapping};
+use crate::mapping::convert::{row_for, Assign, Row};
+use crate::mapping::model::OnDelete;
+use crate::mapping::WriteMode;
 use crate::mapping::value::parse_timestamp;
 use crate::mapping::{ColumnKind, Dialect, HostValue, Pred};
 use crate::scim::query::SortOrder;
@@ -52,6 +55,8 @@ pub struct GroupPlanned {
     pub external_id: Option<String>,
     pub resource: Value,
     pub changes: Vec<MemberChange>,
+    /// The host group row (insert, update), when the mapping writes host groups.
+    pub host_rows: Option<(Row, Row)>,
 }
 
 /// Why a group write was refused.
@@ -283,6 +288,23 @@ async fn apply_changes(
     if !unknown.is_empty() {
         return Ok(Some(GroupRefusal::UnknownMembers(unknown)));
     }
+    if let Some(g) = &users.host_groups {
+        if let Some(hk) = host_key(c, id).await? {
+            for ch in changes {
+                let (added, removed): (Vec<String>, Vec<String>) = match ch {
+                    MemberChange::Add(k) => (k.clone(), vec![]),
+                    MemberChange::Remove(k) => (vec![], k.clone()),
+                    MemberChange::RemoveAll => (vec![], member_keys(c, id).await?),
+                    MemberChange::ReplaceAll(k) => {
+                        let now: Vec<String> = member_keys(c, id).await?;
+                        (k.clone(), now.into_iter().filter(|x| !k.contains(x)).collect())
+                    }
+                };
+                host_remove(c, g, &hk, &removed).await?;
+                host_add(c, d, g, &hk, &added).await?;
+            }
+        }
+    }
     for ch in changes {
         match ch {
             MemberChange::Add(k) => add_members(c, d, id, k).await?,
@@ -295,6 +317,246 @@ async fn apply_changes(
         }
     }
     Ok(None)
+}
+
+/// The bridge's member keys of a group (only loaded when host memberships need the diff).
+async fn member_keys(c: &mut Conn, id: &str) -> Result<Vec<String>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT member_key FROM scim_group_members WHERE group_id = ")
+        .text(id);
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.get(0).map(str::to_string))
+        .collect())
+}
+
+async fn host_key(c: &mut Conn, id: &str) -> Result<Option<String>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT host_key FROM scim_groups WHERE id = ").text(id);
+    Ok(c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)))
+}
+
+fn typed(kind: ColumnKind, key: &str) -> Result<HostValue, StoreError> {
+    match kind {
+        ColumnKind::Int => key
+            .trim()
+            .parse()
+            .map(HostValue::Int)
+            .map_err(|_| StoreError::Other(format!("key {key:?} is not an integer"))),
+        _ => Ok(HostValue::Text(key.to_string())),
+    }
+}
+
+/// The constant columns of a membership row.
+fn member_constants(g: &GroupMapping) -> Result<Vec<(String, HostValue)>, StoreError> {
+    Ok(row_for(&g.members.rules, &Value::Null, WriteMode::Insert)
+        .map_err(|e| StoreError::Other(e.detail))?
+        .into_iter()
+        .map(|(c, a)| (c, a.insert_value()))
+        .collect())
+}
+
+/// ` AND <const column> = ? …`: what makes a membership row the bridge's (timestamps aside).
+fn member_identity(q: &mut Sql, g: &GroupMapping) {
+    for r in &g.members.rules {
+        if let crate::mapping::compile::Source::Const(v) = &r.source {
+            q.raw(" AND ").ident(&r.column).raw(" = ").bind(v.clone());
+        }
+    }
+}
+
+/// Inserts the membership rows the host lacks.
+async fn host_add(
+    c: &mut Conn,
+    d: Dialect,
+    g: &GroupMapping,
+    hk: &str,
+    users: &[String],
+) -> Result<(), StoreError> {
+    let m = &g.members;
+    let gk = typed(m.group_kind, hk)?;
+    let consts = member_constants(g)?;
+    for chunk in users.chunks(CHUNK) {
+        let mut q = Sql::new();
+        q.raw("SELECT ");
+        dialect::cast_text(&mut q, d, None, &m.user);
+        q.raw(" FROM ")
+            .ident(&m.table)
+            .raw(" WHERE ")
+            .ident(&m.group)
+            .raw(" = ")
+            .bind(gk.clone());
+        member_identity(&mut q, g);
+        q.raw(" AND ").ident(&m.user).raw(" IN (");
+        for (i, u) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.raw(", ");
+            }
+            q.bind(typed(m.user_kind, u)?);
+        }
+        q.raw(")");
+        let present: Vec<String> = c
+            .rows(q)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.get(0).map(str::to_string))
+            .collect();
+        let missing: Vec<&String> = chunk.iter().filter(|u| !present.contains(u)).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let mut q = Sql::new();
+        q.raw("INSERT INTO ")
+            .ident(&m.table)
+            .raw(" (")
+            .ident(&m.group)
+            .raw(", ")
+            .ident(&m.user);
+        for (col, _) in &consts {
+            q.raw(", ").ident(col);
+        }
+        q.raw(") VALUES ");
+        for (i, u) in missing.iter().enumerate() {
+            if i > 0 {
+                q.raw(", ");
+            }
+            q.raw("(").bind(gk.clone()).raw(", ").bind(typed(m.user_kind, u)?);
+            for (_, v) in &consts {
+                q.raw(", ").bind(v.clone());
+            }
+            q.raw(")");
+        }
+        c.exec(q).await?;
+    }
+    Ok(())
+}
+
+/// Deletes exactly the bridge's membership rows of these users in this group.
+async fn host_remove(
+    c: &mut Conn,
+    g: &GroupMapping,
+    hk: &str,
+    users: &[String],
+) -> Result<(), StoreError> {
+    let m = &g.members;
+    let gk = typed(m.group_kind, hk)?;
+    for chunk in users.chunks(CHUNK) {
+        let mut q = Sql::new();
+        q.raw("DELETE FROM ")
+            .ident(&m.table)
+            .raw(" WHERE ")
+            .ident(&m.group)
+            .raw(" = ")
+            .bind(gk.clone());
+        member_identity(&mut q, g);
+        q.raw(" AND ").ident(&m.user).raw(" IN (");
+        for (i, u) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.raw(", ");
+            }
+            q.bind(typed(m.user_kind, u)?);
+        }
+        q.raw(")");
+        c.exec(q).await?;
+    }
+    Ok(())
+}
+
+/// Writes the host group row for a new bridge group: links an existing host group with the
+/// same name (`groups.match`) that no other pushed group holds, or inserts one.
+async fn host_group_create(
+    c: &mut Conn,
+    d: Dialect,
+    g: &GroupMapping,
+    id: &str,
+    p: &GroupPlanned,
+) -> Result<(), StoreError> {
+    let Some((insert, update)) = &p.host_rows else {
+        return Ok(());
+    };
+    let mut existing = None;
+    if let Some(col) = &g.match_column {
+        let mut q = Sql::new();
+        q.raw("SELECT ");
+        dialect::cast_text(&mut q, d, Some("hg"), &g.key.name);
+        q.raw(" FROM ").ident(&g.table).raw(" hg WHERE ");
+        dialect::ci_equals(&mut q, d, "hg", col, p.display_name.trim());
+        q.raw(" ORDER BY ").ident("hg").raw(".").ident(&g.key.name).raw(" LIMIT 2");
+        let found: Vec<String> = c
+            .rows(q)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.get(0).map(str::to_string))
+            .collect();
+        if let [one] = found.as_slice() {
+            let mut q = Sql::new();
+            q.raw("SELECT id FROM scim_groups WHERE host_key = ").text(one);
+            if c.row(q).await?.is_none() {
+                existing = Some(one.clone());
+            }
+        }
+    }
+    let hk = match existing {
+        Some(k) => {
+            update_host_group(c, g, &k, update).await?;
+            k
+        }
+        None => {
+            let cols = insert
+                .iter()
+                .map(|(c, a)| (c.clone(), a.insert_value()))
+                .collect();
+            super::users::insert_returning_key(c, d, &g.table, &g.key, cols).await?
+        }
+    };
+    let mut q = Sql::new();
+    q.raw("UPDATE scim_groups SET host_key = ")
+        .text(&hk)
+        .raw(" WHERE id = ")
+        .text(id);
+    c.exec(q).await?;
+    Ok(())
+}
+
+async fn update_host_group(
+    c: &mut Conn,
+    g: &GroupMapping,
+    hk: &str,
+    row: &Row,
+) -> Result<(), StoreError> {
+    if row.is_empty() {
+        return Ok(());
+    }
+    let mut q = Sql::new();
+    q.raw("UPDATE ").ident(&g.table).raw(" SET ");
+    super::users::set_list(&mut q, row);
+    q.raw(" WHERE ")
+        .ident(&g.key.name)
+        .raw(" = ")
+        .bind(typed(g.key.kind, hk)?);
+    c.exec(q).await?;
+    Ok(())
+}
+
+/// A hard-deleted user's membership rows in host groups (they would point at nothing).
+pub async fn remove_host_memberships(
+    c: &mut Conn,
+    users: &UserMapping,
+    user_key: &str,
+) -> Result<(), StoreError> {
+    let Some(g) = &users.host_groups else {
+        return Ok(());
+    };
+    let mut q = Sql::new();
+    q.raw("DELETE FROM ")
+        .ident(&g.members.table)
+        .raw(" WHERE ")
+        .ident(&g.members.user)
+        .raw(" = ")
+        .bind(typed(g.members.user_kind, user_key)?);
+    c.exec(q).await?;
+    Ok(())
 }
 
 async fn name_owner(c: &mut Conn, display_name: &str) -> Result<Option<String>, StoreError> {
@@ -345,6 +607,9 @@ pub async fn create(
             .bind(now())
             .raw(")");
         c.exec(q).await?;
+        if let Some(g) = &users.host_groups {
+            host_group_create(c, d, g, id, p).await?;
+        }
         if let Some(refusal) = apply_changes(c, users, d, id, &p.changes).await? {
             return Ok(Err(refusal));
         }
@@ -425,6 +690,7 @@ pub async fn list(
         host_table: "scim_groups",
         key: "id",
         key_kind: ColumnKind::Text,
+        users: None,
     };
     let mut tx = db.begin_read().await?;
     let r = async {
@@ -442,7 +708,7 @@ pub async fn list(
         dialect::where_clause(&mut q, &ctx, pred);
         q.raw(" ORDER BY ");
         if let Some((col, order)) = sort {
-            dialect::order_by(&mut q, db.dialect, col, col == "display_name");
+            dialect::order_by(&mut q, db.dialect, HOST_ALIAS, col, col == "display_name");
             q.raw(if order == SortOrder::Descending {
                 " DESC, "
             } else {
@@ -507,6 +773,13 @@ pub async fn modify<E: From<StoreError>>(
             .raw(" WHERE id = ")
             .text(id);
         c.exec(q).await?;
+        if let (Some(g), Some((_, update))) = (&users.host_groups, &p.host_rows) {
+            match host_key(c, id).await? {
+                Some(hk) => update_host_group(c, g, &hk, update).await?,
+                // Pushed before the mapping had [groups]: write the host group now.
+                None => host_group_create(c, d, g, id, &p).await?,
+            }
+        }
         if let Some(refusal) = apply_changes(c, users, d, id, &p.changes).await? {
             return Ok(Err(refusal));
         }
@@ -538,10 +811,42 @@ pub async fn modify<E: From<StoreError>>(
     }
 }
 
-pub async fn delete(db: &Db, id: &str) -> Result<bool, StoreError> {
+pub async fn delete(db: &Db, users: &UserMapping, id: &str) -> Result<bool, StoreError> {
     let mut tx = db.begin_write().await?;
     let r = async {
         let c = tx.conn();
+        if let (Some(g), Some(hk)) = (&users.host_groups, host_key(c, id).await?) {
+            match g.on_delete {
+                OnDelete::Delete => {
+                    let gk = typed(g.members.group_kind, &hk)?;
+                    let mut q = Sql::new();
+                    q.raw("DELETE FROM ")
+                        .ident(&g.members.table)
+                        .raw(" WHERE ")
+                        .ident(&g.members.group)
+                        .raw(" = ")
+                        .bind(gk);
+                    c.exec(q).await?;
+                    let mut q = Sql::new();
+                    q.raw("DELETE FROM ")
+                        .ident(&g.table)
+                        .raw(" WHERE ")
+                        .ident(&g.key.name)
+                        .raw(" = ")
+                        .bind(typed(g.key.kind, &hk)?);
+                    c.exec(q).await?;
+                }
+                OnDelete::SoftDelete => {
+                    let row: Row = g
+                        .soft_delete
+                        .iter()
+                        .map(|(c, v)| (c.clone(), Assign::Value(v.clone())))
+                        .collect();
+                    update_host_group(c, g, &hk, &row).await?;
+                }
+                OnDelete::Ignore | OnDelete::Deactivate => {}
+            }
+        }
         remove_members(c, id, None).await?;
         let mut q = Sql::new();
         q.raw("DELETE FROM scim_groups WHERE id = ").text(id);

@@ -8,12 +8,13 @@ use chrono::{NaiveDateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::mapping::compile::UserMapping;
+use crate::mapping::compile::{Child, MatchAt, PrimaryMark, UserMapping};
+use crate::mapping::convert::{Assign, ChildItem, ChildRow, Row, RowPlan};
 use crate::mapping::value::parse_timestamp;
 use crate::mapping::{ColumnKind, Dialect, HostValue, Pred};
 use crate::scim::query::SortOrder;
 
-use super::dialect::{self, cast_text, PredCtx, HOST_ALIAS};
+use super::dialect::{self, cast_text, scoped, PredCtx, HOST_ALIAS};
 use super::sql::{Sql, TextRow};
 use super::{Conn, Db, StoreError};
 
@@ -24,6 +25,8 @@ pub struct HostUser {
     pub key: String,
     /// Values of `UserMapping::read_columns`, in order.
     pub values: Vec<HostValue>,
+    /// Rows of each child table, in key order.
+    pub children: Vec<Vec<ChildRow>>,
     pub link: Option<Link>,
 }
 
@@ -39,7 +42,7 @@ pub struct Link {
 /// What a write puts in the host row and the link.
 #[derive(Debug, Clone)]
 pub struct Planned {
-    pub row: Vec<(String, HostValue)>,
+    pub row: RowPlan,
     pub user_name: String,
     pub external_id: Option<String>,
     pub resource: Value,
@@ -60,32 +63,52 @@ pub fn user_name_hash(user_name: &str) -> String {
 }
 
 fn key_value(m: &UserMapping, key: &str) -> Option<HostValue> {
-    match m.key.kind {
+    key_of(m.key.kind, key)
+}
+
+fn key_of(kind: ColumnKind, key: &str) -> Option<HostValue> {
+    match kind {
         ColumnKind::Int => key.trim().parse().ok().map(HostValue::Int),
         _ => Some(HostValue::Text(key.to_string())),
     }
 }
 
-/// `SELECT CAST(h.key AS TEXT), CAST(h.c1 AS TEXT), … FROM host h`
+/// The alias of table `at` (0 main, n joined).
+fn alias(m: &UserMapping, at: usize) -> &str {
+    if at == 0 {
+        HOST_ALIAS
+    } else {
+        &m.joined[at - 1].alias
+    }
+}
+
+/// `SELECT CAST(h.key AS TEXT), CAST(x.c1 AS TEXT), … FROM host h LEFT JOIN …`
 fn select_host(m: &UserMapping, d: Dialect) -> Sql {
     let mut q = Sql::new();
     q.raw("SELECT ");
     cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
-    for c in &m.read_columns {
+    for (at, c) in &m.read_columns {
         q.raw(", ");
-        cast_text(&mut q, d, Some(HOST_ALIAS), c);
+        cast_text(&mut q, d, Some(alias(m, *at)), c);
     }
     q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
+    dialect::joins(&mut q, m);
     q
 }
 
-fn where_key(q: &mut Sql, m: &UserMapping, key: HostValue) {
-    q.raw(" WHERE ")
-        .ident(HOST_ALIAS)
-        .raw(".")
-        .ident(&m.key.name)
-        .raw(" = ")
-        .bind(key);
+/// ` WHERE h.key = ? AND <scope>`
+fn where_key(q: &mut Sql, m: &UserMapping, d: Dialect, key: HostValue) {
+    let pred = scoped(
+        m,
+        Some(&Pred::Cmp {
+            target: crate::mapping::Target::Key,
+            op: crate::scim::filter::CompareOp::Eq,
+            value: key,
+            fold_case: false,
+        }),
+    );
+    q.raw(" WHERE ");
+    dialect::render(q, &PredCtx::users(d, m), pred.as_ref().unwrap_or(&Pred::True));
 }
 
 fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
@@ -93,18 +116,26 @@ fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
         .read_columns
         .iter()
         .enumerate()
-        .map(|(i, c)| {
+        .map(|(i, (at, c))| {
             let kind = m
                 .rules
                 .iter()
-                .find(|r| &r.column == c)
-                .map_or(ColumnKind::Text, |r| r.kind);
+                .find(|r| r.at == *at && &r.column == c)
+                .map(|r| r.kind)
+                .or_else(|| {
+                    m.children.iter().find_map(|ch| match &ch.primary {
+                        PrimaryMark::Pointer { column, kind } if column == c => Some(*kind),
+                        _ => None,
+                    })
+                })
+                .unwrap_or(ColumnKind::Text);
             HostValue::from_db_text(kind, r.get(i + 1))
         })
         .collect();
     HostUser {
         key: r.get(0).unwrap_or("").to_string(),
         values,
+        children: vec![Vec::new(); m.children.len()],
         link: None,
     }
 }
@@ -120,11 +151,118 @@ async fn fetch_host(
         return Ok(None);
     };
     let mut q = select_host(m, d);
-    where_key(&mut q, m, kv);
-    if lock && d != Dialect::Sqlite {
-        q.raw(" FOR UPDATE");
+    where_key(&mut q, m, d, kv);
+    if lock {
+        match d {
+            // The outer join's nullable side cannot be locked; the user's row is enough.
+            Dialect::Postgres => {
+                q.raw(" FOR UPDATE OF ").ident(HOST_ALIAS);
+            }
+            Dialect::Mysql => {
+                q.raw(" FOR UPDATE");
+            }
+            Dialect::Sqlite => {}
+        }
     }
-    Ok(c.row(q).await?.map(|r| parse_host_row(m, &r)))
+    let Some(mut u) = c.row(q).await?.map(|r| parse_host_row(m, &r)) else {
+        return Ok(None);
+    };
+    fetch_children(c, m, d, std::slice::from_mut(&mut u)).await?;
+    Ok(Some(u))
+}
+
+/// The child rows of `users`, one query per child table.
+async fn fetch_children(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    users: &mut [HostUser],
+) -> Result<(), StoreError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    for (ci, child) in m.children.iter().enumerate() {
+        let mut q = Sql::new();
+        q.raw("SELECT ");
+        cast_text(&mut q, d, Some("c"), &child.parent);
+        q.raw(", ");
+        cast_text(&mut q, d, Some("c"), &child.key.name);
+        for col in &child.read_columns {
+            q.raw(", ");
+            cast_text(&mut q, d, Some("c"), col);
+        }
+        q.raw(" FROM ")
+            .ident(&child.table)
+            .raw(" c WHERE c.")
+            .ident(&child.parent)
+            .raw(" IN (");
+        for (i, u) in users.iter().enumerate() {
+            if i > 0 {
+                q.raw(", ");
+            }
+            q.bind(key_value(m, &u.key).unwrap_or(HostValue::Null(m.key.kind)));
+        }
+        q.raw(")");
+        for (col, v) in &child.conditions {
+            q.raw(" AND c.").ident(col).raw(" = ").bind(v.clone());
+        }
+        q.raw(" ORDER BY c.").ident(&child.key.name);
+        let rows = c.rows(q).await?;
+        let pointer = match &child.primary {
+            PrimaryMark::Pointer { column, .. } => {
+                m.read_columns.iter().position(|(at, c)| *at == 0 && c == column)
+            }
+            _ => None,
+        };
+        for u in users.iter_mut() {
+            let mut mine: Vec<ChildRow> = rows
+                .iter()
+                .filter(|r| r.get(0) == Some(u.key.as_str()))
+                .map(|r| {
+                    let values: Vec<HostValue> = child
+                        .read_columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, col)| {
+                            let kind = child
+                                .rules
+                                .iter()
+                                .find(|x| &x.column == col)
+                                .map_or(ColumnKind::Text, |x| x.kind);
+                            HostValue::from_db_text(kind, r.get(i + 2))
+                        })
+                        .collect();
+                    ChildRow {
+                        key: r.get(1).unwrap_or("").to_string(),
+                        values,
+                        primary: false,
+                    }
+                })
+                .collect();
+            // Rows come in key order as text; order them by key value.
+            if child.key.kind == ColumnKind::Int {
+                mine.sort_by_key(|r| r.key.parse::<i64>().unwrap_or(i64::MAX));
+            }
+            let primary = match &child.primary {
+                PrimaryMark::Pointer { .. } => pointer.and_then(|p| {
+                    let want = u.values[p].display_text();
+                    mine.iter().position(|r| Some(&r.key) == want.as_ref())
+                }),
+                PrimaryMark::Flag { .. } => mine.iter().position(|r| {
+                    r.values
+                        .last()
+                        .and_then(HostValue::as_int)
+                        .is_some_and(|n| n != 0)
+                }),
+                PrimaryMark::First => None,
+            };
+            if let Some(first) = primary.or((!mine.is_empty()).then_some(0)) {
+                mine[first].primary = true;
+            }
+            u.children[ci] = mine;
+        }
+    }
+    Ok(())
 }
 
 async fn fetch_links(
@@ -170,6 +308,23 @@ async fn fetch_links(
         .collect())
 }
 
+/// Children and links for a page of users.
+async fn complete(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    users: &mut [HostUser],
+) -> Result<(), StoreError> {
+    fetch_children(c, m, d, users).await?;
+    let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
+    for (k, l) in fetch_links(c, m, d, &keys).await? {
+        if let Some(u) = users.iter_mut().find(|u| u.key == k) {
+            u.link = Some(l);
+        }
+    }
+    Ok(())
+}
+
 async fn with_link(
     c: &mut Conn,
     m: &UserMapping,
@@ -199,17 +354,14 @@ pub async fn list(
     db: &Db,
     m: &UserMapping,
     pred: Option<&Pred>,
-    sort: Option<(&str, SortOrder, bool)>,
+    sort: Option<(&str, &str, SortOrder, bool)>,
     start_index: u64,
     count: u64,
     resume: Option<&Resume>,
 ) -> Result<(u64, Vec<HostUser>), StoreError> {
-    let ctx = PredCtx {
-        dialect: db.dialect,
-        host_table: &m.table,
-        key: &m.key.name,
-        key_kind: m.key.kind,
-    };
+    let ctx = PredCtx::users(db.dialect, m);
+    let pred = scoped(m, pred);
+    let pred = pred.as_ref();
     let mut tx = db.begin_read().await?;
     let r = async {
         let total: u64 = match resume {
@@ -238,9 +390,9 @@ pub async fn list(
                 .bind(k.clone());
         }
         q.raw(" ORDER BY ");
-        if let Some((col, order, fold)) = sort {
+        if let Some((alias, col, order, fold)) = sort {
             // NULLs sort as the database does; the key keeps the order total and stable.
-            dialect::order_by(&mut q, db.dialect, col, fold);
+            dialect::order_by(&mut q, db.dialect, alias, col, fold);
             q.raw(if order == SortOrder::Descending {
                 " DESC, "
             } else {
@@ -262,13 +414,7 @@ pub async fn list(
             .iter()
             .map(|r| parse_host_row(m, r))
             .collect();
-        let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
-        let links = fetch_links(tx.conn(), m, db.dialect, &keys).await?;
-        for (k, l) in links {
-            if let Some(u) = users.iter_mut().find(|u| u.key == k) {
-                u.link = Some(l);
-            }
-        }
+        complete(tx.conn(), m, db.dialect, &mut users).await?;
         Ok((total, users))
     }
     .await;
@@ -282,7 +428,7 @@ pub struct Resume {
     pub total: u64,
 }
 
-/// Host rows whose match columns equal `user_name` case-insensitively (at most 3).
+/// Host rows in scope whose match columns equal `user_name` case-insensitively (at most 3).
 async fn find_matches(
     c: &mut Conn,
     m: &UserMapping,
@@ -291,9 +437,11 @@ async fn find_matches(
 ) -> Result<Vec<String>, StoreError> {
     // One indexed lookup per column, UNIONed: an OR across columns lets some planners
     // (SQLite 3.53, measured) fall back to a full table scan.
+    let ctx = PredCtx::users(d, m);
+    let scope = scoped(m, None);
     let mut q = Sql::new();
     q.raw("SELECT k FROM (");
-    for (i, col) in m.match_columns.iter().enumerate() {
+    for (i, mc) in m.match_columns.iter().enumerate() {
         if i > 0 {
             q.raw(" UNION ");
         }
@@ -302,9 +450,32 @@ async fn find_matches(
         q.raw(" AS k FROM ")
             .ident(&m.table)
             .raw(" ")
-            .ident(HOST_ALIAS)
-            .raw(" WHERE ");
-        dialect::ci_equals(&mut q, d, HOST_ALIAS, col, user_name.trim());
+            .ident(HOST_ALIAS);
+        match mc.at {
+            MatchAt::Table(at) => {
+                dialect::joins(&mut q, m);
+                q.raw(" WHERE ");
+                dialect::ci_equals(&mut q, d, alias(m, at), &mc.column, user_name.trim());
+            }
+            MatchAt::Child(ci) => {
+                let child = &m.children[ci];
+                q.raw(" WHERE ")
+                    .ident(HOST_ALIAS)
+                    .raw(".")
+                    .ident(&m.key.name)
+                    .raw(" IN (SELECT c.")
+                    .ident(&child.parent)
+                    .raw(" FROM ")
+                    .ident(&child.table)
+                    .raw(" c WHERE ");
+                dialect::ci_equals(&mut q, d, "c", &mc.column, user_name.trim());
+                q.raw(")");
+            }
+        }
+        if let Some(s) = &scope {
+            q.raw(" AND ");
+            dialect::render(&mut q, &ctx, s);
+        }
     }
     q.raw(") matches ORDER BY k LIMIT 3");
     Ok(c.rows(q)
@@ -352,23 +523,39 @@ async fn link_origin(
 /// Links made by `scim-bridge import --apply`: the identity provider's first create adopts them.
 pub const ORIGIN_IMPORT: &str = "import";
 
+/// `SET a = ?, flags = (COALESCE(flags, 0) | ?)`: values bound, bits changed in place.
+pub(super) fn set_list(q: &mut Sql, row: &Row) {
+    for (i, (col, a)) in row.iter().enumerate() {
+        if i > 0 {
+            q.raw(", ");
+        }
+        q.ident(col).raw(" = ");
+        match a {
+            Assign::Value(v) => {
+                q.bind(v.clone());
+            }
+            Assign::Bits { mask, on: true } => {
+                q.raw("(COALESCE(").ident(col).raw(", 0) | ").int(*mask).raw(")");
+            }
+            Assign::Bits { mask, on: false } => {
+                q.raw("(COALESCE(").ident(col).raw(", 0) & ").int(!*mask).raw(")");
+            }
+        }
+    }
+}
+
 async fn update_host(
     c: &mut Conn,
     m: &UserMapping,
     key: &str,
-    row: &[(String, HostValue)],
+    row: &Row,
 ) -> Result<(), StoreError> {
     if row.is_empty() {
         return Ok(());
     }
     let mut q = Sql::new();
     q.raw("UPDATE ").ident(&m.table).raw(" SET ");
-    for (i, (col, v)) in row.iter().enumerate() {
-        if i > 0 {
-            q.raw(", ");
-        }
-        q.ident(col).raw(" = ").bind(v.clone());
-    }
+    set_list(&mut q, row);
     q.raw(" WHERE ")
         .ident(&m.key.name)
         .raw(" = ")
@@ -377,25 +564,26 @@ async fn update_host(
     Ok(())
 }
 
-async fn insert_host(
+/// Inserts a row and returns its key: generated here (`uuid`), or by the database.
+pub(super) async fn insert_returning_key(
     c: &mut Conn,
-    m: &UserMapping,
     d: Dialect,
-    row: &[(String, HostValue)],
+    table: &str,
+    key: &crate::mapping::compile::KeyColumn,
+    mut cols: Vec<(String, HostValue)>,
 ) -> Result<String, StoreError> {
-    let mut cols: Vec<(String, HostValue)> = row.to_vec();
-    let generated_key = match m.key.generate {
+    let generated_key = match key.generate {
         Some(crate::mapping::model::KeyGenerate::Uuid) => {
             let k = super::new_uuid();
-            cols.retain(|(c, _)| c != &m.key.name);
-            cols.push((m.key.name.clone(), HostValue::Text(k.clone())));
+            cols.retain(|(c, _)| c != &key.name);
+            cols.push((key.name.clone(), HostValue::Text(k.clone())));
             Some(k)
         }
         None => None,
     };
     let mut q = Sql::new();
     q.raw("INSERT INTO ")
-        .ident(&m.table)
+        .ident(table)
         .raw(" (")
         .ident_list(cols.iter().map(|(c, _)| c.as_str()))
         .raw(") VALUES (");
@@ -422,13 +610,189 @@ async fn insert_host(
         }
         _ => {
             q.raw(" RETURNING ");
-            cast_text(&mut q, d, None, &m.key.name);
+            cast_text(&mut q, d, None, &key.name);
             c.row(q)
                 .await?
                 .and_then(|r| r.get(0).map(str::to_string))
                 .ok_or_else(|| StoreError::Other("insert returned no key".into()))
         }
     }
+}
+
+fn insert_values(row: &Row) -> Vec<(String, HostValue)> {
+    row.iter()
+        .map(|(c, a)| (c.clone(), a.insert_value()))
+        .collect()
+}
+
+async fn insert_host(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    row: &Row,
+) -> Result<String, StoreError> {
+    insert_returning_key(c, d, &m.table, &m.key, insert_values(row)).await
+}
+
+/// ` WHERE parent = ? AND <conditions>`
+fn where_parent(q: &mut Sql, parent: &str, key: HostValue, conditions: &[(String, HostValue)]) {
+    q.raw(" WHERE ").ident(parent).raw(" = ").bind(key);
+    for (c, v) in conditions {
+        q.raw(" AND ").ident(c).raw(" = ").bind(v.clone());
+    }
+}
+
+/// Joined rows, child rows and the primary pointer, after the main row is written.
+async fn write_related(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+    plan: &RowPlan,
+) -> Result<(), StoreError> {
+    let kv = key_value(m, key).ok_or(StoreError::NotFound)?;
+    for (i, j) in m.joined.iter().enumerate() {
+        let mut q = Sql::new();
+        q.raw("SELECT COUNT(*) FROM ").ident(&j.table);
+        where_parent(&mut q, &j.parent, kv.clone(), &j.conditions);
+        let exists = c
+            .row(q)
+            .await?
+            .and_then(|r| r.get(0).and_then(|s| s.parse::<i64>().ok()))
+            .unwrap_or(0)
+            > 0;
+        if exists {
+            let row = &plan.tables[i + 1];
+            if row.is_empty() {
+                continue;
+            }
+            let mut q = Sql::new();
+            q.raw("UPDATE ").ident(&j.table).raw(" SET ");
+            set_list(&mut q, row);
+            where_parent(&mut q, &j.parent, kv.clone(), &j.conditions);
+            c.exec(q).await?;
+        } else {
+            let mut cols = vec![(j.parent.clone(), kv.clone())];
+            cols.extend(j.conditions.iter().cloned());
+            if let Some(row) = &plan.joined_insert[i] {
+                cols.extend(insert_values(row));
+            }
+            let mut q = Sql::new();
+            q.raw("INSERT INTO ")
+                .ident(&j.table)
+                .raw(" (")
+                .ident_list(cols.iter().map(|(c, _)| c.as_str()))
+                .raw(") VALUES (");
+            for (n, (_, v)) in cols.iter().enumerate() {
+                if n > 0 {
+                    q.raw(", ");
+                }
+                q.bind(v.clone());
+            }
+            q.raw(")");
+            c.exec(q).await?;
+        }
+    }
+    for (child, items) in m.children.iter().zip(&plan.children) {
+        if let Some(items) = items {
+            sync_children(c, m, d, child, key, &kv, items).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes the user's rows in `child` hold exactly `items`: rows whose value matches are
+/// updated in place (their keys, which tickets may reference, survive), new values inserted,
+/// the rest deleted; then the primary is marked.
+async fn sync_children(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    child: &Child,
+    key: &str,
+    kv: &HostValue,
+    items: &[ChildItem],
+) -> Result<(), StoreError> {
+    let value_col = &child.rules[child.value_rule].column;
+    let mut q = Sql::new();
+    q.raw("SELECT ");
+    cast_text(&mut q, d, None, &child.key.name);
+    q.raw(", ");
+    cast_text(&mut q, d, None, value_col);
+    q.raw(" FROM ").ident(&child.table);
+    where_parent(&mut q, &child.parent, kv.clone(), &child.conditions);
+    let rows: Vec<(String, String)> = c
+        .rows(q)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.get(0).unwrap_or("").to_string(),
+                r.get(1).unwrap_or("").trim().to_lowercase(),
+            )
+        })
+        .collect();
+    let child_key = |k: &str| key_of(child.key.kind, k).ok_or(StoreError::NotFound);
+    let mut primary_key: Option<String> = None;
+    let mut existing: Vec<(String, String)> = Vec::new();
+    let mut doomed: Vec<String> = Vec::new();
+    for (k, v) in rows {
+        if items.iter().any(|i| i.value == v) && !existing.iter().any(|(_, x)| x == &v) {
+            existing.push((k, v));
+        } else {
+            doomed.push(k);
+        }
+    }
+    // Removals first, so a value moving between rows never trips a unique index.
+    for k in &doomed {
+        let mut q = Sql::new();
+        q.raw("DELETE FROM ")
+            .ident(&child.table)
+            .raw(" WHERE ")
+            .ident(&child.key.name)
+            .raw(" = ")
+            .bind(child_key(k)?);
+        c.exec(q).await?;
+    }
+    for item in items {
+        let row_key = match existing.iter().find(|(_, v)| v == &item.value) {
+            Some((k, _)) => {
+                let mut q = Sql::new();
+                q.raw("UPDATE ").ident(&child.table).raw(" SET ");
+                let row: Row = item
+                    .row
+                    .iter()
+                    .map(|(c, v)| (c.clone(), Assign::Value(v.clone())))
+                    .collect();
+                set_list(&mut q, &row);
+                q.raw(" WHERE ")
+                    .ident(&child.key.name)
+                    .raw(" = ")
+                    .bind(child_key(k)?);
+                c.exec(q).await?;
+                k.clone()
+            }
+            None => {
+                let mut cols = vec![(child.parent.clone(), kv.clone())];
+                cols.extend(child.conditions.iter().cloned());
+                cols.extend(item.row.iter().cloned());
+                insert_returning_key(c, d, &child.table, &child.key, cols).await?
+            }
+        };
+        if item.primary {
+            primary_key = Some(row_key);
+        }
+    }
+    if let PrimaryMark::Pointer { column, kind } = &child.primary {
+        let v = match &primary_key {
+            Some(k) => key_of(*kind, k).ok_or(StoreError::NotFound)?,
+            // No value left: the application's "none" (osTicket: 0).
+            None if *kind == ColumnKind::Int => HostValue::Int(0),
+            None => HostValue::Null(*kind),
+        };
+        update_host(c, m, key, &vec![(column.clone(), Assign::Value(v))]).await?;
+    }
+    Ok(())
 }
 
 async fn upsert_link(
@@ -501,12 +865,12 @@ pub enum CreateConflict {
 }
 
 /// Creates a user: adopts a matching unowned host row, or inserts a new one, and links it.
-/// `insert_row` is used for a new row, `adopt_row` (no insert-only columns) for an adopted one.
+/// `insert` is written for a new row, `adopt` (no insert-only columns) into an adopted one.
 pub async fn create(
     db: &Db,
     m: &UserMapping,
-    insert_row: &[(String, HostValue)],
-    adopt_row: &[(String, HostValue)],
+    insert: &RowPlan,
+    adopt: &RowPlan,
     p: &Planned,
 ) -> Result<Result<Created, CreateConflict>, StoreError> {
     let d = db.dialect;
@@ -516,20 +880,26 @@ pub async fn create(
         // (host key, whether it is adopted, whether a link row exists already)
         let (key, adopted, linked) = match link_owner(c, m, &user_name_hash(&p.user_name)).await? {
             Some((owner, origin)) if origin == ORIGIN_IMPORT => {
-                update_host(c, m, &owner, adopt_row).await?;
+                update_host(c, m, &owner, adopt.main()).await?;
+                write_related(c, m, d, &owner, adopt).await?;
                 (owner, true, true)
             }
             Some((owner, _)) => return Ok(Err(CreateConflict::Taken(owner))),
             None => {
                 let matches = find_matches(c, m, d, &p.user_name).await?;
                 match matches.as_slice() {
-                    [] => (insert_host(c, m, d, insert_row).await?, false, false),
+                    [] => {
+                        let key = insert_host(c, m, d, insert.main()).await?;
+                        write_related(c, m, d, &key, insert).await?;
+                        (key, false, false)
+                    }
                     [one] if m.adopt => {
                         let origin = link_origin(c, m, one).await?;
                         if origin.as_deref().is_some_and(|o| o != ORIGIN_IMPORT) {
                             return Ok(Err(CreateConflict::Taken(one.clone())));
                         }
-                        update_host(c, m, one, adopt_row).await?;
+                        update_host(c, m, one, adopt.main()).await?;
+                        write_related(c, m, d, one, adopt).await?;
                         (one.clone(), true, origin.is_some())
                     }
                     [one] => return Ok(Err(CreateConflict::ExistsUnadopted(one.clone()))),
@@ -553,7 +923,7 @@ pub async fn create(
         .await?;
         let user = fetch_host(c, m, d, &key, false)
             .await?
-            .ok_or_else(|| StoreError::Other("created row not found".into()))?;
+            .ok_or_else(|| StoreError::Other("created row not found (is it outside users.scope?)".into()))?;
         let user = with_link(c, m, d, user).await?;
         Ok(Ok(Created { user, adopted }))
     }
@@ -582,9 +952,14 @@ pub async fn modify<E: From<StoreError>>(
             .ok_or(StoreError::NotFound)?;
         let current = with_link(c, m, d, current).await?;
         let p = plan(&current)?;
-        update_host(c, m, key, &p.row).await?;
+        update_host(c, m, key, p.row.main()).await?;
+        write_related(c, m, d, key, &p.row).await?;
         upsert_link(c, m, key, &p, current.link.is_some(), "scim").await?;
-        let before = m.to_resource(&current.values, current.link.as_ref().map(|l| &l.resource));
+        let before = m.to_resource(
+            &current.values,
+            &current.children,
+            current.link.as_ref().map(|l| &l.resource),
+        );
         let mut attrs = super::audit::changed_attributes(Some(&before), &p.resource);
         if current.link.as_ref().and_then(|l| l.external_id.clone()) != p.external_id {
             attrs.push("externalId".into());
@@ -608,21 +983,39 @@ pub async fn modify<E: From<StoreError>>(
     }
 }
 
-/// `DELETE`: removes the host row and its link (`on_delete = "delete"`).
+/// `DELETE` with `on_delete = "delete"`: removes the user's child and joined rows, its host
+/// group memberships, the host row and the link.
 pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     let Some(kv) = key_value(m, key) else {
         return Ok(false);
     };
+    let d = db.dialect;
     let mut tx = db.begin_write().await?;
     let r = async {
         let c = tx.conn();
+        if fetch_host(c, m, d, key, true).await?.is_none() {
+            return Ok(false);
+        }
+        for child in &m.children {
+            let mut q = Sql::new();
+            q.raw("DELETE FROM ").ident(&child.table);
+            where_parent(&mut q, &child.parent, kv.clone(), &child.conditions);
+            c.exec(q).await?;
+        }
+        for j in &m.joined {
+            let mut q = Sql::new();
+            q.raw("DELETE FROM ").ident(&j.table);
+            where_parent(&mut q, &j.parent, kv.clone(), &j.conditions);
+            c.exec(q).await?;
+        }
+        super::groups::remove_host_memberships(c, m, key).await?;
         let mut q = Sql::new();
         q.raw("DELETE FROM ")
             .ident(&m.table)
             .raw(" WHERE ")
             .ident(&m.key.name)
             .raw(" = ")
-            .bind(kv);
+            .bind(kv.clone());
         let n = c.exec(q).await?;
         if n > 0 {
             super::audit::record(c, "User", key, None, "delete", &[]).await?;
@@ -630,6 +1023,31 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
         unlink(c, m, key).await?;
         super::groups::remove_user_everywhere(c, key).await?;
         Ok(n > 0)
+    }
+    .await;
+    tx.finish(r).await
+}
+
+/// `DELETE` with `on_delete = "soft_delete"`: writes the soft-delete values (the row leaves
+/// the scope) and forgets the link; the row and everything pointing at it stay.
+pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
+    let d = db.dialect;
+    let mut tx = db.begin_write().await?;
+    let r = async {
+        let c = tx.conn();
+        if fetch_host(c, m, d, key, true).await?.is_none() {
+            return Ok(false);
+        }
+        let row: Row = m
+            .soft_delete
+            .iter()
+            .map(|(col, v)| (col.clone(), Assign::Value(v.clone())))
+            .collect();
+        update_host(c, m, key, &row).await?;
+        super::audit::record(c, "User", key, None, "soft_delete", &[]).await?;
+        unlink(c, m, key).await?;
+        super::groups::remove_user_everywhere(c, key).await?;
+        Ok(true)
     }
     .await;
     tx.finish(r).await
@@ -671,14 +1089,18 @@ pub async fn page_after(
 ) -> Result<Vec<HostUser>, StoreError> {
     let d = db.dialect;
     let mut c = db.reader().await?;
+    let ctx = PredCtx::users(d, m);
+    let after_pred = after.and_then(|a| key_value(m, a)).map(|k| Pred::Cmp {
+        target: crate::mapping::Target::Key,
+        op: crate::scim::filter::CompareOp::Gt,
+        value: k,
+        fold_case: false,
+    });
+    let pred = scoped(m, after_pred.as_ref());
     let mut q = select_host(m, d);
-    if let Some(k) = after.and_then(|a| key_value(m, a)) {
-        q.raw(" WHERE ")
-            .ident(HOST_ALIAS)
-            .raw(".")
-            .ident(&m.key.name)
-            .raw(" > ")
-            .bind(k);
+    if let Some(p) = &pred {
+        q.raw(" WHERE ");
+        dialect::render(&mut q, &ctx, p);
     }
     q.raw(" ORDER BY ")
         .ident(HOST_ALIAS)
@@ -692,25 +1114,15 @@ pub async fn page_after(
         .iter()
         .map(|r| parse_host_row(m, r))
         .collect();
-    let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
-    for (k, l) in fetch_links(&mut c, m, d, &keys).await? {
-        if let Some(u) = users.iter_mut().find(|u| u.key == k) {
-            u.link = Some(l);
-        }
-    }
+    complete(&mut c, m, d, &mut users).await?;
     Ok(users)
 }
 
 /// Number of host rows.
 pub async fn count(db: &Db, m: &UserMapping) -> Result<u64, StoreError> {
-    let ctx = PredCtx {
-        dialect: db.dialect,
-        host_table: &m.table,
-        key: &m.key.name,
-        key_kind: m.key.kind,
-    };
+    let ctx = PredCtx::users(db.dialect, m);
     let mut c = db.reader().await?;
-    Ok(c.row(dialect::count_sql(&ctx, None))
+    Ok(c.row(dialect::count_sql(&ctx, scoped(m, None).as_ref()))
         .await?
         .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
         .unwrap_or(0))
@@ -726,7 +1138,16 @@ pub async fn shared_match_values(
     let mut c = db.reader().await?;
     let mut q = Sql::new();
     q.raw("SELECT v FROM (");
-    for (i, col) in m.match_columns.iter().enumerate() {
+    let main_columns: Vec<&str> = m
+        .match_columns
+        .iter()
+        .filter(|mc| mc.at == MatchAt::Table(0))
+        .map(|mc| mc.column.as_str())
+        .collect();
+    if main_columns.is_empty() {
+        return Ok(Default::default());
+    }
+    for (i, col) in main_columns.iter().enumerate() {
         if i > 0 {
             q.raw(" UNION ");
         }
