@@ -177,6 +177,14 @@ pub struct Joined {
     pub conditions: Vec<(String, HostValue)>,
 }
 
+/// `column = one of values` (or, negated, none of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub column: String,
+    pub values: Vec<HostValue>,
+    pub negate: bool,
+}
+
 /// How a child table marks the primary value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PrimaryMark {
@@ -237,8 +245,8 @@ pub struct UserMapping {
     pub match_columns: Vec<MatchColumn>,
     pub adopt: bool,
     pub on_delete: OnDelete,
-    /// (column, accepted values) on the main table.
-    pub scope: Vec<(String, Vec<HostValue>)>,
+    /// Which main-table rows are SCIM users.
+    pub scope: Vec<Condition>,
     pub soft_delete: Vec<(String, HostValue)>,
     pub joined: Vec<Joined>,
     pub children: Vec<Child>,
@@ -451,7 +459,7 @@ fn conditions(
     table: &HostTable,
     raw: Option<&Conditions>,
     lists: bool,
-) -> Vec<(String, Vec<HostValue>)> {
+) -> Vec<Condition> {
     let mut out = Vec::new();
     for (col, v) in raw.into_iter().flatten() {
         let k = format!("{key}.{col}");
@@ -459,13 +467,28 @@ fn conditions(
             continue;
         };
         let Some(kind) = c.kind else {
-            problems.error(&k, format!("column \"{col}\" has type {}, which cannot be compared", c.sql_type));
+            problems.error(
+                &k,
+                format!(
+                    "column \"{col}\" has type {}, which cannot be compared",
+                    c.sql_type
+                ),
+            );
             continue;
+        };
+        let (v, negate) = match v {
+            toml::Value::Table(t) if lists && t.len() == 1 && t.contains_key("not") => {
+                (&t["not"], true)
+            }
+            other => (other, false),
         };
         let values: Vec<&toml::Value> = match v {
             toml::Value::Array(a) if lists => a.iter().collect(),
             toml::Value::Array(_) => {
-                problems.error(&k, "give one value here (the bridge writes it into new rows)");
+                problems.error(
+                    &k,
+                    "give one value here (the bridge writes it into new rows)",
+                );
                 continue;
             }
             other => vec![other],
@@ -474,17 +497,24 @@ fn conditions(
         for x in values {
             match HostValue::from_json(kind, &toml_to_json(x)) {
                 Some(h) if !h.is_null() => hv.push(h),
-                _ => problems.error(&k, format!("{x} cannot be stored in \"{col}\" ({})", c.sql_type)),
+                _ => problems.error(
+                    &k,
+                    format!("{x} cannot be stored in \"{col}\" ({})", c.sql_type),
+                ),
             }
         }
-        out.push((c.name.clone(), hv));
+        out.push(Condition {
+            column: c.name.clone(),
+            values: hv,
+            negate,
+        });
     }
     out
 }
 
-fn single(v: Vec<(String, Vec<HostValue>)>) -> Vec<(String, HostValue)> {
+fn single(v: Vec<Condition>) -> Vec<(String, HostValue)> {
     v.into_iter()
-        .filter_map(|(c, mut vs)| vs.pop().map(|v| (c, v)))
+        .filter_map(|mut c| c.values.pop().map(|v| (c.column, v)))
         .collect()
 }
 
@@ -576,24 +606,49 @@ pub fn compile(
     let rt = ResourceType::user(&custom_schemas(file));
     let key = key_column(&mut problems, "users.key", table, &u.key, u.key_generate);
 
-    let (mut rules, failed) = compile_rules(&mut problems, "users", &rt, table, 0, None, &u.columns);
+    let (mut rules, failed) =
+        compile_rules(&mut problems, "users", &rt, table, 0, None, &u.columns);
     let scope = conditions(&mut problems, "users.scope", table, u.scope.as_ref(), true);
-    let soft_delete = single(conditions(&mut problems, "users.soft_delete", table, u.soft_delete.as_ref(), false));
+    let soft_delete = single(conditions(
+        &mut problems,
+        "users.soft_delete",
+        table,
+        u.soft_delete.as_ref(),
+        false,
+    ));
 
     // Joined tables.
     let mut joined = Vec::new();
     for (i, j) in u.joined.iter().enumerate() {
         let prefix = format!("users.joined.{}", j.table);
         let Some(jt) = tables.get(&j.table) else {
-            missing_table(&mut problems, &format!("{prefix}.table"), &j.table, all_tables);
+            missing_table(
+                &mut problems,
+                &format!("{prefix}.table"),
+                &j.table,
+                all_tables,
+            );
             continue;
         };
         need_column(&mut problems, &format!("{prefix}.parent"), jt, &j.parent);
-        let conds = single(conditions(&mut problems, &format!("{prefix}.where"), jt, j.conditions.as_ref(), false));
+        let conds = single(conditions(
+            &mut problems,
+            &format!("{prefix}.where"),
+            jt,
+            j.conditions.as_ref(),
+            false,
+        ));
         let (jr, jfailed) = compile_rules(&mut problems, &prefix, &rt, jt, i + 1, None, &j.columns);
         let mut filled: Vec<&str> = vec![j.parent.as_str()];
         filled.extend(conds.iter().map(|(c, _)| c.as_str()));
-        check_not_null(&mut problems, &prefix, jt, &jr.iter().collect::<Vec<_>>(), &filled, &jfailed);
+        check_not_null(
+            &mut problems,
+            &prefix,
+            jt,
+            &jr.iter().collect::<Vec<_>>(),
+            &filled,
+            &jfailed,
+        );
         rules.extend(jr);
         joined.push(Joined {
             alias: format!("j{}", i + 1),
@@ -609,53 +664,119 @@ pub fn compile(
     for c in &u.children {
         let prefix = format!("users.children.{}", c.table);
         let Some(ct) = tables.get(&c.table) else {
-            missing_table(&mut problems, &format!("{prefix}.table"), &c.table, all_tables);
+            missing_table(
+                &mut problems,
+                &format!("{prefix}.table"),
+                &c.table,
+                all_tables,
+            );
             continue;
         };
-        let ckey = key_column(&mut problems, &format!("{prefix}.key"), ct, &c.key, c.key_generate);
+        let ckey = key_column(
+            &mut problems,
+            &format!("{prefix}.key"),
+            ct,
+            &c.key,
+            c.key_generate,
+        );
         need_column(&mut problems, &format!("{prefix}.parent"), ct, &c.parent);
-        let attr = match rt.resolve(&AttrPath { urn: None, attr: c.attr.clone(), sub: None }) {
+        let attr = match rt.resolve(&AttrPath {
+            urn: None,
+            attr: c.attr.clone(),
+            sub: None,
+        }) {
             Ok(r) if r.attr.multi && r.urn.is_none() => r.attr.name.to_string(),
             _ => {
                 problems.error(&format!("{prefix}.attr"), format!("\"{}\" is not a multi-valued attribute of User; use emails, phoneNumbers, addresses, ims, photos, entitlements, roles or x509Certificates", c.attr));
                 continue;
             }
         };
-        if rules.iter().any(|r| r.attrs().iter().any(|t| t.path.urn.is_none() && t.path.attr == attr)) {
-            problems.error(&format!("{prefix}.attr"), format!("\"{attr}\" is also mapped to a column of a user row; map it in one place"));
+        if rules.iter().any(|r| {
+            r.attrs()
+                .iter()
+                .any(|t| t.path.urn.is_none() && t.path.attr == attr)
+        }) {
+            problems.error(
+                &format!("{prefix}.attr"),
+                format!("\"{attr}\" is also mapped to a column of a user row; map it in one place"),
+            );
         }
-        let conds = single(conditions(&mut problems, &format!("{prefix}.where"), ct, c.conditions.as_ref(), false));
-        let (crules, cfailed) = compile_rules(&mut problems, &prefix, &rt, ct, 0, Some(&attr), &c.columns);
-        let value_rule = crules.iter().position(|r| r.attr().is_some_and(|t| t.path.attr == "value") && r.reads());
+        let conds = single(conditions(
+            &mut problems,
+            &format!("{prefix}.where"),
+            ct,
+            c.conditions.as_ref(),
+            false,
+        ));
+        let (crules, cfailed) =
+            compile_rules(&mut problems, &prefix, &rt, ct, 0, Some(&attr), &c.columns);
+        let value_rule = crules
+            .iter()
+            .position(|r| r.attr().is_some_and(|t| t.path.attr == "value") && r.reads());
         if value_rule.is_none() && cfailed.is_empty() {
-            problems.error(&format!("{prefix}.columns"), format!("no column is mapped from \"value\"; add e.g. {} = {{ attr = \"value\" }}", ct.columns.iter().find(|x| x.kind == Some(ColumnKind::Text)).map_or("address", |x| x.name.as_str())));
+            problems.error(
+                &format!("{prefix}.columns"),
+                format!(
+                    "no column is mapped from \"value\"; add e.g. {} = {{ attr = \"value\" }}",
+                    ct.columns
+                        .iter()
+                        .find(|x| x.kind == Some(ColumnKind::Text))
+                        .map_or("address", |x| x.name.as_str())
+                ),
+            );
         }
         let mut filled: Vec<&str> = vec![c.parent.as_str()];
         filled.extend(conds.iter().map(|(c, _)| c.as_str()));
         let primary = match c.primary.as_ref().map(|p| (&p.pointer, &p.flag)) {
             None | Some((None, None)) => PrimaryMark::First,
-            Some((Some(ptr), None)) => match need_column(&mut problems, &format!("{prefix}.primary.pointer"), table, ptr) {
-                Some(pc) if pc.kind == Some(ColumnKind::Int) || pc.kind == Some(ColumnKind::Text) => {
+            Some((Some(ptr), None)) => match need_column(
+                &mut problems,
+                &format!("{prefix}.primary.pointer"),
+                table,
+                ptr,
+            ) {
+                Some(pc)
+                    if pc.kind == Some(ColumnKind::Int) || pc.kind == Some(ColumnKind::Text) =>
+                {
                     pointer_columns.push(pc.name.clone());
-                    PrimaryMark::Pointer { column: pc.name.clone(), kind: pc.kind.unwrap_or(ColumnKind::Int) }
+                    PrimaryMark::Pointer {
+                        column: pc.name.clone(),
+                        kind: pc.kind.unwrap_or(ColumnKind::Int),
+                    }
                 }
                 Some(pc) => {
-                    problems.error(&format!("{prefix}.primary.pointer"), format!("\"{}\" ({}) cannot hold a key", pc.name, pc.sql_type));
+                    problems.error(
+                        &format!("{prefix}.primary.pointer"),
+                        format!("\"{}\" ({}) cannot hold a key", pc.name, pc.sql_type),
+                    );
                     PrimaryMark::First
                 }
                 None => PrimaryMark::First,
             },
-            Some((None, Some(flag))) => match need_column(&mut problems, &format!("{prefix}.primary.flag"), ct, flag) {
-                Some(fc) => {
-                    filled.push(flag.as_str());
-                    let kind = fc.kind.unwrap_or(ColumnKind::Int);
-                    let (on, off) = if kind == ColumnKind::Bool { (HostValue::Bool(true), HostValue::Bool(false)) } else { (HostValue::Int(1), HostValue::Int(0)) };
-                    PrimaryMark::Flag { column: fc.name.clone(), on, off }
+            Some((None, Some(flag))) => {
+                match need_column(&mut problems, &format!("{prefix}.primary.flag"), ct, flag) {
+                    Some(fc) => {
+                        filled.push(flag.as_str());
+                        let kind = fc.kind.unwrap_or(ColumnKind::Int);
+                        let (on, off) = if kind == ColumnKind::Bool {
+                            (HostValue::Bool(true), HostValue::Bool(false))
+                        } else {
+                            (HostValue::Int(1), HostValue::Int(0))
+                        };
+                        PrimaryMark::Flag {
+                            column: fc.name.clone(),
+                            on,
+                            off,
+                        }
+                    }
+                    None => PrimaryMark::First,
                 }
-                None => PrimaryMark::First,
-            },
+            }
             Some((Some(_), Some(_))) => {
-                problems.error(&format!("{prefix}.primary"), "give pointer (a user column) or flag (a child column), not both");
+                problems.error(
+                    &format!("{prefix}.primary"),
+                    "give pointer (a user column) or flag (a child column), not both",
+                );
                 PrimaryMark::First
             }
         };
@@ -664,7 +785,14 @@ pub fn compile(
                 filled.push(c.key.as_str());
             }
         }
-        check_not_null(&mut problems, &prefix, ct, &crules.iter().collect::<Vec<_>>(), &filled, &cfailed);
+        check_not_null(
+            &mut problems,
+            &prefix,
+            ct,
+            &crules.iter().collect::<Vec<_>>(),
+            &filled,
+            &cfailed,
+        );
         let mut read_columns: Vec<String> = Vec::new();
         for r in crules.iter().filter(|r| r.reads()) {
             if !read_columns.contains(&r.column) {
@@ -697,12 +825,16 @@ pub fn compile(
         })
     };
     let user_name = find("userName");
-    let user_name_rule_failed = u.columns.iter().chain(u.joined.iter().flat_map(|j| j.columns.iter())).any(|(c, r)| {
-        failed.contains(c)
-            && r.attr
-                .as_deref()
-                .is_some_and(|a| a.trim().eq_ignore_ascii_case("userName"))
-    });
+    let user_name_rule_failed = u
+        .columns
+        .iter()
+        .chain(u.joined.iter().flat_map(|j| j.columns.iter()))
+        .any(|(c, r)| {
+            failed.contains(c)
+                && r.attr
+                    .as_deref()
+                    .is_some_and(|a| a.trim().eq_ignore_ascii_case("userName"))
+        });
     match user_name {
         None if user_name_rule_failed => {}
         None if problems.has_errors() => {}
@@ -723,7 +855,11 @@ pub fn compile(
         problems.error("users.soft_delete", "on_delete = \"soft_delete\" needs the values that mark a row deleted, e.g. soft_delete = { is_deleted = 1 }");
     }
     if !soft_delete.is_empty() && u.on_delete == OnDelete::SoftDelete {
-        let hidden = soft_delete.iter().all(|(c, v)| scope.iter().any(|(sc, vs)| sc == c && !vs.iter().any(|x| x.loosely_equals(v))));
+        let hidden = soft_delete.iter().all(|(c, v)| {
+            scope.iter().any(|sc| {
+                &sc.column == c && sc.values.iter().any(|x| x.loosely_equals(v)) == sc.negate
+            })
+        });
         if !hidden {
             problems.warn("users.scope", "soft-deleted rows are still in scope, so a deleted user stays visible to SCIM; add the column to scope, e.g. scope = { is_deleted = 0 }");
         }
@@ -732,7 +868,11 @@ pub fn compile(
     // NOT NULL columns of the main table the bridge must fill on insert.
     {
         let main_rules: Vec<&Rule> = rules.iter().filter(|r| r.at == 0).collect();
-        let mut filled: Vec<&str> = scope.iter().filter(|(_, v)| v.len() == 1).map(|(c, _)| c.as_str()).collect();
+        let mut filled: Vec<&str> = scope
+            .iter()
+            .filter(|c| c.values.len() == 1 && !c.negate)
+            .map(|c| c.column.as_str())
+            .collect();
         filled.extend(pointer_columns.iter().map(String::as_str));
         if let Some(k) = key.as_ref().filter(|k| k.generate.is_some()) {
             filled.push(k.name.as_str());
@@ -773,13 +913,22 @@ pub fn compile(
         let Some(t) = t else { continue };
         match need_column(&mut problems, "users.match", t, col) {
             None => {}
-            Some(c) if c.kind != Some(ColumnKind::Text) => problems.error("users.match", format!("column \"{col}\" is {}, but matching compares text", c.sql_type)),
+            Some(c) if c.kind != Some(ColumnKind::Text) => problems.error(
+                "users.match",
+                format!(
+                    "column \"{col}\" is {}, but matching compares text",
+                    c.sql_type
+                ),
+            ),
             Some(_) => {
                 if !t.has_ci_index(dialect, col) {
                     problems.warn("users.match", format!(
                         "no index serves a case-insensitive lookup on \"{}.{col}\", so every userName lookup scans the table; add one: {}", t.name, t.ci_index_advice(dialect, col)));
                 }
-                let mc = MatchColumn { at, column: col.to_string() };
+                let mc = MatchColumn {
+                    at,
+                    column: col.to_string(),
+                };
                 if !match_columns.contains(&mc) {
                     match_columns.push(mc);
                 }
@@ -788,8 +937,14 @@ pub fn compile(
     }
     if let Some(i) = user_name {
         let r = &rules[i];
-        let t = if r.at == 0 { Some(table) } else { tables.get(&joined[r.at - 1].table) };
-        let listed = match_columns.iter().any(|m| m.at == MatchAt::Table(r.at) && m.column == r.column);
+        let t = if r.at == 0 {
+            Some(table)
+        } else {
+            tables.get(&joined[r.at - 1].table)
+        };
+        let listed = match_columns
+            .iter()
+            .any(|m| m.at == MatchAt::Table(r.at) && m.column == r.column);
         if let (Some(t), false) = (t, listed) {
             if !t.has_ci_index(dialect, &r.column) {
                 problems.warn(&format!("users.columns.{}", r.column), format!(
@@ -798,7 +953,10 @@ pub fn compile(
         }
     }
 
-    let host_groups = file.groups.as_ref().and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
+    let host_groups = file
+        .groups
+        .as_ref()
+        .and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
 
     if problems.has_errors() {
         return Compiled {
@@ -868,20 +1026,38 @@ fn compile_groups(
             }
         }
     }
-    if !rules.iter().any(|r| r.attrs().iter().any(|t| t.path.attr == "displayName")) {
-        problems.error("groups.columns", "no column is mapped from \"displayName\"; add e.g. name = { attr = \"displayName\" }");
+    if !rules
+        .iter()
+        .any(|r| r.attrs().iter().any(|t| t.path.attr == "displayName"))
+    {
+        problems.error(
+            "groups.columns",
+            "no column is mapped from \"displayName\"; add e.g. name = { attr = \"displayName\" }",
+        );
     }
     if let Some(m) = &g.match_column {
         if let Some(c) = need_column(problems, "groups.match", table, m) {
             if c.kind != Some(ColumnKind::Text) {
-                problems.error("groups.match", format!("column \"{m}\" is {}, but matching compares text", c.sql_type));
+                problems.error(
+                    "groups.match",
+                    format!(
+                        "column \"{m}\" is {}, but matching compares text",
+                        c.sql_type
+                    ),
+                );
             }
         }
     }
     if g.on_delete == OnDelete::Deactivate {
         problems.error("groups.on_delete", "groups have no active attribute; use \"ignore\", \"soft_delete\" (with soft_delete = { … }) or \"delete\"");
     }
-    let soft_delete = single(conditions(problems, "groups.soft_delete", table, g.soft_delete.as_ref(), false));
+    let soft_delete = single(conditions(
+        problems,
+        "groups.soft_delete",
+        table,
+        g.soft_delete.as_ref(),
+        false,
+    ));
     if g.on_delete == OnDelete::SoftDelete && soft_delete.is_empty() {
         problems.error("groups.soft_delete", "on_delete = \"soft_delete\" needs the values that mark a group deleted, e.g. soft_delete = { active = false }");
     }
@@ -889,7 +1065,14 @@ fn compile_groups(
     if g.key_generate.is_some() {
         filled.push(g.key.as_str());
     }
-    check_not_null(problems, "groups", table, &rules.iter().collect::<Vec<_>>(), &filled, &failed);
+    check_not_null(
+        problems,
+        "groups",
+        table,
+        &rules.iter().collect::<Vec<_>>(),
+        &filled,
+        &failed,
+    );
 
     let m = &g.members;
     let Some(mt) = tables.get(&m.table) else {
@@ -901,13 +1084,31 @@ fn compile_groups(
     let (mrules, mfailed) = compile_rules(problems, "groups.members", &rt, mt, 0, None, &m.columns);
     for r in &mrules {
         if !matches!(r.source, Source::Const(_) | Source::Now) {
-            problems.error(&format!("groups.members.columns.{}", r.column), "membership columns take constants only (value = …)");
+            problems.error(
+                &format!("groups.members.columns.{}", r.column),
+                "membership columns take constants only (value = …)",
+            );
         }
     }
-    check_not_null(problems, "groups.members", mt, &mrules.iter().collect::<Vec<_>>(), &[m.group.as_str(), m.user.as_str()], &mfailed);
+    check_not_null(
+        problems,
+        "groups.members",
+        mt,
+        &mrules.iter().collect::<Vec<_>>(),
+        &[m.group.as_str(), m.user.as_str()],
+        &mfailed,
+    );
     if let (Some(uk), Some(uc)) = (user_key, uc) {
         if uk.kind != uc && uc != ColumnKind::Text {
-            problems.error("groups.members.user", format!("\"{}\" is {} but user keys are {}", m.user, uc.as_str(), uk.kind.as_str()));
+            problems.error(
+                "groups.members.user",
+                format!(
+                    "\"{}\" is {} but user keys are {}",
+                    m.user,
+                    uc.as_str(),
+                    uk.kind.as_str()
+                ),
+            );
         }
     }
     Some(GroupMapping {
@@ -1031,7 +1232,10 @@ fn compile_rule(
                 errors.push("give one of attr, template and value".into());
             }
             if kind != ColumnKind::Text {
-                errors.push(format!("a template needs a text column, but \"{column}\" is {}", col.sql_type));
+                errors.push(format!(
+                    "a template needs a text column, but \"{column}\" is {}",
+                    col.sql_type
+                ));
             }
             match compile_template(raw.template.as_deref().unwrap_or(""), &resolve) {
                 Ok(parts) => Some(Source::Template(parts)),
@@ -1047,7 +1251,9 @@ fn compile_rule(
             None
         }
         (None, None) => {
-            errors.push("needs attr = \"<SCIM attribute>\", template = \"…\" or value = <constant>".into());
+            errors.push(
+                "needs attr = \"<SCIM attribute>\", template = \"…\" or value = <constant>".into(),
+            );
             None
         }
         (None, Some(v)) => {
@@ -1095,10 +1301,15 @@ fn compile_rule(
             errors.push("flag = … stores a boolean attribute (such as active) as one bit".into());
         }
         if kind != ColumnKind::Int {
-            errors.push(format!("flag = … needs an integer column, but \"{column}\" is {}", col.sql_type));
+            errors.push(format!(
+                "flag = … needs an integer column, but \"{column}\" is {}",
+                col.sql_type
+            ));
         }
         if bit <= 0 || bit.count_ones() != 1 {
-            errors.push(format!("flag = {bit} is not a single bit; use 1, 2, 4, 8, …"));
+            errors.push(format!(
+                "flag = {bit} is not a single bit; use 1, 2, 4, 8, …"
+            ));
         }
         if raw.map.is_some() {
             errors.push("give flag or map, not both".into());
@@ -1207,7 +1418,10 @@ fn compile_template(
                 let t = resolve(rest[open + 1..open + close].trim())
                     .map_err(|m| format!("template: {m}"))?;
                 if t.ty != AttrType::String {
-                    return Err(format!("template: \"{}\" is not a string attribute", t.text));
+                    return Err(format!(
+                        "template: \"{}\" is not a string attribute",
+                        t.text
+                    ));
                 }
                 parts.push(TemplatePart::Attr(t));
                 rest = &rest[open + close + 1..];

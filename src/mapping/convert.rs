@@ -252,7 +252,10 @@ fn json_loose_eq(a: &Value, b: &Value) -> bool {
 pub enum Assign {
     Value(HostValue),
     /// Set or clear bits of an integer column, leaving the others as they are.
-    Bits { mask: i64, on: bool },
+    Bits {
+        mask: i64,
+        on: bool,
+    },
 }
 
 impl Assign {
@@ -270,7 +273,10 @@ pub type Row = Vec<(String, Assign)>;
 /// One value of a multi-valued attribute as a child row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChildItem {
+    /// Columns written on insert and update.
     pub row: Vec<(String, HostValue)>,
+    /// Columns written only when the row is inserted (`on = "insert"`).
+    pub insert_only: Vec<(String, HostValue)>,
     pub primary: bool,
     /// The `value`, folded, to match it with an existing row.
     pub value: String,
@@ -309,7 +315,11 @@ fn render_template(parts: &[TemplatePart], resource: &Value) -> Option<Value> {
         match p {
             TemplatePart::Text(t) => pending.push_str(t),
             TemplatePart::Attr(a) => {
-                if let Some(v) = a.get(resource).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                if let Some(v) = a
+                    .get(resource)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                {
                     // A separator only between present values: "Ann" not "Ann ".
                     if any {
                         out.push_str(&pending);
@@ -397,7 +407,15 @@ impl Rule {
                 }
                 _ => HostValue::Timestamp(now),
             },
-            Source::Template(parts) => self.to_host(render_template(parts, resource).as_ref())?,
+            Source::Template(parts) => {
+                let fallback = || {
+                    self.default_attr
+                        .as_ref()
+                        .and_then(|d| d.get(resource))
+                        .cloned()
+                };
+                self.to_host(render_template(parts, resource).or_else(fallback).as_ref())?
+            }
             Source::Attr(t) => {
                 let v = t
                     .get(resource)
@@ -405,7 +423,10 @@ impl Rule {
                 if let Some(mask) = self.flag {
                     let mut b = v.cloned().or_else(|| self.default.clone());
                     for tr in &self.transforms {
-                        b = b.map(|x| tr.apply(x)).transpose().map_err(ScimError::invalid_value)?;
+                        b = b
+                            .map(|x| tr.apply(x))
+                            .transpose()
+                            .map_err(ScimError::invalid_value)?;
                     }
                     return Ok(match b {
                         Some(Value::Bool(on)) => Some(Assign::Bits { mask, on }),
@@ -423,7 +444,11 @@ impl Rule {
         };
         if h.is_null() && !self.nullable {
             let removed = previous.is_some_and(|p| self.attrs().iter().any(|t| t.get(p).is_some()));
-            let what = self.attrs().first().map(|t| t.text.clone()).unwrap_or_default();
+            let what = self
+                .attrs()
+                .first()
+                .map(|t| t.text.clone())
+                .unwrap_or_default();
             if removed && self.default.is_none() {
                 return Err(ScimError::mutability(format!(
                     "\"{what}\" cannot be removed: the application's column \"{}\" requires a value",
@@ -483,9 +508,15 @@ impl Child {
         let mut out: Vec<ChildItem> = Vec::new();
         for (i, v) in values.iter().enumerate() {
             let mut row = Vec::new();
+            let mut insert_only = Vec::new();
             for r in self.rules.iter().filter(|r| r.writes()) {
                 if let Some(a) = r.assign(v, WriteMode::Insert, None, now)? {
-                    row.push((r.column.clone(), a.insert_value()));
+                    let to = if r.on == When::Insert {
+                        &mut insert_only
+                    } else {
+                        &mut row
+                    };
+                    to.push((r.column.clone(), a.insert_value()));
                 }
             }
             let vr = &self.rules[self.value_rule];
@@ -501,10 +532,18 @@ impl Child {
             }
             if let PrimaryMark::Flag { column, on, off } = &self.primary {
                 row.retain(|(c, _)| c != column);
-                row.push((column.clone(), if i == primary_at { on.clone() } else { off.clone() }));
+                row.push((
+                    column.clone(),
+                    if i == primary_at {
+                        on.clone()
+                    } else {
+                        off.clone()
+                    },
+                ));
             }
             out.push(ChildItem {
                 row,
+                insert_only,
                 primary: i == primary_at,
                 value,
             });
@@ -543,7 +582,10 @@ impl Child {
                 let h = &row.values[i];
                 let from_shadow = shadow_items.iter().find_map(|si| {
                     let sv = t.get(si)?;
-                    r.to_host(Some(sv)).ok().filter(|hv| hv.loosely_equals(h)).map(|_| sv.clone())
+                    r.to_host(Some(sv))
+                        .ok()
+                        .filter(|hv| hv.loosely_equals(h))
+                        .map(|_| sv.clone())
                 });
                 let v = from_shadow.unwrap_or_else(|| r.from_host(h));
                 if !v.is_null() && v.as_str() != Some("") {
@@ -593,10 +635,10 @@ impl UserMapping {
             }
         }
         if mode == WriteMode::Insert {
-            for (c, vs) in &self.scope {
-                if let [v] = vs.as_slice() {
-                    if !plan.tables[0].iter().any(|(x, _)| x == c) {
-                        plan.tables[0].push((c.clone(), Assign::Value(v.clone())));
+            for c in self.scope.iter().filter(|c| !c.negate) {
+                if let [v] = c.values.as_slice() {
+                    if !plan.tables[0].iter().any(|(x, _)| x == &c.column) {
+                        plan.tables[0].push((c.column.clone(), Assign::Value(v.clone())));
                     }
                 }
             }

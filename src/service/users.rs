@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use super::{check_if_match, App, ServiceError};
-use crate::mapping::model::OnDelete;
 use crate::mapping::convert::RowPlan;
+use crate::mapping::model::OnDelete;
 use crate::mapping::{UserMapping, WriteMode};
 use crate::scim::list::{list_response, ListQuery};
 use crate::scim::query::{Projection, SortOrder};
@@ -177,8 +177,9 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
     app.pager.invalidate();
     let outcome = match store::create(&app.db, m, &insert_row, &adopt_row, &planned).await {
         Ok(o) => o,
-        Err(StoreError::Conflict(_)) => {
-            return Err(ScimError::uniqueness(conflict_detail(m, &planned.user_name)).into())
+        Err(StoreError::Conflict(why)) => {
+            info!(user_name = %planned.user_name, database = %why, "create refused: a unique constraint of the application");
+            return Err(ScimError::uniqueness(conflict_detail(m, &planned.user_name)).into());
         }
         Err(e) => return Err(e.into()),
     };

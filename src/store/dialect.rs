@@ -162,17 +162,23 @@ pub fn scoped(m: &UserMapping, pred: Option<&Pred>) -> Option<Pred> {
     let mut parts: Vec<Pred> = m
         .scope
         .iter()
-        .map(|(c, vs)| {
-            Pred::Or(
-                vs.iter()
+        .map(|c| {
+            let any = Pred::Or(
+                c.values
+                    .iter()
                     .map(|v| Pred::Cmp {
-                        target: Target::Column(c.clone()),
+                        target: Target::Column(c.column.clone()),
                         op: CompareOp::Eq,
                         value: v.clone(),
                         fold_case: false,
                     })
                     .collect(),
-            )
+            );
+            if c.negate {
+                Pred::Not(Box::new(any))
+            } else {
+                any
+            }
         })
         .collect();
     if let Some(p) = pred {

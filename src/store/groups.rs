@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use crate::mapping::compile::{GroupMapping, UserMapping};
 use crate::mapping::convert::{row_for, Assign, Row};
 use crate::mapping::model::OnDelete;
-use crate::mapping::WriteMode;
 use crate::mapping::value::parse_timestamp;
+use crate::mapping::WriteMode;
 use crate::mapping::{ColumnKind, Dialect, HostValue, Pred};
 use crate::scim::query::SortOrder;
 
@@ -297,7 +297,10 @@ async fn apply_changes(
                     MemberChange::RemoveAll => (vec![], member_keys(c, id).await?),
                     MemberChange::ReplaceAll(k) => {
                         let now: Vec<String> = member_keys(c, id).await?;
-                        (k.clone(), now.into_iter().filter(|x| !k.contains(x)).collect())
+                        (
+                            k.clone(),
+                            now.into_iter().filter(|x| !k.contains(x)).collect(),
+                        )
                     }
                 };
                 host_remove(c, g, &hk, &removed).await?;
@@ -333,7 +336,8 @@ async fn member_keys(c: &mut Conn, id: &str) -> Result<Vec<String>, StoreError> 
 
 async fn host_key(c: &mut Conn, id: &str) -> Result<Option<String>, StoreError> {
     let mut q = Sql::new();
-    q.raw("SELECT host_key FROM scim_groups WHERE id = ").text(id);
+    q.raw("SELECT host_key FROM scim_groups WHERE id = ")
+        .text(id);
     Ok(c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)))
 }
 
@@ -421,7 +425,10 @@ async fn host_add(
             if i > 0 {
                 q.raw(", ");
             }
-            q.raw("(").bind(gk.clone()).raw(", ").bind(typed(m.user_kind, u)?);
+            q.raw("(")
+                .bind(gk.clone())
+                .raw(", ")
+                .bind(typed(m.user_kind, u)?);
             for (_, v) in &consts {
                 q.raw(", ").bind(v.clone());
             }
@@ -482,7 +489,11 @@ async fn host_group_create(
         dialect::cast_text(&mut q, d, Some("hg"), &g.key.name);
         q.raw(" FROM ").ident(&g.table).raw(" hg WHERE ");
         dialect::ci_equals(&mut q, d, "hg", col, p.display_name.trim());
-        q.raw(" ORDER BY ").ident("hg").raw(".").ident(&g.key.name).raw(" LIMIT 2");
+        q.raw(" ORDER BY ")
+            .ident("hg")
+            .raw(".")
+            .ident(&g.key.name)
+            .raw(" LIMIT 2");
         let found: Vec<String> = c
             .rows(q)
             .await?
@@ -491,7 +502,8 @@ async fn host_group_create(
             .collect();
         if let [one] = found.as_slice() {
             let mut q = Sql::new();
-            q.raw("SELECT id FROM scim_groups WHERE host_key = ").text(one);
+            q.raw("SELECT id FROM scim_groups WHERE host_key = ")
+                .text(one);
             if c.row(q).await?.is_none() {
                 existing = Some(one.clone());
             }

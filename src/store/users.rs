@@ -108,7 +108,11 @@ fn where_key(q: &mut Sql, m: &UserMapping, d: Dialect, key: HostValue) {
         }),
     );
     q.raw(" WHERE ");
-    dialect::render(q, &PredCtx::users(d, m), pred.as_ref().unwrap_or(&Pred::True));
+    dialect::render(
+        q,
+        &PredCtx::users(d, m),
+        pred.as_ref().unwrap_or(&Pred::True),
+    );
 }
 
 fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
@@ -209,9 +213,10 @@ async fn fetch_children(
         q.raw(" ORDER BY c.").ident(&child.key.name);
         let rows = c.rows(q).await?;
         let pointer = match &child.primary {
-            PrimaryMark::Pointer { column, .. } => {
-                m.read_columns.iter().position(|(at, c)| *at == 0 && c == column)
-            }
+            PrimaryMark::Pointer { column, .. } => m
+                .read_columns
+                .iter()
+                .position(|(at, c)| *at == 0 && c == column),
             _ => None,
         };
         for u in users.iter_mut() {
@@ -535,10 +540,18 @@ pub(super) fn set_list(q: &mut Sql, row: &Row) {
                 q.bind(v.clone());
             }
             Assign::Bits { mask, on: true } => {
-                q.raw("(COALESCE(").ident(col).raw(", 0) | ").int(*mask).raw(")");
+                q.raw("(COALESCE(")
+                    .ident(col)
+                    .raw(", 0) | ")
+                    .int(*mask)
+                    .raw(")");
             }
             Assign::Bits { mask, on: false } => {
-                q.raw("(COALESCE(").ident(col).raw(", 0) & ").int(!*mask).raw(")");
+                q.raw("(COALESCE(")
+                    .ident(col)
+                    .raw(", 0) & ")
+                    .int(!*mask)
+                    .raw(")");
             }
         }
     }
@@ -653,7 +666,10 @@ async fn write_related(
     let kv = key_value(m, key).ok_or(StoreError::NotFound)?;
     for (i, j) in m.joined.iter().enumerate() {
         let mut q = Sql::new();
-        q.raw("SELECT COUNT(*) FROM ").ident(&j.table);
+        q.raw("SELECT CAST(COUNT(*) AS ")
+            .raw(dialect::text_type(d))
+            .raw(") FROM ")
+            .ident(&j.table);
         where_parent(&mut q, &j.parent, kv.clone(), &j.conditions);
         let exists = c
             .row(q)
@@ -776,6 +792,7 @@ async fn sync_children(
                 let mut cols = vec![(child.parent.clone(), kv.clone())];
                 cols.extend(child.conditions.iter().cloned());
                 cols.extend(item.row.iter().cloned());
+                cols.extend(item.insert_only.iter().cloned());
                 insert_returning_key(c, d, &child.table, &child.key, cols).await?
             }
         };
@@ -921,9 +938,9 @@ pub async fn create(
             &attrs,
         )
         .await?;
-        let user = fetch_host(c, m, d, &key, false)
-            .await?
-            .ok_or_else(|| StoreError::Other("created row not found (is it outside users.scope?)".into()))?;
+        let user = fetch_host(c, m, d, &key, false).await?.ok_or_else(|| {
+            StoreError::Other("created row not found (is it outside users.scope?)".into())
+        })?;
         let user = with_link(c, m, d, user).await?;
         Ok(Ok(Created { user, adopted }))
     }

@@ -201,6 +201,72 @@ pub async fn fresh_database(b: Backend, dir: &std::path::Path) -> String {
     }
 }
 
+/// A fresh database holding one fixture helpdesk (`tests/fixtures/helpdesks/<app>`): its
+/// schema for this backend and its seed rows; returns its URL.
+pub async fn helpdesk_database(b: Backend, dir: &std::path::Path, app: &str) -> String {
+    let fx = format!("{REPO}/tests/fixtures/helpdesks/{app}");
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("{fx}/{f}")).unwrap_or_else(|e| panic!("{fx}/{f}: {e}"))
+    };
+    let (url, dialect) = match b {
+        Backend::Sqlite => {
+            let path = dir.join(format!("{app}.db"));
+            std::fs::File::create(&path).unwrap();
+            (format!("sqlite://{}", path.display()), "sqlite")
+        }
+        Backend::Postgres | Backend::Mysql => {
+            let name = format!("scimtest_{}", hex_id());
+            let admin = b.admin_url().unwrap();
+            AnyConn::open(b, &admin)
+                .await
+                .batch(&format!("CREATE DATABASE {name}"))
+                .await;
+            let dialect = if b == Backend::Postgres {
+                "postgres"
+            } else {
+                "mysql"
+            };
+            (replace_db(&admin, &name), dialect)
+        }
+    };
+    let mut c = AnyConn::open(b, &url).await;
+    c.batch(&read(&format!("schema.{dialect}.sql"))).await;
+    let seed =
+        if b == Backend::Mysql && std::path::Path::new(&format!("{fx}/seed.mysql.sql")).exists() {
+            read("seed.mysql.sql")
+        } else {
+            read("seed.sql")
+        };
+    c.batch(&seed).await;
+    if b == Backend::Postgres {
+        c.batch(
+            &std::fs::read_to_string(format!(
+                "{REPO}/tests/fixtures/helpdesks/_pg_reset_sequences.sql"
+            ))
+            .unwrap(),
+        )
+        .await;
+    }
+    url
+}
+
+/// Starts a server over a fresh copy of a fixture helpdesk with the repo's preset mapping
+/// `mappings/<preset>.toml`.
+pub async fn spawn_helpdesk(b: Backend, app: &str, preset: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = helpdesk_database(b, dir.path(), app).await;
+    spawn_on_url(
+        b,
+        db_url,
+        dir,
+        Options {
+            mapping: format!("{REPO}/mappings/{preset}.toml"),
+            extra_config: String::new(),
+        },
+    )
+    .await
+}
+
 fn replace_db(url: &str, db: &str) -> String {
     let (base, query) = url
         .split_once('?')
