@@ -542,3 +542,147 @@ async fn osticket_preset(b: Backend) {
 }
 
 backend_tests!(zammad_preset, glpi_preset, osticket_preset);
+
+const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
+
+/// A config in `dir` pointing at `db_url` with `mapping`.
+fn config(dir: &std::path::Path, db_url: &str, mapping: &str) -> std::path::PathBuf {
+    let path = dir.join("cli.toml");
+    std::fs::write(
+        &path,
+        format!("[database]\nurl = \"{db_url}\"\n[mapping]\nfile = \"{mapping}\"\n[log]\nlevel = \"warn\"\n"),
+    )
+    .unwrap();
+    path
+}
+
+fn bridge(cfg: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    use std::io::Write;
+    let mut c = std::process::Command::new(BIN);
+    c.arg("--config")
+        .arg(cfg)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// `check` accepts every preset on its fixture, and rejects one that leaves a NOT NULL column
+/// without a default unfilled — naming the table and column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_accepts_presets_and_names_unfilled_not_null_columns() {
+    for (app, preset) in [
+        ("zammad", "zammad"),
+        ("glpi", "glpi"),
+        ("osticket", "osticket"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = helpdesk_database(Backend::Sqlite, dir.path(), app).await;
+        let cfg = config(dir.path(), &url, &format!("{REPO}/mappings/{preset}.toml"));
+        let (ok, out) = bridge(&cfg, &["check"], None);
+        assert!(ok && out.contains("0 error(s)"), "{preset}: {out}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = helpdesk_database(Backend::Sqlite, dir.path(), "zammad").await;
+    let preset = std::fs::read_to_string(format!("{REPO}/mappings/zammad.toml")).unwrap();
+    for (line, table, column) in [
+        ("created_by_id = { value = 1, on = \"insert\" }\nupdated_by_id = { value = 1 }\ncreated_at    = { value = \"now\", on = \"insert\" }\nupdated_at    = { value = \"now\" }\n\n# Every", "users", "created_by_id"),
+        ("name_last     = { attr = \"displayName\" }\n", "groups", "name_last"),
+    ] {
+        let needle = line.split('\n').next().unwrap();
+        assert!(preset.contains(needle), "{needle}");
+        let broken = preset.replacen(needle, "", 1);
+        let mapping = dir.path().join("broken.toml");
+        std::fs::write(&mapping, broken).unwrap();
+        let cfg = config(dir.path(), &url, mapping.to_str().unwrap());
+        let (ok, out) = bridge(&cfg, &["check"], None);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains(&format!("column \"{column}\" of \"{table}\"")) && out.contains("NOT NULL"),
+            "{out}"
+        );
+        // The server refuses to start with it too.
+        let (ok, out) = bridge(&cfg, &["serve"], None);
+        assert!(!ok && out.contains(column), "{out}");
+    }
+}
+
+/// `preview` prints the statements a create would run on three osTicket tables — including
+/// the pointer update — and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_shows_statements_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = helpdesk_database(Backend::Sqlite, dir.path(), "osticket").await;
+    let cfg = config(dir.path(), &url, &format!("{REPO}/mappings/osticket.toml"));
+    let user = okta_user(
+        "paula.preview@example.com",
+        "Paula",
+        "Preview",
+        json!([{"value": "paula.preview@example.com", "primary": true}]),
+    )
+    .to_string();
+    let count = |sql: &'static str| {
+        let url = url.clone();
+        async move {
+            AnyConn::open(Backend::Sqlite, &url).await.rows(sql).await[0][0]
+                .clone()
+                .unwrap()
+        }
+    };
+    // The first run creates the bridge's own tables (as `serve` would); count after it.
+    let (ok, out) = bridge(&cfg, &["preview"], Some(&user));
+    assert!(ok, "{out}");
+    let before = (
+        count("SELECT CAST(COUNT(*) AS TEXT) FROM ost_user").await,
+        count("SELECT CAST(COUNT(*) AS TEXT) FROM ost_user_email").await,
+        count("SELECT CAST(COUNT(*) AS TEXT) FROM scim_users").await,
+    );
+    for _ in 0..2 {
+        let (ok, out) = bridge(&cfg, &["preview"], Some(&user));
+        assert!(ok, "{out}");
+        for want in [
+            "INSERT INTO \"ost_user\"",
+            "INSERT INTO \"ost_user_account\"",
+            "INSERT INTO \"ost_user_email\"",
+            "UPDATE \"ost_user\" SET \"default_email_id\" = ?",
+            "\"Paula Preview\"",
+            "-- answer: 201 (creates a row)",
+            "rolled back, nothing written",
+        ] {
+            assert!(out.contains(want), "missing {want:?} in:\n{out}");
+        }
+    }
+    let after = (
+        count("SELECT CAST(COUNT(*) AS TEXT) FROM ost_user").await,
+        count("SELECT CAST(COUNT(*) AS TEXT) FROM ost_user_email").await,
+        count("SELECT CAST(COUNT(*) AS TEXT) FROM scim_users").await,
+    );
+    assert_eq!(before, after, "a preview writes nothing");
+    // A request the mapping refuses shows the SCIM error and exits 1.
+    let (ok, out) = bridge(
+        &cfg,
+        &["preview"],
+        Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x".repeat(80)}).to_string()),
+    );
+    assert!(!ok && out.contains("at most 64"), "{out}");
+}

@@ -28,7 +28,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
             t.columns.len(),
             m.rules.len()
         );
-        for r in &m.rules {
+        let describe = |r: &crate::mapping::compile::Rule| {
             let src = match &r.source {
                 Source::Attr(a) => a.text.clone(),
                 Source::Const(v) => format!("constant {}", v.display()),
@@ -42,15 +42,68 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
                         .join(", ")
                 ),
             };
+            let flag = r.flag.map(|b| format!(" (bit {b:#x})")).unwrap_or_default();
+            let transforms = if r.transforms.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " [{}]",
+                    r.transforms
+                        .iter()
+                        .map(|t| format!("{t:?}").to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let on = if r.on == crate::mapping::model::When::Insert {
+                " (on insert)"
+            } else {
+                ""
+            };
+            format!("    {:<22} ← {src}{transforms}{flag}{on}", r.column)
+        };
+        for r in m.rules.iter().filter(|r| r.at == 0) {
+            println!("{}", describe(r));
+        }
+        for (i, j) in m.joined.iter().enumerate() {
             println!(
-                "  {:<24} ← {src}{}",
-                r.column,
-                if r.on == crate::mapping::model::When::Insert {
-                    " (on insert)"
-                } else {
-                    ""
-                }
+                "  joined {} (one row per user: {} = user key)",
+                j.table, j.parent
             );
+            for r in m.rules.iter().filter(|r| r.at == i + 1) {
+                println!("{}", describe(r));
+            }
+        }
+        for c in &m.children {
+            let primary = match &c.primary {
+                crate::mapping::compile::PrimaryMark::Pointer { column, .. } => {
+                    format!("{}.{column} points at the primary", m.table)
+                }
+                crate::mapping::compile::PrimaryMark::Flag { column, .. } => {
+                    format!("{column} marks the primary")
+                }
+                crate::mapping::compile::PrimaryMark::First => {
+                    "the lowest key is the primary".into()
+                }
+            };
+            println!(
+                "  children {} ← {} (one row per value; {primary})",
+                c.table, c.attr
+            );
+            for r in &c.rules {
+                println!("{}", describe(r));
+            }
+        }
+        if let Some(g) = &m.host_groups {
+            println!(
+                "groups:   {} (key {}), members in {} ({}, {}); DELETE: {:?}",
+                g.table, g.key.name, g.members.table, g.members.group, g.members.user, g.on_delete
+            );
+            for r in g.rules.iter().chain(&g.members.rules) {
+                println!("{}", describe(r));
+            }
+        } else {
+            println!("groups:   kept in the bridge only (no [groups] section)");
         }
     }
     let errors = compiled.problems.iter().filter(|p| p.error).count();

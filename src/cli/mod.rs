@@ -2,6 +2,7 @@
 
 mod check;
 mod import;
+mod preview;
 mod serve;
 pub use serve::{http_settings, limits};
 mod token;
@@ -106,6 +107,33 @@ pub enum Command {
     /// problem: unknown tables or columns, NOT NULL columns nothing fills, types that cannot
     /// hold the mapped values, missing indexes for userName lookups. Exits 1 on errors.
     Check,
+    /// Show what a SCIM request would do to the application's tables, without writing: every
+    /// statement the bridge would send, with its bound values, then the answer the identity
+    /// provider would get. The request runs for real inside a transaction that is rolled back,
+    /// so adoption lookups and generated keys are shown as they would happen (on PostgreSQL and
+    /// MySQL an auto-increment counter may still advance). Like serve, it creates the bridge's
+    /// own scim_* tables first when database.migrate_on_start is true; application rows are
+    /// never written.
+    ///
+    /// Example: scim-bridge preview user.json; echo '{…}' | scim-bridge preview
+    Preview {
+        /// File holding the SCIM User (create, replace) or PatchOp (patch) as JSON; stdin when
+        /// absent or "-".
+        file: Option<std::path::PathBuf>,
+        /// create (POST /Users), replace (PUT /Users/{id}) or patch (PATCH /Users/{id}).
+        #[arg(long, value_enum, default_value = "create")]
+        operation: PreviewOperation,
+        /// The user's id, for replace and patch.
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreviewOperation {
+    Create,
+    Replace,
+    Patch,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -163,6 +191,11 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Migrate { dry_run } => run_migrate(&settings, dry_run).await,
             Command::Token(t) => token::run(&settings, t).await,
             Command::Check => check::run(&settings).await,
+            Command::Preview {
+                file,
+                operation,
+                id,
+            } => preview::run(&settings, file, operation, id).await,
             Command::Import { apply, format } => import::run(&settings, apply, format).await,
             Command::Reconcile { fix } => import::reconcile(&settings, fix).await,
             Command::Audit {

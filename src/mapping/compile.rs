@@ -543,6 +543,8 @@ fn check_not_null(
                 c.name, table.name, c.sql_type, c.name, example_value(c))),
             Some(r) if !r.writes() => problems.error(&key, format!(
                 "column \"{}\" is NOT NULL without a default but its rule is read-only (direction = \"from_host\")", c.name)),
+            // A child row exists only for a value; its value column is always filled.
+            Some(_) if prefix.starts_with("users.children.") => {}
             Some(r) => {
                 if let Source::Attr(t) = &r.source {
                     let required = t.path.attr == "userName" && t.path.urn.is_none()

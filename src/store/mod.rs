@@ -9,6 +9,7 @@ pub mod dialect;
 pub mod groups;
 pub mod introspect;
 pub mod migrate;
+pub mod preview;
 pub mod sql;
 pub mod tokens;
 pub mod users;
@@ -248,6 +249,7 @@ pub(crate) use on_conn;
 impl Conn {
     /// Runs a query and returns its rows as text.
     pub async fn rows(&mut self, q: Sql) -> Result<Vec<TextRow>, StoreError> {
+        preview::note(&q);
         on_conn!(self, |c| q.load::<TextRow>(c).await).map_err(StoreError::from_diesel)
     }
     pub async fn row(&mut self, q: Sql) -> Result<Option<TextRow>, StoreError> {
@@ -255,6 +257,7 @@ impl Conn {
     }
     /// Runs a statement and returns the number of affected rows.
     pub async fn exec(&mut self, q: Sql) -> Result<usize, StoreError> {
+        preview::note(&q);
         on_conn!(self, |c| q.execute(c).await).map_err(StoreError::from_diesel)
     }
     pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
@@ -472,6 +475,10 @@ impl Tx {
     /// # Errors
     /// The database's error; the transaction is then rolled back by closing the connection.
     pub async fn commit(mut self) -> Result<(), StoreError> {
+        if preview::active() {
+            self.rollback().await;
+            return Ok(());
+        }
         let r = self.conn().batch("COMMIT").await;
         if r.is_ok() {
             self.conn.take();
