@@ -984,4 +984,220 @@ pub(crate) mod tests {
         t.set(&mut r, Value::Null);
         assert_eq!(r["emails"].as_array().unwrap().len(), 1);
     }
+
+    /// A three-table layout like osTicket's, for the multi-table constructs.
+    fn multi() -> UserMapping {
+        let person = HostTable {
+            name: "person".into(),
+            columns: vec![
+                col("id", "INTEGER", false),
+                col("name", "varchar(20)", false),
+                col("primary_email", "integer", false),
+                col("deleted", "integer", true),
+            ],
+            indexes: vec![],
+        };
+        let account = HostTable {
+            name: "account".into(),
+            columns: vec![
+                col("id", "INTEGER", false),
+                col("person_id", "integer", false),
+                col("login", "varchar(64)", true),
+                col("flags", "integer", true),
+            ],
+            indexes: vec![],
+        };
+        let email = HostTable {
+            name: "email".into(),
+            columns: vec![
+                col("id", "INTEGER", false),
+                col("person_id", "integer", false),
+                col("address", "varchar(100)", false),
+                col("kind", "integer", true),
+                col("origin", "text", true),
+            ],
+            indexes: vec![],
+        };
+        let tables = [person, account, email]
+            .into_iter()
+            .map(|t| (t.name.clone(), t))
+            .collect();
+        let c = compile(
+            &parse_str(
+                r#"
+                [users]
+                table = "person"
+                key = "id"
+                scope = { deleted = { not = 1 } }
+                on_delete = "soft_delete"
+                soft_delete = { deleted = 1 }
+                [users.columns]
+                name = { template = "{name.givenName} {name.familyName}", default = { attr = "userName" } }
+                [[users.joined]]
+                table = "account"
+                parent = "person_id"
+                columns = { login = { attr = "userName" }, flags = { attr = "active", flag = 4, transform = "not", default = true } }
+                [[users.children]]
+                table = "email"
+                key = "id"
+                parent = "person_id"
+                attr = "emails"
+                primary = { pointer = "primary_email" }
+                columns = { address = { attr = "value", transform = "lowercase" }, kind = { attr = "type", map = { work = 1, home = 2 } }, origin = { value = "scim", on = "insert" } }
+                "#,
+            )
+            .unwrap(),
+            &tables,
+            Dialect::Sqlite,
+            &[],
+        );
+        assert!(c.problems.iter().all(|p| !p.error), "{:?}", c.problems);
+        c.mapping.unwrap()
+    }
+
+    #[test]
+    fn multi_table_rows_flags_templates_and_children() {
+        let m = multi();
+        let u = json!({"userName": "ann", "active": false, "name": {"givenName": "Ann", "familyName": "Lee"},
+            "emails": [{"value": "A@x", "type": "home"}, {"value": "b@x", "type": "work", "primary": true}, {"value": "a@X"}]});
+        let plan = m.to_row(&u, WriteMode::Insert, None).unwrap();
+        let main = plan.main_values();
+        assert!(main.contains(&("name".into(), HostValue::Text("Ann Lee".into()))));
+        assert!(
+            main.contains(&("primary_email".into(), HostValue::Int(0))),
+            "pointer placeholder until the child rows exist: {main:?}"
+        );
+        assert!(plan.tables[1].contains(&("flags".into(), Assign::Bits { mask: 4, on: true })));
+        let items = plan.children[0].as_ref().unwrap();
+        assert_eq!(
+            items.len(),
+            2,
+            "the same address twice is one row: {items:?}"
+        );
+        assert_eq!(items[0].value, "a@x");
+        assert!(!items[0].primary && items[1].primary);
+        assert!(items[1].row.contains(&("kind".into(), HostValue::Int(1))));
+        assert!(items[1]
+            .insert_only
+            .contains(&("origin".into(), HostValue::Text("scim".into()))));
+        // No name: the template falls back to the userName.
+        let plan = m
+            .to_row(&json!({"userName": "solo"}), WriteMode::Insert, None)
+            .unwrap();
+        assert!(plan
+            .main_values()
+            .contains(&("name".into(), HostValue::Text("solo".into()))));
+        // A PATCH that leaves emails alone leaves the rows alone; one that removes them empties.
+        let plan = m
+            .to_row(
+                &json!({"userName": "x"}),
+                WriteMode::Update,
+                Some(&json!({"userName": "x"})),
+            )
+            .unwrap();
+        assert_eq!(plan.children[0], None);
+        let plan = m
+            .to_row(
+                &json!({"userName": "x"}),
+                WriteMode::Update,
+                Some(&json!({"userName": "x", "emails": [{"value": "q@x"}]})),
+            )
+            .unwrap();
+        assert_eq!(plan.children[0], Some(vec![]));
+    }
+
+    #[test]
+    fn multi_table_reads_split_templates_and_mark_primaries() {
+        let m = multi();
+        let vals: Vec<HostValue> = m
+            .read_columns
+            .iter()
+            .map(|(at, c)| match (*at, c.as_str()) {
+                (0, "name") => HostValue::Text("Mary Ann Smith".into()),
+                (0, "primary_email") => HostValue::Int(9),
+                (1, "login") => HostValue::Text("mary".into()),
+                (1, "flags") => HostValue::Int(4 | 1),
+                _ => HostValue::Null(ColumnKind::Text),
+            })
+            .collect();
+        let rows = vec![vec![ChildRow {
+            key: "9".into(),
+            values: vec![HostValue::Text("m@x".into()), HostValue::Int(2)],
+            primary: true,
+        }]];
+        let r = m.to_resource(&vals, &rows, None);
+        assert_eq!(r["name"]["givenName"], "Mary");
+        assert_eq!(r["name"]["familyName"], "Ann Smith");
+        assert_eq!(r["active"], false, "bit 4 set means locked");
+        assert_eq!(
+            r["emails"],
+            json!([{"value": "m@x", "type": "home", "primary": true}])
+        );
+        // The IdP's split is kept while it still renders the same host value.
+        let shadow = json!({"userName": "mary", "name": {"givenName": "Mary Ann", "familyName": "Smith"},
+            "emails": [{"value": "M@x", "type": "home"}]});
+        let r = m.to_resource(&vals, &rows, Some(&shadow));
+        assert_eq!(r["name"]["givenName"], "Mary Ann");
+        assert_eq!(
+            r["emails"][0]["value"], "M@x",
+            "IdP spelling of an equal address"
+        );
+    }
+
+    #[test]
+    fn multi_table_filters_and_refusals() {
+        use crate::mapping::predicate::{Pred, Target};
+        use crate::scim::filter::Filter;
+        let m = multi();
+        let p = m
+            .predicate(&Filter::parse(r#"emails.value eq "A@x""#).unwrap())
+            .unwrap();
+        assert!(
+            matches!(&p, Pred::Cmp { target: Target::Child(0, c), value: HostValue::Text(v), .. } if c == "address" && v == "a@x"),
+            "{p:?}"
+        );
+        let p = m
+            .predicate(&Filter::parse(r#"userName eq "mary""#).unwrap())
+            .unwrap();
+        assert!(
+            matches!(&p, Pred::Cmp { target: Target::Joined(a, c), .. } if a == "j1" && c == "login")
+        );
+        for f in [r#"active eq true"#, r#"name.givenName eq "Ann""#] {
+            let e = m.predicate(&Filter::parse(f).unwrap()).unwrap_err();
+            assert!(e.detail.contains("combined"), "{f}: {}", e.detail);
+        }
+        assert_eq!(m.scope.len(), 1);
+        assert!(m.scope[0].negate);
+    }
+
+    #[test]
+    fn compile_refuses_constructs_that_cannot_work() {
+        let bad = [
+            (r#"status = { attr = "active", flag = 3 }"#, "single bit"),
+            (r#"email = { attr = "userName", flag = 2 }"#, "boolean"),
+            (
+                r#"status = { template = "{name.givenName}" }"#,
+                "text column",
+            ),
+            (r#"email = { template = "plain" }"#, "names no attribute"),
+        ];
+        for (rule, want) in bad {
+            let text = format!(
+                "[users]\ntable = \"users\"\nkey = \"id\"\non_delete = \"ignore\"\n[users.columns]\n{rule}\n"
+            );
+            let c = compile(
+                &parse_str(&text).unwrap(),
+                &[("users".to_string(), table())].into_iter().collect(),
+                Dialect::Sqlite,
+                &[],
+            );
+            assert!(
+                c.problems
+                    .iter()
+                    .any(|p| p.error && p.message.contains(want)),
+                "{rule}: {:?}",
+                c.problems
+            );
+        }
+    }
 }
