@@ -309,6 +309,57 @@ async fn glpi_preset(b: Backend) {
     assert_eq!((s(&e[0][1]), s(&e[0][2])), ("nina@home.example", "0"));
     assert_eq!((s(&e[1][1]), s(&e[1][2])), ("nina@new.example", "1"));
 
+    // A title is a key into glpi_usertitles: an unknown one is added once, then reused.
+    let titles = app.count("SELECT COUNT(*) FROM glpi_usertitles").await;
+    let r = app
+        .patch(
+            &format!("/Users/{id}"),
+            &patch(json!([{"op": "add", "path": "title", "value": "Drone Wrangler"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["title"], "Drone Wrangler");
+    let title_id = app
+        .rows("SELECT CAST(id AS {T}) FROM glpi_usertitles WHERE name = 'Drone Wrangler'")
+        .await;
+    assert_eq!(title_id.len(), 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM glpi_users WHERE id = {id} AND usertitles_id = {}",
+            s(&title_id[0][0])
+        ))
+        .await,
+        1
+    );
+    let mut other = okta_user("omar.other", "Omar", "Other", json!([]));
+    other["title"] = json!("drone wrangler");
+    let r = app.post("/Users", &other).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body["title"], "Drone Wrangler",
+        "the application's spelling"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM glpi_usertitles").await,
+        titles + 1,
+        "reused, matched case-insensitively"
+    );
+    let r = app
+        .patch(
+            &format!("/Users/{id}"),
+            &patch(json!([{"op": "remove", "path": "title"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("title").is_none(), "{}", r.body);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM glpi_users WHERE id = {id} AND usertitles_id = 0"
+        ))
+        .await,
+        1
+    );
+
     // Deactivate, reactivate.
     for (active, want) in [(false, "0"), (true, "1")] {
         let r = app

@@ -40,6 +40,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::NotFound => ApiError::Scim(ScimError::not_found("resource not found")),
+            StoreError::Invalid(m) => ApiError::Scim(ScimError::invalid_value(m)),
             StoreError::Conflict(_) => ApiError::Scim(ScimError::uniqueness(
                 "a unique value of this resource is already taken",
             )),

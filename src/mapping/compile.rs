@@ -97,6 +97,19 @@ pub struct Rule {
     pub read_default: Option<Value>,
     /// The bit this boolean sets or clears in an integer flags column.
     pub flag: Option<i64>,
+    /// The column holds the key of a row of another table.
+    pub lookup: Option<Lookup>,
+}
+
+/// A lookup table: `key` of the row whose `column` equals the value.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub table: String,
+    pub key: KeyColumn,
+    pub column: String,
+    pub create: bool,
+    /// The host value meaning "none".
+    pub none: Option<HostValue>,
 }
 
 impl Rule {
@@ -290,12 +303,24 @@ pub struct Compiled {
 pub fn tables_named(file: &MappingFile) -> Vec<String> {
     let mut out = vec![file.users.table.clone()];
     out.extend(file.users.joined.iter().map(|j| j.table.clone()));
+    let lookups = file
+        .users
+        .columns
+        .values()
+        .chain(file.users.joined.iter().flat_map(|j| j.columns.values()))
+        .filter_map(|r| r.lookup.as_ref().map(|l| l.table.clone()));
+    out.extend(lookups);
     out.extend(file.users.children.iter().map(|c| c.table.clone()));
     if let Some(g) = &file.groups {
         out.push(g.table.clone());
         out.push(g.members.table.clone());
     }
-    out.dedup();
+    let mut seen = Vec::new();
+    out.retain(|t| {
+        let fresh = !seen.contains(t);
+        seen.push(t.clone());
+        fresh
+    });
     out
 }
 
@@ -561,6 +586,7 @@ fn check_not_null(
 }
 
 /// Compiles a `[… .columns]` table of rules; failed columns are returned by name.
+#[allow(clippy::too_many_arguments, reason = "one call per section kind")]
 fn compile_rules(
     problems: &mut Problems,
     prefix: &str,
@@ -569,6 +595,7 @@ fn compile_rules(
     at: usize,
     child_of: Option<&str>,
     raw: &BTreeMap<String, ColumnRule>,
+    tables: &HashMap<String, HostTable>,
 ) -> (Vec<Rule>, Vec<String>) {
     let mut rules = Vec::new();
     let mut failed = Vec::new();
@@ -576,6 +603,17 @@ fn compile_rules(
         match compile_rule(rt, table, column, r, child_of) {
             Ok(mut rule) => {
                 rule.at = at;
+                if let Some(l) = &r.lookup {
+                    let key = format!("{prefix}.columns.{column}.lookup");
+                    if child_of.is_some() || prefix.starts_with("groups") {
+                        problems.error(&key, "lookups are available on user and joined tables");
+                    }
+                    rule.lookup = compile_lookup(problems, &key, &rule, l, tables);
+                    if rule.lookup.is_none() {
+                        failed.push(column.clone());
+                        continue;
+                    }
+                }
                 rules.push(rule)
             }
             Err(messages) => {
@@ -608,8 +646,16 @@ pub fn compile(
     let rt = ResourceType::user(&custom_schemas(file));
     let key = key_column(&mut problems, "users.key", table, &u.key, u.key_generate);
 
-    let (mut rules, failed) =
-        compile_rules(&mut problems, "users", &rt, table, 0, None, &u.columns);
+    let (mut rules, failed) = compile_rules(
+        &mut problems,
+        "users",
+        &rt,
+        table,
+        0,
+        None,
+        &u.columns,
+        tables,
+    );
     let scope = conditions(&mut problems, "users.scope", table, u.scope.as_ref(), true);
     let soft_delete = single(conditions(
         &mut problems,
@@ -640,7 +686,16 @@ pub fn compile(
             j.conditions.as_ref(),
             false,
         ));
-        let (jr, jfailed) = compile_rules(&mut problems, &prefix, &rt, jt, i + 1, None, &j.columns);
+        let (jr, jfailed) = compile_rules(
+            &mut problems,
+            &prefix,
+            &rt,
+            jt,
+            i + 1,
+            None,
+            &j.columns,
+            tables,
+        );
         let mut filled: Vec<&str> = vec![j.parent.as_str()];
         filled.extend(conds.iter().map(|(c, _)| c.as_str()));
         check_not_null(
@@ -710,8 +765,16 @@ pub fn compile(
             c.conditions.as_ref(),
             false,
         ));
-        let (crules, cfailed) =
-            compile_rules(&mut problems, &prefix, &rt, ct, 0, Some(&attr), &c.columns);
+        let (crules, cfailed) = compile_rules(
+            &mut problems,
+            &prefix,
+            &rt,
+            ct,
+            0,
+            Some(&attr),
+            &c.columns,
+            tables,
+        );
         let value_rule = crules
             .iter()
             .position(|r| r.attr().is_some_and(|t| t.path.attr == "value") && r.reads());
@@ -1020,7 +1083,8 @@ fn compile_groups(
     };
     let key = key_column(problems, "groups.key", table, &g.key, g.key_generate);
     let rt = ResourceType::group();
-    let (rules, failed) = compile_rules(problems, "groups", &rt, table, 0, None, &g.columns);
+    let (rules, failed) =
+        compile_rules(problems, "groups", &rt, table, 0, None, &g.columns, tables);
     for r in &rules {
         for t in r.attrs() {
             if t.path.attr != "displayName" {
@@ -1083,7 +1147,16 @@ fn compile_groups(
     };
     let gc = need_column(problems, "groups.members.group", mt, &m.group).and_then(|c| c.kind);
     let uc = need_column(problems, "groups.members.user", mt, &m.user).and_then(|c| c.kind);
-    let (mrules, mfailed) = compile_rules(problems, "groups.members", &rt, mt, 0, None, &m.columns);
+    let (mrules, mfailed) = compile_rules(
+        problems,
+        "groups.members",
+        &rt,
+        mt,
+        0,
+        None,
+        &m.columns,
+        tables,
+    );
     for r in &mrules {
         if !matches!(r.source, Source::Const(_) | Source::Now) {
             problems.error(
@@ -1380,6 +1453,7 @@ fn compile_rule(
     }
     Ok(Rule {
         at: 0,
+        lookup: None,
         flag: raw.flag,
         column: column.to_string(),
         kind,
@@ -1394,6 +1468,95 @@ fn compile_rule(
         default_attr,
         map,
         read_default: raw.read_default.as_ref().map(toml_to_json),
+    })
+}
+
+fn compile_lookup(
+    problems: &mut Problems,
+    key: &str,
+    rule: &Rule,
+    l: &super::model::LookupSection,
+    tables: &HashMap<String, HostTable>,
+) -> Option<Lookup> {
+    let Some(t) = tables.get(&l.table) else {
+        let known: Vec<&str> = tables.keys().map(String::as_str).collect();
+        problems.error(
+            key,
+            format!(
+                "table \"{}\" does not exist (tables read so far: {})",
+                l.table,
+                known.join(", ")
+            ),
+        );
+        return None;
+    };
+    if !matches!(rule.source, Source::Attr(_))
+        || rule.attr().is_some_and(|a| a.ty != AttrType::String)
+        || rule.map.is_some()
+        || rule.flag.is_some()
+    {
+        problems.error(
+            key,
+            "a lookup takes a string attribute (attr = \"title\"), without map or flag",
+        );
+    }
+    let lk = key_column(
+        problems,
+        &format!("{key}.key"),
+        t,
+        &l.key,
+        if l.create
+            && t.column(&l.key)
+                .is_some_and(|c| !c.generated && c.kind == Some(ColumnKind::Text))
+        {
+            Some(KeyGenerate::Uuid)
+        } else {
+            None
+        },
+    )?;
+    if lk.kind != rule.kind {
+        problems.error(
+            key,
+            format!(
+                "\"{}\" is {} but the key \"{}.{}\" is {}",
+                rule.column,
+                rule.kind.as_str(),
+                t.name,
+                lk.name,
+                lk.kind.as_str()
+            ),
+        );
+    }
+    let c = need_column(problems, &format!("{key}.column"), t, &l.column)?;
+    if c.kind != Some(ColumnKind::Text) {
+        problems.error(
+            &format!("{key}.column"),
+            format!("\"{}\" is {}, but lookups compare text", c.name, c.sql_type),
+        );
+    }
+    if l.create {
+        let filled = [l.column.as_str()];
+        check_not_null(problems, key, t, &[], &filled, &[]);
+    }
+    let none = match &l.none {
+        None => None,
+        Some(v) => match HostValue::from_json(rule.kind, &toml_to_json(v)) {
+            Some(h) => Some(h),
+            None => {
+                problems.error(
+                    &format!("{key}.none"),
+                    format!("{v} cannot be stored in \"{}\"", rule.column),
+                );
+                return None;
+            }
+        },
+    };
+    Some(Lookup {
+        table: t.name.clone(),
+        key: lk,
+        column: c.name.clone(),
+        create: l.create,
+        none,
     })
 }
 

@@ -199,6 +199,9 @@ impl Rule {
         if h.is_null() {
             return Value::Null;
         }
+        if self.lookup.is_some() {
+            return h.display_text().map_or(Value::Null, Value::String);
+        }
         if let (Some(mask), Some(n)) = (self.flag, h.as_int()) {
             let mut v = Value::Bool(n & mask != 0);
             for t in self.transforms.iter().rev() {
@@ -256,6 +259,8 @@ pub enum Assign {
         mask: i64,
         on: bool,
     },
+    /// The key of the lookup table's row holding this text; the store resolves it.
+    Lookup(String),
 }
 
 impl Assign {
@@ -264,6 +269,8 @@ impl Assign {
         match self {
             Assign::Value(v) => v.clone(),
             Assign::Bits { mask, on } => HostValue::Int(if *on { *mask } else { 0 }),
+            // Resolved by the store before any write; never bound unresolved.
+            Assign::Lookup(_) => HostValue::Null(super::host::ColumnKind::Text),
         }
     }
 }
@@ -439,7 +446,24 @@ impl Rule {
                         }
                     });
                 }
-                self.to_host(v)?
+                if let Some(l) = &self.lookup {
+                    let mut x = v.cloned().or_else(|| self.default.clone());
+                    for tr in &self.transforms {
+                        x = x
+                            .map(|x| tr.apply(x))
+                            .transpose()
+                            .map_err(ScimError::invalid_value)?;
+                    }
+                    match (x, &l.none) {
+                        (Some(Value::String(s)), _) if !s.trim().is_empty() => {
+                            return Ok(Some(Assign::Lookup(s)))
+                        }
+                        (_, Some(none)) => return Ok(Some(Assign::Value(none.clone()))),
+                        _ => HostValue::Null(self.kind),
+                    }
+                } else {
+                    self.to_host(v)?
+                }
             }
         };
         if h.is_null() && !self.nullable {
@@ -1164,7 +1188,7 @@ pub(crate) mod tests {
         );
         for f in [r#"active eq true"#, r#"name.givenName eq "Ann""#] {
             let e = m.predicate(&Filter::parse(f).unwrap()).unwrap_err();
-            assert!(e.detail.contains("combined"), "{f}: {}", e.detail);
+            assert!(e.detail.contains("encoded"), "{f}: {}", e.detail);
         }
         assert_eq!(m.scope.len(), 1);
         assert!(m.scope[0].negate);

@@ -234,4 +234,23 @@ pub struct ColumnRule {
     /// by splitting at the literal between two attributes.
     #[serde(default)]
     pub template: Option<String>,
+    /// Store the key of the row of another table whose `column` holds the value (a title id,
+    /// a department id) instead of the value itself.
+    #[serde(default)]
+    pub lookup: Option<LookupSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSection {
+    pub table: String,
+    pub key: String,
+    /// The column holding the SCIM value (compared case-insensitively).
+    pub column: String,
+    /// Insert a row for a value the table does not hold yet (otherwise: 400).
+    #[serde(default)]
+    pub create: bool,
+    /// The host value meaning "none" (e.g. 0), written when the attribute is absent.
+    #[serde(default)]
+    pub none: Option<toml::Value>,
 }

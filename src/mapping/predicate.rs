@@ -153,9 +153,13 @@ impl UserMapping {
             })
         });
         match rule {
-            Some(r) if r.flag.is_some() || matches!(r.source, Source::Template(_)) => {
+            Some(r)
+                if r.flag.is_some()
+                    || r.lookup.is_some()
+                    || matches!(r.source, Source::Template(_)) =>
+            {
                 Err(ScimError::invalid_filter(format!(
-                    "filtering on \"{p}\" is not supported: the application stores it combined with other data in column \"{}\"",
+                    "filtering on \"{p}\" is not supported: the application stores it encoded (combined with other data, as one bit, or as a key of another table) in column \"{}\"",
                     r.column
                 )))
             }
@@ -168,7 +172,7 @@ impl UserMapping {
                 let mapped: Vec<&str> = self
                     .rules
                     .iter()
-                    .filter(|r| r.reads() && r.flag.is_none())
+                    .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none())
                     .filter_map(|r| r.attr().map(|t| t.text.as_str()))
                     .collect();
                 Err(ScimError::invalid_filter(format!(

@@ -258,7 +258,7 @@ fn sort_column<'a>(
     let rule = m
         .rules
         .iter()
-        .filter(|r| r.reads() && r.flag.is_none())
+        .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none())
         .find(|rule| {
             rule.attr().is_some_and(|t| {
                 t.path.attr == r.attr.name

@@ -62,6 +62,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    /// A value the application's data does not allow (an unknown lookup value).
+    #[error("invalid value: {0}")]
+    Invalid(String),
     #[error("database error: {0}")]
     Query(#[from] DieselError),
     #[error("{0}")]

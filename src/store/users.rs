@@ -89,7 +89,28 @@ fn select_host(m: &UserMapping, d: Dialect) -> Sql {
     cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
     for (at, c) in &m.read_columns {
         q.raw(", ");
-        cast_text(&mut q, d, Some(alias(m, *at)), c);
+        let lookup = m
+            .rules
+            .iter()
+            .find(|r| r.at == *at && &r.column == c)
+            .and_then(|r| r.lookup.as_ref());
+        match lookup {
+            // The looked-up text, not the key: `(SELECT name FROM titles lk WHERE lk.id = h.title_id)`.
+            Some(l) => {
+                q.raw("(SELECT ");
+                cast_text(&mut q, d, Some("lk"), &l.column);
+                q.raw(" FROM ")
+                    .ident(&l.table)
+                    .raw(" lk WHERE lk.")
+                    .ident(&l.key.name)
+                    .raw(" = ")
+                    .ident(alias(m, *at))
+                    .raw(".")
+                    .ident(c)
+                    .raw(")");
+            }
+            None => cast_text(&mut q, d, Some(alias(m, *at)), c),
+        }
     }
     q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
     dialect::joins(&mut q, m);
@@ -125,7 +146,13 @@ fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
                 .rules
                 .iter()
                 .find(|r| r.at == *at && &r.column == c)
-                .map(|r| r.kind)
+                .map(|r| {
+                    if r.lookup.is_some() {
+                        ColumnKind::Text
+                    } else {
+                        r.kind
+                    }
+                })
                 .or_else(|| {
                     m.children.iter().find_map(|ch| match &ch.primary {
                         PrimaryMark::Pointer { column, kind } if column == c => Some(*kind),
@@ -546,6 +573,9 @@ pub(super) fn set_list(q: &mut Sql, row: &Row) {
                     .int(*mask)
                     .raw(")");
             }
+            Assign::Lookup(_) => {
+                q.bind(a.insert_value());
+            }
             Assign::Bits { mask, on: false } => {
                 q.raw("(COALESCE(")
                     .ident(col)
@@ -653,6 +683,65 @@ fn where_parent(q: &mut Sql, parent: &str, key: HostValue, conditions: &[(String
     for (c, v) in conditions {
         q.raw(" AND ").ident(c).raw(" = ").bind(v.clone());
     }
+}
+
+/// Replaces every lookup in `plan` by the key of the row holding its text, inserting that row
+/// when the mapping allows (`create = true`); an unknown text is otherwise refused (the `Err`).
+async fn resolve_lookups(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    plan: &RowPlan,
+) -> Result<Result<RowPlan, String>, StoreError> {
+    let mut plan = plan.clone();
+    let RowPlan {
+        tables,
+        joined_insert,
+        ..
+    } = &mut plan;
+    let mut rows: Vec<(usize, &mut Row)> = tables.iter_mut().enumerate().collect();
+    for (i, r) in joined_insert.iter_mut().enumerate() {
+        if let Some(r) = r {
+            rows.push((i + 1, r));
+        }
+    }
+    for (at, row) in rows {
+        for (col, a) in row.iter_mut() {
+            let Assign::Lookup(text) = a else { continue };
+            let Some((rule, l)) = m
+                .rules
+                .iter()
+                .filter(|r| r.at == at && &r.column == col)
+                .find_map(|r| r.lookup.as_ref().map(|l| (r, l)))
+            else {
+                continue;
+            };
+            let mut q = Sql::new();
+            q.raw("SELECT ");
+            cast_text(&mut q, d, Some("lk"), &l.key.name);
+            q.raw(" FROM ").ident(&l.table).raw(" lk WHERE ");
+            dialect::ci_equals(&mut q, d, "lk", &l.column, text.trim());
+            q.raw(" ORDER BY lk.").ident(&l.key.name).raw(" LIMIT 1");
+            let key = match c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)) {
+                Some(k) => k,
+                None if l.create => {
+                    let value = HostValue::Text(text.trim().to_string());
+                    insert_returning_key(c, d, &l.table, &l.key, vec![(l.column.clone(), value)])
+                        .await?
+                }
+                None => {
+                    return Ok(Err(format!(
+                        "{:?} is not one of the application's values in {}.{}",
+                        text.trim(),
+                        l.table,
+                        l.column
+                    )))
+                }
+            };
+            *a = Assign::Value(key_of(rule.kind, &key).ok_or(StoreError::NotFound)?);
+        }
+    }
+    Ok(Ok(plan))
 }
 
 /// Joined rows, child rows and the primary pointer, after the main row is written.
@@ -894,6 +983,12 @@ pub async fn create(
     let mut tx = db.begin_write().await?;
     let r = async {
         let c = tx.conn();
+        let insert = &resolve_lookups(c, m, d, insert)
+            .await?
+            .map_err(StoreError::Invalid)?;
+        let adopt = &resolve_lookups(c, m, d, adopt)
+            .await?
+            .map_err(StoreError::Invalid)?;
         // (host key, whether it is adopted, whether a link row exists already)
         let (key, adopted, linked) = match link_owner(c, m, &user_name_hash(&p.user_name)).await? {
             Some((owner, origin)) if origin == ORIGIN_IMPORT => {
@@ -968,7 +1063,10 @@ pub async fn modify<E: From<StoreError>>(
             .await?
             .ok_or(StoreError::NotFound)?;
         let current = with_link(c, m, d, current).await?;
-        let p = plan(&current)?;
+        let mut p = plan(&current)?;
+        p.row = resolve_lookups(c, m, d, &p.row)
+            .await?
+            .map_err(StoreError::Invalid)?;
         update_host(c, m, key, p.row.main()).await?;
         write_related(c, m, d, key, &p.row).await?;
         upsert_link(c, m, key, &p, current.link.is_some(), "scim").await?;
