@@ -4,11 +4,10 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
 use serde_json::json;
-use tokio::net::{TcpListener, TcpStream};
 
 async fn two_replicas_enforce_one_user_name(b: Backend) {
     let one = spawn_app(b).await;
@@ -58,54 +57,6 @@ async fn two_replicas_enforce_one_user_name(b: Backend) {
     assert_eq!(one.count("SELECT COUNT(*) FROM scim_users").await, 1);
     Arc::try_unwrap(two).ok().unwrap().stop().await;
     Arc::try_unwrap(one).ok().unwrap().stop().await;
-}
-
-/// A TCP forwarder to the database that can be cut and restored, to simulate an outage
-/// without stopping the shared server other tests use.
-struct Cable {
-    addr: SocketAddr,
-    up: Arc<Mutex<bool>>,
-    links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Cable {
-    async fn to(target: SocketAddr) -> Cable {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let up = Arc::new(Mutex::new(true));
-        let links = Arc::new(Mutex::new(Vec::new()));
-        let (u, l) = (up.clone(), links.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if !*u.lock().unwrap() {
-                    drop(inbound);
-                    continue;
-                }
-                let h = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                l.lock().unwrap().push(h);
-            }
-        });
-        Cable { addr, up, links }
-    }
-    /// Refuses new connections and closes the open ones (waiting until they are closed).
-    async fn cut(&self) {
-        *self.up.lock().unwrap() = false;
-        let links: Vec<_> = self.links.lock().unwrap().drain(..).collect();
-        for h in links {
-            h.abort();
-            let _ = h.await;
-        }
-    }
-    fn restore(&self) {
-        *self.up.lock().unwrap() = true;
-    }
 }
 
 /// Server databases only: an embedded SQLite file cannot go away like a server.

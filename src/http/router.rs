@@ -144,6 +144,7 @@ pub async fn handle(
         let mut ctx = Ctx {
             token: None,
             user_name: None,
+            body_pending: false,
         };
         let result = tokio::time::timeout(
             timeout,
@@ -156,6 +157,15 @@ pub async fn handle(
         let mut resp = match result {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => e.into_response(),
+            Err(_) if ctx.body_pending => ApiError::Scim(ScimError::new(
+                408,
+                None,
+                format!(
+                    "the request body did not arrive within {} seconds",
+                    timeout.as_secs()
+                ),
+            ))
+            .into_response(),
             Err(_) => ApiError::Timeout.into_response(),
         };
         if let Ok(v) = HeaderValue::from_str(&rid) {
@@ -198,6 +208,8 @@ pub async fn handle(
 struct Ctx {
     token: Option<String>,
     user_name: Option<String>,
+    /// The request body is still arriving: a timeout now is the client's (408), not ours.
+    body_pending: bool,
 }
 
 /// The client's address: the peer, or behind a trusted proxy the last `X-Forwarded-For` entry
@@ -261,7 +273,11 @@ async fn authenticate(state: &State, req: &Request<Incoming>) -> Result<String, 
         ))
 }
 
-async fn read_json(state: &State, req: Request<Incoming>) -> Result<Value, ApiError> {
+async fn read_json(
+    state: &State,
+    req: Request<Incoming>,
+    ctx: &mut Ctx,
+) -> Result<Value, ApiError> {
     let ct = req
         .headers()
         .get(CONTENT_TYPE)
@@ -302,9 +318,12 @@ async fn read_json(state: &State, req: Request<Incoming>) -> Result<Value, ApiEr
             return Err(too_large().into());
         }
     }
-    let bytes: Bytes = Limited::new(req.into_body(), limit as usize)
+    ctx.body_pending = true;
+    let collected = Limited::new(req.into_body(), limit as usize)
         .collect()
-        .await
+        .await;
+    ctx.body_pending = false;
+    let bytes: Bytes = collected
         .map_err(|e| {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
@@ -459,11 +478,11 @@ async fn dispatch(
             Ok(response::json(StatusCode::OK, &users::list(app, &q, &base).await?))
         }
         (Route::UsersSearch, Method::POST) => {
-            let q = ListQuery::from_search_body(&read_json(state, req).await?)?;
+            let q = ListQuery::from_search_body(&read_json(state, req, ctx).await?)?;
             Ok(response::json(StatusCode::OK, &users::list(app, &q, &base).await?))
         }
         (Route::Users, Method::POST) => {
-            let body = read_json(state, req).await?;
+            let body = read_json(state, req, ctx).await?;
             ctx.user_name = body.get("userName").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
             let out = users::create(app, &body, &base).await?;
             state.metrics.outcome(if out.adopted { Outcome::Adopted } else { Outcome::Created });
@@ -481,7 +500,7 @@ async fn dispatch(
         }
         (Route::User, Method::PUT) => {
             let p = projection()?;
-            let body = read_json(state, req).await?;
+            let body = read_json(state, req, ctx).await?;
             let a = users::replace(app, &id, &body, &base, if_match).await?;
             state.metrics.outcome(if a.resource.get("active") == Some(&Value::Bool(false)) { Outcome::Deactivated } else { Outcome::Updated });
             ctx.user_name = user_name_of(&a);
@@ -489,7 +508,7 @@ async fn dispatch(
         }
         (Route::User, Method::PATCH) => {
             let p = projection()?;
-            let body = read_json(state, req).await?;
+            let body = read_json(state, req, ctx).await?;
             let a = users::patch(app, &id, &body, &base, if_match).await?;
             state.metrics.outcome(if a.resource.get("active") == Some(&Value::Bool(false)) { Outcome::Deactivated } else { Outcome::Updated });
             ctx.user_name = user_name_of(&a);
@@ -509,11 +528,11 @@ async fn dispatch(
             Ok(response::json(StatusCode::OK, &groups::list(app, &q, &base).await?))
         }
         (Route::GroupsSearch, Method::POST) => {
-            let q = ListQuery::from_search_body(&read_json(state, req).await?)?;
+            let q = ListQuery::from_search_body(&read_json(state, req, ctx).await?)?;
             Ok(response::json(StatusCode::OK, &groups::list(app, &q, &base).await?))
         }
         (Route::Groups, Method::POST) => {
-            let body = read_json(state, req).await?;
+            let body = read_json(state, req, ctx).await?;
             let a = groups::create(app, &body, &base).await?;
             let mut r = with_etag(response::json(StatusCode::CREATED, &a.resource), &a.version);
             if let Some(loc) = a.resource.pointer("/meta/location").and_then(Value::as_str).and_then(|l| HeaderValue::from_str(l).ok()) {
@@ -543,7 +562,7 @@ async fn dispatch(
         }
         (Route::Group, Method::PUT) => {
             let p = projection()?;
-            let body = read_json(state, req).await?;
+            let body = read_json(state, req, ctx).await?;
             let a = groups::replace(app, &id, &body, &base, if_match).await?;
             Ok(with_etag(response::json(StatusCode::OK, &p.apply(&app.groups, a.resource)), &a.version))
         }
@@ -551,7 +570,7 @@ async fn dispatch(
             // 204 unless the client asks for attributes back: a large group's member list is
             // never sent unasked (Entra recommends 204; Okta accepts it).
             let p = projection()?;
-            let body = read_json(state, req).await?;
+            let body = read_json(state, req, ctx).await?;
             let answer_wanted = !p.is_empty();
             let a = groups::patch(app, &id, &body, &base, answer_wanted && p.wants("members"), if_match).await?;
             if answer_wanted {

@@ -377,10 +377,15 @@ pub async fn spawn_on_url(
     opts: Options,
 ) -> TestApp {
     let config = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout_secs = 10\n{extra}\n[database]\nurl = \"{db}\"\nacquire_timeout_ms = 2000\nstartup_retry_secs = 5\n[mapping]\nfile = \"{mapping}\"\n[log]\nlevel = \"warn\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\n{timeout}{extra}\n[database]\nurl = \"{db}\"\nacquire_timeout_ms = 2000\nstartup_retry_secs = 5\n[mapping]\nfile = \"{mapping}\"\n[log]\nlevel = \"warn\"\n",
         db = db_url,
         mapping = opts.mapping,
         extra = opts.extra_config,
+        timeout = if opts.extra_config.contains("request_timeout_secs") {
+            ""
+        } else {
+            "request_timeout_secs = 10\n"
+        },
     );
     let config_path = dir.path().join("config.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -588,3 +593,51 @@ pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
 }
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A TCP forwarder to the database that can be cut and restored, to simulate an outage
+/// without stopping the shared server other tests use.
+pub struct Cable {
+    pub addr: SocketAddr,
+    up: std::sync::Arc<std::sync::Mutex<bool>>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Cable {
+    pub async fn to(target: SocketAddr) -> Cable {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::Mutex::new(true));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (u, l) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !*u.lock().unwrap() {
+                    drop(inbound);
+                    continue;
+                }
+                let h = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                l.lock().unwrap().push(h);
+            }
+        });
+        Cable { addr, up, links }
+    }
+    /// Refuses new connections and closes the open ones (waiting until they are closed).
+    pub async fn cut(&self) {
+        *self.up.lock().unwrap() = false;
+        let links: Vec<_> = self.links.lock().unwrap().drain(..).collect();
+        for h in links {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+    pub fn restore(&self) {
+        *self.up.lock().unwrap() = true;
+    }
+}
