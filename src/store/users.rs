@@ -396,16 +396,12 @@ pub async fn list(
     let pred = pred.as_ref();
     let mut tx = db.begin_read().await?;
     let r = async {
-        let total: u64 = match resume {
-            Some(r) => r.total,
-            None => tx
-                .conn()
-                .row(dialect::count_sql(&ctx, pred))
-                .await?
-                .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
-                .unwrap_or(0),
-        };
-        if count == 0 || start_index > total {
+        let known_total = resume.map(|r| r.total);
+        if count == 0 || known_total.is_some_and(|t| start_index > t) {
+            let total = match known_total {
+                Some(t) => t,
+                None => count_rows(tx.conn(), &ctx, pred).await?,
+            };
             return Ok((total, vec![]));
         }
         let mut q = select_host(m, db.dialect);
@@ -446,11 +442,27 @@ pub async fn list(
             .iter()
             .map(|r| parse_host_row(m, r))
             .collect();
+        // A short page that is not past the end tells the total without counting — the
+        // common `userName eq` lookup then costs one query less.
+        let total = match known_total {
+            Some(t) => t,
+            None if (users.len() as u64) < count && (!users.is_empty() || start_index == 1) => {
+                start_index - 1 + users.len() as u64
+            }
+            None => count_rows(tx.conn(), &ctx, pred).await?,
+        };
         complete(tx.conn(), m, db.dialect, &mut users).await?;
         Ok((total, users))
     }
     .await;
     tx.finish(r).await
+}
+
+async fn count_rows(c: &mut Conn, ctx: &PredCtx<'_>, pred: Option<&Pred>) -> Result<u64, StoreError> {
+    Ok(c.row(dialect::count_sql(ctx, pred))
+        .await?
+        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
+        .unwrap_or(0))
 }
 
 /// Where the previous page of the same query ended: its last key, and the total it counted.
@@ -1237,10 +1249,7 @@ pub async fn page_after(
 pub async fn count(db: &Db, m: &UserMapping) -> Result<u64, StoreError> {
     let ctx = PredCtx::users(db.dialect, m);
     let mut c = db.reader().await?;
-    Ok(c.row(dialect::count_sql(&ctx, scoped(m, None).as_ref()))
-        .await?
-        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
-        .unwrap_or(0))
+    count_rows(&mut c, &ctx, scoped(m, None).as_ref()).await
 }
 
 /// Values (trimmed, lower-cased) that more than one host row holds in its match columns: a
