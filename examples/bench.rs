@@ -138,7 +138,14 @@ impl Bridge {
         match self.client.request(b.body(body).unwrap()).await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                (status, resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default())
+                (
+                    status,
+                    resp.into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default(),
+                )
             }
             Err(_) => (0, Bytes::new()),
         }
@@ -149,25 +156,35 @@ impl Bridge {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
             .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+                s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|k| k.parse::<f64>().ok())
+                })
             })
             .map_or(0.0, |kb| kb / 1024.0)
     }
 
     /// CPU seconds (user + system) the bridge process has used so far.
     fn cpu_secs(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command name (which is in parentheses): utime is 14th, stime 15th.
         let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        let f: Vec<f64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let f: Vec<f64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
-        f.get(11).zip(f.get(12)).map_or(0.0, |(u, s)| (u + s) / ticks)
+        f.get(11)
+            .zip(f.get(12))
+            .map_or(0.0, |(u, s)| (u + s) / ticks)
     }
 
     fn stop(mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -199,7 +216,11 @@ fn start_bridge(bin: &str, dir: &std::path::Path, db_url: &str, pool: usize) -> 
         .args(["token", "create", "--name", "bench"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let started = Instant::now();
     let mut child = Command::new(bin)
@@ -241,7 +262,12 @@ const RAW_INSERT: &str = "INSERT INTO users (login, email, firstname, lastname, 
 
 /// The database's own ceiling: single-row INSERT + COMMIT per transaction, and indexed
 /// SELECT by login, through the bridge's driver (diesel / diesel-async).
-async fn raw_ceiling(backend: Backend, url: &str, users: usize, pool: usize) -> Vec<(usize, Figure, Figure)> {
+async fn raw_ceiling(
+    backend: Backend,
+    url: &str,
+    users: usize,
+    pool: usize,
+) -> Vec<(usize, Figure, Figure)> {
     let mut out = Vec::new();
     for conc in CONCURRENCY {
         let (insert, select) = match backend {
@@ -249,21 +275,28 @@ async fn raw_ceiling(backend: Backend, url: &str, users: usize, pool: usize) -> 
                 let path = url.trim_start_matches("sqlite://").to_string();
                 // SQLite has one writer: the ceiling is one connection committing in a loop.
                 let p = path.clone();
-                let insert = measure_blocking(&format!("raw INSERT+COMMIT, concurrency {conc}"), 1000, 1, move || {
-                    let mut c = diesel::sqlite::SqliteConnection::establish(&p).unwrap();
-                    c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;").unwrap();
-                    c
-                }, move |c, i| {
-                    c.batch_execute("BEGIN IMMEDIATE").is_ok()
-                        && diesel::RunQueryDsl::execute(
-                            diesel::sql_query(RAW_INSERT.replace("$1", "?").replace("$2", "?"))
-                                .bind::<Text, _>(format!("raw{conc}x{i}@example.com"))
-                                .bind::<Text, _>(format!("raw{conc}x{i}@example.com")),
-                            c,
-                        )
-                        .is_ok()
-                        && c.batch_execute("COMMIT").is_ok()
-                })
+                let insert = measure_blocking(
+                    &format!("raw INSERT+COMMIT, concurrency {conc}"),
+                    1000,
+                    1,
+                    move || {
+                        let mut c = diesel::sqlite::SqliteConnection::establish(&p).unwrap();
+                        c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                            .unwrap();
+                        c
+                    },
+                    move |c, i| {
+                        c.batch_execute("BEGIN IMMEDIATE").is_ok()
+                            && diesel::RunQueryDsl::execute(
+                                diesel::sql_query(RAW_INSERT.replace("$1", "?").replace("$2", "?"))
+                                    .bind::<Text, _>(format!("raw{conc}x{i}@example.com"))
+                                    .bind::<Text, _>(format!("raw{conc}x{i}@example.com")),
+                                c,
+                            )
+                            .is_ok()
+                            && c.batch_execute("COMMIT").is_ok()
+                    },
+                )
                 .await;
                 let p = path.clone();
                 let select = measure_blocking(&format!("raw SELECT by login, concurrency {conc}"), 5000, conc.min(8), move || {
@@ -285,18 +318,23 @@ async fn raw_ceiling(backend: Backend, url: &str, users: usize, pool: usize) -> 
                 let workers = conc.min(pool);
                 let conns = pg_conns(url, workers).await;
                 let c2 = conns.clone();
-                let insert = measure(&format!("raw INSERT+COMMIT, concurrency {conc}"), 2000, workers, move |w, i| {
-                    let c = c2[w].clone();
-                    async move {
-                        let mut c = c.lock().await;
-                        diesel::sql_query(RAW_INSERT)
-                            .bind::<Text, _>(format!("raw{conc}x{i}@example.com"))
-                            .bind::<Text, _>(format!("raw{conc}x{i}@example.com"))
-                            .execute(&mut *c)
-                            .await
-                            .is_ok()
-                    }
-                })
+                let insert = measure(
+                    &format!("raw INSERT+COMMIT, concurrency {conc}"),
+                    2000,
+                    workers,
+                    move |w, i| {
+                        let c = c2[w].clone();
+                        async move {
+                            let mut c = c.lock().await;
+                            diesel::sql_query(RAW_INSERT)
+                                .bind::<Text, _>(format!("raw{conc}x{i}@example.com"))
+                                .bind::<Text, _>(format!("raw{conc}x{i}@example.com"))
+                                .execute(&mut *c)
+                                .await
+                                .is_ok()
+                        }
+                    },
+                )
                 .await;
                 let select = measure(&format!("raw SELECT by login, concurrency {conc}"), 10000, workers, move |w, i| {
                     let c = conns[w].clone();
@@ -370,7 +408,14 @@ async fn measure_blocking<C: 'static>(
         }
         let secs = started.elapsed().as_secs_f64();
         lat.sort();
-        let f = Figure { label, rate: n as f64 / secs, p50: percentile(&lat, 0.5), p99: percentile(&lat, 0.99), failed, cpu_us: None };
+        let f = Figure {
+            label,
+            rate: n as f64 / secs,
+            p50: percentile(&lat, 0.5),
+            p99: percentile(&lat, 0.99),
+            failed,
+            cpu_us: None,
+        };
         println!(
             "{:<52} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({n}, {} failed)",
             f.label, f.rate, f.p50, f.p99, f.failed
@@ -382,12 +427,17 @@ async fn measure_blocking<C: 'static>(
 }
 
 /// A scratch database of `backend` holding the demo helpdesk and `users` seed users.
-async fn prepare(backend: Backend, dir: &std::path::Path, users: usize) -> (String, Option<(String, String)>) {
+async fn prepare(
+    backend: Backend,
+    dir: &std::path::Path,
+    users: usize,
+) -> (String, Option<(String, String)>) {
     match backend {
         Backend::Sqlite => {
             let path = dir.join("bench.db");
             scim_bridge::store::demo::ensure(&path).unwrap();
-            let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+            let mut c =
+                diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
             c.batch_execute(&format!(
                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
                  INSERT INTO users (login, email, firstname, lastname, active, role, password, created_at, updated_at) \
@@ -401,12 +451,23 @@ async fn prepare(backend: Backend, dir: &std::path::Path, users: usize) -> (Stri
             let admin = std::env::var("BENCH_POSTGRES_URL").expect("BENCH_POSTGRES_URL");
             let name = format!("scimbench_{}", std::process::id());
             let mut a = AsyncPgConnection::establish(&admin).await.unwrap();
-            a.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
-            a.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+            a.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+            a.batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
             let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
             let mut c = AsyncPgConnection::establish(&url).await.unwrap();
-            c.batch_execute(&std::fs::read_to_string(format!("{REPO}/tests/fixtures/demo.postgres.sql")).unwrap()).await.unwrap();
-            c.batch_execute(scim_bridge::store::demo::SEED).await.unwrap();
+            c.batch_execute(
+                &std::fs::read_to_string(format!("{REPO}/tests/fixtures/demo.postgres.sql"))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+            c.batch_execute(scim_bridge::store::demo::SEED)
+                .await
+                .unwrap();
             c.batch_execute(&format!(
                 "SELECT setval('users_id_seq', (SELECT max(id) FROM users)); \
                  INSERT INTO users (login, email, firstname, lastname, active, role, password, created_at, updated_at) \
@@ -422,10 +483,14 @@ async fn prepare(backend: Backend, dir: &std::path::Path, users: usize) -> (Stri
 
 /// Ids and logins of the first `n` seed users (PATCH and PUT targets).
 async fn seed_ids(backend: Backend, url: &str, n: usize) -> Vec<(String, String)> {
-    let sql = format!("SELECT CAST(id AS TEXT), login FROM users WHERE login LIKE 'seed%' ORDER BY id LIMIT {n}");
+    let sql = format!(
+        "SELECT CAST(id AS TEXT), login FROM users WHERE login LIKE 'seed%' ORDER BY id LIMIT {n}"
+    );
     let rows: Vec<scim_bridge::store::sql::TextRow> = match backend {
         Backend::Sqlite => {
-            let mut c = diesel::sqlite::SqliteConnection::establish(url.trim_start_matches("sqlite://")).unwrap();
+            let mut c =
+                diesel::sqlite::SqliteConnection::establish(url.trim_start_matches("sqlite://"))
+                    .unwrap();
             diesel::RunQueryDsl::load(diesel::sql_query(sql), &mut c).unwrap()
         }
         Backend::Postgres => {
@@ -456,7 +521,13 @@ struct Report {
 }
 
 /// `measure` against the bridge, adding its CPU time per request.
-async fn measure_bridge<F, Fut>(bridge: &Arc<Bridge>, label: &str, n: usize, workers: usize, op: F) -> Figure
+async fn measure_bridge<F, Fut>(
+    bridge: &Arc<Bridge>,
+    label: &str,
+    n: usize,
+    workers: usize,
+    op: F,
+) -> Figure
 where
     F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -473,26 +544,67 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
     let dir = tempfile::tempdir().unwrap();
     println!("\n== {backend:?}: {users} pre-existing users");
     let (url, scratch) = prepare(backend, dir.path(), users).await;
-    let pool = std::env::var("BENCH_POOL").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let pool = std::env::var("BENCH_POOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
     let raw = raw_ceiling(backend, &url, users, pool).await;
     let bridge = Arc::new(start_bridge(bin, dir.path(), &url, pool));
-    println!("{:<52} {:>8.1} ms", "ready to serve after start", bridge.ready_ms);
+    println!(
+        "{:<52} {:>8.1} ms",
+        "ready to serve after start", bridge.ready_ms
+    );
     let targets = Arc::new(seed_ids(backend, &url, 2000).await);
     let mut figures = Vec::new();
     for conc in CONCURRENCY {
         let mut f = Vec::new();
         let b = bridge.clone();
-        f.push(measure_bridge(&bridge, &format!("POST /Users (Okta create), concurrency {conc}"), 1000, conc, move |_, i| {
-            let b = b.clone();
-            async move { b.call(Method::POST, "/Users", Some(&okta_user(&format!("c{conc}x{i}@okta.example"), i))).await.0 == 201 }
-        }).await);
+        f.push(
+            measure_bridge(
+                &bridge,
+                &format!("POST /Users (Okta create), concurrency {conc}"),
+                1000,
+                conc,
+                move |_, i| {
+                    let b = b.clone();
+                    async move {
+                        b.call(
+                            Method::POST,
+                            "/Users",
+                            Some(&okta_user(&format!("c{conc}x{i}@okta.example"), i)),
+                        )
+                        .await
+                        .0 == 201
+                    }
+                },
+            )
+            .await,
+        );
         let b = bridge.clone();
-        f.push(measure_bridge(&bridge, &format!("GET /Users?filter=userName eq, concurrency {conc}"), 5000, conc, move |_, i| {
-            let b = b.clone();
-            async move {
-                b.call(Method::GET, &format!("/Users?filter=userName%20eq%20%22seed{}%40example.com%22", (i * 7919) % users), None).await.0 == 200
-            }
-        }).await);
+        f.push(
+            measure_bridge(
+                &bridge,
+                &format!("GET /Users?filter=userName eq, concurrency {conc}"),
+                5000,
+                conc,
+                move |_, i| {
+                    let b = b.clone();
+                    async move {
+                        b.call(
+                            Method::GET,
+                            &format!(
+                                "/Users?filter=userName%20eq%20%22seed{}%40example.com%22",
+                                (i * 7919) % users
+                            ),
+                            None,
+                        )
+                        .await
+                        .0 == 200
+                    }
+                },
+            )
+            .await,
+        );
         let (b, t) = (bridge.clone(), targets.clone());
         f.push(measure_bridge(&bridge, &format!("PATCH /Users/{{id}} (active), concurrency {conc}"), 1000, conc, move |_, i| {
             let (b, t) = (b.clone(), t.clone());
@@ -502,22 +614,45 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
             }
         }).await);
         let (b, t) = (bridge.clone(), targets.clone());
-        f.push(measure_bridge(&bridge, &format!("PUT /Users/{{id}}, concurrency {conc}"), 1000, conc, move |_, i| {
-            let (b, t) = (b.clone(), t.clone());
-            async move {
-                let (id, login) = &t[(i + 1000) % t.len()];
-                b.call(Method::PUT, &format!("/Users/{id}"), Some(&okta_user(login, i))).await.0 == 200
-            }
-        }).await);
+        f.push(
+            measure_bridge(
+                &bridge,
+                &format!("PUT /Users/{{id}}, concurrency {conc}"),
+                1000,
+                conc,
+                move |_, i| {
+                    let (b, t) = (b.clone(), t.clone());
+                    async move {
+                        let (id, login) = &t[(i + 1000) % t.len()];
+                        b.call(
+                            Method::PUT,
+                            &format!("/Users/{id}"),
+                            Some(&okta_user(login, i)),
+                        )
+                        .await
+                        .0 == 200
+                    }
+                },
+            )
+            .await,
+        );
         figures.push((conc, f));
     }
     // Paging through everything, as Okta's import does.
     let started = Instant::now();
     let (mut start, mut seen) = (1, 0);
     loop {
-        let (status, body) = bridge.call(Method::GET, &format!("/Users?startIndex={start}&count=100"), None).await;
+        let (status, body) = bridge
+            .call(
+                Method::GET,
+                &format!("/Users?startIndex={start}&count=100"),
+                None,
+            )
+            .await;
         assert_eq!(status, 200);
-        let n = serde_json::from_slice::<Value>(&body).unwrap()["itemsPerPage"].as_u64().unwrap() as usize;
+        let n = serde_json::from_slice::<Value>(&body).unwrap()["itemsPerPage"]
+            .as_u64()
+            .unwrap() as usize;
         if n == 0 {
             break;
         }
@@ -525,38 +660,85 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
         start += 100;
     }
     let paging_s = started.elapsed().as_secs_f64();
-    println!("{:<52} {:>8.2} s   ({seen} users, pages of 100)", "paging GET /Users", paging_s);
+    println!(
+        "{:<52} {:>8.2} s   ({seen} users, pages of 100)",
+        "paging GET /Users", paging_s
+    );
     if backend == Backend::Sqlite {
-        if let Some(size) = std::env::var("BENCH_GROUP").ok().and_then(|v| v.parse::<usize>().ok()) {
+        if let Some(size) = std::env::var("BENCH_GROUP")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
             group_scenario(&bridge, &targets, size).await;
         }
     }
     let rss_mb = bridge.peak_rss_mb();
-    println!("{:<52} {:>8.1} MB", "bridge peak RSS (VmHWM of the serve process)", rss_mb);
+    println!(
+        "{:<52} {:>8.1} MB",
+        "bridge peak RSS (VmHWM of the serve process)", rss_mb
+    );
     let ready_ms = bridge.ready_ms;
     Arc::try_unwrap(bridge).ok().unwrap().stop();
     if let Some((admin, name)) = scratch {
         let mut a = AsyncPgConnection::establish(&admin).await.unwrap();
-        let _ = a.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        let _ = a
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
     }
-    Report { backend, ready_ms, raw, bridge: figures, paging_s, paged: seen, rss_mb }
+    Report {
+        backend,
+        ready_ms,
+        raw,
+        bridge: figures,
+        paging_s,
+        paged: seen,
+        rss_mb,
+    }
 }
 
 async fn group_scenario(bridge: &Arc<Bridge>, targets: &[(String, String)], size: usize) {
-    let (_, body) = bridge.call(Method::POST, "/Groups", Some(&json!({"displayName": "Everyone"}))).await;
-    let gid = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_str().unwrap().to_string();
+    let (_, body) = bridge
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(&json!({"displayName": "Everyone"})),
+        )
+        .await;
+    let gid = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let first: usize = targets[0].0.parse().unwrap();
     let started = Instant::now();
     for chunk in 0..size / 1000 {
-        let members: Vec<Value> = (0..1000).map(|j| json!({"value": (first + chunk * 1000 + j).to_string()})).collect();
+        let members: Vec<Value> = (0..1000)
+            .map(|j| json!({"value": (first + chunk * 1000 + j).to_string()}))
+            .collect();
         let p = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": members}]});
-        assert_eq!(bridge.call(Method::PATCH, &format!("/Groups/{gid}"), Some(&p)).await.0, 204);
+        assert_eq!(
+            bridge
+                .call(Method::PATCH, &format!("/Groups/{gid}"), Some(&p))
+                .await
+                .0,
+            204
+        );
     }
-    println!("{:<52} {:>8.1} ms per 1,000-member PATCH", format!("group build-up to {size}"), started.elapsed().as_secs_f64() * 1000.0 / (size / 1000) as f64);
+    println!(
+        "{:<52} {:>8.1} ms per 1,000-member PATCH",
+        format!("group build-up to {size}"),
+        started.elapsed().as_secs_f64() * 1000.0 / (size / 1000) as f64
+    );
     let t = Instant::now();
-    let (status, body) = bridge.call(Method::GET, &format!("/Groups/{gid}"), None).await;
+    let (status, body) = bridge
+        .call(Method::GET, &format!("/Groups/{gid}"), None)
+        .await;
     assert_eq!(status, 200);
-    println!("{:<52} {:>8.1} ms ({} bytes)", "GET that group with all members", t.elapsed().as_secs_f64() * 1000.0, body.len());
+    println!(
+        "{:<52} {:>8.1} ms ({} bytes)",
+        "GET that group with all members",
+        t.elapsed().as_secs_f64() * 1000.0,
+        body.len()
+    );
 }
 
 fn loadavg() -> String {
@@ -567,7 +749,10 @@ fn loadavg() -> String {
 
 #[tokio::main]
 async fn main() {
-    let users: usize = std::env::var("BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let users: usize = std::env::var("BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let mut backends: Vec<Backend> = std::env::args()
         .skip(1)
         .filter_map(|a| match a.as_str() {

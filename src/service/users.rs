@@ -74,12 +74,10 @@ pub fn render(m: &UserMapping, u: &HostUser, groups: &[(String, String)], base: 
             .collect();
         out.insert("groups".into(), Value::Array(list));
     }
-    let version = format!(
-        "W/\"{}\"",
-        &hex::encode(Sha256::digest(
-            Value::Object(out.clone()).to_string().as_bytes()
-        ))[..16]
-    );
+    // Hashed while serialising: no copy of the resource, no intermediate string.
+    let mut hasher = Sha256::new();
+    let _ = serde_json::to_writer(&mut hasher, &out);
+    let version = format!("W/\"{}\"", &hex::encode(hasher.finalize())[..16]);
     let mut meta = json!({"resourceType": "User"});
     if let Some(l) = &u.link {
         if let Some(c) = ts(l.created_at) {

@@ -193,13 +193,32 @@ pub fn scoped(m: &UserMapping, pred: Option<&Pred>) -> Option<Pred> {
 
 pub const HOST_ALIAS: &str = "h";
 
-/// ` WHERE <pred>` when there is a predicate. Filter-shaped statements stay out of the
-/// prepared-statement cache.
+/// ` WHERE <pred>` when there is a predicate.
+///
+/// Statements shaped by a client's filter stay out of the prepared-statement cache, so a
+/// client cannot grow it without bound — except a filter of one comparison (beyond the
+/// mapping's fixed scope): those shapes are few (attribute × operator), and they are the
+/// lookups identity providers make all day (`userName eq "…"`), which then skip parsing.
 pub fn where_clause(q: &mut Sql, ctx: &PredCtx<'_>, pred: Option<&Pred>) {
     if let Some(p) = pred {
         q.raw(" WHERE ");
         render(q, ctx, p);
-        q.uncacheable = true;
+        let scope: usize = ctx
+            .users
+            .map_or(0, |m| m.scope.iter().map(|c| c.values.len()).sum());
+        if leaves(p) > scope + 1 {
+            q.uncacheable = true;
+        }
+    }
+}
+
+/// Comparisons in a predicate.
+fn leaves(p: &Pred) -> usize {
+    match p {
+        Pred::True | Pred::False => 0,
+        Pred::And(v) | Pred::Or(v) => v.iter().map(leaves).sum(),
+        Pred::Not(x) => leaves(x),
+        Pred::Cmp { .. } | Pred::Present(_) => 1,
     }
 }
 

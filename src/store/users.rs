@@ -458,7 +458,11 @@ pub async fn list(
     tx.finish(r).await
 }
 
-async fn count_rows(c: &mut Conn, ctx: &PredCtx<'_>, pred: Option<&Pred>) -> Result<u64, StoreError> {
+async fn count_rows(
+    c: &mut Conn,
+    ctx: &PredCtx<'_>,
+    pred: Option<&Pred>,
+) -> Result<u64, StoreError> {
     Ok(c.row(dialect::count_sql(ctx, pred))
         .await?
         .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
