@@ -10,7 +10,8 @@
 //!
 //! PostgreSQL needs `BENCH_POSTGRES_URL` (e.g. postgres://postgres@127.0.0.1:5432/postgres);
 //! a scratch database is created there and dropped afterwards. `BENCH_GROUP=50000` adds the
-//! large-group scenario (SQLite).
+//! large-group scenario (SQLite). `BENCH_POOL` sets database.pool_size (default 4, the shipped
+//! default); the raw ceiling uses as many connections, at most the concurrency.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -547,7 +548,7 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
     let pool = std::env::var("BENCH_POOL")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+        .unwrap_or(4);
     let raw = raw_ceiling(backend, &url, users, pool).await;
     let bridge = Arc::new(start_bridge(bin, dir.path(), &url, pool));
     println!(
@@ -641,7 +642,9 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
     // Paging through everything, as Okta's import does.
     let started = Instant::now();
     let (mut start, mut seen) = (1, 0);
+    let mut page_times = Vec::new();
     loop {
+        let t = Instant::now();
         let (status, body) = bridge
             .call(
                 Method::GET,
@@ -653,6 +656,7 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
         let n = serde_json::from_slice::<Value>(&body).unwrap()["itemsPerPage"]
             .as_u64()
             .unwrap() as usize;
+        page_times.push(t.elapsed());
         if n == 0 {
             break;
         }
@@ -660,6 +664,14 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
         start += 100;
     }
     let paging_s = started.elapsed().as_secs_f64();
+    page_times.sort();
+    println!(
+        "{:<52} p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms",
+        "  per page",
+        percentile(&page_times, 0.5),
+        percentile(&page_times, 0.99),
+        page_times.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    );
     println!(
         "{:<52} {:>8.2} s   ({seen} users, pages of 100)",
         "paging GET /Users", paging_s
