@@ -256,8 +256,12 @@ impl UserMapping {
                 })
             }
             Target::Column(_) | Target::Joined(..) | Target::Child(..) => {
-                let r = rule.expect("column targets come from a rule");
-                let t = r.attr().expect("readable rules have an attribute");
+                // target_for returns a rule with an attribute for every column target.
+                let Some((r, t)) = rule.and_then(|r| r.attr().map(|t| (r, t))) else {
+                    return Err(ScimError::invalid_filter(format!(
+                        "filtering on \"{p}\" is not supported"
+                    )));
+                };
                 if r.map.is_some() || r.transforms.contains(&Transform::Not) {
                     if !matches!(op, CompareOp::Eq | CompareOp::Ne) {
                         return Err(ScimError::invalid_filter(format!(

@@ -169,11 +169,10 @@ fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
 pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome, ServiceError> {
     let m = &app.users;
     let resource = m.resource_type.normalize(body)?;
-    let (mut planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert, None)?;
+    let (planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert, None)?;
     let adopt_row = m.to_row(&resource, WriteMode::Update, None)?;
-    planned.row = insert_row.clone();
     app.pager.invalidate();
-    let outcome = match store::create(&app.db, m, &insert_row, &adopt_row, &planned).await {
+    let outcome = match store::create(&app.db, m, insert_row, adopt_row, &planned).await {
         Ok(o) => o,
         Err(StoreError::Conflict(why)) => {
             info!(user_name = %planned.user_name, database = %why, "create refused: a unique constraint of the application");

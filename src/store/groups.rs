@@ -342,14 +342,8 @@ async fn host_key(c: &mut Conn, id: &str) -> Result<Option<String>, StoreError> 
 }
 
 fn typed(kind: ColumnKind, key: &str) -> Result<HostValue, StoreError> {
-    match kind {
-        ColumnKind::Int => key
-            .trim()
-            .parse()
-            .map(HostValue::Int)
-            .map_err(|_| StoreError::Other(format!("key {key:?} is not an integer"))),
-        _ => Ok(HostValue::Text(key.to_string())),
-    }
+    super::users::key_of(kind, key)
+        .ok_or_else(|| StoreError::Other(format!("key {key:?} is not an integer")))
 }
 
 /// The constant columns of a membership row.

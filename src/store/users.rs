@@ -66,7 +66,7 @@ fn key_value(m: &UserMapping, key: &str) -> Option<HostValue> {
     key_of(m.key.kind, key)
 }
 
-fn key_of(kind: ColumnKind, key: &str) -> Option<HostValue> {
+pub(super) fn key_of(kind: ColumnKind, key: &str) -> Option<HostValue> {
     match kind {
         ColumnKind::Int => key.trim().parse().ok().map(HostValue::Int),
         _ => Some(HostValue::Text(key.to_string())),
@@ -710,14 +710,16 @@ async fn resolve_lookups(
     c: &mut Conn,
     m: &UserMapping,
     d: Dialect,
-    plan: &RowPlan,
-) -> Result<Result<RowPlan, String>, StoreError> {
-    let mut plan = plan.clone();
+    plan: &mut RowPlan,
+) -> Result<Result<(), String>, StoreError> {
+    if !m.rules.iter().any(|r| r.lookup.is_some()) {
+        return Ok(Ok(()));
+    }
     let RowPlan {
         tables,
         joined_insert,
         ..
-    } = &mut plan;
+    } = plan;
     let mut rows: Vec<(usize, &mut Row)> = tables.iter_mut().enumerate().collect();
     for (i, r) in joined_insert.iter_mut().enumerate() {
         if let Some(r) = r {
@@ -760,7 +762,7 @@ async fn resolve_lookups(
             *a = Assign::Value(key_of(rule.kind, &key).ok_or(StoreError::NotFound)?);
         }
     }
-    Ok(Ok(plan))
+    Ok(Ok(()))
 }
 
 /// Joined rows, child rows and the primary pointer, after the main row is written.
@@ -994,20 +996,21 @@ pub enum CreateConflict {
 pub async fn create(
     db: &Db,
     m: &UserMapping,
-    insert: &RowPlan,
-    adopt: &RowPlan,
+    mut insert: RowPlan,
+    mut adopt: RowPlan,
     p: &Planned,
 ) -> Result<Result<Created, CreateConflict>, StoreError> {
     let d = db.dialect;
     let mut tx = db.begin_write().await?;
     let r = async {
         let c = tx.conn();
-        let insert = &resolve_lookups(c, m, d, insert)
+        resolve_lookups(c, m, d, &mut insert)
             .await?
             .map_err(StoreError::Invalid)?;
-        let adopt = &resolve_lookups(c, m, d, adopt)
+        resolve_lookups(c, m, d, &mut adopt)
             .await?
             .map_err(StoreError::Invalid)?;
+        let (insert, adopt) = (&insert, &adopt);
         // (host key, whether it is adopted, whether a link row exists already)
         let (key, adopted, linked) = match link_owner(c, m, &user_name_hash(&p.user_name)).await? {
             Some((owner, origin)) if origin == ORIGIN_IMPORT => {
@@ -1083,7 +1086,7 @@ pub async fn modify<E: From<StoreError>>(
             .ok_or(StoreError::NotFound)?;
         let current = with_link(c, m, d, current).await?;
         let mut p = plan(&current)?;
-        p.row = resolve_lookups(c, m, d, &p.row)
+        resolve_lookups(c, m, d, &mut p.row)
             .await?
             .map_err(StoreError::Invalid)?;
         update_host(c, m, key, p.row.main()).await?;
