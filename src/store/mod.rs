@@ -216,45 +216,90 @@ where
     cfg
 }
 
-/// A pooled connection of any backend.
+/// A pooled connection of any backend, as the pool hands it out.
 #[allow(
     clippy::large_enum_variant,
     reason = "one per request, moved once; boxing would add an allocation per checkout"
 )]
-pub enum Conn {
+enum Pooled {
     Pg(Object<AsyncPgConnection>),
     My(Object<AsyncMysqlConnection>),
     Lite(Object<SqliteConn>),
 }
 
+/// A checked-out connection that knows whether it is clean.
+///
+/// A request's future can be dropped at any `.await` (the client hung up, a timeout fired,
+/// the server is shutting down). If that happens while a statement is in flight or between
+/// `BEGIN` and `COMMIT`, the connection is in a state the next user must never inherit: inside
+/// a transaction (on SQLite that holds the file's lock for good), read-only, or mid-protocol.
+/// So every operation marks the connection busy until it completes, a transaction marks it
+/// until it ends, and dropping a connection that is not clean closes it instead of returning
+/// it to the pool — closing rolls back on every backend. No round trip is spent on this.
+pub struct Conn {
+    pooled: Option<Pooled>,
+    /// A statement was sent and its answer not yet read.
+    busy: bool,
+    /// `BEGIN` was sent and neither `COMMIT` nor `ROLLBACK` has completed.
+    in_tx: bool,
+}
+
 /// Runs `$body` with `$c` bound to the backend connection; the body is type-checked once per
 /// backend, which is how one piece of code serves all three.
 macro_rules! on_conn {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::store::Conn::Pg(o) => {
+    ($pooled:expr, |$c:ident| $body:expr) => {
+        match $pooled {
+            Pooled::Pg(o) => {
                 let $c: &mut diesel_async::AsyncPgConnection = &mut *o;
                 $body
             }
-            $crate::store::Conn::My(o) => {
+            Pooled::My(o) => {
                 let $c: &mut diesel_async::AsyncMysqlConnection = &mut *o;
                 $body
             }
-            $crate::store::Conn::Lite(o) => {
-                let $c: &mut $crate::store::SqliteConn = &mut *o;
+            Pooled::Lite(o) => {
+                let $c: &mut SqliteConn = &mut *o;
                 $body
             }
         }
     };
 }
-#[allow(unused_imports)]
-pub(crate) use on_conn;
 
 impl Conn {
+    fn new(pooled: Pooled) -> Conn {
+        Conn {
+            pooled: Some(pooled),
+            busy: false,
+            in_tx: false,
+        }
+    }
+
+    fn pooled(&mut self) -> Result<&mut Pooled, StoreError> {
+        self.pooled
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable("connection already closed".into()))
+    }
+
+    /// Runs one operation on the connection with the busy mark held across its `.await`; a
+    /// lost connection is closed rather than reused.
+    async fn guarded<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut Pooled) -> Result<T, DieselError>,
+    ) -> Result<T, StoreError> {
+        self.busy = true;
+        let r = op(self.pooled()?).await.map_err(StoreError::from_diesel);
+        self.busy = false;
+        if matches!(r, Err(StoreError::Unavailable(_))) {
+            self.close();
+        }
+        r
+    }
+
     /// Runs a query and returns its rows as text.
     pub async fn rows(&mut self, q: Sql) -> Result<Vec<TextRow>, StoreError> {
         preview::note(&q);
-        on_conn!(self, |c| q.load::<TextRow>(c).await).map_err(StoreError::from_diesel)
+        self.guarded(async |p| on_conn!(p, |c| q.load::<TextRow>(c).await))
+            .await
     }
     pub async fn row(&mut self, q: Sql) -> Result<Option<TextRow>, StoreError> {
         Ok(self.rows(q).await?.into_iter().next())
@@ -262,16 +307,41 @@ impl Conn {
     /// Runs a statement and returns the number of affected rows.
     pub async fn exec(&mut self, q: Sql) -> Result<usize, StoreError> {
         preview::note(&q);
-        on_conn!(self, |c| q.execute(c).await).map_err(StoreError::from_diesel)
+        self.guarded(async |p| on_conn!(p, |c| q.execute(c).await))
+            .await
     }
     pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        on_conn!(self, |c| c.batch_execute(sql).await).map_err(StoreError::from_diesel)
+        self.guarded(async |p| on_conn!(p, |c| c.batch_execute(sql).await))
+            .await
     }
-    fn discard(self) {
-        match self {
-            Conn::Pg(o) => drop(Object::take(o)),
-            Conn::My(o) => drop(Object::take(o)),
-            Conn::Lite(o) => drop(Object::take(o)),
+
+    /// Whether the pool may hand this connection to someone else.
+    fn is_clean(&self) -> bool {
+        !self.busy && !self.in_tx
+    }
+
+    /// Takes the connection out of the pool and closes it.
+    fn close(&mut self) {
+        match self.pooled.take() {
+            Some(Pooled::Pg(o)) => drop(Object::take(o)),
+            Some(Pooled::My(o)) => drop(Object::take(o)),
+            Some(Pooled::Lite(o)) => drop(Object::take(o)),
+            None => {}
+        }
+    }
+}
+
+impl Drop for Conn {
+    /// The check on the way back to the pool: a connection that is mid-statement or inside a
+    /// transaction is closed, never reused.
+    fn drop(&mut self) {
+        if !self.is_clean() {
+            tracing::debug!(
+                busy = self.busy,
+                in_transaction = self.in_tx,
+                "connection abandoned mid-request; closing it"
+            );
+            self.close();
         }
     }
 }
@@ -379,24 +449,24 @@ impl Db {
             ))
         };
         Ok(match pool {
-            AnyPool::Pg(p) => Conn::Pg(
+            AnyPool::Pg(p) => Conn::new(Pooled::Pg(
                 tokio::time::timeout(t, p.get())
                     .await
                     .map_err(|_| timeout())?
                     .map_err(|e| unavailable(e.to_string()))?,
-            ),
-            AnyPool::My(p) => Conn::My(
+            )),
+            AnyPool::My(p) => Conn::new(Pooled::My(
                 tokio::time::timeout(t, p.get())
                     .await
                     .map_err(|_| timeout())?
                     .map_err(|e| unavailable(e.to_string()))?,
-            ),
-            AnyPool::Lite(p) => Conn::Lite(
+            )),
+            AnyPool::Lite(p) => Conn::new(Pooled::Lite(
                 tokio::time::timeout(t, p.get())
                     .await
                     .map_err(|_| timeout())?
                     .map_err(|e| unavailable(e.to_string()))?,
-            ),
+            )),
         })
     }
 
@@ -408,26 +478,48 @@ impl Db {
     /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so the write lock is taken up
     /// front and concurrent writers queue instead of failing).
     pub async fn begin_write(&self) -> Result<Tx, StoreError> {
-        let mut conn = self.get(&self.write).await?;
         let begin = match self.dialect {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
             Dialect::Mysql => "START TRANSACTION",
         };
-        conn.batch(begin).await?;
-        Ok(Tx { conn: Some(conn) })
+        Tx::begin(self.get(&self.write).await?, begin).await
     }
 
     /// Starts a read-only snapshot for multi-statement reads (count + page).
     pub async fn begin_read(&self) -> Result<Tx, StoreError> {
-        let mut conn = self.reader().await?;
         let begin = match self.dialect {
             Dialect::Sqlite => "BEGIN",
             Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             Dialect::Mysql => "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
         };
-        conn.batch(begin).await?;
-        Ok(Tx { conn: Some(conn) })
+        Tx::begin(self.reader().await?, begin).await
+    }
+
+    /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
+    /// when it returns `Err`, and rolled back by closing the connection when the caller's
+    /// future is dropped half-way.
+    ///
+    /// # Errors
+    /// `work`'s error, or the store's (begin, commit) converted into `E`.
+    pub async fn write<T, E: From<StoreError>>(
+        &self,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.begin_write().await?;
+        tx.run(work).await
+    }
+
+    /// As [`Db::write`], in a read-only snapshot.
+    ///
+    /// # Errors
+    /// `work`'s error, or the store's converted into `E`.
+    pub async fn read<T, E: From<StoreError>>(
+        &self,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.begin_read().await?;
+        tx.run(work).await
     }
 
     /// Connections per pool: (pool, max, open, idle, waiting), for metrics.
@@ -464,16 +556,22 @@ impl Db {
 
 /// An open transaction. Commit or roll back explicitly; if it is dropped open (the request was
 /// cancelled or timed out), its connection is closed rather than returned to the pool, which
-/// rolls the transaction back on every backend.
+/// rolls the transaction back on every backend (see [`Conn`]).
 pub struct Tx {
-    conn: Option<Conn>,
+    conn: Conn,
 }
 
 impl Tx {
+    /// Marks the connection as in a transaction *before* sending `BEGIN`: if the caller is
+    /// dropped while `BEGIN` is in flight, the server may still start the transaction.
+    async fn begin(mut conn: Conn, begin: &str) -> Result<Tx, StoreError> {
+        conn.in_tx = true;
+        conn.batch(begin).await?;
+        Ok(Tx { conn })
+    }
+
     pub fn conn(&mut self) -> &mut Conn {
-        self.conn
-            .as_mut()
-            .expect("a transaction holds its connection until it ends")
+        &mut self.conn
     }
 
     /// # Errors
@@ -483,16 +581,14 @@ impl Tx {
             self.rollback().await;
             return Ok(());
         }
-        let r = self.conn().batch("COMMIT").await;
-        if r.is_ok() {
-            self.conn.take();
-        }
-        r
+        self.conn.batch("COMMIT").await?;
+        self.conn.in_tx = false;
+        Ok(())
     }
 
     pub async fn rollback(mut self) {
-        if self.conn().batch("ROLLBACK").await.is_ok() {
-            self.conn.take();
+        if self.conn.batch("ROLLBACK").await.is_ok() {
+            self.conn.in_tx = false;
         }
     }
 
@@ -509,12 +605,20 @@ impl Tx {
             }
         }
     }
-}
 
-impl Drop for Tx {
-    fn drop(&mut self) {
-        if let Some(c) = self.conn.take() {
-            c.discard();
+    async fn run<T, E: From<StoreError>>(
+        mut self,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match work(&mut self.conn).await {
+            Ok(v) => {
+                self.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.rollback().await;
+                Err(e)
+            }
         }
     }
 }
