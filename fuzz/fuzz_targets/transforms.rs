@@ -5,12 +5,12 @@
 use libfuzzer_sys::fuzz_target;
 use scim_bridge::mapping::compile::{compile, parse_str, UserMapping};
 use scim_bridge::mapping::convert::ChildRow;
-use scim_bridge::mapping::host::{ColumnKind, Dialect, HostColumn, HostTable};
+use scim_bridge::mapping::host::{ColumnKind, HostColumn, HostTable};
 use scim_bridge::mapping::{HostValue, WriteMode};
 use std::sync::OnceLock;
 
 fn col(name: &str, kind: ColumnKind, max_len: Option<u32>) -> HostColumn {
-    HostColumn { name: name.into(), sql_type: kind.as_str().into(), kind: Some(kind), nullable: name != "login", has_default: false, generated: name == "id", primary_key: name == "id", max_len, collation: None }
+    HostColumn { name: name.into(), sql_type: kind.as_str().into(), kind: Some(kind), nullable: name != "login", has_default: false, generated: name == "id", primary_key: name == "id", max_len, collation: None, ci_index_advice: None }
 }
 
 const MAPPING: &str = r#"
@@ -43,7 +43,7 @@ columns = { addr = { attr = "value", transform = "lowercase" }, kind = { attr = 
 fn mapping() -> &'static UserMapping {
     static M: OnceLock<UserMapping> = OnceLock::new();
     M.get_or_init(|| {
-        let t = |name: &str, columns: Vec<HostColumn>| (name.to_string(), HostTable { name: name.into(), columns, indexes: vec![] });
+        let t = |name: &str, columns: Vec<HostColumn>| (name.to_string(), HostTable { name: name.into(), columns });
         let tables = [
             t("t", vec![
                 col("id", ColumnKind::Int, None),
@@ -62,7 +62,7 @@ fn mapping() -> &'static UserMapping {
         ]
         .into_iter()
         .collect();
-        let c = compile(&parse_str(MAPPING).unwrap(), &tables, Dialect::Sqlite, &[]);
+        let c = compile(&parse_str(MAPPING).unwrap(), &tables, &[]);
         c.mapping.unwrap_or_else(|| panic!("{:?}", c.problems))
     })
 }

@@ -324,7 +324,7 @@ async fn compile_mapping(
         vec![]
     };
     let main = tables.get(&file.users.table).cloned();
-    Ok((mapping::compile(&file, &tables, db.dialect, &all), main))
+    Ok((mapping::compile(&file, &tables, &all), main))
 }
 
 async fn run_migrate(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::host::{ColumnKind, Dialect, HostColumn, HostTable};
+use super::host::{ColumnKind, HostColumn, HostTable};
 use std::collections::{BTreeMap, HashMap};
 
 use super::model::{
@@ -183,8 +183,6 @@ pub struct KeyColumn {
 /// A table holding at most one row per user, joined on `parent = user key`.
 #[derive(Debug, Clone)]
 pub struct Joined {
-    /// SQL alias: `j1`, `j2`, … (the main table is `h`).
-    pub alias: String,
     pub table: String,
     pub parent: String,
     pub conditions: Vec<(String, HostValue)>,
@@ -631,7 +629,6 @@ fn compile_rules(
 pub fn compile(
     file: &MappingFile,
     tables: &HashMap<String, HostTable>,
-    dialect: Dialect,
     all_tables: &[String],
 ) -> Compiled {
     let mut problems = Problems::default();
@@ -708,7 +705,6 @@ pub fn compile(
         );
         rules.extend(jr);
         joined.push(Joined {
-            alias: format!("j{}", i + 1),
             table: jt.name.clone(),
             parent: j.parent.clone(),
             conditions: conds,
@@ -985,10 +981,10 @@ pub fn compile(
                     c.sql_type
                 ),
             ),
-            Some(_) => {
-                if !t.has_ci_index(dialect, col) {
+            Some(c) => {
+                if let Some(advice) = &c.ci_index_advice {
                     problems.warn("users.match", format!(
-                        "no index serves a case-insensitive lookup on \"{}.{col}\", so every userName lookup scans the table; add one: {}", t.name, t.ci_index_advice(dialect, col)));
+                        "no index serves a case-insensitive lookup on \"{}.{col}\", so every userName lookup scans the table; add one: {advice}", t.name));
                 }
                 let mc = MatchColumn {
                     at,
@@ -1010,11 +1006,12 @@ pub fn compile(
         let listed = match_columns
             .iter()
             .any(|m| m.at == MatchAt::Table(r.at) && m.column == r.column);
-        if let (Some(t), false) = (t, listed) {
-            if !t.has_ci_index(dialect, &r.column) {
-                problems.warn(&format!("users.columns.{}", r.column), format!(
-                    "no index serves a case-insensitive lookup on \"{}\" (Okta's userName filter); add one: {}", r.column, t.ci_index_advice(dialect, &r.column)));
-            }
+        let advice = t
+            .and_then(|t| t.column(&r.column))
+            .and_then(|c| c.ci_index_advice.as_ref());
+        if let (Some(advice), false) = (advice, listed) {
+            problems.warn(&format!("users.columns.{}", r.column), format!(
+                "no index serves a case-insensitive lookup on \"{}\" (Okta's userName filter); add one: {advice}", r.column));
         }
     }
 

@@ -11,6 +11,6 @@ pub mod value;
 
 pub use compile::{compile, load_file, Compiled, Problem, UserMapping};
 pub use convert::WriteMode;
-pub use host::{ColumnKind, Dialect, HostTable};
+pub use host::{ColumnKind, HostTable};
 pub use predicate::{Pred, Target};
 pub use value::HostValue;

@@ -16,8 +16,8 @@ use crate::scim::ScimError;
 pub enum Target {
     /// A column of the main table (name as in the mapping, checked against the live schema).
     Column(String),
-    /// A column of a joined table: (alias, column).
-    Joined(String, String),
+    /// A column of joined table `n` (`joined[n]`).
+    Joined(usize, String),
     /// A column of child table `n`: true when any of the user's rows matches.
     Child(usize, String),
     /// The key column.
@@ -165,7 +165,7 @@ impl UserMapping {
             }
             Some(r) if r.at == 0 => Ok((Target::Column(r.column.clone()), Some(r))),
             Some(r) => Ok((
-                Target::Joined(self.joined[r.at - 1].alias.clone(), r.column.clone()),
+                Target::Joined(r.at - 1, r.column.clone()),
                 Some(r),
             )),
             None => {

@@ -21,7 +21,9 @@ use crate::scim::patch::{self, OpKind, PatchOp};
 use crate::scim::query::Projection;
 use crate::scim::schema::GROUP_SCHEMA;
 use crate::scim::ScimError;
-use crate::store::groups::{self as store, GroupPlanned, GroupRefusal, GroupRow, MemberChange};
+use crate::store::groups::{
+    self as store, GroupField, GroupPlanned, GroupRefusal, GroupRow, MemberChange,
+};
 use crate::store::StoreError;
 
 const MAX_NAME: usize = 255;
@@ -405,9 +407,9 @@ pub fn predicate(f: &Filter) -> Result<Pred, ScimError> {
     let column = |p: &crate::scim::path::AttrPath| -> Result<(Target, bool), ScimError> {
         let name = p.attr.to_ascii_lowercase();
         match (p.urn.is_some(), name.as_str(), p.sub.as_deref()) {
-            (false, "displayname", None) => Ok((Target::Column("display_name".into()), true)),
-            (false, "externalid", None) => Ok((Target::Column("external_id".into()), false)),
-            (false, "id", None) => Ok((Target::Key, false)),
+            (false, "displayname", None) => Ok((GroupField::DisplayName.target(), true)),
+            (false, "externalid", None) => Ok((GroupField::ExternalId.target(), false)),
+            (false, "id", None) => Ok((GroupField::Id.target(), false)),
             (false, "members", Some(s)) if s.eq_ignore_ascii_case("value") => Ok((Target::Member, false)),
             _ => Err(ScimError::invalid_filter(format!(
                 "filtering groups on \"{p}\" is not supported; use displayName, externalId, id or members.value"
@@ -483,15 +485,15 @@ pub async fn list(app: &App, q: &ListQuery, base: &str) -> Result<Value, Service
         Some(p)
             if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("displayName") =>
         {
-            Some(("display_name", q.sort_order))
+            Some((GroupField::DisplayName, q.sort_order))
         }
         Some(p)
             if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("externalId") =>
         {
-            Some(("external_id", q.sort_order))
+            Some((GroupField::ExternalId, q.sort_order))
         }
         Some(p) if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("id") => {
-            Some(("id", q.sort_order))
+            Some((GroupField::Id, q.sort_order))
         }
         Some(p) => {
             return Err(ScimError::invalid_value(format!(

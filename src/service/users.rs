@@ -12,10 +12,10 @@ use crate::mapping::convert::RowPlan;
 use crate::mapping::model::OnDelete;
 use crate::mapping::{UserMapping, WriteMode};
 use crate::scim::list::{list_response, ListQuery};
-use crate::scim::query::{Projection, SortOrder};
+use crate::scim::query::Projection;
 use crate::scim::{patch, ScimError};
 use crate::store::groups as group_store;
-use crate::store::users::{self as store, CreateConflict, HostUser, Planned};
+use crate::store::users::{self as store, CreateConflict, HostUser, Planned, SortBy};
 use crate::store::StoreError;
 
 /// Longest `externalId` kept (the link table's column).
@@ -240,13 +240,15 @@ pub async fn get(
 }
 
 /// The (table alias, column) a `sortBy` names (or the key for `id`).
-fn sort_column<'a>(
-    m: &'a UserMapping,
-    q: &ListQuery,
-) -> Result<Option<(&'a str, &'a str, SortOrder, bool)>, ScimError> {
+fn sort_column<'a>(m: &'a UserMapping, q: &ListQuery) -> Result<Option<SortBy<'a>>, ScimError> {
     let Some(p) = &q.sort_by else { return Ok(None) };
     if p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case("id") {
-        return Ok(Some(("h", m.key.name.as_str(), q.sort_order, false)));
+        return Ok(Some(SortBy {
+            at: 0,
+            column: m.key.name.as_str(),
+            order: q.sort_order,
+            fold: false,
+        }));
     }
     let r = m
         .resource_type
@@ -267,12 +269,12 @@ fn sort_column<'a>(
         Some(rule) => {
             let fold = rule.kind == crate::mapping::ColumnKind::Text
                 && !rule.attr().is_some_and(|t| t.case_exact);
-            let alias = if rule.at == 0 {
-                "h"
-            } else {
-                m.joined[rule.at - 1].alias.as_str()
-            };
-            Ok(Some((alias, rule.column.as_str(), q.sort_order, fold)))
+            Ok(Some(SortBy {
+                at: rule.at,
+                column: rule.column.as_str(),
+                order: q.sort_order,
+                fold,
+            }))
         }
         None => Err(ScimError::invalid_value(format!(
             "users cannot be sorted by \"{p}\": it is not stored in a column of the application"

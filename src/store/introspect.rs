@@ -1,11 +1,93 @@
 //! Reads the live schema of a host table (columns, types, defaults, keys, indexes) so the
 //! mapping can be validated against what really exists.
 
-use crate::mapping::host::{ColumnKind, HostColumn, HostIndex, HostTable};
-use crate::mapping::Dialect;
+use crate::mapping::host::{ColumnKind, HostColumn, HostTable};
 
+use super::dialect::Dialect;
 use super::sql::Sql;
 use super::{Conn, Db, StoreError};
+
+/// An index over the table, reduced to what lookups need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HostIndex {
+    /// The leading column or expression, lower-cased (`email`, `lower((email)::text)`).
+    leading: String,
+    /// SQLite: the leading column compares with `COLLATE NOCASE`.
+    nocase: bool,
+}
+
+/// Classifies a declared type as each database reports it (`varchar(255)`, `int(10)
+/// unsigned`, `tinyint(1)`, `timestamp without time zone`, SQLite affinities …).
+fn column_kind(dialect: Dialect, ty: &str) -> Option<ColumnKind> {
+    let t = ty.trim().to_ascii_lowercase();
+    if dialect == Dialect::Mysql && t.starts_with("tinyint(1)") {
+        return Some(ColumnKind::Bool);
+    }
+    if t.contains("with time zone") || t == "timestamptz" {
+        return Some(ColumnKind::TimestampTz);
+    }
+    if t.starts_with("bool") {
+        return Some(ColumnKind::Bool);
+    }
+    if t.contains("int")
+        || t == "serial"
+        || t == "bigserial"
+        || t.starts_with("bit") && dialect == Dialect::Mysql
+    {
+        return Some(ColumnKind::Int);
+    }
+    if t.contains("timestamp") || t.starts_with("datetime") {
+        return Some(ColumnKind::Timestamp);
+    }
+    if t.contains("char")
+        || t.contains("text")
+        || t.contains("clob")
+        || t == "citext"
+        || t == "uuid"
+        || t.starts_with("enum")
+        || t.is_empty()
+    {
+        return Some(ColumnKind::Text);
+    }
+    None
+}
+
+/// Whether a case-insensitive equality lookup on `column` can use one of `indexes`, given how
+/// [`super::dialect::ci_equals`] writes that lookup for the dialect.
+fn has_ci_index(dialect: Dialect, indexes: &[HostIndex], column: &HostColumn) -> bool {
+    let col = column.name.to_ascii_lowercase();
+    indexes.iter().any(|i| match dialect {
+        Dialect::Sqlite => i.leading == col && i.nocase,
+        Dialect::Postgres => {
+            let lead = i.leading.replace([' ', '"'], "");
+            lead == format!("lower({col})")
+                || lead == format!("lower(({col})::text)")
+                || lead.starts_with(&format!("lower(({col})::"))
+                || (i.leading == col && column.sql_type.eq_ignore_ascii_case("citext"))
+        }
+        Dialect::Mysql => {
+            i.leading == col
+                && column
+                    .collation
+                    .as_deref()
+                    .is_none_or(|c| c.ends_with("_ci"))
+        }
+    })
+}
+
+/// The statement an operator can run to add the index a case-insensitive lookup needs.
+fn ci_index_advice(dialect: Dialect, table: &str, column: &str) -> String {
+    let idx = format!("{table}_{column}_ci");
+    match dialect {
+        Dialect::Sqlite => {
+            format!("CREATE INDEX \"{idx}\" ON \"{table}\" (\"{column}\" COLLATE NOCASE);")
+        }
+        Dialect::Postgres => format!("CREATE INDEX \"{idx}\" ON \"{table}\" (lower(\"{column}\"));"),
+        Dialect::Mysql => format!(
+            "CREATE INDEX `{idx}` ON `{table}` (`{column}`);  -- and keep the column's collation case-insensitive (*_ci)"
+        ),
+    }
+}
 
 /// Names of the tables in the current database/schema (the bridge's own excluded).
 pub async fn tables(db: &Db) -> Result<Vec<String>, StoreError> {
@@ -40,10 +122,15 @@ pub async fn table(db: &Db, name: &str) -> Result<Option<HostTable>, StoreError>
         Dialect::Postgres => pg_indexes(&mut c, name).await?,
         Dialect::Mysql => mysql_indexes(&mut c, name).await?,
     };
+    let mut columns = columns;
+    for col in &mut columns {
+        if col.kind == Some(ColumnKind::Text) && !has_ci_index(db.dialect, &indexes, col) {
+            col.ci_index_advice = Some(ci_index_advice(db.dialect, name, &col.name));
+        }
+    }
     Ok(Some(HostTable {
         name: name.to_string(),
         columns,
-        indexes,
     }))
 }
 
@@ -73,7 +160,7 @@ async fn sqlite_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, St
             let rowid = pk && pk_count == 1 && ty.eq_ignore_ascii_case("integer");
             HostColumn {
                 name: r.get(0).unwrap_or("").to_string(),
-                kind: ColumnKind::from_sql_type(Dialect::Sqlite, &ty),
+                kind: column_kind(Dialect::Sqlite, &ty),
                 max_len: varchar_len(&ty),
                 sql_type: ty,
                 nullable: r.get(2) == Some("0") && !rowid,
@@ -81,6 +168,7 @@ async fn sqlite_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, St
                 generated: rowid,
                 primary_key: pk,
                 collation: None,
+                ci_index_advice: None,
             }
         })
         .collect())
@@ -100,8 +188,6 @@ async fn sqlite_indexes(
         .await?
         .into_iter()
         .map(|r| HostIndex {
-            name: r.get(0).unwrap_or("").to_string(),
-            unique: r.get(1) == Some("1"),
             leading: r.get(2).unwrap_or("").to_ascii_lowercase(),
             nocase: r.get(3).is_some_and(|c| c.eq_ignore_ascii_case("nocase")),
         })
@@ -109,10 +195,8 @@ async fn sqlite_indexes(
     // The rowid is an index too.
     if let Some(pk) = columns.iter().find(|c| c.generated) {
         out.push(HostIndex {
-            name: "rowid".into(),
             leading: pk.name.to_ascii_lowercase(),
             nocase: false,
-            unique: true,
         });
     }
     Ok(out)
@@ -140,7 +224,7 @@ async fn pg_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreE
                 r.get(4) == Some("YES") || default.is_some_and(|d| d.starts_with("nextval("));
             HostColumn {
                 name: r.get(0).unwrap_or("").to_string(),
-                kind: ColumnKind::from_sql_type(Dialect::Postgres, &ty),
+                kind: column_kind(Dialect::Postgres, &ty),
                 sql_type: ty,
                 nullable: r.get(2) == Some("YES"),
                 has_default: default.is_some(),
@@ -148,6 +232,7 @@ async fn pg_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreE
                 primary_key: r.get(6) == Some("YES"),
                 max_len: r.get(5).and_then(|s| s.parse().ok()),
                 collation: None,
+                ci_index_advice: None,
             }
         })
         .collect())
@@ -162,8 +247,6 @@ async fn pg_indexes(c: &mut Conn, table: &str) -> Result<Vec<HostIndex>, StoreEr
         .map(|r| {
             let def = r.get(1).unwrap_or("").to_string();
             HostIndex {
-                name: r.get(0).unwrap_or("").to_string(),
-                unique: def.to_ascii_uppercase().starts_with("CREATE UNIQUE"),
                 leading: pg_leading(&def),
                 nocase: false,
             }
@@ -210,7 +293,7 @@ async fn mysql_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, Sto
             let ty = r.get(1).unwrap_or("").to_string();
             HostColumn {
                 name: r.get(0).unwrap_or("").to_string(),
-                kind: ColumnKind::from_sql_type(Dialect::Mysql, &ty),
+                kind: column_kind(Dialect::Mysql, &ty),
                 sql_type: ty,
                 nullable: r.get(2) == Some("YES"),
                 // MariaDB reports a NULL default as the string "NULL".
@@ -221,6 +304,7 @@ async fn mysql_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, Sto
                 primary_key: r.get(7) == Some("PRI"),
                 max_len: r.get(5).and_then(|s| s.parse().ok()),
                 collation: r.get(6).map(str::to_string),
+                ci_index_advice: None,
             }
         })
         .collect())
@@ -237,9 +321,7 @@ async fn mysql_indexes(c: &mut Conn, table: &str) -> Result<Vec<HostIndex>, Stor
         .await?
         .into_iter()
         .map(|r| HostIndex {
-            name: r.get(0).unwrap_or("").to_string(),
             leading: r.get(1).unwrap_or("").to_ascii_lowercase(),
-            unique: r.get(2) == Some("0"),
             nocase: false,
         })
         .collect())
@@ -248,6 +330,96 @@ async fn mysql_indexes(c: &mut Conn, table: &str) -> Result<Vec<HostIndex>, Stor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn classifies_real_types() {
+        use ColumnKind::*;
+        let cases = [
+            (Dialect::Mysql, "int(10) unsigned", Int),
+            (Dialect::Mysql, "tinyint(1)", Bool),
+            (Dialect::Mysql, "tinyint(4)", Int),
+            (Dialect::Mysql, "varchar(255)", Text),
+            (Dialect::Mysql, "datetime(6)", Timestamp),
+            (Dialect::Postgres, "timestamp without time zone", Timestamp),
+            (Dialect::Postgres, "timestamp with time zone", TimestampTz),
+            (Dialect::Postgres, "character varying", Text),
+            (Dialect::Postgres, "boolean", Bool),
+            (Dialect::Sqlite, "INTEGER", Int),
+            (Dialect::Sqlite, "varchar(100)", Text),
+            (Dialect::Sqlite, "datetime", Timestamp),
+            (Dialect::Sqlite, "BOOLEAN", Bool),
+        ];
+        for (d, t, k) in cases {
+            assert_eq!(column_kind(d, t), Some(k), "{d} {t}");
+        }
+        assert_eq!(column_kind(Dialect::Postgres, "bytea"), None);
+    }
+
+    fn email(sql_type: &str, collation: Option<&str>) -> HostColumn {
+        HostColumn {
+            name: "email".into(),
+            sql_type: sql_type.into(),
+            kind: Some(ColumnKind::Text),
+            nullable: false,
+            has_default: false,
+            generated: false,
+            primary_key: false,
+            max_len: None,
+            collation: collation.map(str::to_string),
+            ci_index_advice: None,
+        }
+    }
+
+    fn idx(leading: &str, nocase: bool) -> Vec<HostIndex> {
+        vec![HostIndex {
+            leading: leading.into(),
+            nocase,
+        }]
+    }
+
+    #[test]
+    fn case_insensitive_index_detection_per_dialect() {
+        use Dialect::*;
+        assert!(has_ci_index(
+            Postgres,
+            &idx("lower((email)::text)", false),
+            &email("text", None)
+        ));
+        assert!(has_ci_index(
+            Postgres,
+            &idx("email", false),
+            &email("citext", None)
+        ));
+        assert!(
+            !has_ci_index(
+                Postgres,
+                &idx("email", false),
+                &email("character varying", None)
+            ),
+            "a plain index cannot serve lower(email) = lower($1)"
+        );
+        assert!(ci_index_advice(Postgres, "users", "email").contains("lower(\"email\")"));
+        assert!(has_ci_index(
+            Sqlite,
+            &idx("email", true),
+            &email("TEXT", None)
+        ));
+        assert!(!has_ci_index(
+            Sqlite,
+            &idx("email", false),
+            &email("TEXT", None)
+        ));
+        assert!(has_ci_index(
+            Mysql,
+            &idx("email", false),
+            &email("varchar(255)", Some("utf8mb4_unicode_ci"))
+        ));
+        assert!(!has_ci_index(
+            Mysql,
+            &idx("email", false),
+            &email("varchar(255)", Some("utf8mb4_bin"))
+        ));
+    }
 
     #[test]
     fn pg_index_definitions() {

@@ -112,8 +112,8 @@ pub async fn migrate(url: &DbUrl, apply: bool) -> Result<MigrationReport, StoreE
 }
 
 /// How many migrations this build ships for the dialect.
-pub fn shipped(d: crate::mapping::Dialect) -> usize {
-    use crate::mapping::Dialect;
+pub fn shipped(d: crate::store::dialect::Dialect) -> usize {
+    use crate::store::dialect::Dialect;
     let n = match d {
         Dialect::Sqlite => {
             MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE).map(|m| m.len())

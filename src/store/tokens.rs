@@ -79,7 +79,6 @@ pub fn verify(secret: &str, stored_hash: &str) -> bool {
 /// `Conflict` when the name is taken.
 pub async fn create(db: &Db, name: &str) -> Result<String, StoreError> {
     let t = generate();
-    let mut tx = db.begin_write().await?;
     let mut q = Sql::new();
     q.raw("INSERT INTO scim_tokens (name, lookup, secret_hash, created_at) VALUES (")
         .text(name)
@@ -90,8 +89,7 @@ pub async fn create(db: &Db, name: &str) -> Result<String, StoreError> {
         .raw(", ")
         .bind(HostValue::Timestamp(Utc::now().naive_utc()))
         .raw(")");
-    let r = tx.conn().exec(q).await.map(|_| ());
-    tx.finish(r).await?;
+    db.write(async |c| c.exec(q).await).await?;
     Ok(t.text)
 }
 
@@ -113,11 +111,9 @@ pub async fn list(db: &Db) -> Result<Vec<TokenInfo>, StoreError> {
 
 /// Deletes the token; true when it existed. Takes effect on the next request.
 pub async fn revoke(db: &Db, name: &str) -> Result<bool, StoreError> {
-    let mut tx = db.begin_write().await?;
     let mut q = Sql::new();
     q.raw("DELETE FROM scim_tokens WHERE name = ").text(name);
-    let r = tx.conn().exec(q).await;
-    Ok(tx.finish(r).await? > 0)
+    Ok(db.write(async |c| c.exec(q).await).await? > 0)
 }
 
 /// The name of the token `presented` is, or `None` when it is not a valid token.
@@ -147,15 +143,12 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<String>, St
         .is_none_or(|t| (now - t).num_seconds() >= LAST_USED_GRANULARITY_SECS);
     if stale {
         // Best effort: a busy database must not fail authentication.
-        if let Ok(mut tx) = db.begin_write().await {
-            let mut q = Sql::new();
-            q.raw("UPDATE scim_tokens SET last_used_at = ")
-                .bind(HostValue::Timestamp(now))
-                .raw(" WHERE lookup = ")
-                .text(lookup);
-            let r = tx.conn().exec(q).await;
-            let _ = tx.finish(r).await;
-        }
+        let mut q = Sql::new();
+        q.raw("UPDATE scim_tokens SET last_used_at = ")
+            .bind(HostValue::Timestamp(now))
+            .raw(" WHERE lookup = ")
+            .text(lookup);
+        let _ = db.write(async |c| c.exec(q).await).await;
     }
     Ok(Some(name))
 }

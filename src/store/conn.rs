@@ -1,0 +1,211 @@
+//! A checked-out connection and the transactions on it, cancellation-safe by construction.
+
+use diesel::result::Error as DieselError;
+use diesel::sqlite::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::Object;
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+use super::sql::{Sql, TextRow};
+use super::{preview, StoreError};
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// A pooled connection of any backend, as the pool hands it out.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per request, moved once; boxing would add an allocation per checkout"
+)]
+pub(super) enum Pooled {
+    Pg(Object<AsyncPgConnection>),
+    My(Object<AsyncMysqlConnection>),
+    Lite(Object<SqliteConn>),
+}
+
+/// A checked-out connection that knows whether it is clean.
+///
+/// A request's future can be dropped at any `.await` (the client hung up, a timeout fired,
+/// the server is shutting down). If that happens while a statement is in flight or between
+/// `BEGIN` and `COMMIT`, the connection is in a state the next user must never inherit: inside
+/// a transaction (on SQLite that holds the file's lock for good), read-only, or mid-protocol.
+/// So every operation marks the connection busy until it completes, a transaction marks it
+/// until it ends, and dropping a connection that is not clean closes it instead of returning
+/// it to the pool — closing rolls back on every backend. No round trip is spent on this.
+pub struct Conn {
+    pooled: Option<Pooled>,
+    /// A statement was sent and its answer not yet read.
+    busy: bool,
+    /// `BEGIN` was sent and neither `COMMIT` nor `ROLLBACK` has completed.
+    in_tx: bool,
+}
+
+/// Runs `$body` with `$c` bound to the backend connection; the body is type-checked once per
+/// backend, which is how one piece of code serves all three.
+macro_rules! on_conn {
+    ($pooled:expr, |$c:ident| $body:expr) => {
+        match $pooled {
+            Pooled::Pg(o) => {
+                let $c: &mut diesel_async::AsyncPgConnection = &mut *o;
+                $body
+            }
+            Pooled::My(o) => {
+                let $c: &mut diesel_async::AsyncMysqlConnection = &mut *o;
+                $body
+            }
+            Pooled::Lite(o) => {
+                let $c: &mut SqliteConn = &mut *o;
+                $body
+            }
+        }
+    };
+}
+
+impl Conn {
+    pub(super) fn new(pooled: Pooled) -> Conn {
+        Conn {
+            pooled: Some(pooled),
+            busy: false,
+            in_tx: false,
+        }
+    }
+
+    fn pooled(&mut self) -> Result<&mut Pooled, StoreError> {
+        self.pooled
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable("connection already closed".into()))
+    }
+
+    /// Runs one operation on the connection with the busy mark held across its `.await`; a
+    /// lost connection is closed rather than reused.
+    async fn guarded<T>(
+        &mut self,
+        op: impl AsyncFnOnce(&mut Pooled) -> Result<T, DieselError>,
+    ) -> Result<T, StoreError> {
+        self.busy = true;
+        let r = op(self.pooled()?).await.map_err(StoreError::from_diesel);
+        self.busy = false;
+        if matches!(r, Err(StoreError::Unavailable(_))) {
+            self.close();
+        }
+        r
+    }
+
+    /// Runs a query and returns its rows as text.
+    pub async fn rows(&mut self, q: Sql) -> Result<Vec<TextRow>, StoreError> {
+        preview::note(&q);
+        self.guarded(async |p| on_conn!(p, |c| q.load::<TextRow>(c).await))
+            .await
+    }
+    pub async fn row(&mut self, q: Sql) -> Result<Option<TextRow>, StoreError> {
+        Ok(self.rows(q).await?.into_iter().next())
+    }
+    /// Runs a statement and returns the number of affected rows.
+    pub async fn exec(&mut self, q: Sql) -> Result<usize, StoreError> {
+        preview::note(&q);
+        self.guarded(async |p| on_conn!(p, |c| q.execute(c).await))
+            .await
+    }
+    pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.guarded(async |p| on_conn!(p, |c| c.batch_execute(sql).await))
+            .await
+    }
+
+    /// Whether the pool may hand this connection to someone else.
+    fn is_clean(&self) -> bool {
+        !self.busy && !self.in_tx
+    }
+
+    /// Takes the connection out of the pool and closes it.
+    fn close(&mut self) {
+        match self.pooled.take() {
+            Some(Pooled::Pg(o)) => drop(Object::take(o)),
+            Some(Pooled::My(o)) => drop(Object::take(o)),
+            Some(Pooled::Lite(o)) => drop(Object::take(o)),
+            None => {}
+        }
+    }
+}
+
+impl Drop for Conn {
+    /// The check on the way back to the pool: a connection that is mid-statement or inside a
+    /// transaction is closed, never reused.
+    fn drop(&mut self) {
+        if !self.is_clean() {
+            tracing::debug!(
+                busy = self.busy,
+                in_transaction = self.in_tx,
+                "connection abandoned mid-request; closing it"
+            );
+            self.close();
+        }
+    }
+}
+
+/// An open transaction. Commit or roll back explicitly; if it is dropped open (the request was
+/// cancelled or timed out), its connection is closed rather than returned to the pool, which
+/// rolls the transaction back on every backend (see [`Conn`]).
+pub struct Tx {
+    conn: Conn,
+}
+
+impl Tx {
+    /// Marks the connection as in a transaction *before* sending `BEGIN`: if the caller is
+    /// dropped while `BEGIN` is in flight, the server may still start the transaction.
+    pub(super) async fn begin(mut conn: Conn, begin: &str) -> Result<Tx, StoreError> {
+        conn.in_tx = true;
+        conn.batch(begin).await?;
+        Ok(Tx { conn })
+    }
+
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+
+    /// # Errors
+    /// The database's error; the transaction is then rolled back by closing the connection.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        if preview::active() {
+            self.rollback().await;
+            return Ok(());
+        }
+        self.conn.batch("COMMIT").await?;
+        self.conn.in_tx = false;
+        Ok(())
+    }
+
+    pub async fn rollback(mut self) {
+        if self.conn.batch("ROLLBACK").await.is_ok() {
+            self.conn.in_tx = false;
+        }
+    }
+
+    /// Commits on `Ok`, rolls back on `Err`.
+    pub async fn finish<T>(self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        match r {
+            Ok(v) => {
+                self.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    pub(super) async fn run<T, E: From<StoreError>>(
+        mut self,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match work(&mut self.conn).await {
+            Ok(v) => {
+                self.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.rollback().await;
+                Err(e)
+            }
+        }
+    }
+}

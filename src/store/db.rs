@@ -1,0 +1,383 @@
+//! The database: the backend chosen by the URL's scheme, its pools, and the transactions every
+//! operation runs in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
+};
+
+use super::conn::{Conn, Pooled, SqliteConn, Tx};
+use super::StoreError;
+use crate::store::dialect::Dialect;
+
+/// Where the database is, parsed from `database.url`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+    Mysql(String),
+}
+
+impl std::fmt::Debug for DbUrl {
+    /// Never prints credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DbUrl::Postgres(u) => write!(f, "{}", redact(u)),
+            DbUrl::Mysql(u) => write!(f, "{}", redact(u)),
+        }
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl DbUrl {
+    /// # Errors
+    /// A message naming the accepted schemes when the scheme is unknown.
+    pub fn parse(url: &str) -> Result<DbUrl, String> {
+        let lower = url.to_ascii_lowercase();
+        if let Some(rest) = lower.strip_prefix("sqlite:").map(|_| &url[7..]) {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or("");
+            if path.is_empty() {
+                return Err("a sqlite URL needs a file path, e.g. sqlite://data/helpdesk.db or sqlite:///var/lib/app/app.db".into());
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+            let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+            return Ok(DbUrl::Mysql(format!("mysql://{rest}")));
+        }
+        let scheme = url
+            .split("://")
+            .next()
+            .filter(|s| s.len() < url.len())
+            .unwrap_or(url);
+        Err(format!(
+            "unknown database scheme in \"{}\"; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+            if scheme.len() < 20 { scheme } else { "…" }
+        ))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            DbUrl::Sqlite(_) => Dialect::Sqlite,
+            DbUrl::Postgres(_) => Dialect::Postgres,
+            DbUrl::Mysql(_) => Dialect::Mysql,
+        }
+    }
+}
+
+/// Pool and connection settings.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub pool_size: usize,
+    pub acquire_timeout: Duration,
+    /// SQLite only: `PRAGMA journal_mode=WAL`; changes the host application's file, so it is the
+    /// operator's choice.
+    pub sqlite_wal: bool,
+    pub sqlite_busy_timeout: Duration,
+}
+
+enum AnyPool {
+    Pg(Pool<AsyncPgConnection>),
+    My(Pool<AsyncMysqlConnection>),
+    Lite(Pool<SqliteConn>),
+}
+
+/// Settings for a database server's pool: each new connection runs `setup` first, and a
+/// connection the server dropped is replaced rather than handed to a request. PostgreSQL's
+/// driver notices a closed connection itself (`Fast`: no round trip per checkout, which was
+/// three extra round trips per request); MySQL's does not, so it pays a ping (`Verified`).
+fn server_config<C>(setup: &'static str, recycling: RecyclingMethod<C>) -> ManagerConfig<C>
+where
+    C: AsyncConnection + SimpleAsyncConnection + Send + 'static,
+{
+    let mut cfg = ManagerConfig::<C>::default();
+    cfg.recycling_method = recycling;
+    cfg.custom_setup = Box::new(move |url| {
+        let url = url.to_string();
+        Box::pin(async move {
+            let mut c = C::establish(&url).await?;
+            c.batch_execute(setup)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(c)
+        })
+    });
+    cfg
+}
+
+/// The database: a dialect and its pools. SQLite gets a single writer connection (its
+/// writes are serialised by the file lock anyway, and one writer rules out busy deadlocks)
+/// plus a pool of readers; PostgreSQL and MySQL use one pool for both.
+pub struct Db {
+    pub dialect: Dialect,
+    write: AnyPool,
+    read: Option<AnyPool>,
+    acquire_timeout: Duration,
+}
+
+impl Db {
+    /// Builds the pools and checks that one connection can be opened.
+    ///
+    /// # Errors
+    /// `Unavailable` with the driver's reason when no connection can be made.
+    pub async fn connect(url: &DbUrl, opts: &DbOptions) -> Result<Db, StoreError> {
+        let build_err = |e: diesel_async::pooled_connection::deadpool::BuildError| {
+            StoreError::Other(e.to_string())
+        };
+        let db = match url {
+            DbUrl::Sqlite(path) => {
+                let path = path.to_string_lossy().to_string();
+                let make = |size: usize, writer: bool| {
+                    let mut cfg = ManagerConfig::<SqliteConn>::default();
+                    let wal = opts.sqlite_wal;
+                    let busy = opts.sqlite_busy_timeout.as_millis();
+                    cfg.custom_setup = Box::new(move |url| {
+                        let url = url.to_string();
+                        Box::pin(async move {
+                            let mut c = SqliteConn::establish(&url).await?;
+                            let mut pragmas =
+                                format!("PRAGMA busy_timeout = {busy}; PRAGMA foreign_keys = ON;");
+                            if wal && writer {
+                                pragmas.push_str(
+                                    " PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                                );
+                            }
+                            c.batch_execute(&pragmas)
+                                .await
+                                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                            Ok(c)
+                        })
+                    });
+                    Pool::builder(AsyncDieselConnectionManager::new_with_config(
+                        path.clone(),
+                        cfg,
+                    ))
+                    .max_size(size)
+                    .build()
+                };
+                Db {
+                    dialect: Dialect::Sqlite,
+                    write: AnyPool::Lite(make(1, true).map_err(build_err)?),
+                    read: Some(AnyPool::Lite(
+                        make(opts.pool_size.max(1), false).map_err(build_err)?,
+                    )),
+                    acquire_timeout: opts.acquire_timeout,
+                }
+            }
+            // Timestamps are written in UTC; make `timestamptz` columns read them so.
+            DbUrl::Postgres(u) => Db {
+                dialect: Dialect::Postgres,
+                write: AnyPool::Pg(
+                    Pool::builder(AsyncDieselConnectionManager::new_with_config(u.clone(), server_config("SET TIME ZONE 'UTC'", RecyclingMethod::Fast)))
+                        .max_size(opts.pool_size)
+                        .build()
+                        .map_err(build_err)?,
+                ),
+                read: None,
+                acquire_timeout: opts.acquire_timeout,
+            },
+            // Strict mode turns silent truncation into errors; UTC keeps TIMESTAMP columns
+            // unambiguous.
+            DbUrl::Mysql(u) => Db {
+                dialect: Dialect::Mysql,
+                write: AnyPool::My(
+                    Pool::builder(AsyncDieselConnectionManager::new_with_config(
+                        u.clone(),
+                        server_config("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00'", RecyclingMethod::Verified),
+                    ))
+                    .max_size(opts.pool_size)
+                    .build()
+                    .map_err(build_err)?,
+                ),
+                read: None,
+                acquire_timeout: opts.acquire_timeout,
+            },
+        };
+        let mut c = db.reader().await?;
+        c.batch("SELECT 1").await?;
+        Ok(db)
+    }
+
+    async fn get(&self, pool: &AnyPool) -> Result<Conn, StoreError> {
+        let t = self.acquire_timeout;
+        let unavailable = |e: String| StoreError::Unavailable(e);
+        let timeout = || {
+            StoreError::Unavailable(format!(
+                "no database connection within {} ms",
+                t.as_millis()
+            ))
+        };
+        Ok(match pool {
+            AnyPool::Pg(p) => Conn::new(Pooled::Pg(
+                tokio::time::timeout(t, p.get())
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(|e| unavailable(e.to_string()))?,
+            )),
+            AnyPool::My(p) => Conn::new(Pooled::My(
+                tokio::time::timeout(t, p.get())
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(|e| unavailable(e.to_string()))?,
+            )),
+            AnyPool::Lite(p) => Conn::new(Pooled::Lite(
+                tokio::time::timeout(t, p.get())
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(|e| unavailable(e.to_string()))?,
+            )),
+        })
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn reader(&self) -> Result<Conn, StoreError> {
+        self.get(self.read.as_ref().unwrap_or(&self.write)).await
+    }
+
+    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so the write lock is taken up
+    /// front and concurrent writers queue instead of failing).
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
+        let begin = match self.dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+            Dialect::Mysql => "START TRANSACTION",
+        };
+        Tx::begin(self.get(&self.write).await?, begin).await
+    }
+
+    /// Starts a read-only snapshot for multi-statement reads (count + page).
+    pub async fn begin_read(&self) -> Result<Tx, StoreError> {
+        let begin = match self.dialect {
+            Dialect::Sqlite => "BEGIN",
+            Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Dialect::Mysql => "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        };
+        Tx::begin(self.reader().await?, begin).await
+    }
+
+    /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
+    /// when it returns `Err`, and rolled back by closing the connection when the caller's
+    /// future is dropped half-way.
+    ///
+    /// # Errors
+    /// `work`'s error, or the store's (begin, commit) converted into `E`.
+    pub async fn write<T, E: From<StoreError>>(
+        &self,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.begin_write().await?;
+        tx.run(work).await
+    }
+
+    /// As [`Db::write`], in a read-only snapshot.
+    ///
+    /// # Errors
+    /// `work`'s error, or the store's converted into `E`.
+    pub async fn read<T, E: From<StoreError>>(
+        &self,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.begin_read().await?;
+        tx.run(work).await
+    }
+
+    /// Connections per pool: (pool, max, open, idle, waiting), for metrics.
+    pub fn pool_usage(&self) -> Vec<(&'static str, usize, usize, usize, usize)> {
+        let status = |p: &AnyPool| {
+            let s = match p {
+                AnyPool::Pg(p) => p.status(),
+                AnyPool::My(p) => p.status(),
+                AnyPool::Lite(p) => p.status(),
+            };
+            (s.max_size, s.size, s.available, s.waiting)
+        };
+        let mut out = Vec::new();
+        let (m, s, a, w) = status(&self.write);
+        out.push((
+            if self.read.is_some() { "write" } else { "main" },
+            m,
+            s,
+            a,
+            w,
+        ));
+        if let Some(r) = &self.read {
+            let (m, s, a, w) = status(r);
+            out.push(("read", m, s, a, w));
+        }
+        out
+    }
+
+    /// Cheap liveness probe.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.reader().await?.batch("SELECT 1").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes_are_explicit() {
+        assert_eq!(
+            DbUrl::parse("sqlite://data/x.db").unwrap(),
+            DbUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:///var/x.db").unwrap(),
+            DbUrl::Sqlite("/var/x.db".into())
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:x.db").unwrap(),
+            DbUrl::Sqlite("x.db".into())
+        );
+        assert!(matches!(
+            DbUrl::parse("postgresql://u@h/db").unwrap(),
+            DbUrl::Postgres(_)
+        ));
+        assert_eq!(
+            DbUrl::parse("mariadb://root@h/test").unwrap(),
+            DbUrl::Mysql("mysql://root@h/test".into())
+        );
+        for bad in ["sqlit://x.db", "x.db", "postgress://h/db", "sqlite://"] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/helpdesk"),
+            "postgres://app:***@db:5432/helpdesk"
+        );
+        assert_eq!(redact("postgres://db/helpdesk"), "postgres://db/helpdesk");
+        assert_eq!(
+            format!("{:?}", DbUrl::parse("mysql://root:pw@h/t").unwrap()),
+            "mysql://root:***@h/t"
+        );
+    }
+}

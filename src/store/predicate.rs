@@ -1,0 +1,510 @@
+//! Filter predicates (and a mapping's scope) rendered as SQL over the host tables: every value
+//! bound, every identifier from the validated mapping.
+
+use crate::mapping::compile::UserMapping;
+use crate::mapping::{ColumnKind, HostValue, Pred, Target};
+use crate::scim::filter::CompareOp;
+
+use super::dialect::{
+    glob_escape, int_cast_type, like_escape, table_alias, text_type, Dialect, HOST_ALIAS,
+};
+use super::sql::Sql;
+
+/// Context for rendering predicates against the host table (aliased `h`).
+pub struct PredCtx<'a> {
+    pub dialect: Dialect,
+    pub host_table: &'a str,
+    pub key: &'a str,
+    pub key_kind: ColumnKind,
+    /// The user mapping, for joined and child tables.
+    pub users: Option<&'a UserMapping>,
+}
+
+impl<'a> PredCtx<'a> {
+    pub fn users(d: Dialect, m: &'a UserMapping) -> Self {
+        PredCtx {
+            dialect: d,
+            host_table: &m.table,
+            key: &m.key.name,
+            key_kind: m.key.kind,
+            users: Some(m),
+        }
+    }
+}
+
+/// ` LEFT JOIN <joined> j1 ON j1.parent = h.key AND j1.<cond> = ? …` for every joined table.
+pub fn joins(q: &mut Sql, m: &UserMapping) {
+    for (i, j) in m.joined.iter().enumerate() {
+        let alias = table_alias(i + 1);
+        q.raw(" LEFT JOIN ")
+            .ident(&j.table)
+            .raw(" ")
+            .ident(&alias)
+            .raw(" ON ")
+            .ident(&alias)
+            .raw(".")
+            .ident(&j.parent)
+            .raw(" = ")
+            .ident(HOST_ALIAS)
+            .raw(".")
+            .ident(&m.key.name);
+        for (c, v) in &j.conditions {
+            q.raw(" AND ")
+                .ident(&alias)
+                .raw(".")
+                .ident(c)
+                .raw(" = ")
+                .bind(v.clone());
+        }
+    }
+}
+
+/// The scope of a user mapping as a predicate, combined with `pred`.
+pub fn scoped(m: &UserMapping, pred: Option<&Pred>) -> Option<Pred> {
+    let mut parts: Vec<Pred> = m
+        .scope
+        .iter()
+        .map(|c| {
+            let any = Pred::Or(
+                c.values
+                    .iter()
+                    .map(|v| Pred::Cmp {
+                        target: Target::Column(c.column.clone()),
+                        op: CompareOp::Eq,
+                        value: v.clone(),
+                        fold_case: false,
+                    })
+                    .collect(),
+            );
+            if c.negate {
+                Pred::Not(Box::new(any))
+            } else {
+                any
+            }
+        })
+        .collect();
+    if let Some(p) = pred {
+        parts.push(p.clone());
+    }
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(Pred::And(parts)),
+    }
+}
+
+/// ` WHERE <pred>` when there is a predicate.
+///
+/// Statements shaped by a client's filter stay out of the prepared-statement cache, so a
+/// client cannot grow it without bound — except a filter of one comparison (beyond the
+/// mapping's fixed scope): those shapes are few (attribute × operator), and they are the
+/// lookups identity providers make all day (`userName eq "…"`), which then skip parsing.
+pub fn where_clause(q: &mut Sql, ctx: &PredCtx<'_>, pred: Option<&Pred>) {
+    if let Some(p) = pred {
+        q.raw(" WHERE ");
+        render(q, ctx, p);
+        let scope: usize = ctx
+            .users
+            .map_or(0, |m| m.scope.iter().map(|c| c.values.len()).sum());
+        if leaves(p) > scope + 1 {
+            q.uncacheable = true;
+        }
+    }
+}
+
+/// Comparisons in a predicate.
+fn leaves(p: &Pred) -> usize {
+    match p {
+        Pred::True | Pred::False => 0,
+        Pred::And(v) | Pred::Or(v) => v.iter().map(leaves).sum(),
+        Pred::Not(x) => leaves(x),
+        Pred::Cmp { .. } | Pred::Present(_) => 1,
+    }
+}
+
+/// `SELECT CAST(COUNT(*) AS TEXT) FROM <table> h [WHERE …]`: a list's `totalResults`.
+pub fn count_sql(ctx: &PredCtx<'_>, pred: Option<&Pred>) -> Sql {
+    let mut q = Sql::new();
+    q.raw("SELECT CAST(COUNT(*) AS ")
+        .raw(text_type(ctx.dialect))
+        .raw(") FROM ")
+        .ident(ctx.host_table)
+        .raw(" ")
+        .ident(HOST_ALIAS);
+    if let Some(m) = ctx.users {
+        joins(&mut q, m);
+    }
+    where_clause(&mut q, ctx, pred);
+    q
+}
+
+/// Renders a predicate. SCIM semantics for absent values: a comparison on NULL is false, so
+/// `not (x eq 1)` matches rows where x is NULL — each comparison is guarded explicitly rather
+/// than left to SQL's three-valued logic.
+pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
+    match p {
+        Pred::True => {
+            q.raw("1=1");
+        }
+        Pred::False => {
+            q.raw("1=0");
+        }
+        Pred::And(v) | Pred::Or(v) => {
+            let joiner = if matches!(p, Pred::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            q.raw("(");
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    q.raw(joiner);
+                }
+                render(q, ctx, x);
+            }
+            q.raw(")");
+        }
+        Pred::Not(x) => {
+            q.raw("NOT (");
+            render(q, ctx, x);
+            q.raw(")");
+        }
+        Pred::Present(t) => match t {
+            Target::ExternalId => {
+                external_id_subquery(q, ctx, |q| {
+                    q.raw("l.external_id IS NOT NULL AND l.external_id <> ''");
+                });
+            }
+            Target::Key => {
+                q.raw("1=1");
+            }
+            Target::Member => {
+                q.ident(HOST_ALIAS)
+                    .raw(".")
+                    .ident(ctx.key)
+                    .raw(" IN (SELECT group_id FROM scim_group_members)");
+            }
+            Target::Column(c) => present(q, ctx.dialect, HOST_ALIAS, c),
+            Target::Joined(i, c) => present(q, ctx.dialect, &table_alias(i + 1), c),
+            Target::Child(i, c) => child_exists(q, ctx, *i, |q| present(q, ctx.dialect, "c", c)),
+        },
+        Pred::Cmp {
+            target,
+            op,
+            value,
+            fold_case,
+        } => match target {
+            Target::ExternalId => {
+                let (op, value, fold) = (*op, value.clone(), *fold_case);
+                external_id_subquery(q, ctx, move |q| {
+                    compare(
+                        q,
+                        ctx.dialect,
+                        |q| {
+                            q.raw("l.external_id");
+                        },
+                        op,
+                        &value,
+                        fold,
+                        ColumnKind::Text,
+                    );
+                });
+            }
+            Target::Member => {
+                // Only equality reaches here (the group filter translation refuses the rest).
+                q.ident(HOST_ALIAS)
+                    .raw(".")
+                    .ident(ctx.key)
+                    .raw(" IN (SELECT group_id FROM scim_group_members WHERE member_key = ");
+                q.bind(value.clone()).raw(")");
+                let _ = (op, fold_case);
+            }
+            Target::Key => {
+                let key = ctx.key.to_string();
+                compare(
+                    q,
+                    ctx.dialect,
+                    |q| {
+                        q.ident(HOST_ALIAS).raw(".").ident(&key);
+                    },
+                    *op,
+                    value,
+                    false,
+                    ctx.key_kind,
+                );
+            }
+            Target::Column(c) => {
+                column_compare(q, ctx.dialect, HOST_ALIAS, c, *op, value, *fold_case)
+            }
+            Target::Joined(i, c) => column_compare(
+                q,
+                ctx.dialect,
+                &table_alias(i + 1),
+                c,
+                *op,
+                value,
+                *fold_case,
+            ),
+            Target::Child(i, c) => child_exists(q, ctx, *i, |q| {
+                column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case)
+            }),
+        },
+    }
+}
+
+/// `(a.c IS NOT NULL AND CAST(a.c AS TEXT) <> '')`: SCIM's "present".
+fn present(q: &mut Sql, d: Dialect, alias: &str, c: &str) {
+    q.raw("(")
+        .ident(alias)
+        .raw(".")
+        .ident(c)
+        .raw(" IS NOT NULL");
+    q.raw(" AND CAST(").ident(alias).raw(".").ident(c);
+    q.raw(if d == Dialect::Mysql {
+        " AS CHAR) <> '')"
+    } else {
+        " AS TEXT) <> '')"
+    });
+}
+
+fn column_compare(
+    q: &mut Sql,
+    d: Dialect,
+    alias: &str,
+    c: &str,
+    op: CompareOp,
+    value: &HostValue,
+    fold: bool,
+) {
+    let kind = match value {
+        HostValue::Text(_) => ColumnKind::Text,
+        HostValue::Int(_) => ColumnKind::Int,
+        HostValue::Bool(_) => ColumnKind::Bool,
+        HostValue::Timestamp(_) => ColumnKind::Timestamp,
+        HostValue::Null(k) => *k,
+    };
+    q.raw("(")
+        .ident(alias)
+        .raw(".")
+        .ident(c)
+        .raw(" IS NOT NULL AND ");
+    compare(
+        q,
+        d,
+        |q| {
+            q.ident(alias).raw(".").ident(c);
+        },
+        op,
+        value,
+        fold,
+        kind,
+    );
+    q.raw(")");
+}
+
+/// `EXISTS (SELECT 1 FROM <child> c WHERE c.parent = h.key AND <conditions> AND <inner>)`.
+fn child_exists(q: &mut Sql, ctx: &PredCtx<'_>, i: usize, inner: impl FnOnce(&mut Sql)) {
+    let Some(child) = ctx.users.and_then(|m| m.children.get(i)) else {
+        q.raw("1=0");
+        return;
+    };
+    q.raw("EXISTS (SELECT 1 FROM ")
+        .ident(&child.table)
+        .raw(" c WHERE c.")
+        .ident(&child.parent)
+        .raw(" = ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(ctx.key);
+    for (col, v) in &child.conditions {
+        q.raw(" AND c.").ident(col).raw(" = ").bind(v.clone());
+    }
+    q.raw(" AND ");
+    inner(q);
+    q.raw(")");
+}
+
+fn external_id_subquery(q: &mut Sql, ctx: &PredCtx<'_>, inner: impl FnOnce(&mut Sql)) {
+    q.ident(HOST_ALIAS)
+        .raw(".")
+        .ident(ctx.key)
+        .raw(" IN (SELECT ");
+    if ctx.key_kind == ColumnKind::Int {
+        q.raw("CAST(l.host_key AS ")
+            .raw(int_cast_type(ctx.dialect))
+            .raw(")");
+    } else {
+        q.raw("l.host_key");
+    }
+    q.raw(" FROM scim_users l WHERE l.host_table = ")
+        .text(ctx.host_table)
+        .raw(" AND ");
+    inner(q);
+    q.raw(")");
+}
+
+fn compare(
+    q: &mut Sql,
+    d: Dialect,
+    lhs: impl Fn(&mut Sql),
+    op: CompareOp,
+    value: &HostValue,
+    fold: bool,
+    kind: ColumnKind,
+) {
+    let text = match value {
+        HostValue::Text(s) => Some(s.as_str()),
+        _ => None,
+    };
+    if let (CompareOp::Co | CompareOp::Sw | CompareOp::Ew, Some(s)) = (op, text) {
+        let (pre, post) = match op {
+            CompareOp::Co => (true, true),
+            CompareOp::Sw => (false, true),
+            _ => (true, false),
+        };
+        if !fold && d == Dialect::Sqlite {
+            let pat = format!(
+                "{}{}{}",
+                if pre { "*" } else { "" },
+                glob_escape(s),
+                if post { "*" } else { "" }
+            );
+            lhs(q);
+            q.raw(" GLOB ").text(&pat);
+            return;
+        }
+        let pat = format!(
+            "{}{}{}",
+            if pre { "%" } else { "" },
+            like_escape(s),
+            if post { "%" } else { "" }
+        );
+        match (d, fold) {
+            (Dialect::Postgres, true) => {
+                q.raw("lower(");
+                lhs(q);
+                q.raw(") LIKE lower(").text(&pat).raw(") ESCAPE '!'");
+            }
+            (Dialect::Mysql, false) => {
+                q.raw("CAST(");
+                lhs(q);
+                q.raw(" AS BINARY) LIKE CAST(")
+                    .text(&pat)
+                    .raw(" AS BINARY) ESCAPE '!'");
+            }
+            _ => {
+                lhs(q);
+                q.raw(" LIKE ").text(&pat).raw(" ESCAPE '!'");
+            }
+        }
+        return;
+    }
+    let sym = match op {
+        CompareOp::Eq => " = ",
+        CompareOp::Ne => " <> ",
+        CompareOp::Gt => " > ",
+        CompareOp::Ge => " >= ",
+        CompareOp::Lt => " < ",
+        CompareOp::Le => " <= ",
+        _ => " = ",
+    };
+    if fold && kind == ColumnKind::Text {
+        match d {
+            Dialect::Postgres => {
+                q.raw("lower(");
+                lhs(q);
+                q.raw(")")
+                    .raw(sym)
+                    .raw("lower(")
+                    .bind(value.clone())
+                    .raw(")");
+            }
+            Dialect::Sqlite => {
+                lhs(q);
+                q.raw(sym).bind(value.clone()).raw(" COLLATE NOCASE");
+            }
+            Dialect::Mysql => {
+                lhs(q);
+                q.raw(sym).bind(value.clone());
+            }
+        }
+    } else {
+        lhs(q);
+        q.raw(sym).bind(value.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(d: Dialect) -> PredCtx<'static> {
+        PredCtx {
+            dialect: d,
+            host_table: "users",
+            key: "id",
+            key_kind: ColumnKind::Int,
+            users: None,
+        }
+    }
+
+    #[test]
+    fn renders_index_friendly_case_insensitive_equality() {
+        let p = Pred::Cmp {
+            target: Target::Column("email".into()),
+            op: CompareOp::Eq,
+            value: HostValue::Text("a@b".into()),
+            fold_case: true,
+        };
+        let mut q = Sql::new();
+        render(&mut q, &ctx(Dialect::Postgres), &p);
+        assert_eq!(
+            q.describe().0,
+            "(\"h\".\"email\" IS NOT NULL AND lower(\"h\".\"email\") = lower(?))"
+        );
+        let mut q = Sql::new();
+        render(&mut q, &ctx(Dialect::Sqlite), &p);
+        assert_eq!(
+            q.describe().0,
+            "(\"h\".\"email\" IS NOT NULL AND \"h\".\"email\" = ? COLLATE NOCASE)"
+        );
+    }
+
+    #[test]
+    fn like_patterns_escape_metacharacters() {
+        let p = Pred::Cmp {
+            target: Target::Column("email".into()),
+            op: CompareOp::Co,
+            value: HostValue::Text("50%_off!".into()),
+            fold_case: true,
+        };
+        let mut q = Sql::new();
+        render(&mut q, &ctx(Dialect::Mysql), &p);
+        let (sql, binds) = q.describe();
+        assert!(sql.contains("LIKE ? ESCAPE '!'"), "{sql}");
+        assert_eq!(binds, vec!["\"%50!%!_off!!%\"".to_string()]);
+        let exact = Pred::Cmp {
+            target: Target::Column("code".into()),
+            op: CompareOp::Sw,
+            value: HostValue::Text("A*".into()),
+            fold_case: false,
+        };
+        let mut q = Sql::new();
+        render(&mut q, &ctx(Dialect::Sqlite), &exact);
+        assert_eq!(q.describe().1, vec!["\"A[*]*\"".to_string()]);
+    }
+
+    #[test]
+    fn external_id_uses_the_link_table_with_a_typed_key() {
+        let p = Pred::Cmp {
+            target: Target::ExternalId,
+            op: CompareOp::Eq,
+            value: HostValue::Text("00u1".into()),
+            fold_case: false,
+        };
+        let mut q = Sql::new();
+        render(&mut q, &ctx(Dialect::Mysql), &p);
+        let sql = q.describe().0;
+        assert!(sql.starts_with("\"h\".\"id\" IN (SELECT CAST(l.host_key AS SIGNED) FROM scim_users l WHERE l.host_table = ? AND l.external_id = ?"), "{sql}");
+    }
+}

@@ -1,0 +1,89 @@
+//! `DELETE /Users/{id}` in each of its `on_delete` forms.
+
+use crate::mapping::compile::UserMapping;
+use crate::mapping::convert::{Assign, Row};
+
+use super::key_value;
+use super::link::unlink;
+use super::read::fetch_host;
+use super::write::update_host;
+use crate::store::rows::where_parent;
+use crate::store::sql::Sql;
+use crate::store::{Db, StoreError};
+
+/// `DELETE` with `on_delete = "delete"`: removes the user's child and joined rows, its host
+/// group memberships, the host row and the link.
+pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
+    let Some(kv) = key_value(m, key) else {
+        return Ok(false);
+    };
+    let d = db.dialect;
+    db.write(async |c| -> Result<_, StoreError> {
+        if fetch_host(c, m, d, key, true).await?.is_none() {
+            return Ok(false);
+        }
+        for child in &m.children {
+            let mut q = Sql::new();
+            q.raw("DELETE FROM ").ident(&child.table);
+            where_parent(&mut q, &child.parent, kv.clone(), &child.conditions);
+            c.exec(q).await?;
+        }
+        for j in &m.joined {
+            let mut q = Sql::new();
+            q.raw("DELETE FROM ").ident(&j.table);
+            where_parent(&mut q, &j.parent, kv.clone(), &j.conditions);
+            c.exec(q).await?;
+        }
+        crate::store::groups::remove_host_memberships(c, m, key).await?;
+        let mut q = Sql::new();
+        q.raw("DELETE FROM ")
+            .ident(&m.table)
+            .raw(" WHERE ")
+            .ident(&m.key.name)
+            .raw(" = ")
+            .bind(kv.clone());
+        let n = c.exec(q).await?;
+        if n > 0 {
+            crate::store::audit::record(c, "User", key, None, "delete", &[]).await?;
+        }
+        unlink(c, m, key).await?;
+        crate::store::groups::remove_user_everywhere(c, key).await?;
+        Ok(n > 0)
+    })
+    .await
+}
+
+/// `DELETE` with `on_delete = "soft_delete"`: writes the soft-delete values (the row leaves
+/// the scope) and forgets the link; the row and everything pointing at it stay.
+pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
+    let d = db.dialect;
+    db.write(async |c| -> Result<_, StoreError> {
+        if fetch_host(c, m, d, key, true).await?.is_none() {
+            return Ok(false);
+        }
+        let row: Row = m
+            .soft_delete
+            .iter()
+            .map(|(col, v)| (col.clone(), Assign::Value(v.clone())))
+            .collect();
+        update_host(c, m, key, &row).await?;
+        crate::store::audit::record(c, "User", key, None, "soft_delete", &[]).await?;
+        unlink(c, m, key).await?;
+        crate::store::groups::remove_user_everywhere(c, key).await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// `DELETE` with `on_delete = "ignore"`: the host row stays; the bridge forgets its link.
+pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
+    db.write(async |c| -> Result<_, StoreError> {
+        let exists = fetch_host(c, m, db.dialect, key, true).await?.is_some();
+        if exists {
+            unlink(c, m, key).await?;
+            crate::store::audit::record(c, "User", key, None, "unlink", &[]).await?;
+        }
+        Ok(exists)
+    })
+    .await
+}

@@ -1,0 +1,131 @@
+//! Users in the host table and their links in `scim_users`, one transaction per operation.
+//!
+//! The host row is the truth for mapped attributes; the link row records that a SCIM identity
+//! owns the host row, its `externalId`, and the IdP's last view of the user. The link's unique
+//! `(host_table, user_name_hash)` is what makes `userName` unique across bridge replicas.
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::mapping::compile::UserMapping;
+use crate::mapping::convert::{ChildRow, RowPlan};
+use crate::mapping::HostValue;
+
+use super::rows::key_of;
+
+mod delete;
+mod link;
+mod lookup;
+mod read;
+mod related;
+mod write;
+
+pub use delete::{delete_row, forget, soft_delete};
+pub use link::{dangling_links, forget_links, prelink, shared_match_values};
+pub use read::{count, get, list, page_after};
+pub use write::{create, modify};
+
+/// A user as stored: the host row's key and mapped values, and the link if a SCIM identity
+/// owns it.
+#[derive(Debug, Clone)]
+pub struct HostUser {
+    pub key: String,
+    /// Values of `UserMapping::read_columns`, in order.
+    pub values: Vec<HostValue>,
+    /// Rows of each child table, in key order.
+    pub children: Vec<Vec<ChildRow>>,
+    pub link: Option<Link>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub resource: Value,
+    pub created_at: Option<NaiveDateTime>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// What a write puts in the host row and the link.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub row: RowPlan,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub resource: Value,
+}
+
+/// The result of a create.
+#[derive(Debug)]
+pub struct Created {
+    pub user: HostUser,
+    /// An existing host row was adopted instead of inserting a new one.
+    pub adopted: bool,
+}
+
+/// The userName key the database keeps unique: trimmed, Unicode-lower-cased, hashed to a
+/// fixed width so any length fits an index on every backend.
+pub fn user_name_hash(user_name: &str) -> String {
+    hex::encode(Sha256::digest(user_name.trim().to_lowercase().as_bytes()))
+}
+
+pub(super) fn key_value(m: &UserMapping, key: &str) -> Option<HostValue> {
+    key_of(m.key.kind, key)
+}
+
+/// The order of a list: a column of table `at` (0 main, n joined), compared case-insensitively
+/// when `fold`; the key breaks ties.
+#[derive(Debug, Clone, Copy)]
+pub struct SortBy<'a> {
+    pub at: usize,
+    pub column: &'a str,
+    pub order: crate::scim::query::SortOrder,
+    pub fold: bool,
+}
+
+/// Where the previous page of the same query ended: its last key, and the total it counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    pub after_key: String,
+    pub total: u64,
+}
+
+/// Links made by `scim-bridge import --apply`: the identity provider's first create adopts them.
+pub const ORIGIN_IMPORT: &str = "import";
+
+/// Why a create could not proceed.
+#[derive(Debug)]
+pub enum CreateConflict {
+    /// A SCIM identity already owns this userName (the host key it owns).
+    Taken(String),
+    /// Several host rows match the userName; adopting one would be a guess.
+    Ambiguous(Vec<String>),
+    /// A host row matches but adoption is switched off.
+    ExistsUnadopted(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_name_key_is_case_and_space_insensitive() {
+        assert_eq!(
+            user_name_hash(" Alice@Example.COM "),
+            user_name_hash("alice@example.com")
+        );
+        assert_ne!(
+            user_name_hash("alice@example.com"),
+            user_name_hash("alice@example.org")
+        );
+        assert_eq!(user_name_hash("ÄRGER@x"), user_name_hash("ärger@x"));
+    }
+
+    #[test]
+    fn uuids_are_v4() {
+        let u = crate::store::new_uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+    }
+}
