@@ -1,6 +1,8 @@
 //! Applying parsed operations: no-path values, whole attributes, sub-attributes and whole
 //! extensions. Value-filter paths are handed to `filtered.rs`.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::{filtered, OpKind, PatchOp, PatchPath};
@@ -20,11 +22,35 @@ pub fn apply(rt: &ResourceType, resource: &Value, ops: &[PatchOp]) -> Result<Val
     }
     for op in ops {
         match &op.path {
-            Some(path) => apply_path(rt, &mut doc, op.op, path, op.value.as_ref())?,
+            Some(path) => {
+                let value = path_value(rt, path, op.value.as_ref());
+                apply_path(rt, &mut doc, op.op, path, value.as_deref())?
+            }
             None => apply_no_path(rt, &mut doc, op)?,
         }
     }
     Ok(rt.canonicalize(doc))
+}
+
+/// The value of an operation with a path. A single object for a path naming a whole
+/// multi-valued complex attribute (`"path": "emails", "value": {"value": "a@b"}`) is one value
+/// of it: RFC 7644 §3.5.2.1 describes the value as "a JSON object containing the
+/// sub-attributes of the complex attribute specified in the operation's path". Everything
+/// else is checked as sent (see `scim/types.rs`).
+fn path_value<'v>(
+    rt: &ResourceType,
+    path: &PatchPath,
+    value: Option<&'v Value>,
+) -> Option<Cow<'v, Value>> {
+    let v = value?;
+    if let (None, Value::Object(_)) = (&path.filter, v) {
+        if let Ok(r) = rt.resolve(&path.attr) {
+            if r.sub.is_none() && r.attr.multi && r.attr.ty == AttrType::Complex {
+                return Some(Cow::Owned(Value::Array(vec![v.clone()])));
+            }
+        }
+    }
+    Some(Cow::Borrowed(v))
 }
 
 fn apply_no_path(rt: &ResourceType, doc: &mut Value, op: &PatchOp) -> Result<(), ScimError> {

@@ -46,6 +46,9 @@ pub struct PatchOp {
 }
 
 #[cfg(test)]
+mod value_tests;
+
+#[cfg(test)]
 mod test_util {
     pub use super::{apply, parse_request};
     pub use crate::scim::error::ScimError;
