@@ -581,6 +581,122 @@ async fn concurrent_creates_of_one_user_name_make_exactly_one_row(b: Backend) {
     );
 }
 
+/// Issue 13: values of the wrong JSON type are refused (not coerced), and a PATCH whose value
+/// filter selects nothing is `noTarget` with nothing written — while the same paths still
+/// write when they select, and Entra's slot form still creates.
+async fn wrong_types_and_filters_that_select_nothing_write_nothing(b: Backend) {
+    let app = spawn_app(b).await;
+    let count = || async {
+        app.count("SELECT COUNT(*) FROM users").await
+            + app.count("SELECT COUNT(*) FROM scim_users").await
+    };
+    let before = count().await;
+
+    // "userName": 12345 was stored as "12345"; now it is refused and nothing is written.
+    let mut u = okta_user("typed@example.com", "Ty", "Ped");
+    u["userName"] = json!(12345);
+    let r = app.post("/Users", &u).await;
+    r.assert_error(400, Some("invalidValue"));
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("userName") && detail.contains("must be a string, got a number"),
+        "{detail}"
+    );
+    assert!(app.user_row("12345").await.is_none());
+    // "emails": "a@b.example" was read as one email; now it is refused.
+    let mut u = okta_user("typed@example.com", "Ty", "Ped");
+    u["emails"] = json!("a@b.example");
+    let r = app.post("/Users", &u).await;
+    r.assert_error(400, Some("invalidValue"));
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("emails"),
+        "{}",
+        r.body
+    );
+    assert!(app.user_row("typed@example.com").await.is_none());
+    assert_eq!(count().await, before, "no host row, no link written");
+    // Entra's string boolean is still a boolean.
+    let mut u = okta_user("typed@example.com", "Ty", "Ped");
+    u["active"] = json!("False");
+    let r = app.post("/Users", &u).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["active"], false);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let path = format!("/Users/{id}");
+    let p = |ops: serde_json::Value| json!({"schemas": [PATCH_OP], "Operations": ops});
+
+    // A value filter that selects nothing: 400 noTarget, and the whole host row and the
+    // resource stay as they were.
+    let row = app.user_row("typed@example.com").await.unwrap();
+    let resource = app.get(&path).await.body;
+    for (ops, scim_type) in [
+        (
+            json!([{"op": "replace", "path": "emails[value eq \"x' OR 1=1 --\"].value", "value": "attacker@example.com"}]),
+            "noTarget",
+        ),
+        (
+            json!([{"op": "replace", "path": "emails[value eq \"x' OR 1=1 --\"]", "value": {"value": "attacker@example.com"}}]),
+            "noTarget",
+        ),
+        (
+            json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]),
+            "noTarget",
+        ),
+        (
+            json!([{"op": "replace", "path": "name.givenName", "value": "Changed"},
+                   {"op": "replace", "path": "emails[value eq \"nobody@example.com\"].value", "value": "x@example.com"}]),
+            "noTarget",
+        ),
+        (
+            json!([{"op": "replace", "path": "userName", "value": 12345}]),
+            "invalidValue",
+        ),
+        (
+            json!([{"op": "replace", "value": {"emails": "attacker@example.com"}}]),
+            "invalidValue",
+        ),
+        (
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": 5}]),
+            "invalidValue",
+        ),
+    ] {
+        app.patch(&path, &p(ops.clone()))
+            .await
+            .assert_error(400, Some(scim_type));
+        assert_eq!(
+            app.user_row("typed@example.com").await.as_ref(),
+            Some(&row),
+            "host row changed by {ops}"
+        );
+    }
+    assert_eq!(app.get(&path).await.body, resource);
+
+    // The same forms write when they select: the filter is evaluated against the stored email.
+    let r = app
+        .patch(
+            &path,
+            &p(json!([{"op": "replace", "path": "emails[value eq \"TYPED@example.com\"].value", "value": "Second@Example.com"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = app.user_row("typed@example.com").await.unwrap();
+    assert_eq!(after[2].as_deref(), Some("second@example.com"));
+    // Entra's slot form creates the work phone the user does not have yet.
+    assert_eq!(after[6], None, "no phone yet");
+    let r = app
+        .patch(
+            &path,
+            &p(json!([{"op": "Replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 555 0100"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        app.user_row("typed@example.com").await.unwrap()[6].as_deref(),
+        Some("+1 555 0100")
+    );
+    app.stop().await;
+}
+
 backend_tests!(
     filters_on_mapped_attributes_externalid_and_id,
     filters_the_bridge_cannot_answer_exactly_are_refused,
@@ -592,6 +708,7 @@ backend_tests!(
     host_edits_are_visible_and_move_the_etag,
     healthz_needs_no_token,
     concurrent_creates_of_one_user_name_make_exactly_one_row,
+    wrong_types_and_filters_that_select_nothing_write_nothing,
 );
 
 /// Rate limits do not depend on the database, so this runs once.

@@ -10,5 +10,6 @@ pub mod path;
 pub mod query;
 pub mod resource;
 pub mod schema;
+pub mod types;
 
 pub use error::{ScimError, ScimType};

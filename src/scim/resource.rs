@@ -1,15 +1,18 @@
 //! Resource types and the normalisation of incoming resource JSON.
 //!
 //! Clients spell attribute names in any case (Microsoft's suites send `UserName`), send
-//! booleans as strings (`"False"`), single objects where arrays belong, and echo read-only
-//! attributes back (Okta's PUT carries `id`, `meta`, `groups`). Normalising once, against the
-//! schema table, lets every later step work on one canonical shape.
+//! booleans as strings (`"False"`), and echo read-only attributes back (Okta's PUT carries
+//! `id`, `meta`, `groups`). Normalising once, against the schema table, lets every later step
+//! work on one canonical shape. Every value's JSON type is checked against its attribute's
+//! type by [`super::types`], which states the few leniencies kept.
 
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::path::AttrPath;
-use super::schema::{self, AttrDef, AttrType, Mutability, SchemaDef};
+use super::schema::{self, AttrDef, SchemaDef};
+
+pub use super::types::{is_unassigned, normalize_value};
 
 /// A resource type the bridge serves (RFC 7643 §6), with its schema and extensions.
 #[derive(Debug, Clone)]
@@ -150,7 +153,8 @@ impl ResourceType {
     }
 
     /// Normalises a resource body sent by a client (POST or PUT): canonical attribute names,
-    /// coerced values, read-only and write-only attributes dropped, unknown ones refused.
+    /// values checked against their types (see [`super::types`]), read-only and write-only
+    /// attributes dropped, unknown ones refused.
     ///
     /// # Errors
     /// `invalidSyntax` for a non-object body or an unknown attribute, `invalidValue` for a
@@ -169,60 +173,37 @@ impl ResourceType {
                 self.check_schemas(value)?;
                 continue;
             }
-            if super::path::is_urn(key) {
-                if key.eq_ignore_ascii_case(&self.schema.id) {
-                    // Some clients nest core attributes under the core URN; fold them in.
-                    let inner = self.normalize(&Value::Object(
-                        value.as_object().cloned().unwrap_or_default(),
-                    ))?;
-                    if let Value::Object(m) = inner {
+            if !super::path::is_urn(key) {
+                let def = schema::find_attr(&self.schema.attrs, key)
+                    .or_else(|| schema::common_attr(key))
+                    .ok_or_else(|| {
+                        ScimError::invalid_syntax(format!(
+                            "\"{key}\" is not an attribute of the {} resource",
+                            self.name
+                        ))
+                    })?;
+                if let Some(v) = normalize_value(def, value, def.name)? {
+                    core.insert(def.name.to_string(), v);
+                }
+            } else if key.eq_ignore_ascii_case(&self.schema.id) {
+                // Some clients nest core attributes under the core URN; fold them in.
+                if let Some(inner) = schema_object(key, value)? {
+                    if let Value::Object(m) = self.normalize(inner)? {
                         core.extend(m.into_iter().filter(|(k, _)| k != "schemas"));
                     }
-                    continue;
                 }
-                if let Some(ext) = self.extension(key) {
-                    let Value::Object(fields) = value else {
-                        if value.is_null() {
-                            continue;
-                        }
-                        return Err(ScimError::invalid_syntax(format!(
-                            "\"{key}\" must be an object of extension attributes"
-                        )));
-                    };
-                    let mut out = Map::new();
-                    for (k, v) in fields {
-                        let def = schema::find_attr(&ext.attrs, k).ok_or_else(|| {
-                            ScimError::invalid_syntax(format!(
-                                "\"{k}\" is not an attribute of schema {}",
-                                ext.id
-                            ))
-                        })?;
-                        if let Some(v) =
-                            normalize_value(def, v, &format!("{}:{}", ext.id, def.name))?
-                        {
-                            out.insert(def.name.to_string(), v);
-                        }
-                    }
+            } else if let Some(ext) = self.extension(key) {
+                if let Some(fields) = schema_object(key, value)? {
+                    let out = normalize_extension(ext, fields)?;
                     if !out.is_empty() {
                         exts.push((ext.id.clone(), out));
                     }
-                    continue;
                 }
+            } else {
                 return Err(ScimError::invalid_value(format!(
                     "\"{key}\" is not a schema this bridge serves for {}; add its attributes to the mapping or remove them from the identity provider's attribute mapping",
                     self.name
                 )));
-            }
-            let def = schema::find_attr(&self.schema.attrs, key)
-                .or_else(|| schema::common_attr(key))
-                .ok_or_else(|| {
-                    ScimError::invalid_syntax(format!(
-                        "\"{key}\" is not an attribute of the {} resource",
-                        self.name
-                    ))
-                })?;
-            if let Some(v) = normalize_value(def, value, def.name)? {
-                core.insert(def.name.to_string(), v);
             }
         }
         Ok(self.assemble(core, exts))
@@ -300,157 +281,39 @@ impl ResourceType {
     }
 }
 
-/// RFC 7644 §3.5.1: null and the empty array mean "unassigned".
-pub fn is_unassigned(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
+/// The value under a schema URN key: an object of that schema's attributes (`null`: none).
+fn schema_object<'a>(key: &str, value: &'a Value) -> Result<Option<&'a Value>, ScimError> {
+    match value {
+        Value::Object(_) => Ok(Some(value)),
+        Value::Null => Ok(None),
+        other => Err(ScimError::invalid_value(format!(
+            "\"{key}\" must be an object of the schema's attributes, got {}",
+            super::types::kind_of(other)
+        ))),
     }
 }
 
-/// Normalises one attribute value; `Ok(None)` means "drop it" (unassigned, read-only, or a
-/// password the bridge never keeps).
-pub fn normalize_value(def: &AttrDef, v: &Value, shown: &str) -> Result<Option<Value>, ScimError> {
-    if def.mutability == Mutability::ReadOnly
-        || def.mutability == Mutability::WriteOnly
-        || v.is_null()
-    {
-        return Ok(None);
-    }
-    if def.multi {
-        let items: Vec<&Value> = match v {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
-        };
-        let mut out = Vec::with_capacity(items.len());
-        let mut seen_primary = false;
-        for item in items {
-            if let Some(mut n) = normalize_single(def, item, shown)? {
-                // RFC 7643 §2.4: "primary" true at most once; keep the first.
-                if let Some(o) = n.as_object_mut() {
-                    if o.get("primary") == Some(&Value::Bool(true)) {
-                        if seen_primary {
-                            o.remove("primary");
-                        }
-                        seen_primary = true;
-                    }
-                }
-                if !out.contains(&n) {
-                    out.push(n);
-                }
-            }
-        }
-        return Ok(if out.is_empty() {
-            None
-        } else {
-            Some(Value::Array(out))
-        });
-    }
-    normalize_single(def, v, shown)
-}
-
-fn normalize_single(def: &AttrDef, v: &Value, shown: &str) -> Result<Option<Value>, ScimError> {
-    if v.is_null() {
-        return Ok(None);
-    }
-    if def.ty == AttrType::Complex {
-        let obj = match v {
-            Value::Object(o) => o.clone(),
-            // Entra and OneLogin send `manager` as a bare id.
-            Value::String(_) | Value::Number(_) if def.sub_attr("value").is_some() => {
-                let mut m = Map::new();
-                m.insert("value".into(), v.clone());
-                m
-            }
-            _ => {
-                return Err(ScimError::invalid_value(format!(
-                    "\"{shown}\" must be an object"
-                )))
-            }
-        };
-        let mut out = Map::new();
-        for (k, sv) in &obj {
-            let Some(sd) = def.sub_attr(k) else {
-                return Err(ScimError::invalid_syntax(format!(
-                    "\"{shown}\" has no sub-attribute \"{k}\""
-                )));
-            };
-            if let Some(n) = normalize_single(sd, sv, &format!("{shown}.{}", sd.name))? {
-                if sd.mutability != Mutability::ReadOnly {
-                    out.insert(sd.name.to_string(), n);
-                }
-            }
-        }
-        return Ok(if out.is_empty() {
-            None
-        } else {
-            Some(Value::Object(out))
-        });
-    }
-    coerce_simple(def.ty, v, shown).map(Some)
-}
-
-/// Coerces a simple value to its declared type, accepting the lenient forms IdPs send.
-///
-/// # Errors
-/// `invalidValue` naming the attribute and the expected type.
-pub fn coerce_simple(ty: AttrType, v: &Value, shown: &str) -> Result<Value, ScimError> {
-    let bad = || {
-        ScimError::invalid_value(format!(
-            "\"{shown}\" must be a {}, not {}",
-            ty.as_str(),
-            kind_of(v)
-        ))
+/// The attributes of one extension, each checked against its definition.
+fn normalize_extension(ext: &SchemaDef, value: &Value) -> Result<Map<String, Value>, ScimError> {
+    let mut out = Map::new();
+    let Value::Object(fields) = value else {
+        return Ok(out);
     };
-    match ty {
-        AttrType::Boolean => match v {
-            Value::Bool(_) => Ok(v.clone()),
-            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
-            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
-            _ => Err(bad()),
-        },
-        AttrType::Integer | AttrType::Decimal => match v {
-            Value::Number(_) => Ok(v.clone()),
-            Value::String(s) => s
-                .trim()
-                .parse::<serde_json::Number>()
-                .map(Value::Number)
-                .map_err(|_| bad()),
-            _ => Err(bad()),
-        },
-        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime => match v {
-            Value::String(s) => {
-                if s.contains('\0') {
-                    return Err(ScimError::invalid_value(format!(
-                        "\"{shown}\" contains a NUL character"
-                    )));
-                }
-                Ok(v.clone())
-            }
-            // Employee numbers and the like arrive as JSON numbers from some templates.
-            Value::Number(n) => Ok(Value::String(n.to_string())),
-            _ => Err(bad()),
-        },
-        AttrType::Complex => Err(bad()),
+    for (k, v) in fields {
+        let def = schema::find_attr(&ext.attrs, k).ok_or_else(|| {
+            ScimError::invalid_syntax(format!("\"{k}\" is not an attribute of schema {}", ext.id))
+        })?;
+        if let Some(v) = normalize_value(def, v, &format!("{}:{}", ext.id, def.name))? {
+            out.insert(def.name.to_string(), v);
+        }
     }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::error::ScimType;
     use serde_json::json;
 
     fn users() -> ResourceType {
@@ -515,8 +378,8 @@ mod tests {
     fn custom_extension_and_primary_rules() {
         let n = users()
             .normalize(&json!({"userName": "x",
-                "urn:ietf:params:scim:schemas:extension:acme:2.0:User": {"badge": 12},
-                "emails": {"value": "x@y", "primary": true}}))
+                "urn:ietf:params:scim:schemas:extension:acme:2.0:User": {"badge": "12"},
+                "emails": [{"value": "x@y", "primary": true}]}))
             .unwrap();
         assert_eq!(
             n["urn:ietf:params:scim:schemas:extension:acme:2.0:User"]["badge"],
@@ -528,6 +391,96 @@ mod tests {
             .unwrap();
         assert_eq!(n["emails"][0]["primary"], true);
         assert!(n["emails"][1].get("primary").is_none());
+    }
+
+    fn refused(body: Value) -> ScimError {
+        let e = users().normalize(&body).unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{body}: {e:?}");
+        e
+    }
+
+    #[test]
+    fn wrong_json_types_are_refused_naming_the_attribute() {
+        let e = refused(json!({"userName": 12345}));
+        assert_eq!(e.detail, "\"userName\" must be a string, got a number");
+        let e = refused(json!({"userName": "x", "emails": "a@b.example"}));
+        assert_eq!(
+            e.detail,
+            "\"emails\" is multi-valued and must be an array, got a string"
+        );
+        // A single object where the array belongs is refused in a resource (RFC 7643 §2.4).
+        let e = refused(json!({"userName": "x", "emails": {"value": "x@y"}}));
+        assert!(
+            e.detail.starts_with("\"emails\" is multi-valued"),
+            "{}",
+            e.detail
+        );
+        let e = refused(json!({"userName": "x", "name": "Ada Lovelace"}));
+        assert_eq!(e.detail, "\"name\" must be an object, got a string");
+        let e = refused(json!({"userName": "x", "name": {"givenName": ["Ada"]}}));
+        assert_eq!(
+            e.detail,
+            "\"name.givenName\" must be a string, got an array"
+        );
+        let e = refused(json!({"userName": "x", "active": 1}));
+        assert!(
+            e.detail.starts_with("\"active\" must be a boolean"),
+            "{}",
+            e.detail
+        );
+        let e = refused(json!({"userName": "x", "emails": [{"value": "a", "primary": "yes"}]}));
+        assert!(e.detail.starts_with("\"emails.primary\" must be a boolean"));
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let e = refused(json!({"userName": "x", ent: {"employeeNumber": 701}}));
+        assert_eq!(
+            e.detail,
+            format!("\"{ent}:employeeNumber\" must be a string, got a number")
+        );
+        let e = refused(json!({"userName": "x", ent: {"manager": 7}}));
+        assert!(e
+            .detail
+            .contains("manager\" must be an object (or a string id)"));
+        let e = refused(
+            json!({"userName": "x", "urn:ietf:params:scim:schemas:extension:acme:2.0:User": {"badge": 12}}),
+        );
+        assert!(e.detail.contains("badge\" must be a string, got a number"));
+        // The container of an extension's (or the core schema's) attributes is an object.
+        let e = refused(json!({"userName": "x", ent: "Ops"}));
+        assert!(e
+            .detail
+            .contains("must be an object of the schema's attributes"));
+        refused(json!({"urn:ietf:params:scim:schemas:core:2.0:User": ["x"]}));
+        let e = refused(json!({"urn:ietf:params:scim:schemas:core:2.0:User": {"userName": 1}}));
+        assert!(e.detail.starts_with("\"userName\""));
+    }
+
+    #[test]
+    fn leniencies_real_clients_need_are_kept() {
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        // Entra/OneLogin string booleans; nulls for absent values; Okta's read-only echoes in
+        // any shape; Entra's bare manager id.
+        let n = users()
+            .normalize(&json!({"userName": "x", "active": "TRUE", "title": null,
+                "id": null, "meta": "whatever", "groups": [1, 2], "password": 5,
+                "emails": [{"value": "a", "primary": "False", "display": null}],
+                "name": {"givenName": null}, ent: {"manager": "9", "department": null},
+                "urn:ietf:params:scim:schemas:core:2.0:User": null}))
+            .unwrap();
+        assert_eq!(
+            n,
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ent],
+                "userName": "x", "active": true,
+                "emails": [{"value": "a", "primary": false}],
+                ent: {"manager": {"value": "9"}}})
+        );
+        let g = ResourceType::group()
+            .normalize(&json!({"displayName": "G", "members": [{"value": "1", "$ref": null, "display": 7}]}))
+            .unwrap();
+        assert_eq!(
+            g["members"],
+            json!([{"value": "1"}]),
+            "read-only display is dropped unchecked"
+        );
     }
 
     #[test]
