@@ -40,6 +40,18 @@ pub struct ServerSettings {
     pub body_limit_bytes: u64,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
+    /// Open client connections, all clients together; past it new connections are closed at
+    /// once. Keep the open-file limit (systemd `LimitNOFILE=`) well above it.
+    pub max_connections: usize,
+    /// Open connections from one client address (the TCP peer), so one client cannot take
+    /// them all. Behind a reverse proxy every connection comes from the proxy's address.
+    pub max_connections_per_address: usize,
+    /// A new connection must deliver its first request's headers within this (TLS handshake,
+    /// HTTP/1-or-2 detection and the HTTP/2 preface included).
+    pub header_timeout_secs: u64,
+    /// A connection with no request in progress for this long is closed (HTTP/1.1 keep-alive,
+    /// HTTP/2 without open streams); the next request's headers must arrive within it.
+    pub idle_timeout_secs: u64,
     /// PEM certificate chain and private key for TLS termination; both empty = plain HTTP
     /// (behind a reverse proxy). Re-read on SIGHUP.
     pub tls_cert_file: String,
@@ -129,6 +141,10 @@ public_url = ""
 body_limit_bytes = 1048576
 request_timeout_secs = 30
 shutdown_grace_secs = 20
+max_connections = 2048
+max_connections_per_address = 256
+header_timeout_secs = 10
+idle_timeout_secs = 75
 tls_cert_file = ""
 tls_key_file = ""
 [database]
@@ -227,6 +243,49 @@ impl Settings {
                 problem: "must be between 1 and 55 seconds (Okta gives up after 60)".into(),
                 fix: "use e.g. 30".into(),
             });
+        }
+        if self.server.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server.max_connections",
+                value: "0".into(),
+                problem: "no connection could ever be served".into(),
+                fix: "use at least 1; the default is 2048".into(),
+            });
+        }
+        if self.server.max_connections_per_address == 0
+            || self.server.max_connections_per_address > self.server.max_connections
+        {
+            return Err(ConfigError::Invalid {
+                key: "server.max_connections_per_address",
+                value: self.server.max_connections_per_address.to_string(),
+                problem: format!(
+                    "must be between 1 and server.max_connections ({})",
+                    self.server.max_connections
+                ),
+                fix: "the default is 256; behind a reverse proxy (one address for every client) set it to server.max_connections".into(),
+            });
+        }
+        for (key, value, max) in [
+            (
+                "server.header_timeout_secs",
+                self.server.header_timeout_secs,
+                300,
+            ),
+            (
+                "server.idle_timeout_secs",
+                self.server.idle_timeout_secs,
+                3600,
+            ),
+        ] {
+            if value == 0 || value > max {
+                return Err(ConfigError::Invalid {
+                    key,
+                    value: value.to_string(),
+                    problem: format!("must be between 1 and {max} seconds"),
+                    fix: "the defaults are header_timeout_secs = 10 and idle_timeout_secs = 75"
+                        .into(),
+                });
+            }
         }
         if self.server.tls_cert_file.is_empty() != self.server.tls_key_file.is_empty() {
             return Err(ConfigError::Invalid {
@@ -402,6 +461,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("server.base_path"), "{e}");
+        let e = load("[server]\nmax_connections = 100\nmax_connections_per_address = 200\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("server.max_connections_per_address") && e.contains("reverse proxy"),
+            "{e}"
+        );
+        let e = load("[server]\nidle_timeout_secs = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.idle_timeout_secs"), "{e}");
     }
 
     #[test]

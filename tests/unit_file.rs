@@ -1,4 +1,5 @@
-//! The systemd unit: hardening keys present, and systemd's own exposure score within 2.0.
+//! The systemd unit: hardening keys present, systemd's own exposure score within 2.0, and an
+//! open-file limit above the connection cap.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -46,6 +47,35 @@ fn unit_is_hardened() {
     assert_eq!(one("ConfigurationDirectory"), Some("scim-bridge"));
     assert!(one("EnvironmentFile").is_some_and(|f| f.contains("/etc/scim-bridge/")));
     assert!(k["ExecStart"][0].ends_with("serve"));
+}
+
+#[test]
+fn open_file_limit_is_above_the_connection_cap() {
+    let k = keys();
+    let limit: u64 = k
+        .get("LimitNOFILE")
+        .and_then(|v| v.last())
+        .expect("LimitNOFILE= is set")
+        .parse()
+        .expect("a number (soft and hard alike)");
+    let shipped = scim_bridge::config::Settings::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config.toml"
+    )))
+    .unwrap();
+    let cap = shipped.server.max_connections;
+    // The same check `serve` warns with at start-up: connections, database pool, reserve.
+    assert_eq!(
+        scim_bridge::http::connections::fd_limit_warning(
+            cap,
+            shipped.database.pool_size as u64 * 2,
+            Some(limit)
+        ),
+        None,
+        "LimitNOFILE={limit} leaves no room for max_connections = {cap}"
+    );
+    // Room for a raised cap too, not just the default.
+    assert!(limit >= 2 * cap as u64, "LimitNOFILE={limit}, cap {cap}");
 }
 
 #[test]

@@ -16,6 +16,12 @@ pub fn http_settings(settings: &Settings) -> HttpSettings {
         body_limit: settings.server.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
         trust_forwarded_for: settings.limits.trust_forwarded_for,
+        connections: http::ConnectionSettings {
+            max_total: settings.server.max_connections,
+            max_per_address: settings.server.max_connections_per_address,
+            header_timeout: Duration::from_secs(settings.server.header_timeout_secs),
+            idle_timeout: Duration::from_secs(settings.server.idle_timeout_secs),
+        },
     }
 }
 
@@ -41,6 +47,14 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         Duration::from_secs(settings.database.startup_retry_secs),
     )
     .await?;
+    // Past the open-file limit accept fails (EMFILE) instead of refusing over the cap.
+    if let Some(w) = http::connections::fd_limit_warning(
+        settings.server.max_connections,
+        settings.database.pool_size as u64 * 2,
+        http::connections::open_file_limit(),
+    ) {
+        tracing::warn!("{w}");
+    }
     let addr = settings.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await

@@ -14,6 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value;
 use tracing::{info, info_span, Instrument};
 
+use super::drain::Draining;
 use super::error::ApiError;
 use super::metrics::Outcome;
 use super::response::{self, Body};
@@ -24,6 +25,9 @@ use crate::service::users::Answer;
 use crate::service::{groups, users, App};
 use crate::store::tokens;
 
+/// A request whose body, if dropped unread, drains the rest (see [`super::drain`]).
+type Req = Request<Draining>;
+
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -32,6 +36,8 @@ pub struct HttpSettings {
     pub body_limit: u64,
     pub request_timeout: Duration,
     pub trust_forwarded_for: bool,
+    /// Connection caps and timeouts (the accept loop's, not the router's).
+    pub connections: super::connections::ConnectionSettings,
 }
 
 pub struct State {
@@ -137,6 +143,14 @@ pub async fn handle(
     let rid = request_id();
     let (route_kind, id) = route(&state.http.base_path, req.uri().path());
     let method = req.method().clone();
+    // HTTP/1 bodies the client is already sending are drained after an early answer, so the
+    // client reads the answer instead of a reset; not when it waits for `100 Continue`.
+    let drain = req.version() <= hyper::Version::HTTP_11
+        && !req
+            .headers()
+            .get(hyper::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let req = req.map(|body| Draining::new(body, drain));
     let span =
         info_span!("request", request_id = %rid, method = %method, route = route_kind.as_str());
     let timeout = state.http.request_timeout;
@@ -214,11 +228,7 @@ struct Ctx {
 
 /// The client's address: the peer, or behind a trusted proxy the last `X-Forwarded-For` entry
 /// (the one that proxy appended).
-fn client_address(
-    state: &State,
-    req: &Request<Incoming>,
-    peer: std::net::IpAddr,
-) -> std::net::IpAddr {
+fn client_address(state: &State, req: &Req, peer: std::net::IpAddr) -> std::net::IpAddr {
     if !state.http.trust_forwarded_for {
         return peer;
     }
@@ -228,7 +238,7 @@ fn client_address(
         .unwrap_or(peer)
 }
 
-fn base_url(state: &State, req: &Request<Incoming>) -> String {
+fn base_url(state: &State, req: &Req) -> String {
     if let Some(u) = &state.http.public_url {
         return u.trim_end_matches('/').to_string();
     }
@@ -249,7 +259,7 @@ fn base_url(state: &State, req: &Request<Incoming>) -> String {
     format!("{proto}://{host}{}", state.http.base_path)
 }
 
-async fn authenticate(state: &State, req: &Request<Incoming>) -> Result<String, ApiError> {
+async fn authenticate(state: &State, req: &Req) -> Result<String, ApiError> {
     let header = req
         .headers()
         .get(AUTHORIZATION)
@@ -273,11 +283,7 @@ async fn authenticate(state: &State, req: &Request<Incoming>) -> Result<String, 
         ))
 }
 
-async fn read_json(
-    state: &State,
-    req: Request<Incoming>,
-    ctx: &mut Ctx,
-) -> Result<Value, ApiError> {
+async fn read_json(state: &State, req: Req, ctx: &mut Ctx) -> Result<Value, ApiError> {
     let ct = req
         .headers()
         .get(CONTENT_TYPE)
@@ -361,7 +367,7 @@ fn method_not_allowed(allow: &'static str) -> Result<Response<Body>, ApiError> {
     Ok(r)
 }
 
-fn header<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+fn header<'a>(req: &'a Req, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -398,7 +404,7 @@ fn user_name_of(a: &Answer) -> Option<String> {
 
 async fn dispatch(
     state: &Arc<State>,
-    req: Request<Incoming>,
+    req: Req,
     route_kind: Route,
     id: Option<String>,
     ctx: &mut Ctx,

@@ -1,26 +1,40 @@
-//! Accept loop with graceful shutdown: on the shutdown signal the listener closes (new
-//! connections are refused), in-flight requests get `grace` to finish, then the server returns.
+//! Accept loop with connection caps and graceful shutdown: on the shutdown signal the listener
+//! closes (new connections are refused), in-flight requests get `grace` to finish, then the
+//! server returns.
+//!
+//! Each connection runs in its own task under [`lifetime::drive`], which closes connections
+//! that are silent too long (before or between requests); the caps are in [`connections`],
+//! the accept back-off in [`accept`].
+//!
+//! [`lifetime::drive`]: super::lifetime::drive
+//! [`connections`]: super::connections
+//! [`accept`]: super::accept
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
 
+use super::accept::Acceptor;
+use super::connections::{Connections, Permit};
+use super::lifetime::{self, Activity, Timeouts, TrackedBody};
 use super::router::{handle, State};
+use super::throttle::Throttle;
 
-/// A client has this long to send its request headers (slow-loris protection); bodies are
-/// bounded by the per-request timeout.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A TLS handshake must finish within this.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/2 keep-alive: a ping after this long without a frame from the client...
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+/// ...which must be acknowledged within this, or the connection is closed (a dead peer holding
+/// streams open).
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves plain HTTP until `shutdown` resolves, then drains for at most `grace`.
 pub async fn serve(
@@ -32,6 +46,32 @@ pub async fn serve(
     serve_with_tls(listener, state, shutdown, grace, None).await
 }
 
+fn builder() -> Builder<TokioExecutor> {
+    let mut b = Builder::new(TokioExecutor::new());
+    // No HTTP/1 header_read_timeout: hyper starts it at the end of the previous response, so
+    // it would cut keep-alive at the header timeout; lifetime::drive enforces both instead.
+    // half_close: a client may send its request and shut down its sending side (`nc -N`,
+    // some proxies); it still gets its answer.
+    b.http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .half_close(true);
+    b.http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(H2_PING_INTERVAL)
+        .keep_alive_timeout(H2_PING_TIMEOUT);
+    b
+}
+
+/// What every connection task shares.
+struct Shared {
+    state: Arc<State>,
+    builder: Builder<TokioExecutor>,
+    tls: Option<Arc<super::tls::Tls>>,
+    timeouts: Timeouts,
+    stop: watch::Receiver<bool>,
+}
+
 /// As [`serve`], terminating TLS when `tls` is given.
 pub async fn serve_with_tls(
     listener: TcpListener,
@@ -40,15 +80,23 @@ pub async fn serve_with_tls(
     grace: Duration,
     tls: Option<Arc<super::tls::Tls>>,
 ) {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
-    let graceful = GracefulShutdown::new();
+    let settings = state.http.connections;
+    let connections = Connections::new(&settings);
+    let (stop_tx, stop) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        state: state.clone(),
+        builder: builder(),
+        tls,
+        timeouts: Timeouts {
+            header: settings.header_timeout,
+            idle: settings.idle_timeout,
+            grace,
+        },
+        stop,
+    });
     // Forget idle rate-limit keys now and then; ends with the server.
     let weak = Arc::downgrade(&state);
+    drop(state);
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(60)).await;
@@ -58,61 +106,99 @@ pub async fn serve_with_tls(
             }
         }
     });
+    let mut acceptor = Acceptor::new(listener);
+    let mut refused_log = Throttle::per_second();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        warn!(cause = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
+            (stream, peer) = acceptor.accept(&connections) => {
+                match connections.try_open(peer.ip()) {
+                    Ok(permit) => {
+                        tokio::spawn(connection(stream, peer, permit, shared.clone()));
                     }
-                };
-                let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let svc = service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(state, req, peer.ip()).await) }
-                });
-                match &tls {
-                    None => {
-                        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc).into_owned());
-                        tokio::spawn(async move {
-                            let _ = conn.await;
-                        });
-                    }
-                    Some(tls) => {
-                        // The handshake runs in the connection's task, so a slow client
-                        // holds up nobody else.
-                        let acceptor = tls.acceptor();
-                        let watcher = graceful.watcher();
-                        let builder = builder.clone();
-                        tokio::spawn(async move {
-                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                Ok(Ok(tls_stream)) => {
-                                    let conn = builder.serve_connection(TokioIo::new(tls_stream), svc).into_owned();
-                                    let _ = watcher.watch(conn).await;
-                                }
-                                Ok(Err(e)) => tracing::debug!(cause = %e, "TLS handshake failed"),
-                                Err(_) => tracing::debug!("TLS handshake timed out"),
-                            }
-                        });
+                    Err(cap) => {
+                        // Closed at once: no task, no read, no answer to build.
+                        drop(stream);
+                        if let Some(suppressed) = refused_log.hit(Instant::now()) {
+                            warn!(
+                                client = %peer.ip(),
+                                cap = cap.key(),
+                                open_connections = connections.open(),
+                                refused_since_last_line = suppressed,
+                                "connection refused: over the cap"
+                            );
+                        }
                     }
                 }
             }
             () = &mut shutdown => break,
         }
     }
-    drop(listener);
+    drop(acceptor);
+    let _ = stop_tx.send(true);
     info!(
-        in_flight_connections = graceful.count(),
+        in_flight_connections = connections.open(),
         "shutting down: listener closed, draining"
     );
     tokio::select! {
-        () = graceful.shutdown() => info!("all connections closed"),
+        () = connections.all_closed() => info!("all connections closed"),
         () = tokio::time::sleep(grace) => warn!(grace_secs = grace.as_secs(), "grace period over; closing remaining connections"),
     }
+}
+
+/// One client connection, from accept to close. `permit` is released last, once the socket
+/// is closed.
+async fn connection(stream: TcpStream, peer: SocketAddr, permit: Permit, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let activity = Arc::new(Activity::new());
+    let mut stop = shared.stop.clone();
+    match &shared.tls {
+        None => serve_io(stream, peer, &activity, &shared, &mut stop).await,
+        Some(tls) => {
+            // The handshake runs in the connection's task, so a slow client holds up nobody
+            // else; it counts against the header timeout.
+            let handshake =
+                tokio::time::timeout(shared.timeouts.header, tls.acceptor().accept(stream));
+            let tls_stream = tokio::select! {
+                r = handshake => match r {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => return debug!(cause = %e, "TLS handshake failed"),
+                    Err(_) => return debug!("TLS handshake timed out"),
+                },
+                () = lifetime::stopping(&mut stop) => return,
+            };
+            serve_io(tls_stream, peer, &activity, &shared, &mut stop).await
+        }
+    }
+    drop(permit);
+}
+
+async fn serve_io<I>(
+    io: I,
+    peer: SocketAddr,
+    activity: &Arc<Activity>,
+    shared: &Shared,
+    stop: &mut watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let state = shared.state.clone();
+    let tracker = activity.clone();
+    let svc = service_fn(move |req| {
+        let busy = tracker.begin();
+        let state = state.clone();
+        async move {
+            let resp = handle(state, req, peer.ip()).await;
+            Ok::<_, Infallible>(resp.map(|body| TrackedBody::new(body, busy)))
+        }
+    });
+    let conn = shared.builder.serve_connection(TokioIo::new(io), svc);
+    lifetime::drive(
+        conn,
+        |c| c.graceful_shutdown(),
+        activity,
+        shared.timeouts,
+        stop,
+    )
+    .await;
 }

@@ -413,13 +413,18 @@ pub async fn spawn_on_url(
         state.clone(),
     ));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(scim_bridge::http::serve(
+    // TLS when the extra configuration names a certificate and key, as `serve` does.
+    let tls = settings.tls_paths().map(|(cert, key)| {
+        Arc::new(scim_bridge::http::tls::Tls::new(cert, key).expect("test certificate loads"))
+    });
+    let server = tokio::spawn(scim_bridge::http::serve_with_tls(
         listener,
         state,
         async move {
             let _ = rx.await;
         },
         Duration::from_secs(5),
+        tls,
     ));
     let db_name = (b != Backend::Sqlite).then(|| {
         db_url
