@@ -2,6 +2,7 @@
 //! the pure translation between SCIM resources, host rows and filters.
 
 pub mod compile;
+pub mod compiled;
 pub mod convert;
 pub mod host;
 pub mod model;

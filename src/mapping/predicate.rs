@@ -208,121 +208,138 @@ impl UserMapping {
         };
         match target {
             Target::Member => Err(ScimError::invalid_filter("users have no members")),
-            Target::Key => {
-                let text = match &json {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
-                    && self.key.kind != ColumnKind::Text
-                {
-                    return Err(ScimError::invalid_filter(format!(
-                        "\"id\" is numeric here: use eq, ne, gt, ge, lt or le, not {}",
-                        op.as_str()
-                    )));
-                }
-                let value = match self.key.kind {
-                    ColumnKind::Int => match text.trim().parse::<i64>() {
-                        Ok(n) => HostValue::Int(n),
-                        // No id of this form exists: eq matches nothing, ne everything.
-                        Err(_) if op == CompareOp::Eq => return Ok(Pred::False),
-                        Err(_) if op == CompareOp::Ne => return Ok(Pred::True),
-                        Err(_) => {
-                            return Err(ScimError::invalid_filter(format!(
-                                "\"id\" values are integers here, not {text:?}"
-                            )))
-                        }
-                    },
-                    _ => HostValue::Text(text),
-                };
-                Ok(Pred::Cmp {
-                    target: Target::Key,
-                    op,
-                    value,
-                    fold_case: false,
-                })
-            }
-            Target::ExternalId => {
-                let Value::String(s) = json else {
-                    return Err(ScimError::invalid_filter(
-                        "\"externalId\" is a string: compare it with a quoted value",
-                    ));
-                };
-                Ok(Pred::Cmp {
-                    target: Target::ExternalId,
-                    op,
-                    value: HostValue::Text(s),
-                    fold_case: false,
-                })
-            }
+            Target::Key => self.compare_key(op, json),
+            Target::ExternalId => compare_external_id(op, json),
             Target::Column(_) | Target::Joined(..) | Target::Child(..) => {
-                // target_for returns a rule with an attribute for every column target.
-                let Some((r, t)) = rule.and_then(|r| r.attr().map(|t| (r, t))) else {
-                    return Err(ScimError::invalid_filter(format!(
-                        "filtering on \"{p}\" is not supported"
-                    )));
-                };
-                if r.map.is_some() || r.transforms.contains(&Transform::Not) {
-                    if !matches!(op, CompareOp::Eq | CompareOp::Ne) {
-                        return Err(ScimError::invalid_filter(format!(
-                            "\"{p}\" is stored as a coded value: only eq, ne and pr apply"
-                        )));
-                    }
-                    let value = r
-                        .to_host(Some(&json))
-                        .map_err(|e| ScimError::invalid_filter(e.detail))?;
-                    return Ok(Pred::Cmp {
-                        target,
-                        op,
-                        value,
-                        fold_case: false,
-                    });
-                }
-                if t.ty == crate::scim::schema::AttrType::Boolean && op.is_ordering() {
-                    return Err(ScimError::invalid_filter(format!(
-                        "\"{p}\" is a boolean: only eq, ne and pr apply"
-                    )));
-                }
-                let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
-                if substring && r.kind != ColumnKind::Text {
-                    return Err(ScimError::invalid_filter(format!(
-                        "\"{p}\": {} applies to strings only",
-                        op.as_str()
-                    )));
-                }
-                let value = if substring {
-                    // Substring operands keep their spaces; only case transforms apply.
-                    let mut v = json.clone();
-                    for tr in r
-                        .transforms
-                        .iter()
-                        .filter(|t| matches!(t, Transform::Lowercase | Transform::Uppercase))
-                    {
-                        v = tr.apply(v).map_err(ScimError::invalid_filter)?;
-                    }
-                    HostValue::from_json(r.kind, &v)
-                } else {
-                    let mut v = json.clone();
-                    for tr in &r.transforms {
-                        v = tr.apply(v).map_err(ScimError::invalid_filter)?;
-                    }
-                    HostValue::from_json(r.kind, &v)
-                };
-                let Some(value) = value else {
-                    return Err(ScimError::invalid_filter(format!(
-                        "{json} is not a valid value for \"{p}\""
-                    )));
-                };
-                let fold_case = r.kind == ColumnKind::Text && !t.case_exact;
-                Ok(Pred::Cmp {
-                    target,
-                    op,
-                    value,
-                    fold_case,
-                })
+                compare_column(p, target, rule, op, json)
             }
         }
     }
+
+    /// `id`: typed like the key column; a non-integer never equals an integer key.
+    fn compare_key(&self, op: CompareOp, json: Value) -> Result<Pred, ScimError> {
+        let text = match &json {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
+            && self.key.kind != ColumnKind::Text
+        {
+            return Err(ScimError::invalid_filter(format!(
+                "\"id\" is numeric here: use eq, ne, gt, ge, lt or le, not {}",
+                op.as_str()
+            )));
+        }
+        let value = match self.key.kind {
+            ColumnKind::Int => match text.trim().parse::<i64>() {
+                Ok(n) => HostValue::Int(n),
+                // No id of this form exists: eq matches nothing, ne everything.
+                Err(_) if op == CompareOp::Eq => return Ok(Pred::False),
+                Err(_) if op == CompareOp::Ne => return Ok(Pred::True),
+                Err(_) => {
+                    return Err(ScimError::invalid_filter(format!(
+                        "\"id\" values are integers here, not {text:?}"
+                    )))
+                }
+            },
+            _ => HostValue::Text(text),
+        };
+        Ok(Pred::Cmp {
+            target: Target::Key,
+            op,
+            value,
+            fold_case: false,
+        })
+    }
+}
+
+/// `externalId`, kept in the bridge's link table.
+fn compare_external_id(op: CompareOp, json: Value) -> Result<Pred, ScimError> {
+    let Value::String(s) = json else {
+        return Err(ScimError::invalid_filter(
+            "\"externalId\" is a string: compare it with a quoted value",
+        ));
+    };
+    Ok(Pred::Cmp {
+        target: Target::ExternalId,
+        op,
+        value: HostValue::Text(s),
+        fold_case: false,
+    })
+}
+
+/// A mapped column: the operand goes through the rule's encodings, as a write would store it.
+fn compare_column(
+    p: &AttrPath,
+    target: Target,
+    rule: Option<&Rule>,
+    op: CompareOp,
+    json: Value,
+) -> Result<Pred, ScimError> {
+    // target_for returns a rule with an attribute for every column target.
+    let Some((r, t)) = rule.and_then(|r| r.attr().map(|t| (r, t))) else {
+        return Err(ScimError::invalid_filter(format!(
+            "filtering on \"{p}\" is not supported"
+        )));
+    };
+    if r.map.is_some() || r.transforms.contains(&Transform::Not) {
+        if !matches!(op, CompareOp::Eq | CompareOp::Ne) {
+            return Err(ScimError::invalid_filter(format!(
+                "\"{p}\" is stored as a coded value: only eq, ne and pr apply"
+            )));
+        }
+        let value = r
+            .to_host(Some(&json))
+            .map_err(|e| ScimError::invalid_filter(e.detail))?;
+        return Ok(Pred::Cmp {
+            target,
+            op,
+            value,
+            fold_case: false,
+        });
+    }
+    if t.ty == crate::scim::schema::AttrType::Boolean && op.is_ordering() {
+        return Err(ScimError::invalid_filter(format!(
+            "\"{p}\" is a boolean: only eq, ne and pr apply"
+        )));
+    }
+    let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+    if substring && r.kind != ColumnKind::Text {
+        return Err(ScimError::invalid_filter(format!(
+            "\"{p}\": {} applies to strings only",
+            op.as_str()
+        )));
+    }
+    let value = if substring {
+        // Substring operands keep their spaces; only case transforms apply.
+        let mut v = json.clone();
+        for tr in r
+            .transforms
+            .iter()
+            .filter(|t| matches!(t, Transform::Lowercase | Transform::Uppercase))
+        {
+            v = tr.apply(v).map_err(ScimError::invalid_filter)?;
+        }
+        HostValue::from_json(r.kind, &v)
+    } else {
+        let mut v = json.clone();
+        for tr in &r.transforms {
+            v = tr.apply(v).map_err(ScimError::invalid_filter)?;
+        }
+        HostValue::from_json(r.kind, &v)
+    };
+    let Some(value) = value else {
+        return Err(ScimError::invalid_filter(format!(
+            "{json} is not a valid value for \"{p}\""
+        )));
+    };
+    let fold_case = r.kind == ColumnKind::Text && !t.case_exact;
+    Ok(Pred::Cmp {
+        target,
+        op,
+        value,
+        fold_case,
+    })
 }
 
 #[cfg(test)]

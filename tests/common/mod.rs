@@ -377,7 +377,7 @@ pub async fn spawn_on_url(
     opts: Options,
 ) -> TestApp {
     let config = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n{timeout}{extra}\n[database]\nurl = \"{db}\"\nacquire_timeout_ms = 2000\nstartup_retry_secs = 5\n[mapping]\nfile = \"{mapping}\"\n[log]\nlevel = \"warn\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\n{timeout}{extra}\n[database]\nurl = \"{db}\"\nacquire_timeout_ms = 5000\nstartup_retry_secs = 5\n[mapping]\nfile = \"{mapping}\"\n[log]\nlevel = \"warn\"\n",
         db = db_url,
         mapping = opts.mapping,
         extra = opts.extra_config,

@@ -1,0 +1,283 @@
+//! `[[users.joined]]` (one row per user in another table) and `[[users.children]]` (one row
+//! per value of a multi-valued attribute).
+
+use std::collections::HashMap;
+
+use super::problems::{
+    check_not_null, conditions, key_column, missing_table, need_column, single, Problems,
+};
+use super::rule::compile_rules;
+use crate::mapping::compiled::{Child, Joined, PrimaryMark, Rule};
+use crate::mapping::host::{ColumnKind, HostTable};
+use crate::mapping::model::{ChildSection, JoinedSection};
+use crate::mapping::value::HostValue;
+use crate::scim::path::AttrPath;
+use crate::scim::resource::ResourceType;
+
+/// The tables a section is checked against, and the resource type its attributes belong to.
+pub(super) struct Schema<'a> {
+    pub tables: &'a HashMap<String, HostTable>,
+    pub all_tables: &'a [String],
+    pub rt: &'a ResourceType,
+}
+
+/// Every joined table; their rules are appended to `rules` (table index `i + 1`).
+pub(super) fn compile_joined(
+    problems: &mut Problems,
+    schema: &Schema<'_>,
+    sections: &[JoinedSection],
+    rules: &mut Vec<Rule>,
+) -> Vec<Joined> {
+    let mut joined = Vec::new();
+    for (i, j) in sections.iter().enumerate() {
+        if let Some((table, jr)) = compile_one_joined(problems, schema, i, j) {
+            rules.extend(jr);
+            joined.push(table);
+        }
+    }
+    joined
+}
+
+fn compile_one_joined(
+    problems: &mut Problems,
+    schema: &Schema<'_>,
+    i: usize,
+    j: &JoinedSection,
+) -> Option<(Joined, Vec<Rule>)> {
+    let (tables, all_tables, rt) = (schema.tables, schema.all_tables, schema.rt);
+    let prefix = format!("users.joined.{}", j.table);
+    let Some(jt) = tables.get(&j.table) else {
+        missing_table(problems, &format!("{prefix}.table"), &j.table, all_tables);
+        return None;
+    };
+    need_column(problems, &format!("{prefix}.parent"), jt, &j.parent);
+    let conds = single(conditions(
+        problems,
+        &format!("{prefix}.where"),
+        jt,
+        j.conditions.as_ref(),
+        false,
+    ));
+    let (jr, jfailed) = compile_rules(problems, &prefix, rt, jt, i + 1, None, &j.columns, tables);
+    let mut filled: Vec<&str> = vec![j.parent.as_str()];
+    filled.extend(conds.iter().map(|(c, _)| c.as_str()));
+    check_not_null(
+        problems,
+        &prefix,
+        jt,
+        &jr.iter().collect::<Vec<_>>(),
+        &filled,
+        &jfailed,
+    );
+    let table = Joined {
+        table: jt.name.clone(),
+        parent: j.parent.clone(),
+        conditions: conds,
+    };
+    Some((table, jr))
+}
+
+/// Every child table, and the main-table columns that point at a primary child row.
+pub(super) fn compile_children(
+    problems: &mut Problems,
+    schema: &Schema<'_>,
+    sections: &[ChildSection],
+    main: &HostTable,
+    rules: &[Rule],
+) -> (Vec<Child>, Vec<String>) {
+    let mut children = Vec::new();
+    let mut pointer_columns = Vec::new();
+    for c in sections {
+        if let Some(child) = compile_child(problems, schema, c, main, rules, &mut pointer_columns) {
+            children.push(child);
+        }
+    }
+    (children, pointer_columns)
+}
+
+fn compile_child(
+    problems: &mut Problems,
+    schema: &Schema<'_>,
+    c: &ChildSection,
+    table: &HostTable,
+    rules: &[Rule],
+    pointer_columns: &mut Vec<String>,
+) -> Option<Child> {
+    let (tables, all_tables, rt) = (schema.tables, schema.all_tables, schema.rt);
+    let prefix = format!("users.children.{}", c.table);
+    let Some(ct) = tables.get(&c.table) else {
+        missing_table(problems, &format!("{prefix}.table"), &c.table, all_tables);
+        return None;
+    };
+    let ckey = key_column(
+        problems,
+        &format!("{prefix}.key"),
+        ct,
+        &c.key,
+        c.key_generate,
+    );
+    need_column(problems, &format!("{prefix}.parent"), ct, &c.parent);
+    let attr = match rt.resolve(&AttrPath {
+        urn: None,
+        attr: c.attr.clone(),
+        sub: None,
+    }) {
+        Ok(r) if r.attr.multi && r.urn.is_none() => r.attr.name.to_string(),
+        _ => {
+            problems.error(&format!("{prefix}.attr"), format!("\"{}\" is not a multi-valued attribute of User; use emails, phoneNumbers, addresses, ims, photos, entitlements, roles or x509Certificates", c.attr));
+            return None;
+        }
+    };
+    if rules.iter().any(|r| {
+        r.attrs()
+            .iter()
+            .any(|t| t.path.urn.is_none() && t.path.attr == attr)
+    }) {
+        problems.error(
+            &format!("{prefix}.attr"),
+            format!("\"{attr}\" is also mapped to a column of a user row; map it in one place"),
+        );
+    }
+    let conds = single(conditions(
+        problems,
+        &format!("{prefix}.where"),
+        ct,
+        c.conditions.as_ref(),
+        false,
+    ));
+    let (crules, cfailed) = compile_rules(
+        problems,
+        &prefix,
+        rt,
+        ct,
+        0,
+        Some(&attr),
+        &c.columns,
+        tables,
+    );
+    let value_rule = crules
+        .iter()
+        .position(|r| r.attr().is_some_and(|t| t.path.attr == "value") && r.reads());
+    if value_rule.is_none() && cfailed.is_empty() {
+        problems.error(
+            &format!("{prefix}.columns"),
+            format!(
+                "no column is mapped from \"value\"; add e.g. {} = {{ attr = \"value\" }}",
+                ct.columns
+                    .iter()
+                    .find(|x| x.kind == Some(ColumnKind::Text))
+                    .map_or("address", |x| x.name.as_str())
+            ),
+        );
+    }
+    let mut filled: Vec<&str> = vec![c.parent.as_str()];
+    filled.extend(conds.iter().map(|(c, _)| c.as_str()));
+    let primary = primary_mark(
+        problems,
+        &prefix,
+        c,
+        table,
+        ct,
+        &mut filled,
+        pointer_columns,
+    );
+    if let Some(k) = &ckey {
+        if k.generate.is_some() {
+            filled.push(c.key.as_str());
+        }
+    }
+    check_not_null(
+        problems,
+        &prefix,
+        ct,
+        &crules.iter().collect::<Vec<_>>(),
+        &filled,
+        &cfailed,
+    );
+    let mut read_columns: Vec<String> = Vec::new();
+    for r in crules.iter().filter(|r| r.reads()) {
+        if !read_columns.contains(&r.column) {
+            read_columns.push(r.column.clone());
+        }
+    }
+    if let PrimaryMark::Flag { column, .. } = &primary {
+        read_columns.push(column.clone());
+    }
+    let (Some(key), Some(value_rule)) = (ckey, value_rule) else {
+        return None;
+    };
+    Some(Child {
+        table: ct.name.clone(),
+        key,
+        parent: c.parent.clone(),
+        attr,
+        primary,
+        conditions: conds,
+        rules: crules,
+        value_rule,
+        read_columns,
+    })
+}
+
+/// How the application marks the primary value: a pointer column in the user's row, a flag
+/// column in the child rows, or (by default) the lowest key.
+fn primary_mark<'a>(
+    problems: &mut Problems,
+    prefix: &str,
+    c: &'a ChildSection,
+    table: &HostTable,
+    ct: &HostTable,
+    filled: &mut Vec<&'a str>,
+    pointer_columns: &mut Vec<String>,
+) -> PrimaryMark {
+    match c.primary.as_ref().map(|p| (&p.pointer, &p.flag)) {
+        None | Some((None, None)) => PrimaryMark::First,
+        Some((Some(ptr), None)) => {
+            match need_column(problems, &format!("{prefix}.primary.pointer"), table, ptr) {
+                Some(pc)
+                    if pc.kind == Some(ColumnKind::Int) || pc.kind == Some(ColumnKind::Text) =>
+                {
+                    pointer_columns.push(pc.name.clone());
+                    PrimaryMark::Pointer {
+                        column: pc.name.clone(),
+                        kind: pc.kind.unwrap_or(ColumnKind::Int),
+                    }
+                }
+                Some(pc) => {
+                    problems.error(
+                        &format!("{prefix}.primary.pointer"),
+                        format!("\"{}\" ({}) cannot hold a key", pc.name, pc.sql_type),
+                    );
+                    PrimaryMark::First
+                }
+                None => PrimaryMark::First,
+            }
+        }
+        Some((None, Some(flag))) => {
+            match need_column(problems, &format!("{prefix}.primary.flag"), ct, flag) {
+                Some(fc) => {
+                    filled.push(flag.as_str());
+                    let kind = fc.kind.unwrap_or(ColumnKind::Int);
+                    let (on, off) = if kind == ColumnKind::Bool {
+                        (HostValue::Bool(true), HostValue::Bool(false))
+                    } else {
+                        (HostValue::Int(1), HostValue::Int(0))
+                    };
+                    PrimaryMark::Flag {
+                        column: fc.name.clone(),
+                        on,
+                        off,
+                    }
+                }
+                None => PrimaryMark::First,
+            }
+        }
+        Some((Some(_), Some(_))) => {
+            problems.error(
+                &format!("{prefix}.primary"),
+                "give pointer (a user column) or flag (a child column), not both",
+            );
+            PrimaryMark::First
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! One column rule: its source (attribute, template, constant), encodings (transforms, value
+//! map, bit flag) and defaults, checked against the column and the SCIM schema.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::lookup::compile_lookup;
+use super::problems::{suggest, toml_to_json, Problems};
+use crate::mapping::compiled::{AttrTarget, Rule, Source, TemplatePart};
+use crate::mapping::host::{ColumnKind, HostTable};
+use crate::mapping::model::{ColumnRule, Direction};
+use crate::mapping::transform::Transform;
+use crate::mapping::value::HostValue;
+use crate::scim::patch::PatchPath;
+use crate::scim::path::AttrPath;
+use crate::scim::resource::ResourceType;
+use crate::scim::schema::AttrType;
+
+/// Compiles a `[… .columns]` table of rules; failed columns are returned by name.
+#[allow(clippy::too_many_arguments, reason = "one call per section kind")]
+pub(super) fn compile_rules(
+    problems: &mut Problems,
+    prefix: &str,
+    rt: &ResourceType,
+    table: &HostTable,
+    at: usize,
+    child_of: Option<&str>,
+    raw: &BTreeMap<String, ColumnRule>,
+    tables: &HashMap<String, HostTable>,
+) -> (Vec<Rule>, Vec<String>) {
+    let mut rules = Vec::new();
+    let mut failed = Vec::new();
+    for (column, r) in raw {
+        match compile_rule(rt, table, column, r, child_of) {
+            Ok(mut rule) => {
+                rule.at = at;
+                if let Some(l) = &r.lookup {
+                    let key = format!("{prefix}.columns.{column}.lookup");
+                    if child_of.is_some() || prefix.starts_with("groups") {
+                        problems.error(&key, "lookups are available on user and joined tables");
+                    }
+                    rule.lookup = compile_lookup(problems, &key, &rule, l, tables);
+                    if rule.lookup.is_none() {
+                        failed.push(column.clone());
+                        continue;
+                    }
+                }
+                rules.push(rule)
+            }
+            Err(messages) => {
+                failed.push(column.clone());
+                for m in messages {
+                    problems.error(&format!("{prefix}.columns.{column}"), m);
+                }
+            }
+        }
+    }
+    (rules, failed)
+}
+
+/// The facts about a column a rule is checked against.
+struct Column<'a> {
+    name: &'a str,
+    sql_type: &'a str,
+    kind: ColumnKind,
+}
+
+pub(super) fn compile_rule(
+    rt: &ResourceType,
+    table: &HostTable,
+    column: &str,
+    raw: &ColumnRule,
+    child_of: Option<&str>,
+) -> Result<Rule, Vec<String>> {
+    // In a child table, `attr` names a sub-attribute of one value.
+    let resolve = |text: &str| match child_of {
+        None => attr_target(rt, text),
+        Some(parent) => attr_target(rt, &format!("{parent}.{text}")).map(|t| AttrTarget {
+            path: AttrPath {
+                urn: None,
+                attr: t.path.sub.clone().unwrap_or_default(),
+                sub: None,
+            },
+            multi: false,
+            select: None,
+            ..t
+        }),
+    };
+    let Some(col) = table.column(column) else {
+        return Err(vec![format!(
+            "column \"{column}\" does not exist in table \"{}\"{}",
+            table.name,
+            suggest(column, table)
+        )]);
+    };
+    let Some(kind) = col.kind else {
+        return Err(vec![format!("column \"{column}\" has type {}, which the bridge cannot map (text, integer, boolean and timestamp columns can be mapped)", col.sql_type)]);
+    };
+    let c = Column {
+        name: column,
+        sql_type: &col.sql_type,
+        kind,
+    };
+    let mut errors = Vec::new();
+    let transforms = transforms(raw, &mut errors);
+    let source = source(raw, &c, &resolve, &mut errors);
+    let attr_ty = match &source {
+        Some(Source::Attr(t)) => Some(t.ty),
+        _ => None,
+    };
+    check_flag(raw, &c, attr_ty, &mut errors);
+    if transforms.contains(&Transform::Not) && attr_ty != Some(AttrType::Boolean) {
+        errors.push("transform \"not\" applies to boolean attributes such as active".into());
+    }
+    let map = value_map(raw, &c, attr_ty, &mut errors);
+    if let (Some(ty), None, None) = (attr_ty, &map, raw.flag) {
+        check_type_fits(ty, &c, &mut errors);
+    }
+    let (default, default_attr) = default(raw, &resolve, &mut errors);
+    let Some(source) = source.filter(|_| errors.is_empty()) else {
+        return Err(errors);
+    };
+    Ok(Rule {
+        at: 0,
+        lookup: None,
+        flag: raw.flag,
+        column: column.to_string(),
+        kind,
+        nullable: col.nullable,
+        has_default: col.has_default || col.generated,
+        max_len: col.max_len,
+        source,
+        on: raw.on,
+        direction: raw.direction,
+        transforms,
+        default,
+        default_attr,
+        map,
+        read_default: raw.read_default.as_ref().map(toml_to_json),
+    })
+}
+
+fn transforms(raw: &ColumnRule, errors: &mut Vec<String>) -> Vec<Transform> {
+    let mut out = Vec::new();
+    for name in raw
+        .transform
+        .as_ref()
+        .map(|t| t.to_vec())
+        .unwrap_or_default()
+    {
+        match Transform::parse(&name) {
+            Some(t) => out.push(t),
+            None => errors.push(format!(
+                "unknown transform \"{name}\"; use one of {}",
+                Transform::NAMES
+            )),
+        }
+    }
+    out
+}
+
+/// Where the column's value comes from: exactly one of `template`, `value` and `attr`.
+fn source(
+    raw: &ColumnRule,
+    c: &Column<'_>,
+    resolve: &dyn Fn(&str) -> Result<AttrTarget, String>,
+    errors: &mut Vec<String>,
+) -> Option<Source> {
+    let (column, kind) = (c.name, c.kind);
+    match (&raw.attr, &raw.value) {
+        _ if raw.template.is_some() => {
+            if raw.attr.is_some() || raw.value.is_some() {
+                errors.push("give one of attr, template and value".into());
+            }
+            if kind != ColumnKind::Text {
+                errors.push(format!(
+                    "a template needs a text column, but \"{column}\" is {}",
+                    c.sql_type
+                ));
+            }
+            match compile_template(raw.template.as_deref().unwrap_or(""), resolve) {
+                Ok(parts) => Some(Source::Template(parts)),
+                Err(m) => {
+                    errors.push(m);
+                    None
+                }
+            }
+        }
+        (Some(_), Some(_)) => {
+            errors
+                .push("give either attr (a SCIM attribute) or value (a constant), not both".into());
+            None
+        }
+        (None, None) => {
+            errors.push(
+                "needs attr = \"<SCIM attribute>\", template = \"…\" or value = <constant>".into(),
+            );
+            None
+        }
+        (None, Some(v)) => constant(raw, c, v, errors),
+        (Some(text), None) => match resolve(text) {
+            Ok(t) => Some(Source::Attr(t)),
+            Err(m) => {
+                errors.push(m);
+                None
+            }
+        },
+    }
+}
+
+/// `value = …`: a constant, or `"now"`.
+fn constant(
+    raw: &ColumnRule,
+    c: &Column<'_>,
+    v: &toml::Value,
+    errors: &mut Vec<String>,
+) -> Option<Source> {
+    let (column, kind) = (c.name, c.kind);
+    if raw.direction == Direction::FromHost {
+        errors.push(
+            "a constant value cannot be read back (direction = \"from_host\"); remove direction"
+                .into(),
+        );
+    }
+    if v.as_str() == Some("now") {
+        if !matches!(
+            kind,
+            ColumnKind::Timestamp | ColumnKind::TimestampTz | ColumnKind::Text
+        ) {
+            errors.push(format!(
+                "value = \"now\" needs a timestamp column, but \"{column}\" is {}",
+                c.sql_type
+            ));
+        }
+        return Some(Source::Now);
+    }
+    match HostValue::from_json(kind, &toml_to_json(v)) {
+        Some(h) => Some(Source::Const(h)),
+        None => {
+            errors.push(format!(
+                "value {v} cannot be stored in \"{column}\" ({})",
+                c.sql_type
+            ));
+            None
+        }
+    }
+}
+
+/// `flag = N`: a boolean as one bit of an integer column.
+fn check_flag(
+    raw: &ColumnRule,
+    c: &Column<'_>,
+    attr_ty: Option<AttrType>,
+    errors: &mut Vec<String>,
+) {
+    let Some(bit) = raw.flag else { return };
+    if attr_ty != Some(AttrType::Boolean) {
+        errors.push("flag = … stores a boolean attribute (such as active) as one bit".into());
+    }
+    if c.kind != ColumnKind::Int {
+        errors.push(format!(
+            "flag = … needs an integer column, but \"{}\" is {}",
+            c.name, c.sql_type
+        ));
+    }
+    if bit <= 0 || bit.count_ones() != 1 {
+        errors.push(format!(
+            "flag = {bit} is not a single bit; use 1, 2, 4, 8, …"
+        ));
+    }
+    if raw.map.is_some() {
+        errors.push("give flag or map, not both".into());
+    }
+}
+
+/// `map = { scim = host, … }`, keys read as the attribute's type.
+fn value_map(
+    raw: &ColumnRule,
+    c: &Column<'_>,
+    attr_ty: Option<AttrType>,
+    errors: &mut Vec<String>,
+) -> Option<Vec<(Value, HostValue)>> {
+    let scim_value = |key: &str| -> Value {
+        match attr_ty {
+            Some(AttrType::Boolean) => crate::mapping::value::parse_bool(key)
+                .map(Value::Bool)
+                .unwrap_or(Value::String(key.into())),
+            _ => Value::String(key.to_string()),
+        }
+    };
+    raw.map.as_ref().map(|m| {
+        m.iter()
+            .filter_map(
+                |(k, v)| match HostValue::from_json(c.kind, &toml_to_json(v)) {
+                    Some(h) => Some((scim_value(k), h)),
+                    None => {
+                        errors.push(format!(
+                            "map value {v} (for {k}) cannot be stored in \"{}\" ({})",
+                            c.name, c.sql_type
+                        ));
+                        None
+                    }
+                },
+            )
+            .collect::<Vec<_>>()
+    })
+}
+
+/// An attribute stored as it is (no map, no flag) needs a column that can hold its type.
+fn check_type_fits(ty: AttrType, c: &Column<'_>, errors: &mut Vec<String>) {
+    let fits = match (ty, c.kind) {
+        (_, ColumnKind::Text) => true,
+        (AttrType::Boolean, ColumnKind::Bool | ColumnKind::Int) => true,
+        (AttrType::Integer, ColumnKind::Int) => true,
+        (AttrType::DateTime, ColumnKind::Timestamp | ColumnKind::TimestampTz) => true,
+        (AttrType::String, ColumnKind::Int) => true, // numeric strings (employee numbers); checked per value
+        _ => false,
+    };
+    if !fits {
+        errors.push(format!("a {} attribute cannot be stored in \"{}\" ({}); add a map = {{ … }} from SCIM values to column values", ty.as_str(), c.name, c.sql_type));
+    }
+}
+
+/// `default = { attr = "…" }` names a fallback attribute; any other value is a constant.
+fn default(
+    raw: &ColumnRule,
+    resolve: &dyn Fn(&str) -> Result<AttrTarget, String>,
+    errors: &mut Vec<String>,
+) -> (Option<Value>, Option<AttrTarget>) {
+    match raw.default.as_ref() {
+        Some(toml::Value::Table(t)) => match (t.get("attr").and_then(toml::Value::as_str), t.len())
+        {
+            (Some(a), 1) => match resolve(a) {
+                Ok(target) => (None, Some(target)),
+                Err(m) => {
+                    errors.push(format!("default: {m}"));
+                    (None, None)
+                }
+            },
+            _ => {
+                errors.push("default must be a value, or { attr = \"<SCIM attribute>\" } to fall back to another attribute".into());
+                (None, None)
+            }
+        },
+        other => (other.map(toml_to_json), None),
+    }
+}
+
+/// `"{name.givenName} {name.familyName}"` → parts; every `{…}` is a string attribute.
+pub(super) fn compile_template(
+    text: &str,
+    resolve: &dyn Fn(&str) -> Result<AttrTarget, String>,
+) -> Result<Vec<TemplatePart>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.find('{') {
+            None => {
+                parts.push(TemplatePart::Text(rest.to_string()));
+                break;
+            }
+            Some(open) => {
+                if open > 0 {
+                    parts.push(TemplatePart::Text(rest[..open].to_string()));
+                }
+                let close = rest[open..]
+                    .find('}')
+                    .ok_or_else(|| format!("template \"{text}\": a {{ is not closed"))?;
+                let t = resolve(rest[open + 1..open + close].trim())
+                    .map_err(|m| format!("template: {m}"))?;
+                if t.ty != AttrType::String {
+                    return Err(format!(
+                        "template: \"{}\" is not a string attribute",
+                        t.text
+                    ));
+                }
+                parts.push(TemplatePart::Attr(t));
+                rest = &rest[open + close + 1..];
+            }
+        }
+    }
+    if !parts.iter().any(|p| matches!(p, TemplatePart::Attr(_))) {
+        return Err(format!("template \"{text}\" names no attribute; write e.g. \"{{name.givenName}} {{name.familyName}}\", or use value = … for a constant"));
+    }
+    Ok(parts)
+}
+
+/// Parses and resolves a rule's `attr`.
+pub(super) fn attr_target(rt: &ResourceType, text: &str) -> Result<AttrTarget, String> {
+    let p = PatchPath::parse(text).map_err(|e| format!("attr = \"{text}\": {}", e.detail))?;
+    let r = rt
+        .resolve(&p.attr)
+        .map_err(|e| format!("attr = \"{text}\": {}", e.detail))?;
+    if r.attr.is_read_only() || r.sub.is_some_and(|s| s.is_read_only()) {
+        return Err(format!("attr = \"{text}\" is read-only in SCIM (id, meta and groups are managed by the bridge)"));
+    }
+    if r.attr.name == "password" {
+        return Err("attr = \"password\": the bridge never stores passwords sent by the identity provider; use a constant such as value = \"!\" for a NOT NULL password column".into());
+    }
+    let def = r.sub.unwrap_or(r.attr);
+    if def.ty == AttrType::Complex {
+        return Err(format!(
+            "attr = \"{text}\" is a complex attribute; name a sub-attribute, e.g. \"{}.{}\"",
+            r.attr.name,
+            r.attr.sub.first().map_or("value", |s| s.name)
+        ));
+    }
+    if r.attr.multi && r.sub.is_none() {
+        return Err(format!(
+            "attr = \"{text}\" is multi-valued; name a sub-attribute, e.g. \"{}.value\"",
+            r.attr.name
+        ));
+    }
+    let select = match &p.filter {
+        None => None,
+        Some(crate::scim::filter::Filter::Compare(
+            fp,
+            crate::scim::filter::CompareOp::Eq,
+            crate::scim::filter::CompValue::Str(v),
+        )) if fp.sub.is_none() && fp.urn.is_none() => {
+            let sd = r.attr.sub_attr(&fp.attr).ok_or_else(|| {
+                format!(
+                    "attr = \"{text}\": {} has no sub-attribute \"{}\"",
+                    r.attr.name, fp.attr
+                )
+            })?;
+            Some((sd.name.to_string(), v.clone()))
+        }
+        Some(_) => {
+            return Err(format!(
+            "attr = \"{text}\": only a filter of the form [type eq \"work\"] can select a value"
+        ))
+        }
+    };
+    if select.is_some() && !r.attr.multi {
+        return Err(format!(
+            "attr = \"{text}\": only multi-valued attributes take a [filter]"
+        ));
+    }
+    Ok(AttrTarget {
+        path: AttrPath {
+            urn: r.urn.map(str::to_string),
+            attr: r.attr.name.to_string(),
+            sub: r.sub.map(|s| s.name.to_string()),
+        },
+        ty: def.ty,
+        case_exact: def.case_exact,
+        multi: r.attr.multi,
+        select,
+        text: text.to_string(),
+    })
+}

@@ -1,0 +1,91 @@
+//! SCIM resource ⇄ host row, both directions, pure.
+
+use super::value::HostValue;
+
+mod encode;
+mod from_host;
+mod target;
+mod to_host;
+
+pub use to_host::row_for;
+/// Whether a write inserts a new row or updates an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Insert,
+    Update,
+}
+
+/// What a write does to one column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assign {
+    Value(HostValue),
+    /// Set or clear bits of an integer column, leaving the others as they are.
+    Bits {
+        mask: i64,
+        on: bool,
+    },
+    /// The key of the lookup table's row holding this text; the store resolves it.
+    Lookup(String),
+}
+
+impl Assign {
+    /// The value a freshly inserted row gets.
+    pub fn insert_value(&self) -> HostValue {
+        match self {
+            Assign::Value(v) => v.clone(),
+            Assign::Bits { mask, on } => HostValue::Int(if *on { *mask } else { 0 }),
+            // Resolved by the store before any write; never bound unresolved.
+            Assign::Lookup(_) => HostValue::Null(crate::mapping::host::ColumnKind::Text),
+        }
+    }
+}
+
+pub type Row = Vec<(String, Assign)>;
+
+/// One value of a multi-valued attribute as a child row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildItem {
+    /// Columns written on insert and update.
+    pub row: Vec<(String, HostValue)>,
+    /// Columns written only when the row is inserted (`on = "insert"`).
+    pub insert_only: Vec<(String, HostValue)>,
+    pub primary: bool,
+    /// The `value`, folded, to match it with an existing row.
+    pub value: String,
+}
+
+/// Everything a write puts into host tables.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowPlan {
+    /// Indexed like [`Rule::at`]: the main row, then each joined table.
+    pub tables: Vec<Row>,
+    /// Per joined table: the full row to insert when the user has none yet.
+    pub joined_insert: Vec<Option<Row>>,
+    /// Per child table: the values wanted, or `None` to leave the rows alone.
+    pub children: Vec<Option<Vec<ChildItem>>>,
+}
+
+impl RowPlan {
+    pub fn main(&self) -> &Row {
+        &self.tables[0]
+    }
+    /// Main-row values (tests and previews): bit changes shown as their inserted value.
+    pub fn main_values(&self) -> Vec<(String, HostValue)> {
+        self.tables[0]
+            .iter()
+            .map(|(c, a)| (c.clone(), a.insert_value()))
+            .collect()
+    }
+}
+
+/// A child row as read: its key, the values of [`Child::read_columns`], and whether it is
+/// the primary value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildRow {
+    pub key: String,
+    pub values: Vec<HostValue>,
+    pub primary: bool,
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,138 @@
+//! Reaching one value of a SCIM resource: a simple, sub- or extension attribute, or one value
+//! of a multi-valued attribute picked by its filter or as the primary one.
+
+use serde_json::{Map, Value};
+
+use crate::mapping::compile::AttrTarget;
+
+impl AttrTarget {
+    /// The scalar this target reaches in `resource`, if any.
+    pub fn get<'a>(&self, resource: &'a Value) -> Option<&'a Value> {
+        let container = match &self.path.urn {
+            Some(urn) => resource.get(urn)?,
+            None => resource,
+        };
+        let top = container.get(&self.path.attr)?;
+        let holder = if self.multi {
+            let items = top.as_array()?;
+            self.pick(items).map(|i| &items[i])?
+        } else {
+            top
+        };
+        let v = match &self.path.sub {
+            Some(sub) => holder.get(sub)?,
+            None => holder,
+        };
+        (!v.is_null()).then_some(v)
+    }
+
+    /// Which value of a multi-valued attribute this target means: the one its `select`
+    /// filter names, otherwise the primary one, otherwise the first.
+    fn pick(&self, items: &[Value]) -> Option<usize> {
+        match &self.select {
+            Some((field, want)) => items.iter().position(|it| {
+                it.get(field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(want))
+            }),
+            None => items
+                .iter()
+                .position(|it| it.get("primary") == Some(&Value::Bool(true)))
+                .or(if items.is_empty() { None } else { Some(0) }),
+        }
+    }
+
+    /// Writes `v` where this target points, creating containers as needed; `Null` removes it.
+    pub fn set(&self, resource: &mut Value, v: Value) {
+        let Some(root) = resource.as_object_mut() else {
+            return;
+        };
+        let container = match &self.path.urn {
+            Some(urn) => {
+                let e = root
+                    .entry(urn.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                match e.as_object_mut() {
+                    Some(m) => m,
+                    None => return,
+                }
+            }
+            None => root,
+        };
+        if self.multi {
+            let arr = container
+                .entry(self.path.attr.clone())
+                .or_insert_with(|| Value::Array(vec![]));
+            if !arr.is_array() {
+                *arr = Value::Array(vec![]);
+            }
+            let items = arr.as_array_mut().expect("made an array");
+            let sub = self.path.sub.clone().unwrap_or_else(|| "value".into());
+            match (self.pick(items), v.is_null()) {
+                (Some(i), true) => {
+                    if sub == "value" {
+                        items.remove(i);
+                    } else if let Some(o) = items[i].as_object_mut() {
+                        o.remove(&sub);
+                    }
+                }
+                (Some(i), false) => {
+                    if let Some(o) = items[i].as_object_mut() {
+                        o.insert(sub, v);
+                    }
+                }
+                (None, true) => {}
+                (None, false) => {
+                    let mut fresh = Map::new();
+                    fresh.insert(sub, v);
+                    match &self.select {
+                        Some((f, want)) => {
+                            fresh.insert(f.clone(), Value::String(want.clone()));
+                        }
+                        None => {
+                            fresh.insert("primary".into(), Value::Bool(true));
+                        }
+                    }
+                    items.push(Value::Object(fresh));
+                }
+            }
+            if items.is_empty() {
+                container.remove(&self.path.attr);
+            }
+        } else {
+            match &self.path.sub {
+                None => {
+                    if v.is_null() {
+                        container.remove(&self.path.attr);
+                    } else {
+                        container.insert(self.path.attr.clone(), v);
+                    }
+                }
+                Some(sub) => {
+                    let parent = container
+                        .entry(self.path.attr.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(o) = parent.as_object_mut() {
+                        if v.is_null() {
+                            o.remove(sub);
+                        } else {
+                            o.insert(sub.clone(), v);
+                        }
+                        if o.is_empty() {
+                            container.remove(&self.path.attr);
+                        }
+                    }
+                }
+            }
+        }
+        if let (Some(urn), Some(root)) = (&self.path.urn, resource.as_object_mut()) {
+            if root
+                .get(urn)
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+            {
+                root.remove(urn);
+            }
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! SCIM resource → the row plan a write puts into the host tables.
+
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::mapping::compile::{Child, PrimaryMark, Rule, Source, TemplatePart, UserMapping};
+use crate::mapping::model::When;
+use crate::mapping::value::HostValue;
+
+use super::{Assign, ChildItem, Row, RowPlan, WriteMode};
+use crate::scim::ScimError;
+
+/// A template's text from the resource; `None` when none of its attributes is present.
+pub(super) fn render_template(parts: &[TemplatePart], resource: &Value) -> Option<Value> {
+    let mut out = String::new();
+    let mut any = false;
+    let mut pending = String::new();
+    for p in parts {
+        match p {
+            TemplatePart::Text(t) => pending.push_str(t),
+            TemplatePart::Attr(a) => {
+                if let Some(v) = a
+                    .get(resource)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                {
+                    // A separator only between present values: "Ann" not "Ann ".
+                    if any {
+                        out.push_str(&pending);
+                    }
+                    out.push_str(v);
+                    any = true;
+                }
+                pending.clear();
+            }
+        }
+    }
+    any.then(|| Value::String(out))
+}
+
+impl Rule {
+    /// The assignment for this rule from `resource`, or `None` to leave the column alone.
+    fn assign(
+        &self,
+        resource: &Value,
+        mode: WriteMode,
+        previous: Option<&Value>,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Option<Assign>, ScimError> {
+        let h = match &self.source {
+            Source::Const(h) => h.clone(),
+            Source::Now => match self.kind {
+                crate::mapping::host::ColumnKind::Text => {
+                    HostValue::Text(now.format("%Y-%m-%d %H:%M:%S").to_string())
+                }
+                _ => HostValue::Timestamp(now),
+            },
+            Source::Template(parts) => {
+                let fallback = || {
+                    self.default_attr
+                        .as_ref()
+                        .and_then(|d| d.get(resource))
+                        .cloned()
+                };
+                self.to_host(render_template(parts, resource).or_else(fallback).as_ref())?
+            }
+            Source::Attr(t) => {
+                let v = t
+                    .get(resource)
+                    .or_else(|| self.default_attr.as_ref().and_then(|d| d.get(resource)));
+                if let Some(mask) = self.flag {
+                    let mut b = v.cloned().or_else(|| self.default.clone());
+                    for tr in &self.transforms {
+                        b = b
+                            .map(|x| tr.apply(x))
+                            .transpose()
+                            .map_err(ScimError::invalid_value)?;
+                    }
+                    return Ok(match b {
+                        Some(Value::Bool(on)) => Some(Assign::Bits { mask, on }),
+                        None | Some(Value::Null) => None,
+                        Some(other) => {
+                            return Err(ScimError::invalid_value(format!(
+                                "\"{}\" must be a boolean, not {other}",
+                                t.text
+                            )))
+                        }
+                    });
+                }
+                if let Some(l) = &self.lookup {
+                    let mut x = v.cloned().or_else(|| self.default.clone());
+                    for tr in &self.transforms {
+                        x = x
+                            .map(|x| tr.apply(x))
+                            .transpose()
+                            .map_err(ScimError::invalid_value)?;
+                    }
+                    match (x, &l.none) {
+                        (Some(Value::String(s)), _) if !s.trim().is_empty() => {
+                            return Ok(Some(Assign::Lookup(s)))
+                        }
+                        (_, Some(none)) => return Ok(Some(Assign::Value(none.clone()))),
+                        _ => HostValue::Null(self.kind),
+                    }
+                } else {
+                    self.to_host(v)?
+                }
+            }
+        };
+        if h.is_null() && !self.nullable {
+            let removed = previous.is_some_and(|p| self.attrs().iter().any(|t| t.get(p).is_some()));
+            let what = self
+                .attrs()
+                .first()
+                .map(|t| t.text.clone())
+                .unwrap_or_default();
+            if removed && self.default.is_none() {
+                return Err(ScimError::mutability(format!(
+                    "\"{what}\" cannot be removed: the application's column \"{}\" requires a value",
+                    self.column
+                )));
+            }
+            if mode == WriteMode::Update || self.has_default {
+                return Ok(None);
+            }
+            return Err(ScimError::invalid_value(format!(
+                "\"{what}\" is required: the application's column \"{}\" cannot be empty",
+                self.column
+            )));
+        }
+        Ok(Some(Assign::Value(h)))
+    }
+}
+
+/// The assignments `rules` (one table's) make for `resource`: a host group row, membership
+/// constants.
+///
+/// # Errors
+/// `invalidValue` naming the attribute.
+pub fn row_for(rules: &[Rule], resource: &Value, mode: WriteMode) -> Result<Row, ScimError> {
+    let now = Utc::now().naive_utc();
+    let mut row = Vec::new();
+    for r in rules.iter().filter(|r| r.writes()) {
+        if r.on == When::Insert && mode == WriteMode::Update {
+            continue;
+        }
+        if let Some(a) = r.assign(resource, mode, None, now)? {
+            row.push((r.column.clone(), a));
+        }
+    }
+    Ok(row)
+}
+
+impl Child {
+    /// The child rows `resource` asks for; `None` when the write leaves them alone (the
+    /// attribute is absent and was not removed).
+    fn items(
+        &self,
+        resource: &Value,
+        previous: Option<&Value>,
+        mode: WriteMode,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Option<Vec<ChildItem>>, ScimError> {
+        let values = resource.get(&self.attr).and_then(Value::as_array);
+        let was_there = previous.and_then(|p| p.get(&self.attr)).is_some();
+        let Some(values) = values else {
+            return Ok((mode == WriteMode::Insert || was_there).then(Vec::new));
+        };
+        let primary_at = values
+            .iter()
+            .position(|v| v.get("primary") == Some(&Value::Bool(true)))
+            .unwrap_or(0);
+        let mut out: Vec<ChildItem> = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let mut row = Vec::new();
+            let mut insert_only = Vec::new();
+            for r in self.rules.iter().filter(|r| r.writes()) {
+                if let Some(a) = r.assign(v, WriteMode::Insert, None, now)? {
+                    let to = if r.on == When::Insert {
+                        &mut insert_only
+                    } else {
+                        &mut row
+                    };
+                    to.push((r.column.clone(), a.insert_value()));
+                }
+            }
+            let vr = &self.rules[self.value_rule];
+            let Some((_, hv)) = row.iter().find(|(c, _)| c == &vr.column) else {
+                continue; // a value without `value` is nothing to store
+            };
+            let value = match hv {
+                HostValue::Text(s) => s.trim().to_lowercase(),
+                other => other.display(),
+            };
+            if out.iter().any(|it| it.value == value) {
+                continue; // the same address twice is one row
+            }
+            if let PrimaryMark::Flag { column, on, off } = &self.primary {
+                row.retain(|(c, _)| c != column);
+                row.push((
+                    column.clone(),
+                    if i == primary_at {
+                        on.clone()
+                    } else {
+                        off.clone()
+                    },
+                ));
+            }
+            out.push(ChildItem {
+                row,
+                insert_only,
+                primary: i == primary_at,
+                value,
+            });
+        }
+        if !out.iter().any(|i| i.primary) {
+            if let Some(first) = out.first_mut() {
+                first.primary = true;
+                if let PrimaryMark::Flag { column, on, .. } = &self.primary {
+                    for (c, v) in &mut first.row {
+                        if c == column {
+                            *v = on.clone();
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+impl UserMapping {
+    /// What writing `resource` puts into the host tables.
+    ///
+    /// On insert, an absent attribute whose column is NOT NULL without a default is refused;
+    /// on update it leaves the column as it is (a PUT cannot empty a required column).
+    /// `previous` (PATCH, PUT) is the resource before the change: explicitly removing an
+    /// attribute whose column needs a value is then refused instead of silently kept.
+    ///
+    /// # Errors
+    /// `invalidValue` naming the attribute.
+    pub fn to_row(
+        &self,
+        resource: &Value,
+        mode: WriteMode,
+        previous: Option<&Value>,
+    ) -> Result<RowPlan, ScimError> {
+        let now = Utc::now().naive_utc();
+        let mut plan = RowPlan {
+            tables: vec![Vec::new(); self.joined.len() + 1],
+            joined_insert: vec![None; self.joined.len()],
+            children: Vec::new(),
+        };
+        for r in self.rules.iter().filter(|r| r.writes()) {
+            if r.on == When::Insert && mode == WriteMode::Update {
+                continue;
+            }
+            if let Some(a) = r.assign(resource, mode, previous, now)? {
+                plan.tables[r.at].push((r.column.clone(), a));
+            }
+        }
+        if mode == WriteMode::Insert {
+            for c in self.scope.iter().filter(|c| !c.negate) {
+                if let [v] = c.values.as_slice() {
+                    if !plan.tables[0].iter().any(|(x, _)| x == &c.column) {
+                        plan.tables[0].push((c.column.clone(), Assign::Value(v.clone())));
+                    }
+                }
+            }
+            for c in &self.children {
+                if let PrimaryMark::Pointer { column, kind } = &c.primary {
+                    if !plan.tables[0].iter().any(|(x, _)| x == column) {
+                        // Filled in once the child rows exist (osTicket's default_email_id).
+                        let placeholder = match kind {
+                            crate::mapping::host::ColumnKind::Int => HostValue::Int(0),
+                            _ => HostValue::Text(String::new()),
+                        };
+                        plan.tables[0].push((column.clone(), Assign::Value(placeholder)));
+                    }
+                }
+            }
+        }
+        // A joined row missing on update is created with everything an insert would write.
+        for (i, _) in self.joined.iter().enumerate() {
+            let mut row: Row = Vec::new();
+            for r in self.rules.iter().filter(|r| r.writes() && r.at == i + 1) {
+                if let Ok(Some(a)) = r.assign(resource, WriteMode::Insert, None, now) {
+                    row.push((r.column.clone(), a));
+                }
+            }
+            plan.joined_insert[i] = Some(row);
+        }
+        for c in &self.children {
+            plan.children.push(c.items(resource, previous, mode, now)?);
+        }
+        Ok(plan)
+    }
+
+    pub fn user_name_rule(&self) -> &Rule {
+        &self.rules[self.user_name]
+    }
+
+    /// The change written for `active = false` (on delete with `on_delete = "deactivate"`).
+    pub fn deactivate_row(&self) -> Result<Option<(usize, String, Assign)>, ScimError> {
+        let Some(i) = self.active else {
+            return Ok(None);
+        };
+        let r = &self.rules[i];
+        let a = match r.flag {
+            Some(mask) => {
+                let mut b = Value::Bool(false);
+                for t in &r.transforms {
+                    b = t.apply(b).map_err(ScimError::invalid_value)?;
+                }
+                Assign::Bits {
+                    mask,
+                    on: b == Value::Bool(true),
+                }
+            }
+            None => Assign::Value(r.to_host(Some(&Value::Bool(false)))?),
+        };
+        Ok(Some((r.at, r.column.clone(), a)))
+    }
+}
