@@ -161,8 +161,9 @@ pub async fn reconcile(settings: &Settings, fix: bool) -> anyhow::Result<ExitCod
                     &shared,
                 )
                 .user_name;
-                if host_name.as_deref().map(|h| h.trim().to_lowercase())
-                    != Some(l.user_name.trim().to_lowercase())
+                if !host_name
+                    .as_deref()
+                    .is_some_and(|h| crate::scim::Folded::same(h, &l.user_name))
                 {
                     renamed.push((
                         u.key.clone(),

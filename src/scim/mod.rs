@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod folded;
 pub mod list;
 pub mod patch;
 pub mod path;
@@ -13,3 +14,4 @@ pub mod schema;
 pub mod types;
 
 pub use error::{ScimError, ScimType};
+pub use folded::Folded;

@@ -42,7 +42,7 @@ pub struct Verdict {
 }
 
 fn norm(s: &str) -> String {
-    s.trim().to_lowercase()
+    crate::scim::Folded::new(s).as_str().to_string()
 }
 
 /// What a create would do with this host row. `shared` holds the match values several rows

@@ -51,7 +51,7 @@ pub struct ChildItem {
     pub insert_only: Vec<(String, HostValue)>,
     pub primary: bool,
     /// The `value`, folded, to match it with an existing row.
-    pub value: String,
+    pub value: crate::scim::Folded,
 }
 
 /// Everything a write puts into host tables.

@@ -295,7 +295,7 @@ fn multi_table_rows_flags_templates_and_children() {
         2,
         "the same address twice is one row: {items:?}"
     );
-    assert_eq!(items[0].value, "a@x");
+    assert_eq!(items[0].value.as_str(), "a@x");
     assert!(!items[0].primary && items[1].primary);
     assert!(items[1].row.contains(&("kind".into(), HostValue::Int(1))));
     assert!(items[1]

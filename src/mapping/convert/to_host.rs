@@ -8,7 +8,7 @@ use crate::mapping::model::When;
 use crate::mapping::value::HostValue;
 
 use super::{Assign, ChildItem, Row, RowPlan, WriteMode};
-use crate::scim::ScimError;
+use crate::scim::{Folded, ScimError};
 
 /// A template's text from the resource; `None` when none of its attributes is present.
 pub(super) fn render_template(parts: &[TemplatePart], resource: &Value) -> Option<Value> {
@@ -189,8 +189,8 @@ impl Child {
                 continue; // a value without `value` is nothing to store
             };
             let value = match hv {
-                HostValue::Text(s) => s.trim().to_lowercase(),
-                other => other.display(),
+                HostValue::Text(s) => Folded::new(s),
+                other => Folded::new(&other.display()),
             };
             if out.iter().any(|it| it.value == value) {
                 continue; // the same address twice is one row

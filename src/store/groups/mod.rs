@@ -5,7 +5,6 @@
 
 use chrono::{NaiveDateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::mapping::convert::Row;
 use crate::mapping::{ColumnKind, HostValue};
@@ -121,9 +120,7 @@ pub(super) fn change_summary(changes: &[MemberChange], attrs: &[&str]) -> Vec<St
 }
 
 pub fn name_hash(display_name: &str) -> String {
-    hex::encode(Sha256::digest(
-        display_name.trim().to_lowercase().as_bytes(),
-    ))
+    crate::scim::Folded::new(display_name).digest()
 }
 
 pub(super) fn now() -> HostValue {

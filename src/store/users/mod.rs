@@ -6,7 +6,6 @@
 
 use chrono::NaiveDateTime;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::mapping::compile::UserMapping;
 use crate::mapping::convert::{ChildRow, RowPlan};
@@ -67,7 +66,7 @@ pub struct Created {
 /// The userName key the database keeps unique: trimmed, Unicode-lower-cased, hashed to a
 /// fixed width so any length fits an index on every backend.
 pub fn user_name_hash(user_name: &str) -> String {
-    hex::encode(Sha256::digest(user_name.trim().to_lowercase().as_bytes()))
+    crate::scim::Folded::new(user_name).digest()
 }
 
 pub(super) fn key_value(m: &UserMapping, key: &str) -> Option<HostValue> {

@@ -94,20 +94,20 @@ pub(super) async fn sync_children(
     cast_text(&mut q, d, None, value_col);
     q.raw(" FROM ").ident(&child.table);
     where_parent(&mut q, &child.parent, kv.clone(), &child.conditions);
-    let rows: Vec<(String, String)> = c
+    let rows: Vec<(String, crate::scim::Folded)> = c
         .rows(q)
         .await?
         .into_iter()
         .map(|r| {
             (
                 r.get(0).unwrap_or("").to_string(),
-                r.get(1).unwrap_or("").trim().to_lowercase(),
+                crate::scim::Folded::new(r.get(1).unwrap_or("")),
             )
         })
         .collect();
     let child_key = |k: &str| key_of(child.key.kind, k).ok_or(StoreError::NotFound);
     let mut primary_key: Option<String> = None;
-    let mut existing: Vec<(String, String)> = Vec::new();
+    let mut existing: Vec<(String, crate::scim::Folded)> = Vec::new();
     let mut doomed: Vec<String> = Vec::new();
     for (k, v) in rows {
         if items.iter().any(|i| i.value == v) && !existing.iter().any(|(_, x)| x == &v) {
