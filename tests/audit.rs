@@ -23,7 +23,9 @@ async fn every_change_is_audited_and_nothing_else(b: Backend) {
         )
         .await;
     assert_eq!(adopted.status, 201);
-    let p = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let p = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"name.familyName": "Patched"}}]});
+    assert_eq!(app.patch(&format!("/Users/{id}"), &p).await.status, 200);
+    // The same PATCH again changes nothing, and leaves no entry.
     assert_eq!(app.patch(&format!("/Users/{id}"), &p).await.status, 200);
     let mut echo = app.get(&format!("/Users/{id}")).await.body;
     echo["name"]["givenName"] = json!("Changed");
@@ -86,8 +88,9 @@ async fn every_change_is_audited_and_nothing_else(b: Backend) {
             .all(|r| r[0].as_deref() == Some(app.token_name.as_str())),
         "the token's name, never the token"
     );
-    assert_eq!(rows[2][4].as_deref(), Some("active"));
+    assert_eq!(rows[2][4].as_deref(), Some("name"));
     assert_eq!(rows[3][4].as_deref(), Some("name"));
+    assert_eq!(rows[4][4].as_deref(), Some("active"));
     assert_eq!(rows[0][3].as_deref(), Some("audit.me@example.com"));
     assert!(rows[6][4]
         .as_deref()

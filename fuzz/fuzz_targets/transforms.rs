@@ -6,7 +6,8 @@ use libfuzzer_sys::fuzz_target;
 use scim_bridge::mapping::compile::{compile, parse_str, UserMapping};
 use scim_bridge::mapping::convert::ChildRow;
 use scim_bridge::mapping::host::{ColumnKind, HostColumn, HostTable};
-use scim_bridge::mapping::{HostValue, WriteMode};
+use scim_bridge::mapping::convert::Change;
+use scim_bridge::mapping::HostValue;
 use std::sync::OnceLock;
 
 fn col(name: &str, kind: ColumnKind, max_len: Option<u32>) -> HostColumn {
@@ -71,8 +72,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     let m = mapping();
     let Ok(resource) = m.resource_type.normalize(&body) else { return };
-    for mode in [WriteMode::Insert, WriteMode::Update] {
-        if let Ok(plan) = m.to_row(&resource, mode, Some(&resource)) {
+    let empty = serde_json::json!({});
+    let changes = [
+        Change::Insert,
+        Change::Update { before: &empty, strict: true },
+        Change::Adopt { before: &empty, state_from_idp: false, overwrite: false },
+    ];
+    for change in changes {
+        if let Ok(plan) = m.to_row(&resource, change) {
             // Read back what was written: main and joined values, the child rows.
             let values: Vec<HostValue> = m
                 .read_columns

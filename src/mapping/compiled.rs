@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::host::ColumnKind;
-use super::model::{Direction, KeyGenerate, OnDelete, When};
+use super::model::{AdoptState, Direction, KeyGenerate, OnDelete, When};
 use super::transform::Transform;
 use super::value::HostValue;
 use crate::scim::path::AttrPath;
@@ -191,6 +191,8 @@ pub struct UserMapping {
     pub active: Option<usize>,
     pub match_columns: Vec<MatchColumn>,
     pub adopt: bool,
+    pub adopt_state: AdoptState,
+    pub adopt_overwrite: bool,
     pub on_delete: OnDelete,
     /// Which main-table rows are SCIM users.
     pub scope: Vec<Condition>,

@@ -36,6 +36,15 @@ pub struct UsersSection {
     /// Adopt a matching existing row on `POST /Users` (default true); false answers 409.
     #[serde(default = "yes")]
     pub adopt: bool,
+    /// What adopting an existing row does with its state (`active`): `keep` (default) leaves
+    /// an account the application locked or disabled as it is; `idp` writes the request's.
+    #[serde(default)]
+    pub adopt_state: AdoptState,
+    /// Adoption writes the whole resource, clearing what the request does not carry and
+    /// replacing child rows, as if the identity provider had always owned the row. Off by
+    /// default: adoption merges, so a pre-existing user loses nothing.
+    #[serde(default)]
+    pub adopt_overwrite: bool,
     /// What `DELETE /Users/{id}` does to the host row.
     #[serde(default)]
     pub on_delete: OnDelete,
@@ -148,6 +157,14 @@ fn yes() -> bool {
 #[serde(rename_all = "lowercase")]
 pub enum KeyGenerate {
     Uuid,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdoptState {
+    #[default]
+    Keep,
+    Idp,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -110,6 +110,24 @@ impl HostValue {
         }
     }
 
+    /// Whether writing `self` into a column that holds `stored` (as read back through a
+    /// text cast) would leave it as it is. Strict, unlike [`HostValue::loosely_equals`]:
+    /// `"Alice"` and `"alice"` differ, and so do `"a"` and `"a "`.
+    pub fn same_as_stored(&self, stored: &HostValue) -> bool {
+        match (self, stored) {
+            (HostValue::Null(_), HostValue::Null(_)) => true,
+            (HostValue::Null(_), _) | (_, HostValue::Null(_)) => false,
+            (HostValue::Text(a), HostValue::Text(b)) => a == b,
+            (HostValue::Int(a), HostValue::Int(b)) => a == b,
+            (HostValue::Bool(a), HostValue::Bool(b)) => a == b,
+            (HostValue::Bool(b), HostValue::Int(n)) | (HostValue::Int(n), HostValue::Bool(b)) => {
+                i64::from(*b) == *n
+            }
+            (HostValue::Timestamp(a), HostValue::Timestamp(b)) => a == b,
+            (a, b) => a.display_text() == b.display_text(),
+        }
+    }
+
     /// Loose equality used when reversing value maps: `1` equals `"1"` and `true`.
     pub fn loosely_equals(&self, other: &HostValue) -> bool {
         fn norm(v: &HostValue) -> String {
@@ -166,6 +184,20 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_write_that_changes_nothing_is_recognised_strictly() {
+        use HostValue::*;
+        assert!(Text("Alice".into()).same_as_stored(&Text("Alice".into())));
+        assert!(!Text("alice".into()).same_as_stored(&Text("Alice".into())));
+        assert!(!Text("a".into()).same_as_stored(&Text("a ".into())));
+        assert!(Bool(true).same_as_stored(&Int(1)));
+        assert!(Int(0).same_as_stored(&Bool(false)));
+        assert!(Null(ColumnKind::Text).same_as_stored(&Null(ColumnKind::Int)));
+        assert!(!Null(ColumnKind::Text).same_as_stored(&Text(String::new())));
+        assert!(!Int(5).same_as_stored(&Null(ColumnKind::Int)));
+        assert!(Int(7).same_as_stored(&Text("7".into())));
+    }
 
     #[test]
     fn json_to_host_by_kind() {

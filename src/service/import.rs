@@ -132,6 +132,7 @@ mod tests {
             children: vec![],
             values,
             link: None,
+            stored: None,
         }
     }
 

@@ -8,9 +8,9 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use super::{check_if_match, App, ServiceError};
-use crate::mapping::convert::RowPlan;
-use crate::mapping::model::OnDelete;
-use crate::mapping::{UserMapping, WriteMode};
+use crate::mapping::convert::{keep_unsent, overlay, shadow_after_patch, Change, RowPlan};
+use crate::mapping::model::{AdoptState, OnDelete};
+use crate::mapping::UserMapping;
 use crate::scim::list::{list_response, ListQuery};
 use crate::scim::query::Projection;
 use crate::scim::{patch, ScimError};
@@ -121,13 +121,15 @@ async fn render_one(app: &App, u: &HostUser, base: &str) -> Result<Answer, Servi
     ))
 }
 
-/// Checks what every write needs and extracts the link fields.
+/// Checks what every write needs and extracts the link fields; `resource` is what the
+/// identity provider sent (kept as the record of it), `effective` what the host rows are
+/// planned from.
 fn plan(
     m: &UserMapping,
     resource: Value,
-    mode: WriteMode,
-    previous: Option<&Value>,
-) -> Result<(Planned, RowPlan), ScimError> {
+    effective: &Value,
+    change: Change<'_>,
+) -> Result<Planned, ScimError> {
     let user_name = match resource.get("userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => {
@@ -145,20 +147,17 @@ fn plan(
         Some(Value::String(s)) => Some(s.clone()),
         _ => None,
     };
-    let row = m.to_row(&resource, mode, previous)?;
+    let row = m.to_row(effective, change)?;
     let mut shadow = resource;
     if let Some(o) = shadow.as_object_mut() {
         o.remove("externalId");
     }
-    Ok((
-        Planned {
-            row: RowPlan::default(),
-            user_name,
-            external_id,
-            resource: shadow,
-        },
+    Ok(Planned {
         row,
-    ))
+        user_name,
+        external_id,
+        resource: shadow,
+    })
 }
 
 fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
@@ -169,16 +168,31 @@ fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
 pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome, ServiceError> {
     let m = &app.users;
     let resource = m.resource_type.normalize(body)?;
-    let (planned, insert_row) = plan(m, resource.clone(), WriteMode::Insert, None)?;
-    let adopt_row = m.to_row(&resource, WriteMode::Update, None)?;
+    let mut planned = plan(m, resource.clone(), &resource, Change::Insert)?;
+    let insert_row = std::mem::take(&mut planned.row);
+    // Adoption merges: the request's attributes over the row as the application has it.
+    let adopt = |current: &HostUser| -> Result<RowPlan, ServiceError> {
+        let before = view(m, current);
+        let change = Change::Adopt {
+            before: &before,
+            state_from_idp: m.adopt_state == AdoptState::Idp,
+            overwrite: m.adopt_overwrite,
+        };
+        let effective = if m.adopt_overwrite {
+            resource.clone()
+        } else {
+            overlay(&before, &resource)
+        };
+        Ok(m.to_row(&effective, change)?)
+    };
     app.pager.invalidate();
-    let outcome = match store::create(&app.db, m, insert_row, adopt_row, &planned).await {
+    let outcome = match store::create(&app.db, m, insert_row, adopt, &planned).await {
         Ok(o) => o,
-        Err(StoreError::Conflict(why)) => {
+        Err(ServiceError::Store(StoreError::Conflict(why))) => {
             info!(user_name = %planned.user_name, database = %why, "create refused: a unique constraint of the application");
             return Err(ScimError::uniqueness(conflict_detail(m, &planned.user_name)).into());
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     match outcome {
         Ok(created) => {
@@ -338,15 +352,42 @@ pub async fn list(app: &App, q: &ListQuery, base: &str) -> Result<Value, Service
     Ok(list_response(total, q.start_index, resources))
 }
 
+/// What a read-modify-write of one user is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// PUT: the body replaces what the identity provider sent before.
+    Replace,
+    /// PATCH: the operations name what changes.
+    Patch,
+    /// DELETE with `on_delete = "deactivate"`.
+    Deactivate,
+}
+
+impl Write {
+    fn audit(self) -> &'static str {
+        match self {
+            Write::Replace => "replace",
+            Write::Patch => "patch",
+            Write::Deactivate => "deactivate",
+        }
+    }
+    fn log(self) -> &'static str {
+        match self {
+            Write::Replace => "replaced user",
+            Write::Patch => "patched user",
+            Write::Deactivate => "deactivated user (DELETE)",
+        }
+    }
+}
+
 /// Runs a read-modify-write on one user; `change` computes the new resource from the current
-/// one. Uniqueness violations become 409. `strict` (PATCH): an explicit removal of a required
-/// attribute is refused. `if_match` is checked against the version the client would have seen.
+/// one. Only what differs from the row as stored is written. Uniqueness violations become
+/// 409. `if_match` is checked against the version the client would have seen.
 async fn modify(
     app: &App,
     id: &str,
     base: &str,
-    what: &'static str,
-    strict: bool,
+    kind: Write,
     if_match: Option<&str>,
     change: impl FnOnce(Value) -> Result<Value, ScimError>,
 ) -> Result<Answer, ServiceError> {
@@ -362,24 +403,39 @@ async fn modify(
     } else {
         vec![]
     };
-    let operation = match what {
-        "replaced user" => "replace",
-        "patched user" => "patch",
-        _ => "deactivate",
-    };
     let result = store::modify(
         &app.db,
         m,
         id,
-        operation,
+        kind.audit(),
         |current: &HostUser| -> Result<Planned, ServiceError> {
             if if_match.is_some() {
                 check_if_match(if_match, &render(m, current, &current_groups, base).version)?;
             }
             let before = view(m, current);
             let next = change(before.clone())?;
-            let (mut planned, row) = plan(m, next, WriteMode::Update, strict.then_some(&before))?;
-            planned.row = row;
+            let shadow = current.link.as_ref().map(|l| &l.resource);
+            let planned = match kind {
+                Write::Replace => {
+                    // What the identity provider never sent stays the application's.
+                    let effective = keep_unsent(&before, &next, shadow);
+                    let change = Change::Update {
+                        before: &before,
+                        strict: false,
+                    };
+                    plan(m, next, &effective, change)?
+                }
+                Write::Patch | Write::Deactivate => {
+                    let change = Change::Update {
+                        before: &before,
+                        strict: kind == Write::Patch,
+                    };
+                    let mut planned = plan(m, next.clone(), &next, change)?;
+                    // The record keeps what the identity provider sent, not the host's view.
+                    planned.resource = shadow_after_patch(shadow, &before, &planned.resource);
+                    planned
+                }
+            };
             user_name = planned.user_name.clone();
             Ok(planned)
         },
@@ -393,7 +449,7 @@ async fn modify(
         Err(ServiceError::Store(StoreError::NotFound)) => return Err(not_found(id)),
         Err(e) => return Err(e),
     };
-    info!(user_name = %user_name, id = %id, "{what}");
+    info!(user_name = %user_name, id = %id, "{}", kind.log());
     render_one(app, &u, base).await
 }
 
@@ -406,10 +462,7 @@ pub async fn replace(
     if_match: Option<&str>,
 ) -> Result<Answer, ServiceError> {
     let next = app.users.resource_type.normalize(body)?;
-    modify(app, id, base, "replaced user", false, if_match, move |_| {
-        Ok(next)
-    })
-    .await
+    modify(app, id, base, Write::Replace, if_match, move |_| Ok(next)).await
 }
 
 /// `PATCH /Users/{id}`.
@@ -422,7 +475,7 @@ pub async fn patch(
 ) -> Result<Answer, ServiceError> {
     let ops = patch::parse_request(body)?;
     let rt = &app.users.resource_type;
-    modify(app, id, base, "patched user", true, if_match, |current| {
+    modify(app, id, base, Write::Patch, if_match, |current| {
         patch::apply(rt, &current, &ops)
     })
     .await
@@ -438,18 +491,10 @@ pub async fn delete(app: &App, id: &str, if_match: Option<&str>) -> Result<(), S
     }
     match m.on_delete {
         OnDelete::Deactivate => {
-            modify(
-                app,
-                id,
-                "",
-                "deactivated user (DELETE)",
-                false,
-                if_match,
-                |mut current| {
-                    current["active"] = Value::Bool(false);
-                    Ok(current)
-                },
-            )
+            modify(app, id, "", Write::Deactivate, if_match, |mut current| {
+                current["active"] = Value::Bool(false);
+                Ok(current)
+            })
             .await?;
         }
         OnDelete::Delete => {

@@ -111,6 +111,8 @@ pub fn compile(
             active,
             match_columns,
             adopt: u.adopt,
+            adopt_state: u.adopt_state,
+            adopt_overwrite: u.adopt_overwrite,
             on_delete: u.on_delete,
             scope,
             soft_delete,

@@ -2,12 +2,15 @@
 
 use super::value::HostValue;
 
+mod change;
 mod encode;
 mod from_host;
 mod target;
 mod to_host;
 
+pub use change::{keep_unsent, overlay, shadow_after_patch, Change};
 pub use to_host::row_for;
+
 /// Whether a write inserts a new row or updates an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
@@ -57,15 +60,33 @@ pub struct ChildItem {
 /// Everything a write puts into host tables.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RowPlan {
-    /// Indexed like [`Rule::at`]: the main row, then each joined table.
+    /// Indexed like [`Rule::at`]: the main row, then each joined table. On updates, only the
+    /// columns of attributes that changed.
     pub tables: Vec<Row>,
+    /// Per table: columns written only when the user changes otherwise (`updated_at`,
+    /// constants with `on = "always"`). Empty on insert, where everything is in `tables`.
+    pub bookkeeping: Vec<Row>,
     /// Per joined table: the full row to insert when the user has none yet.
     pub joined_insert: Vec<Option<Row>>,
     /// Per child table: the values wanted, or `None` to leave the rows alone.
     pub children: Vec<Option<Vec<ChildItem>>>,
+    /// Adoption: child rows whose value the request does not name are kept, and the host's
+    /// primary value stays the primary.
+    pub merge_children: bool,
 }
 
 impl RowPlan {
+    /// A plan for `tables` tables (the main one and the joined ones) that writes nothing.
+    pub fn empty(tables: usize) -> RowPlan {
+        RowPlan {
+            tables: vec![Vec::new(); tables],
+            bookkeeping: vec![Vec::new(); tables],
+            joined_insert: vec![None; tables.saturating_sub(1)],
+            children: Vec::new(),
+            merge_children: false,
+        }
+    }
+
     pub fn main(&self) -> &Row {
         &self.tables[0]
     }

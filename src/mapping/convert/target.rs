@@ -6,6 +6,11 @@ use serde_json::{Map, Value};
 use crate::mapping::compile::AttrTarget;
 
 impl AttrTarget {
+    /// Whether this is the core attribute `name` itself (not a sub-attribute or extension).
+    pub fn is_core(&self, name: &str) -> bool {
+        self.path.urn.is_none() && self.path.sub.is_none() && self.path.attr == name
+    }
+
     /// The scalar this target reaches in `resource`, if any.
     pub fn get<'a>(&self, resource: &'a Value) -> Option<&'a Value> {
         let container = match &self.path.urn {

@@ -3,6 +3,7 @@
 use super::*;
 use crate::mapping::compile::{compile, parse_str};
 use crate::mapping::compile::{AttrTarget, UserMapping};
+use crate::mapping::convert::{overlay, Change};
 use crate::mapping::host::{ColumnKind, HostColumn, HostTable};
 use serde_json::json;
 use serde_json::Value;
@@ -93,7 +94,7 @@ fn okta_user() -> Value {
 #[test]
 fn insert_row_has_transforms_maps_and_constants() {
     let row = mapping()
-        .to_row(&okta_user(), WriteMode::Insert, None)
+        .to_row(&okta_user(), Change::Insert)
         .unwrap()
         .main_values();
     let get = |c: &str| row.iter().find(|(n, _)| n == c).map(|(_, v)| v.clone());
@@ -106,7 +107,13 @@ fn insert_row_has_transforms_maps_and_constants() {
     assert_eq!(get("password"), Some(HostValue::Text("!".into())));
     assert!(matches!(get("created_at"), Some(HostValue::Timestamp(_))));
     let update = mapping()
-        .to_row(&okta_user(), WriteMode::Update, None)
+        .to_row(
+            &okta_user(),
+            Change::Update {
+                before: &json!({}),
+                strict: false,
+            },
+        )
         .unwrap()
         .main_values();
     assert!(update
@@ -115,11 +122,83 @@ fn insert_row_has_transforms_maps_and_constants() {
 }
 
 #[test]
+fn updates_write_only_the_columns_of_attributes_that_changed() {
+    let m = mapping();
+    // As stored: the email column holds a mixed-case address the lowercase transform would
+    // rewrite if it were derived again.
+    let before = json!({"userName": "Alice@Example.COM", "active": true,
+        "name": {"givenName": "Alice", "familyName": "Anders"}});
+    let mut after = before.clone();
+    after["active"] = json!(false);
+    let plan = m
+        .to_row(
+            &after,
+            Change::Update {
+                before: &before,
+                strict: true,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        plan.main_values(),
+        vec![("status".into(), HostValue::Int(2))]
+    );
+    assert!(plan.bookkeeping[0].is_empty(), "no always-constants here");
+    // Nothing changed: nothing planned.
+    let plan = m
+        .to_row(
+            &before,
+            Change::Update {
+                before: &before,
+                strict: false,
+            },
+        )
+        .unwrap();
+    assert!(plan.main().is_empty(), "{:?}", plan.main());
+}
+
+#[test]
+fn adoption_keeps_the_application_state_unless_told_otherwise() {
+    let m = mapping();
+    let before = json!({"userName": "alice@example.com", "active": false});
+    let request = json!({"userName": "alice@example.com", "active": true,
+        "name": {"givenName": "Alice"}});
+    let merged = overlay(&before, &request);
+    let keep = Change::Adopt {
+        before: &before,
+        state_from_idp: false,
+        overwrite: false,
+    };
+    let cols: Vec<String> = m
+        .to_row(&merged, keep)
+        .unwrap()
+        .main_values()
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(
+        cols,
+        vec!["firstname".to_string()],
+        "a locked account stays locked"
+    );
+    let idp = Change::Adopt {
+        before: &before,
+        state_from_idp: true,
+        overwrite: false,
+    };
+    let plan = m.to_row(&merged, idp).unwrap();
+    assert!(plan
+        .main_values()
+        .contains(&("status".into(), HostValue::Int(1))));
+    assert!(plan.merge_children);
+}
+
+#[test]
 fn errors_name_attribute_and_column() {
     let m = mapping();
     let mut u = okta_user();
     u["userName"] = json!("x".repeat(41));
-    let e = m.to_row(&u, WriteMode::Insert, None).unwrap_err();
+    let e = m.to_row(&u, Change::Insert).unwrap_err();
     assert!(
         e.detail.contains("at most 40") && e.detail.contains("email"),
         "{}",
@@ -127,7 +206,7 @@ fn errors_name_attribute_and_column() {
     );
     let mut u = okta_user();
     u.as_object_mut().unwrap().remove("active");
-    let e = m.to_row(&u, WriteMode::Insert, None).unwrap_err();
+    let e = m.to_row(&u, Change::Insert).unwrap_err();
     assert!(
         e.detail.contains("active") && e.detail.contains("status"),
         "{}",
@@ -135,14 +214,26 @@ fn errors_name_attribute_and_column() {
     );
     // On update the NOT NULL column is left alone instead.
     assert!(m
-        .to_row(&u, WriteMode::Update, None)
+        .to_row(
+            &u,
+            Change::Update {
+                before: &okta_user(),
+                strict: false,
+            },
+        )
         .unwrap()
         .main_values()
         .iter()
         .all(|(c, _)| c != "status"));
     // ...but a PATCH that removes it explicitly is told why it cannot.
     let e = m
-        .to_row(&u, WriteMode::Update, Some(&okta_user()))
+        .to_row(
+            &u,
+            Change::Update {
+                before: &okta_user(),
+                strict: true,
+            },
+        )
         .unwrap_err();
     assert!(
         e.detail.contains("cannot be removed") && e.detail.contains("status"),
@@ -281,7 +372,7 @@ fn multi_table_rows_flags_templates_and_children() {
     let m = multi();
     let u = json!({"userName": "ann", "active": false, "name": {"givenName": "Ann", "familyName": "Lee"},
         "emails": [{"value": "A@x", "type": "home"}, {"value": "b@x", "type": "work", "primary": true}, {"value": "a@X"}]});
-    let plan = m.to_row(&u, WriteMode::Insert, None).unwrap();
+    let plan = m.to_row(&u, Change::Insert).unwrap();
     let main = plan.main_values();
     assert!(main.contains(&("name".into(), HostValue::Text("Ann Lee".into()))));
     assert!(
@@ -303,7 +394,7 @@ fn multi_table_rows_flags_templates_and_children() {
         .contains(&("origin".into(), HostValue::Text("scim".into()))));
     // No name: the template falls back to the userName.
     let plan = m
-        .to_row(&json!({"userName": "solo"}), WriteMode::Insert, None)
+        .to_row(&json!({"userName": "solo"}), Change::Insert)
         .unwrap();
     assert!(plan
         .main_values()
@@ -312,16 +403,20 @@ fn multi_table_rows_flags_templates_and_children() {
     let plan = m
         .to_row(
             &json!({"userName": "x"}),
-            WriteMode::Update,
-            Some(&json!({"userName": "x"})),
+            Change::Update {
+                before: &json!({"userName": "x"}),
+                strict: true,
+            },
         )
         .unwrap();
     assert_eq!(plan.children[0], None);
     let plan = m
         .to_row(
             &json!({"userName": "x"}),
-            WriteMode::Update,
-            Some(&json!({"userName": "x", "emails": [{"value": "q@x"}]})),
+            Change::Update {
+                before: &json!({"userName": "x", "emails": [{"value": "q@x"}]}),
+                strict: true,
+            },
         )
         .unwrap();
     assert_eq!(plan.children[0], Some(vec![]));

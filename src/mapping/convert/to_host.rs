@@ -7,6 +7,7 @@ use crate::mapping::compile::{Child, PrimaryMark, Rule, Source, TemplatePart, Us
 use crate::mapping::model::When;
 use crate::mapping::value::HostValue;
 
+use super::change::{Change, Gate};
 use super::{Assign, ChildItem, Row, RowPlan, WriteMode};
 use crate::scim::{Folded, ScimError};
 
@@ -152,19 +153,14 @@ pub fn row_for(rules: &[Rule], resource: &Value, mode: WriteMode) -> Result<Row,
 }
 
 impl Child {
-    /// The child rows `resource` asks for; `None` when the write leaves them alone (the
-    /// attribute is absent and was not removed).
+    /// The child rows `resource` asks for (none when the attribute is absent).
     fn items(
         &self,
         resource: &Value,
-        previous: Option<&Value>,
-        mode: WriteMode,
         now: chrono::NaiveDateTime,
-    ) -> Result<Option<Vec<ChildItem>>, ScimError> {
-        let values = resource.get(&self.attr).and_then(Value::as_array);
-        let was_there = previous.and_then(|p| p.get(&self.attr)).is_some();
-        let Some(values) = values else {
-            return Ok((mode == WriteMode::Insert || was_there).then(Vec::new));
+    ) -> Result<Vec<ChildItem>, ScimError> {
+        let Some(values) = resource.get(&self.attr).and_then(Value::as_array) else {
+            return Ok(Vec::new());
         };
         let primary_at = values
             .iter()
@@ -225,60 +221,38 @@ impl Child {
                 }
             }
         }
-        Ok(Some(out))
+        Ok(out)
     }
 }
 
 impl UserMapping {
     /// What writing `resource` puts into the host tables.
     ///
-    /// On insert, an absent attribute whose column is NOT NULL without a default is refused;
-    /// on update it leaves the column as it is (a PUT cannot empty a required column).
-    /// `previous` (PATCH, PUT) is the resource before the change: explicitly removing an
-    /// attribute whose column needs a value is then refused instead of silently kept.
+    /// On insert every rule writes, and an absent attribute whose column is NOT NULL without
+    /// a default is refused. Otherwise ([`Change`]) only the rules whose attributes differ
+    /// from the stored view write, so a column nobody changed is never rewritten (not even
+    /// through a transform); an absent attribute leaves a NOT NULL column as it is, and a
+    /// strict change (PATCH) that explicitly removes one is refused.
     ///
     /// # Errors
     /// `invalidValue` naming the attribute.
-    pub fn to_row(
-        &self,
-        resource: &Value,
-        mode: WriteMode,
-        previous: Option<&Value>,
-    ) -> Result<RowPlan, ScimError> {
+    pub fn to_row(&self, resource: &Value, change: Change<'_>) -> Result<RowPlan, ScimError> {
         let now = Utc::now().naive_utc();
-        let mut plan = RowPlan {
-            tables: vec![Vec::new(); self.joined.len() + 1],
-            joined_insert: vec![None; self.joined.len()],
-            children: Vec::new(),
-        };
+        let mode = change.mode();
+        let previous = change.previous();
+        let mut plan = RowPlan::empty(self.joined.len() + 1);
         for r in self.rules.iter().filter(|r| r.writes()) {
-            if r.on == When::Insert && mode == WriteMode::Update {
-                continue;
-            }
+            let to = match change.gate(r, resource) {
+                Gate::Skip => continue,
+                Gate::Write => &mut plan.tables[r.at],
+                Gate::Bookkeeping => &mut plan.bookkeeping[r.at],
+            };
             if let Some(a) = r.assign(resource, mode, previous, now)? {
-                plan.tables[r.at].push((r.column.clone(), a));
+                to.push((r.column.clone(), a));
             }
         }
         if mode == WriteMode::Insert {
-            for c in self.scope.iter().filter(|c| !c.negate) {
-                if let [v] = c.values.as_slice() {
-                    if !plan.tables[0].iter().any(|(x, _)| x == &c.column) {
-                        plan.tables[0].push((c.column.clone(), Assign::Value(v.clone())));
-                    }
-                }
-            }
-            for c in &self.children {
-                if let PrimaryMark::Pointer { column, kind } = &c.primary {
-                    if !plan.tables[0].iter().any(|(x, _)| x == column) {
-                        // Filled in once the child rows exist (osTicket's default_email_id).
-                        let placeholder = match kind {
-                            crate::mapping::host::ColumnKind::Int => HostValue::Int(0),
-                            _ => HostValue::Text(String::new()),
-                        };
-                        plan.tables[0].push((column.clone(), Assign::Value(placeholder)));
-                    }
-                }
-            }
+            self.insert_fillers(&mut plan.tables[0]);
         }
         // A joined row missing on update is created with everything an insert would write.
         for (i, _) in self.joined.iter().enumerate() {
@@ -291,9 +265,38 @@ impl UserMapping {
             plan.joined_insert[i] = Some(row);
         }
         for c in &self.children {
-            plan.children.push(c.items(resource, previous, mode, now)?);
+            plan.children.push(if change.touches_child(c, resource) {
+                Some(c.items(resource, now)?)
+            } else {
+                None
+            });
         }
+        plan.merge_children = change.merges_children();
         Ok(plan)
+    }
+
+    /// Columns a new row needs beyond its rules: the scope's values (so the row is in scope)
+    /// and a placeholder for each primary pointer, filled in once the child rows exist.
+    fn insert_fillers(&self, main: &mut Row) {
+        for c in self.scope.iter().filter(|c| !c.negate) {
+            if let [v] = c.values.as_slice() {
+                if !main.iter().any(|(x, _)| x == &c.column) {
+                    main.push((c.column.clone(), Assign::Value(v.clone())));
+                }
+            }
+        }
+        for c in &self.children {
+            if let PrimaryMark::Pointer { column, kind } = &c.primary {
+                if !main.iter().any(|(x, _)| x == column) {
+                    // osTicket's default_email_id.
+                    let placeholder = match kind {
+                        crate::mapping::host::ColumnKind::Int => HostValue::Int(0),
+                        _ => HostValue::Text(String::new()),
+                    };
+                    main.push((column.clone(), Assign::Value(placeholder)));
+                }
+            }
+        }
     }
 
     pub fn user_name_rule(&self) -> &Rule {

@@ -7,9 +7,9 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::mapping::compile::UserMapping;
+use crate::mapping::compile::{PrimaryMark, UserMapping};
 use crate::mapping::convert::{ChildRow, RowPlan};
-use crate::mapping::HostValue;
+use crate::mapping::{ColumnKind, HostValue};
 
 use super::rows::key_of;
 
@@ -35,6 +35,47 @@ pub struct HostUser {
     /// Rows of each child table, in key order.
     pub children: Vec<Vec<ChildRow>>,
     pub link: Option<Link>,
+    /// Read for a write only: what the columns a write may set hold now.
+    pub stored: Option<Stored>,
+}
+
+/// The stored values a write compares its plan with, so that it writes only what changes.
+#[derive(Debug, Clone, Default)]
+pub struct Stored {
+    /// In the order of [`write_targets`]; lookup columns hold the key, flag columns the
+    /// whole integer.
+    pub values: Vec<HostValue>,
+    /// Per joined table: whether the user has its row.
+    pub joined: Vec<bool>,
+}
+
+impl Stored {
+    /// What column `column` of table `at` holds, if it is a write target.
+    pub(super) fn get(&self, m: &UserMapping, at: usize, column: &str) -> Option<&HostValue> {
+        write_targets(m)
+            .iter()
+            .position(|(a, c, _)| *a == at && *c == column)
+            .and_then(|i| self.values.get(i))
+    }
+}
+
+/// Every column a write may set, main and joined (table index, column, kind): the rules'
+/// columns and the primary pointers of child tables.
+pub(super) fn write_targets(m: &UserMapping) -> Vec<(usize, &str, ColumnKind)> {
+    let mut out: Vec<(usize, &str, ColumnKind)> = Vec::new();
+    for r in m.rules.iter().filter(|r| r.writes()) {
+        if !out.iter().any(|(a, c, _)| *a == r.at && *c == r.column) {
+            out.push((r.at, &r.column, r.kind));
+        }
+    }
+    for ch in &m.children {
+        if let PrimaryMark::Pointer { column, kind } = &ch.primary {
+            if !out.iter().any(|(a, c, _)| *a == 0 && c == column) {
+                out.push((0, column, *kind));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone)]

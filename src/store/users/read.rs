@@ -10,14 +10,15 @@ use crate::mapping::{ColumnKind, HostValue, Pred};
 use crate::scim::query::SortOrder;
 use crate::store::dialect::Dialect;
 
-use super::{key_value, HostUser, Link, Resume, SortBy};
+use super::{key_value, write_targets, HostUser, Link, Resume, SortBy, Stored};
 use crate::store::dialect::{self, cast_text, table_alias, HOST_ALIAS};
 use crate::store::predicate::{self, scoped, PredCtx};
 use crate::store::sql::{Sql, TextRow};
 use crate::store::{Conn, Db, StoreError};
 
-/// `SELECT CAST(h.key AS TEXT), CAST(x.c1 AS TEXT), … FROM host h LEFT JOIN …`
-pub(super) fn select_host(m: &UserMapping, d: Dialect) -> Sql {
+/// `SELECT CAST(h.key AS TEXT), CAST(x.c1 AS TEXT), … FROM host h LEFT JOIN …`; with
+/// `stored`, the raw values of every write target and each joined row's parent column follow.
+pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool) -> Sql {
     let mut q = Sql::new();
     q.raw("SELECT ");
     cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
@@ -46,6 +47,16 @@ pub(super) fn select_host(m: &UserMapping, d: Dialect) -> Sql {
             None => cast_text(&mut q, d, Some(&table_alias(*at)), c),
         }
     }
+    if stored {
+        for (at, c, _) in write_targets(m) {
+            q.raw(", ");
+            cast_text(&mut q, d, Some(&table_alias(at)), c);
+        }
+        for (i, j) in m.joined.iter().enumerate() {
+            q.raw(", ");
+            cast_text(&mut q, d, Some(&table_alias(i + 1)), &j.parent);
+        }
+    }
     q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
     predicate::joins(&mut q, m);
     q
@@ -68,6 +79,21 @@ pub(super) fn where_key(q: &mut Sql, m: &UserMapping, d: Dialect, key: HostValue
         &PredCtx::users(d, m),
         pred.as_ref().unwrap_or(&Pred::True),
     );
+}
+
+/// The stored values [`select_host`] appended after the read columns.
+fn parse_stored(m: &UserMapping, r: &TextRow) -> Stored {
+    let start = 1 + m.read_columns.len();
+    let targets = write_targets(m);
+    let values = targets
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, kind))| HostValue::from_db_text(*kind, r.get(start + i)))
+        .collect();
+    let joined = (0..m.joined.len())
+        .map(|i| r.get(start + targets.len() + i).is_some())
+        .collect();
+    Stored { values, joined }
 }
 
 pub(super) fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
@@ -102,6 +128,7 @@ pub(super) fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
         values,
         children: vec![Vec::new(); m.children.len()],
         link: None,
+        stored: None,
     }
 }
 
@@ -115,7 +142,7 @@ pub(super) async fn fetch_host(
     let Some(kv) = key_value(m, key) else {
         return Ok(None);
     };
-    let mut q = select_host(m, d);
+    let mut q = select_host(m, d, lock);
     where_key(&mut q, m, d, kv);
     if lock {
         match d {
@@ -129,7 +156,13 @@ pub(super) async fn fetch_host(
             Dialect::Sqlite => {}
         }
     }
-    let Some(mut u) = c.row(q).await?.map(|r| parse_host_row(m, &r)) else {
+    let Some(mut u) = c.row(q).await?.map(|r| {
+        let mut u = parse_host_row(m, &r);
+        if lock {
+            u.stored = Some(parse_stored(m, &r));
+        }
+        u
+    }) else {
         return Ok(None);
     };
     fetch_children(c, m, d, std::slice::from_mut(&mut u)).await?;
@@ -340,7 +373,7 @@ pub async fn list(
             };
             return Ok((total, vec![]));
         }
-        let mut q = select_host(m, db.dialect);
+        let mut q = select_host(m, db.dialect, false);
         predicate::where_clause(&mut q, &ctx, pred);
         let after = resume
             .filter(|_| sort.is_none())
@@ -421,7 +454,7 @@ pub async fn page_after(
         fold_case: false,
     });
     let pred = scoped(m, after_pred.as_ref());
-    let mut q = select_host(m, d);
+    let mut q = select_host(m, d, false);
     if let Some(p) = &pred {
         q.raw(" WHERE ");
         predicate::render(&mut q, &ctx, p);

@@ -1,15 +1,22 @@
 //! Creating and modifying users: the host row, its related rows, the link and the audit entry
-//! in one transaction.
+//! in one transaction — writing only what changes.
 
-use crate::mapping::compile::UserMapping;
-use crate::mapping::convert::{Row, RowPlan};
+use serde_json::Value;
+
+use crate::mapping::compile::{PrimaryMark, UserMapping};
+use crate::mapping::convert::{Assign, Row, RowPlan};
+use crate::mapping::HostValue;
 use crate::store::dialect::Dialect;
 
 use super::link::{find_matches, link_origin, link_owner, upsert_link};
 use super::lookup::resolve_lookups;
 use super::read::{fetch_host, with_link};
-use super::related::write_related;
-use super::{key_value, user_name_hash, CreateConflict, Created, HostUser, Planned, ORIGIN_IMPORT};
+use super::related::{
+    insert_joined, plan_children, pointer_value, run_children, update_joined, ChildOps, Primary,
+};
+use super::{
+    key_value, user_name_hash, CreateConflict, Created, HostUser, Planned, Stored, ORIGIN_IMPORT,
+};
 use crate::store::rows::{insert_returning_key, insert_values, set_list};
 use crate::store::sql::Sql;
 use crate::store::{Conn, Db, StoreError};
@@ -34,68 +41,262 @@ pub(super) async fn update_host(
     Ok(())
 }
 
-pub(super) async fn insert_host(
+/// The assignments of `row` (table `at`) that would change what is stored.
+fn changed_only(m: &UserMapping, stored: &Stored, at: usize, row: &Row) -> Row {
+    row.iter()
+        .filter(|(col, a)| match (a, stored.get(m, at, col)) {
+            (_, None) => true,
+            (Assign::Value(v), Some(s)) => !v.same_as_stored(s),
+            (Assign::Bits { mask, on }, Some(s)) => ((s.as_int().unwrap_or(0) & mask) != 0) != *on,
+            (Assign::Lookup(_), Some(_)) => true,
+        })
+        .cloned()
+        .collect()
+}
+
+/// The SCIM attributes behind columns of table `at`, as the audit trail names them.
+fn attributes_of(m: &UserMapping, at: usize, columns: &Row, out: &mut Vec<String>) {
+    for (col, _) in columns {
+        for r in m.rules.iter().filter(|r| r.at == at && &r.column == col) {
+            for t in r.attrs() {
+                let name = match &t.path.urn {
+                    Some(urn) => format!("{urn}:{}", t.path.attr),
+                    None => t.path.attr.clone(),
+                };
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+    }
+}
+
+/// Writes `plan` into the stored user `current`: the columns whose value differs from what
+/// is stored, the joined rows that are missing or change, the child rows that change, and
+/// the bookkeeping columns (`updated_at`) when anything else changed. Nothing at all when
+/// nothing differs. Returns whether anything was written, and the attributes whose host data
+/// changed.
+async fn apply(
     c: &mut Conn,
     m: &UserMapping,
     d: Dialect,
-    row: &Row,
+    current: &HostUser,
+    plan: &mut RowPlan,
+) -> Result<(bool, Vec<String>), StoreError> {
+    let key = current.key.as_str();
+    let kv = key_value(m, key).ok_or(StoreError::NotFound)?;
+    let stored = current
+        .stored
+        .as_ref()
+        .ok_or_else(|| StoreError::Other("a write needs the row as stored".into()))?;
+    resolve_lookups(c, m, d, plan)
+        .await?
+        .map_err(StoreError::Invalid)?;
+    let mut tables: Vec<Row> = plan
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(at, row)| changed_only(m, stored, at, row))
+        .collect();
+    let mut attrs = Vec::new();
+    for (at, row) in tables.iter().enumerate() {
+        attributes_of(m, at, row, &mut attrs);
+    }
+    let missing: Vec<usize> = (0..m.joined.len())
+        .filter(|i| !stored.joined.get(*i).copied().unwrap_or(true))
+        .collect();
+    let mut children: Vec<(usize, ChildOps)> = Vec::new();
+    let mut pointers: Vec<(String, HostValue)> = Vec::new();
+    for (ci, (child, items)) in m.children.iter().zip(&plan.children).enumerate() {
+        let Some(items) = items else { continue };
+        let pointer = match &child.primary {
+            PrimaryMark::Pointer { column, .. } => stored.get(m, 0, column),
+            _ => None,
+        };
+        let pointer_set = pointer.is_some_and(|p| {
+            !p.is_null() && p.as_int() != Some(0) && p.display_text().is_some_and(|t| !t.is_empty())
+        });
+        let ops = plan_children(c, d, child, &kv, items, plan.merge_children, pointer_set).await?;
+        let moves_pointer = match (&child.primary, &ops.primary()) {
+            (PrimaryMark::Pointer { kind, .. }, Some(p)) => {
+                matches!(p, Primary::Inserted(_)) || pointer_value(*kind, p, pointer)?.is_some()
+            }
+            _ => false,
+        };
+        if ops.writes_rows() || moves_pointer {
+            attrs.push(child.attr.clone());
+            children.push((ci, ops));
+        }
+    }
+    if tables.iter().all(Vec::is_empty) && missing.is_empty() && children.is_empty() {
+        return Ok((false, attrs));
+    }
+    for (at, row) in plan.bookkeeping.iter().enumerate() {
+        if at == 0 || !tables[at].is_empty() {
+            let extra = changed_only(m, stored, at, row);
+            tables[at].extend(extra);
+        }
+    }
+    update_host(c, m, key, &tables[0]).await?;
+    for i in 0..m.joined.len() {
+        if missing.contains(&i) {
+            insert_joined(c, m, i, &kv, plan.joined_insert[i].as_ref()).await?;
+        } else {
+            update_joined(c, m, i, &kv, &tables[i + 1]).await?;
+        }
+    }
+    for (ci, ops) in children {
+        let child = &m.children[ci];
+        let primary = run_children(c, d, child, &kv, ops).await?;
+        if let PrimaryMark::Pointer { column, kind } = &child.primary {
+            if let Some(v) = pointer_value(*kind, &primary, stored.get(m, 0, column))? {
+                pointers.push((column.clone(), v));
+            }
+        }
+    }
+    let pointers: Row = pointers
+        .into_iter()
+        .map(|(c, v)| (c, Assign::Value(v)))
+        .collect();
+    update_host(c, m, key, &pointers).await?;
+    Ok((true, attrs))
+}
+
+/// Inserts a new user's row, its joined rows and its child rows.
+async fn insert_new(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    plan: &mut RowPlan,
 ) -> Result<String, StoreError> {
-    insert_returning_key(c, d, &m.table, &m.key, insert_values(row)).await
+    resolve_lookups(c, m, d, plan)
+        .await?
+        .map_err(StoreError::Invalid)?;
+    let key = insert_returning_key(c, d, &m.table, &m.key, insert_values(plan.main())).await?;
+    let kv = key_value(m, &key).ok_or(StoreError::NotFound)?;
+    for i in 0..m.joined.len() {
+        insert_joined(c, m, i, &kv, plan.joined_insert[i].as_ref()).await?;
+    }
+    let mut pointers: Row = Vec::new();
+    for (child, items) in m.children.iter().zip(&plan.children) {
+        let Some(items) = items else { continue };
+        let primary = run_children(c, d, child, &kv, ChildOps::for_new_user(items)).await?;
+        if let PrimaryMark::Pointer { column, kind } = &child.primary {
+            // The insert wrote the placeholder; the real key replaces it.
+            if let Some(v) = pointer_value(*kind, &primary, None)? {
+                pointers.push((column.clone(), Assign::Value(v)));
+            }
+        }
+    }
+    update_host(c, m, &key, &pointers).await?;
+    Ok(key)
+}
+
+/// The link row, written only when what it records changed; whether it was written.
+async fn link_if_changed(
+    c: &mut Conn,
+    m: &UserMapping,
+    key: &str,
+    p: &Planned,
+    current: Option<&super::Link>,
+    origin_now: Option<&str>,
+) -> Result<bool, StoreError> {
+    let same = current.is_some_and(|l| {
+        l.user_name == p.user_name && l.external_id == p.external_id && l.resource == p.resource
+    }) && origin_now.is_none_or(|o| o == "scim");
+    if !same {
+        upsert_link(c, m, key, p, current.is_some(), "scim").await?;
+    }
+    Ok(!same)
+}
+
+/// The audit entry's attributes: those whose host data changed, the attributes kept only in
+/// the bridge (no column maps them) whose value changed, and `externalId`.
+fn audit_attributes(
+    m: &UserMapping,
+    host: Vec<String>,
+    old: Option<&super::Link>,
+    p: &Planned,
+) -> Vec<String> {
+    let mut out = host;
+    let empty = Value::Object(Default::default());
+    let mapped = |name: &str| {
+        m.rules.iter().any(|r| {
+            r.attrs().iter().any(|t| match &t.path.urn {
+                Some(urn) => name == format!("{urn}:{}", t.path.attr),
+                None => name == t.path.attr,
+            })
+        }) || m.children.iter().any(|c| c.attr == name)
+    };
+    let old_resource = old.map_or(&empty, |l| &l.resource);
+    for a in crate::store::audit::changed_attributes(Some(old_resource), &p.resource) {
+        if !mapped(&a) && !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    if old.and_then(|l| l.external_id.clone()) != p.external_id {
+        out.push("externalId".into());
+    }
+    out
 }
 
 /// Creates a user: adopts a matching unowned host row, or inserts a new one, and links it.
-/// `insert` is written for a new row, `adopt` (no insert-only columns) into an adopted one.
-pub async fn create(
+/// `insert` is written into a new row; an adopted row gets what `adopt` plans from the row
+/// as stored (see [`crate::mapping::convert::Change::Adopt`]).
+///
+/// # Errors
+/// Whatever `adopt` returns, or the store's error converted into `E`.
+pub async fn create<E: From<StoreError>>(
     db: &Db,
     m: &UserMapping,
     mut insert: RowPlan,
-    mut adopt: RowPlan,
+    adopt: impl FnOnce(&HostUser) -> Result<RowPlan, E>,
     p: &Planned,
-) -> Result<Result<Created, CreateConflict>, StoreError> {
+) -> Result<Result<Created, CreateConflict>, E> {
     let d = db.dialect;
-    db.write(async |c| -> Result<_, StoreError> {
-        resolve_lookups(c, m, d, &mut insert)
-            .await?
-            .map_err(StoreError::Invalid)?;
-        resolve_lookups(c, m, d, &mut adopt)
-            .await?
-            .map_err(StoreError::Invalid)?;
-        let (insert, adopt) = (&insert, &adopt);
-        // (host key, whether it is adopted, whether a link row exists already)
-        let (key, adopted, linked) = match link_owner(c, m, &user_name_hash(&p.user_name)).await? {
-            Some((owner, origin)) if origin == ORIGIN_IMPORT => {
-                update_host(c, m, &owner, adopt.main()).await?;
-                write_related(c, m, d, &owner, adopt).await?;
-                (owner, true, true)
-            }
+    db.write(async |c| -> Result<_, E> {
+        let owner = link_owner(c, m, &user_name_hash(&p.user_name)).await?;
+        let target = match owner {
+            Some((owner, origin)) if origin == ORIGIN_IMPORT => Some(owner),
             Some((owner, _)) => return Ok(Err(CreateConflict::Taken(owner))),
             None => {
                 let matches = find_matches(c, m, d, &p.user_name).await?;
                 match matches.as_slice() {
-                    [] => {
-                        let key = insert_host(c, m, d, insert.main()).await?;
-                        write_related(c, m, d, &key, insert).await?;
-                        (key, false, false)
-                    }
+                    [] => None,
                     [one] if m.adopt => {
                         let origin = link_origin(c, m, one).await?;
                         if origin.as_deref().is_some_and(|o| o != ORIGIN_IMPORT) {
                             return Ok(Err(CreateConflict::Taken(one.clone())));
                         }
-                        update_host(c, m, one, adopt.main()).await?;
-                        write_related(c, m, d, one, adopt).await?;
-                        (one.clone(), true, origin.is_some())
+                        Some(one.clone())
                     }
                     [one] => return Ok(Err(CreateConflict::ExistsUnadopted(one.clone()))),
                     many => return Ok(Err(CreateConflict::Ambiguous(many.to_vec()))),
                 }
             }
         };
-        upsert_link(c, m, &key, p, linked, "scim").await?;
-        let mut attrs = crate::store::audit::changed_attributes(None, &p.resource);
-        if p.external_id.is_some() {
-            attrs.push("externalId".into());
-        }
+        let (key, adopted, attrs) = match target {
+            None => {
+                let key = insert_new(c, m, d, &mut insert).await?;
+                let mut attrs = crate::store::audit::changed_attributes(None, &p.resource);
+                if p.external_id.is_some() {
+                    attrs.push("externalId".into());
+                }
+                upsert_link(c, m, &key, p, false, "scim").await?;
+                (key, false, attrs)
+            }
+            Some(key) => {
+                let current = fetch_host(c, m, d, &key, true)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let current = with_link(c, m, d, current).await?;
+                let mut plan = adopt(&current)?;
+                let (_, host) = apply(c, m, d, &current, &mut plan).await?;
+                let attrs = audit_attributes(m, host, current.link.as_ref(), p);
+                upsert_link(c, m, &key, p, current.link.is_some(), "scim").await?;
+                (key, true, attrs)
+            }
+        };
         crate::store::audit::record(
             c,
             "User",
@@ -115,7 +316,9 @@ pub async fn create(
 }
 
 /// Reads the current user and writes what `plan` derives from it, in one transaction with
-/// the host row locked, so concurrent PATCHes apply in some serial order.
+/// the host row locked, so concurrent PATCHes apply in some serial order. Only what changes
+/// is written; a request that changes nothing writes nothing at all (no audit entry, no
+/// timestamp) and answers the user as stored.
 ///
 /// # Errors
 /// Whatever `plan` returns, or the store's error converted into `E`.
@@ -133,22 +336,18 @@ pub async fn modify<E: From<StoreError>>(
             .ok_or(StoreError::NotFound)?;
         let current = with_link(c, m, d, current).await?;
         let mut p = plan(&current)?;
-        resolve_lookups(c, m, d, &mut p.row)
-            .await?
-            .map_err(StoreError::Invalid)?;
-        update_host(c, m, key, p.row.main()).await?;
-        write_related(c, m, d, key, &p.row).await?;
-        upsert_link(c, m, key, &p, current.link.is_some(), "scim").await?;
-        let before = m.to_resource(
-            &current.values,
-            &current.children,
-            current.link.as_ref().map(|l| &l.resource),
-        );
-        let mut attrs = crate::store::audit::changed_attributes(Some(&before), &p.resource);
-        if current.link.as_ref().and_then(|l| l.external_id.clone()) != p.external_id {
-            attrs.push("externalId".into());
+        let (host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
+        let linked = link_if_changed(c, m, key, &p, current.link.as_ref(), None).await?;
+        let attrs = audit_attributes(m, host, current.link.as_ref(), &p);
+        if !attrs.is_empty() {
+            crate::store::audit::record(c, "User", key, Some(&p.user_name), op, &attrs).await?;
         }
-        crate::store::audit::record(c, "User", key, Some(&p.user_name), op, &attrs).await?;
+        if !host_changed && !linked {
+            return Ok(HostUser {
+                stored: None,
+                ..current
+            });
+        }
         let user = fetch_host(c, m, d, key, false)
             .await?
             .ok_or(StoreError::NotFound)?;
