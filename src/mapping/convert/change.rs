@@ -6,7 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::WriteMode;
-use crate::mapping::compile::{Child, Rule, Source};
+use crate::mapping::compile::{AttrTarget, Child, Rule, Source};
+use crate::scim::Folded;
 
 /// What a write starts from.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +64,11 @@ impl Change<'_> {
         }
     }
 
-    pub(super) fn gate(&self, r: &Rule, after: &Value) -> Gate {
+    /// `identifier`: the rule writes the userName column or a `match` column; adoption
+    /// leaves such a column alone when it already holds the same identifier in another
+    /// spelling (rewriting `alice` as `ALICE` locks people out of applications whose logins
+    /// are case-sensitive).
+    pub(super) fn gate(&self, r: &Rule, after: &Value, identifier: bool) -> Gate {
         let Some(before) = self.before() else {
             return Gate::Write;
         };
@@ -73,6 +78,7 @@ impl Change<'_> {
         if matches!(r.source, Source::Const(_) | Source::Now) {
             return Gate::Bookkeeping;
         }
+        let adopting = matches!(self, Change::Adopt { .. });
         let keep_state = matches!(
             self,
             Change::Adopt {
@@ -83,7 +89,13 @@ impl Change<'_> {
         if keep_state && r.attrs().iter().any(|t| t.is_core("active")) {
             return Gate::Skip;
         }
-        if r.attrs().iter().any(|t| t.get(before) != t.get(after)) {
+        let differs = |t: &&AttrTarget| match (t.get(before), t.get(after)) {
+            (Some(Value::String(b)), Some(Value::String(a))) if adopting && identifier => {
+                !Folded::same(b, a)
+            }
+            (b, a) => b != a,
+        };
+        if r.attrs().iter().any(differs) {
             Gate::Write
         } else {
             Gate::Skip

@@ -3,7 +3,9 @@
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::mapping::compile::{Child, PrimaryMark, Rule, Source, TemplatePart, UserMapping};
+use crate::mapping::compile::{
+    Child, MatchAt, PrimaryMark, Rule, Source, TemplatePart, UserMapping,
+};
 use crate::mapping::model::When;
 use crate::mapping::value::HostValue;
 
@@ -241,8 +243,13 @@ impl UserMapping {
         let mode = change.mode();
         let previous = change.previous();
         let mut plan = RowPlan::empty(self.joined.len() + 1);
-        for r in self.rules.iter().filter(|r| r.writes()) {
-            let to = match change.gate(r, resource) {
+        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| r.writes()) {
+            let identifier = i == self.user_name
+                || self
+                    .match_columns
+                    .iter()
+                    .any(|mc| mc.at == MatchAt::Table(r.at) && mc.column == r.column);
+            let to = match change.gate(r, resource, identifier) {
                 Gate::Skip => continue,
                 Gate::Write => &mut plan.tables[r.at],
                 Gate::Bookkeeping => &mut plan.bookkeeping[r.at],

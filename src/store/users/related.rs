@@ -189,6 +189,7 @@ pub(super) async fn plan_children(
     pointer_set: bool,
 ) -> Result<ChildOps, StoreError> {
     let stored = stored_children(c, d, child, kv).await?;
+    let value_col = child.rules[child.value_rule].column.as_str();
     let flag = match &child.primary {
         PrimaryMark::Flag { column, on, off } => Some((column.as_str(), on, off)),
         _ => None,
@@ -227,9 +228,12 @@ pub(super) async fn plan_children(
                 let changed: Vec<(String, HostValue)> = wanted
                     .into_iter()
                     .filter(|(col, v)| {
-                        !s.columns
-                            .iter()
-                            .any(|(c, sv)| c == col && v.same_as_stored(sv))
+                        // Adoption keeps the application's spelling of a value it matched.
+                        !(merge && col == value_col)
+                            && !s
+                                .columns
+                                .iter()
+                                .any(|(c, sv)| c == col && v.same_as_stored(sv))
                     })
                     .collect();
                 if !changed.is_empty() {
