@@ -1,21 +1,29 @@
 //! Prometheus text metrics, served on their own listen address (`metrics.listen`), never on the
 //! public SCIM port: requests by route and status, latency, database pool usage, rate-limited
 //! requests and provisioning outcomes.
+//!
+//! This module depends on nothing else of the HTTP layer but the connection plumbing; the
+//! router's state provides the text through [`Exposition`].
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
 use hyper::StatusCode;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::warn;
 
+use super::accept::Acceptor;
+use super::connections::{ConnectionSettings, Connections};
+use super::lifetime::{self, Activity, Timeouts, TrackedBody};
 use super::response;
-use super::router::State;
+use super::throttle::Throttle;
 
 /// Latency bucket upper bounds, seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -68,7 +76,7 @@ impl Metrics {
         self.outcomes[o as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The exposition text.
+    /// The exposition text. `pools`: (pool, max, open, idle, waiting) per database pool.
     pub fn render(&self, pools: &[(&'static str, usize, usize, usize, usize)]) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "# HELP scim_bridge_requests_total HTTP requests by route, method and status.\n# TYPE scim_bridge_requests_total counter");
@@ -136,30 +144,86 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` on its own listener until the process ends.
-pub async fn serve(listener: TcpListener, state: Arc<State>) {
+/// What the metrics endpoint serves, and the connection timeouts it applies (the SCIM
+/// port's). Implemented by the router's state; a trait so that this module does not depend
+/// on the router.
+pub trait Exposition: Send + Sync + 'static {
+    /// The exposition text.
+    fn exposition(&self) -> String;
+    /// The SCIM port's connection settings; only their timeouts are used here.
+    fn connection_settings(&self) -> ConnectionSettings;
+}
+
+/// Open connections to the metrics endpoint: a scraper needs one or two.
+pub const MAX_CONNECTIONS: usize = 32;
+
+/// Serves `GET /metrics` on its own listener until the process ends (or the returned future is
+/// dropped). Accepting backs off on resource errors such as EMFILE, as the SCIM port does (see
+/// `accept.rs`), and each connection gets the SCIM port's header and idle timeouts (see
+/// `lifetime.rs`); at most [`MAX_CONNECTIONS`] are open at once.
+pub async fn serve<S: Exposition>(listener: TcpListener, source: Arc<S>) {
+    let settings = source.connection_settings();
+    let connections = Connections::new(&ConnectionSettings {
+        max_total: MAX_CONNECTIONS,
+        max_per_address: MAX_CONNECTIONS,
+        ..settings
+    });
+    let timeouts = Timeouts {
+        header: settings.header_timeout,
+        idle: settings.idle_timeout,
+        grace: Duration::ZERO,
+    };
+    let builder = Arc::new(lifetime::builder());
+    // Never signalled: the endpoint lives as long as this future. Dropping the future drops the
+    // sender, which shuts the open connections down gracefully.
+    let (_stop_tx, stop) = watch::channel(false);
+    let mut acceptor = Acceptor::new(listener);
+    let mut refused_log = Throttle::per_second();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let (stream, peer) = acceptor.accept(&connections).await;
+        let permit = match connections.try_open(peer.ip()) {
+            Ok(p) => p,
+            Err(_) => {
+                drop(stream);
+                if let Some(suppressed) = refused_log.hit(Instant::now()) {
+                    warn!(
+                        client = %peer.ip(),
+                        open_connections = connections.open(),
+                        refused_since_last_line = suppressed,
+                        "metrics connection refused: {MAX_CONNECTIONS} already open"
+                    );
+                }
+                continue;
+            }
         };
-        let state = state.clone();
+        let (source, builder, mut stop) = (source.clone(), builder.clone(), stop.clone());
         tokio::spawn(async move {
+            let activity = Arc::new(Activity::new());
+            let tracker = activity.clone();
             let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let state = state.clone();
+                let busy = tracker.begin();
+                let source = source.clone();
                 async move {
-                    Ok::<_, Infallible>(if req.uri().path() == "/metrics" {
+                    let r = if req.uri().path() == "/metrics" {
                         let mut r = response::text(StatusCode::OK, "");
-                        *r.body_mut() =
-                            response::full_text(state.metrics.render(&state.app.db.pool_usage()));
+                        *r.body_mut() = response::full_text(source.exposition());
                         r
                     } else {
                         response::text(StatusCode::NOT_FOUND, "metrics are at /metrics\n")
-                    })
+                    };
+                    Ok::<_, Infallible>(r.map(|body| TrackedBody::new(body, busy)))
                 }
             });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            lifetime::drive(
+                conn,
+                |c| c.graceful_shutdown(),
+                &activity,
+                timeouts,
+                &mut stop,
+            )
+            .await;
+            drop(permit);
         });
     }
 }

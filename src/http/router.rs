@@ -2,7 +2,7 @@
 //! request.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -18,34 +18,16 @@ use super::drain::Draining;
 use super::error::ApiError;
 use super::metrics::Outcome;
 use super::response::{self, Body};
+use super::state::State;
 use crate::scim::list::ListQuery;
 use crate::scim::query::Projection;
 use crate::scim::{discovery, ScimError};
 use crate::service::users::Answer;
-use crate::service::{groups, users, App};
+use crate::service::{groups, users};
 use crate::store::tokens;
 
 /// A request whose body, if dropped unread, drains the rest (see [`super::drain`]).
 type Req = Request<Draining>;
-
-/// Settings the HTTP layer needs.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    pub base_path: String,
-    pub public_url: Option<String>,
-    pub body_limit: u64,
-    pub request_timeout: Duration,
-    pub trust_forwarded_for: bool,
-    /// Connection caps and timeouts (the accept loop's, not the router's).
-    pub connections: super::connections::ConnectionSettings,
-}
-
-pub struct State {
-    pub app: App,
-    pub http: HttpSettings,
-    pub limits: super::limits::Limits,
-    pub metrics: super::metrics::Metrics,
-}
 
 /// The route a request matched, for logs and metrics (ids replaced by `{id}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
