@@ -1,6 +1,7 @@
 //! Prometheus text metrics, served on their own listen address (`metrics.listen`), never on the
-//! public SCIM port: requests by route and status, latency, database pool usage, rate-limited
-//! requests and provisioning outcomes.
+//! public SCIM port: requests by route and status, latency, database pool usage, requests
+//! refused by the limits (by reason) and each token's requests in flight and queued, and
+//! provisioning outcomes.
 //!
 //! This module depends on nothing else of the HTTP layer but the connection plumbing; the
 //! router's state provides the text through [`Exposition`].
@@ -22,6 +23,7 @@ use tracing::warn;
 use super::accept::Acceptor;
 use super::connections::{ConnectionSettings, Connections};
 use super::lifetime::{self, Activity, Timeouts, TrackedBody};
+use super::limits::Refusal;
 use super::response;
 use super::throttle::Throttle;
 
@@ -44,6 +46,7 @@ pub struct Metrics {
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
     rate_limited: AtomicU64,
+    refused: [AtomicU64; Refusal::ALL.len()],
     outcomes: [AtomicU64; 5],
 }
 
@@ -72,12 +75,22 @@ impl Metrics {
         }
     }
 
+    /// A request refused by a limit (it is also counted as a 429 by [`Metrics::request`]).
+    pub fn refused(&self, r: Refusal) {
+        self.refused[r.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn outcome(&self, o: Outcome) {
         self.outcomes[o as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The exposition text. `pools`: (pool, max, open, idle, waiting) per database pool.
-    pub fn render(&self, pools: &[(&'static str, usize, usize, usize, usize)]) -> String {
+    /// The exposition text. `pools`: (pool, max, open, idle, waiting) per database pool;
+    /// `tokens`: (token name, requests in flight, requests queued) per token.
+    pub fn render(
+        &self,
+        pools: &[(&'static str, usize, usize, usize, usize)],
+        tokens: &[(String, usize, usize)],
+    ) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "# HELP scim_bridge_requests_total HTTP requests by route, method and status.\n# TYPE scim_bridge_requests_total counter");
         if let Ok(m) = self.requests.lock() {
@@ -110,6 +123,27 @@ impl Metrics {
             "scim_bridge_rate_limited_total {}",
             self.rate_limited.load(Ordering::Relaxed)
         );
+        let _ = writeln!(s, "# HELP scim_bridge_refused_total Requests refused with 429 by a limit, by reason: failed_auth (limits.failed_auth_*), token_queue_full and token_queue_timeout (limits.per_token_*), token_rate (limits.per_token_per_second).\n# TYPE scim_bridge_refused_total counter");
+        for r in Refusal::ALL {
+            let _ = writeln!(
+                s,
+                "scim_bridge_refused_total{{reason=\"{}\"}} {}",
+                r.as_str(),
+                self.refused[r.index()].load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(s, "# HELP scim_bridge_token_requests Requests per token: in flight (at most limits.per_token_in_flight) and queued for a slot.\n# TYPE scim_bridge_token_requests gauge");
+        for (token, in_flight, queued) in tokens {
+            let token = label(token);
+            let _ = writeln!(
+                s,
+                "scim_bridge_token_requests{{token=\"{token}\",state=\"in_flight\"}} {in_flight}"
+            );
+            let _ = writeln!(
+                s,
+                "scim_bridge_token_requests{{token=\"{token}\",state=\"queued\"}} {queued}"
+            );
+        }
         let _ = writeln!(s, "# HELP scim_bridge_provisioning_total Provisioning outcomes.\n# TYPE scim_bridge_provisioning_total counter");
         for (i, name) in ["created", "adopted", "updated", "deactivated", "conflict"]
             .iter()
@@ -142,6 +176,13 @@ impl Metrics {
         }
         s
     }
+}
+
+/// A label value with `\\`, `"` and line feeds escaped (token names are the operator's).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// What the metrics endpoint serves, and the connection timeouts it applies (the SCIM
@@ -238,7 +279,11 @@ mod tests {
         m.request("/Users", "POST", 201, Duration::from_millis(3));
         m.request("/Users", "GET", 429, Duration::from_micros(200));
         m.outcome(Outcome::Created);
-        let text = m.render(&[("main", 4, 2, 1, 0)]);
+        m.refused(Refusal::QueueFull);
+        let text = m.render(
+            &[("main", 4, 2, 1, 0)],
+            &[("okta \"prod\"".to_string(), 8, 3)],
+        );
         assert!(
             text.contains(
                 "scim_bridge_requests_total{route=\"/Users\",method=\"POST\",status=\"201\"} 1"
@@ -248,6 +293,11 @@ mod tests {
         assert!(text.contains("scim_bridge_request_duration_seconds_bucket{le=\"0.005\"} 2"));
         assert!(text.contains("scim_bridge_request_duration_seconds_bucket{le=\"0.001\"} 1"));
         assert!(text.contains("scim_bridge_rate_limited_total 1"));
+        assert!(text.contains("scim_bridge_refused_total{reason=\"token_queue_full\"} 1"));
+        assert!(text.contains("scim_bridge_refused_total{reason=\"failed_auth\"} 0"));
+        assert!(text.contains(
+            "scim_bridge_token_requests{token=\"okta \\\"prod\\\"\",state=\"queued\"} 3"
+        ));
         assert!(text.contains("scim_bridge_provisioning_total{outcome=\"created\"} 1"));
         assert!(text.contains("scim_bridge_db_connections{pool=\"main\",state=\"open\"} 2"));
     }

@@ -30,7 +30,8 @@ pub struct State {
 
 impl Exposition for State {
     fn exposition(&self) -> String {
-        self.metrics.render(&self.app.db.pool_usage())
+        self.metrics
+            .render(&self.app.db.pool_usage(), &self.limits.usage())
     }
 
     fn connection_settings(&self) -> ConnectionSettings {
