@@ -84,17 +84,32 @@ pub struct DatabaseSettings {
     pub startup_retry_secs: u64,
 }
 
-/// Request rates; 0 per second switches a limit off.
+/// Request limits (see `http/limits.rs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
-    pub per_address_per_second: u32,
-    pub per_address_burst: u32,
+    /// Failed authentications per second (and burst) per client address; once over, that
+    /// address's failing requests get 429 instead of 401. Requests with a valid token are never
+    /// counted or refused. 0 per second switches it off.
+    pub failed_auth_per_second: u32,
+    pub failed_auth_burst: u32,
+    /// Requests of one token handled at once; 0 (the default) = twice `database.pool_size`.
+    pub per_token_in_flight: usize,
+    /// Requests of one token waiting for a slot; past it, 429.
+    pub per_token_queue: usize,
+    /// Longest wait for a slot before 429 (never more than half the request timeout).
+    pub per_token_queue_timeout_ms: u64,
+    /// A plain rate limit per token; 0 per second (the default) switches it off.
     pub per_token_per_second: u32,
     pub per_token_burst: u32,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a reverse proxy
     /// that sets it). Off by default: otherwise any client could claim any address.
     pub trust_forwarded_for: bool,
+    /// Replaced keys, accepted by the parser only to be refused with the new key's name.
+    #[serde(default)]
+    per_address_per_second: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    per_address_burst: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,10 +174,13 @@ startup_retry_secs = 60
 [mapping]
 file = "mappings/demo.toml"
 [limits]
-per_address_per_second = 50
-per_address_burst = 200
-per_token_per_second = 100
-per_token_burst = 400
+failed_auth_per_second = 10
+failed_auth_burst = 20
+per_token_in_flight = 0
+per_token_queue = 256
+per_token_queue_timeout_ms = 5000
+per_token_per_second = 0
+per_token_burst = 0
 trust_forwarded_for = false
 [metrics]
 listen = ""
@@ -304,6 +322,7 @@ impl Settings {
                 fix: "2–8 is plenty for a sidecar; the default is 4".into(),
             });
         }
+        self.validate_limits()?;
         if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "metrics.listen",
@@ -329,6 +348,101 @@ impl Settings {
             });
         }
         Ok(())
+    }
+
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        for (key, new_key, present) in [
+            (
+                "limits.per_address_per_second",
+                "limits.failed_auth_per_second",
+                l.per_address_per_second.is_some(),
+            ),
+            (
+                "limits.per_address_burst",
+                "limits.failed_auth_burst",
+                l.per_address_burst.is_some(),
+            ),
+        ] {
+            if present {
+                return Err(ConfigError::Invalid {
+                    key,
+                    value: "(set)".into(),
+                    problem: format!(
+                        "this key was replaced by {new_key}, which counts only failed authentications per address, so the identity provider's own requests never meet it"
+                    ),
+                    fix: format!(
+                        "rename it to {new_key} (defaults: failed_auth_per_second = 10, failed_auth_burst = 20); the per-token rate limit is now off by default and requests per token are limited by limits.per_token_in_flight instead"
+                    ),
+                });
+            }
+        }
+        for (key, per_second, burst) in [
+            (
+                "limits.failed_auth_burst",
+                l.failed_auth_per_second,
+                l.failed_auth_burst,
+            ),
+            (
+                "limits.per_token_burst",
+                l.per_token_per_second,
+                l.per_token_burst,
+            ),
+        ] {
+            if per_second > 0 && burst == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    value: "0".into(),
+                    problem: "a limit with a rate needs a burst of at least 1".into(),
+                    fix: "set it to at least the per-second rate (e.g. twice it), or set the rate to 0 to switch the limit off".into(),
+                });
+            }
+        }
+        if l.per_token_in_flight > 4096 {
+            return Err(ConfigError::Invalid {
+                key: "limits.per_token_in_flight",
+                value: l.per_token_in_flight.to_string(),
+                problem: "must be between 0 and 4096".into(),
+                fix: "use 0 (twice database.pool_size, the default), or a number near the database connections the bridge may use".into(),
+            });
+        }
+        if l.per_token_queue > 100_000 {
+            return Err(ConfigError::Invalid {
+                key: "limits.per_token_queue",
+                value: l.per_token_queue.to_string(),
+                problem: "must be between 0 and 100000".into(),
+                fix: "the default is 256; each waiting request holds a connection, so more than server.max_connections cannot wait anyway".into(),
+            });
+        }
+        if l.per_token_queue_timeout_ms == 0 || l.per_token_queue_timeout_ms > 60_000 {
+            return Err(ConfigError::Invalid {
+                key: "limits.per_token_queue_timeout_ms",
+                value: l.per_token_queue_timeout_ms.to_string(),
+                problem: "must be between 1 and 60000 milliseconds".into(),
+                fix: "the default is 5000; a queued request waits at most half of server.request_timeout_secs in any case".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Requests of one token handled at once: `limits.per_token_in_flight`, or when it is 0,
+    /// twice `database.pool_size`. Each request needs a database connection for most of its
+    /// time, so twice the pool keeps every connection busy (while some requests parse, check
+    /// their token or send their answer) without admitting requests that could only wait for a
+    /// connection. With SQLite, writes share one writer connection and queue for it inside.
+    pub fn token_in_flight(&self) -> usize {
+        match self.limits.per_token_in_flight {
+            0 => 2 * self.database.pool_size,
+            n => n,
+        }
+    }
+
+    /// How long a request may wait for one of its token's slots: `per_token_queue_timeout_ms`,
+    /// capped at half of `server.request_timeout_secs` so that a queued request is answered
+    /// 429 (retry later) rather than 503 (timed out).
+    pub fn token_queue_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.per_token_queue_timeout_ms)
+            .min(Duration::from_secs(self.server.request_timeout_secs) / 2)
     }
 
     /// # Errors
@@ -472,6 +586,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("server.idle_timeout_secs"), "{e}");
+    }
+
+    #[test]
+    fn limits_replaced_keys_name_their_successor() {
+        for (old, new) in [
+            (
+                "per_address_per_second = 50",
+                "limits.failed_auth_per_second",
+            ),
+            ("per_address_burst = 200", "limits.failed_auth_burst"),
+        ] {
+            let e = load(&format!("[limits]\n{old}\n")).unwrap_err().to_string();
+            assert!(e.contains(new) && e.contains("rename"), "{e}");
+        }
+        let e = load("[limits]\nper_token_per_second = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("limits.per_token_burst"), "{e}");
+        let e = load("[limits]\nper_token_queue_timeout_ms = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("limits.per_token_queue_timeout_ms"), "{e}");
+        let e = load("[limits]\nper_token_in_flight = 100000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("limits.per_token_in_flight"), "{e}");
+    }
+
+    #[test]
+    fn token_concurrency_is_sized_from_the_pool() {
+        let s = load("[database]\npool_size = 6\n").unwrap();
+        assert_eq!(s.token_in_flight(), 12);
+        assert_eq!(s.limits.per_token_per_second, 0, "the rate limit is off");
+        let s = load("[limits]\nper_token_in_flight = 3\n").unwrap();
+        assert_eq!(s.token_in_flight(), 3);
+        // The queue wait stays under the request timeout.
+        assert_eq!(s.token_queue_timeout(), Duration::from_secs(5));
+        let s = load("[server]\nrequest_timeout_secs = 2\n").unwrap();
+        assert_eq!(s.token_queue_timeout(), Duration::from_secs(1));
     }
 
     #[test]

@@ -12,10 +12,6 @@ use common::*;
 use serde_json::{json, Value};
 use std::io::Write;
 
-/// Limits high enough that the burst below is not rate limited; a small pool, so that a
-/// poisoned connection is certain to be handed out again.
-const CONFIG: &str = "\n[limits]\nper_address_per_second = 100000\nper_address_burst = 100000\nper_token_per_second = 100000\nper_token_burst = 100000\n";
-
 fn patch_body(family: &str) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
            "Operations": [{"op": "replace", "value": {"name.familyName": family}}]})
@@ -97,16 +93,9 @@ fn request(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Str
 }
 
 async fn abandoned_requests_never_poison_a_connection(b: Backend) {
-    let app = Arc::new(
-        spawn_with(
-            b,
-            Options {
-                extra_config: CONFIG.into(),
-                ..Options::default()
-            },
-        )
-        .await,
-    );
+    // The shipped limits and pool (4 connections): a poisoned connection is certain to be
+    // handed out again.
+    let app = Arc::new(spawn_app(b).await);
     let mut ids = Vec::new();
     for i in 0..8 {
         let r = app

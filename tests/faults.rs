@@ -13,24 +13,12 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{json, Value};
 
-/// Limits high enough that the load below is not rate limited.
-const UNLIMITED: &str = "\n[limits]\nper_address_per_second = 100000\nper_address_burst = 100000\nper_token_per_second = 100000\nper_token_burst = 100000\n";
-
 fn patch(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
 async fn two_hundred_concurrent_creates_all_land_once(b: Backend) {
-    let app = Arc::new(
-        spawn_with(
-            b,
-            Options {
-                extra_config: UNLIMITED.into(),
-                ..Options::default()
-            },
-        )
-        .await,
-    );
+    let app = Arc::new(spawn_app(b).await);
     let before = app.count("SELECT COUNT(*) FROM users").await;
     let mut tasks = Vec::new();
     for i in 0..200 {
@@ -189,7 +177,7 @@ async fn start_load(b: Backend) -> Load {
     std::fs::write(
         &cfg,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 20\n[database]\nurl = \"{url}\"\n[mapping]\nfile = \"{REPO}/mappings/osticket.toml\"\n[log]\nformat = \"json\"\nlevel = \"info\"\n{UNLIMITED}"
+            "[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace_secs = 20\n[database]\nurl = \"{url}\"\n[mapping]\nfile = \"{REPO}/mappings/osticket.toml\"\n[log]\nformat = \"json\"\nlevel = \"info\"\n"
         ),
     )
     .unwrap();
@@ -415,18 +403,7 @@ async fn database_away_during_load_loses_no_acknowledged_write(b: Backend) {
     if b == Backend::Mysql {
         via_cable.push_str("?prefer_socket=false");
     }
-    let app = Arc::new(
-        spawn_on_url(
-            b,
-            via_cable,
-            dir,
-            Options {
-                extra_config: UNLIMITED.into(),
-                ..Options::default()
-            },
-        )
-        .await,
-    );
+    let app = Arc::new(spawn_on_url(b, via_cable, dir, Options::default()).await);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..6 {
@@ -500,7 +477,7 @@ async fn slow_bodies_time_out_without_holding_the_server(b: Backend) {
     let app = spawn_with(
         b,
         Options {
-            extra_config: format!("request_timeout_secs = 2\n{UNLIMITED}"),
+            extra_config: "request_timeout_secs = 2\n".into(),
             ..Options::default()
         },
     )

@@ -25,20 +25,25 @@ pub fn http_settings(settings: &Settings) -> HttpSettings {
     }
 }
 
-/// The rate limits configured under `[limits]`.
+/// The limits configured under `[limits]` (the concurrency per token sized from the pool).
 pub fn limits(settings: &Settings) -> crate::http::limits::Limits {
-    use crate::http::limits::{Limits, Rate};
+    use crate::http::limits::{Admission, LimitConfig, Limits, Rate};
     let l = &settings.limits;
-    Limits::new(
-        Rate {
-            per_second: l.per_address_per_second,
-            burst: l.per_address_burst,
+    Limits::new(LimitConfig {
+        failed_auth: Rate {
+            per_second: l.failed_auth_per_second,
+            burst: l.failed_auth_burst,
         },
-        Rate {
+        admission: Admission {
+            in_flight: settings.token_in_flight(),
+            queue: l.per_token_queue,
+            queue_timeout: settings.token_queue_timeout(),
+        },
+        token_rate: Rate {
             per_second: l.per_token_per_second,
             burst: l.per_token_burst,
         },
-    )
+    })
 }
 
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -107,6 +112,8 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         mapping = %settings.mapping_path().display(),
         table = %state.app.users.table,
         tls = tls.is_some(),
+        requests_per_token = settings.token_in_flight(),
+        queue_per_token = settings.limits.per_token_queue,
         "scim-bridge ready"
     );
     // systemd (Type=notify): ready only now — database reachable, migrations current, mapping

@@ -20,8 +20,12 @@ pub enum ApiError {
     Unavailable(String),
     #[error("request timed out")]
     Timeout,
-    #[error("rate limited")]
-    RateLimited(std::time::Duration),
+    /// Refused by a limit: `detail` says which (the retry delay is appended).
+    #[error("rate limited: {detail}")]
+    RateLimited {
+        retry_after: std::time::Duration,
+        detail: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -75,14 +79,18 @@ impl ApiError {
                     .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
                 r
             }
-            ApiError::RateLimited(wait) => {
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            ApiError::RateLimited {
+                retry_after,
+                detail,
+            } => {
+                let secs =
+                    (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
                 let mut r = response::error(&ScimError::new(
                     429,
                     None,
-                    format!("too many requests; retry after {secs} s"),
+                    format!("too many requests: {detail}; retry after {secs} s"),
                 ));
-                if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                     r.headers_mut().insert(RETRY_AFTER, v);
                 }
                 r

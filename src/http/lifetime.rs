@@ -20,12 +20,39 @@ use std::time::Duration;
 
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
 /// After a graceful shutdown, how long an idle client gets to close (to acknowledge HTTP/2's
 /// GOAWAY ping) before the socket is dropped.
 pub const CLOSE_AFTER: Duration = Duration::from_secs(1);
+
+/// HTTP/2 keep-alive: a ping after this long without a frame from the client...
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+/// ...which must be acknowledged within this, or the connection is closed (a dead peer holding
+/// streams open).
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connection builder every listener uses (the SCIM port and the metrics port), HTTP/1.1
+/// and HTTP/2 alike.
+pub fn builder() -> Builder<TokioExecutor> {
+    let mut b = Builder::new(TokioExecutor::new());
+    // No HTTP/1 header_read_timeout: hyper starts it at the end of the previous response, so
+    // it would cut keep-alive at the header timeout; `drive` enforces both instead.
+    // half_close: a client may send its request and shut down its sending side (`nc -N`,
+    // some proxies); it still gets its answer.
+    b.http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .half_close(true);
+    b.http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(H2_PING_INTERVAL)
+        .keep_alive_timeout(H2_PING_TIMEOUT);
+    b
+}
 
 /// Requests in progress on one connection, and since when it has had none.
 pub struct Activity {

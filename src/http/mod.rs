@@ -11,9 +11,10 @@ pub mod metrics;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod state;
 pub mod throttle;
 pub mod tls;
 
 pub use connections::ConnectionSettings;
-pub use router::{HttpSettings, State};
 pub use server::{serve, serve_with_tls};
+pub use state::{HttpSettings, State};

@@ -1,8 +1,14 @@
-//! Request handling: limits, authentication, routing to the service layer, and one log line per
+//! Request handling: authentication, limits, routing to the service layer, and one log line per
 //! request.
+//!
+//! Order: the token is checked first; a failure counts against the client address's
+//! failed-authentication limit (401, or 429 once the address is over it). An authenticated
+//! request is then admitted by its token's concurrency limit (it may wait in the token's
+//! queue) once its body, if it takes one, has arrived, and holds its slot until its answer is
+//! built — a streamed group's, until the last member is sent. See `limits.rs`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -16,36 +22,19 @@ use tracing::{info, info_span, Instrument};
 
 use super::drain::Draining;
 use super::error::ApiError;
+use super::limits::{Refusal, Refused};
 use super::metrics::Outcome;
 use super::response::{self, Body};
+use super::state::State;
 use crate::scim::list::ListQuery;
 use crate::scim::query::Projection;
 use crate::scim::{discovery, ScimError};
 use crate::service::users::Answer;
-use crate::service::{groups, users, App};
+use crate::service::{groups, users};
 use crate::store::tokens;
 
 /// A request whose body, if dropped unread, drains the rest (see [`super::drain`]).
 type Req = Request<Draining>;
-
-/// Settings the HTTP layer needs.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    pub base_path: String,
-    pub public_url: Option<String>,
-    pub body_limit: u64,
-    pub request_timeout: Duration,
-    pub trust_forwarded_for: bool,
-    /// Connection caps and timeouts (the accept loop's, not the router's).
-    pub connections: super::connections::ConnectionSettings,
-}
-
-pub struct State {
-    pub app: App,
-    pub http: HttpSettings,
-    pub limits: super::limits::Limits,
-    pub metrics: super::metrics::Metrics,
-}
 
 /// The route a request matched, for logs and metrics (ids replaced by `{id}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +217,7 @@ struct Ctx {
 
 /// The client's address: the peer, or behind a trusted proxy the last `X-Forwarded-For` entry
 /// (the one that proxy appended).
-fn client_address(state: &State, req: &Req, peer: std::net::IpAddr) -> std::net::IpAddr {
+fn client_address<B>(state: &State, req: &Request<B>, peer: std::net::IpAddr) -> std::net::IpAddr {
     if !state.http.trust_forwarded_for {
         return peer;
     }
@@ -238,7 +227,7 @@ fn client_address(state: &State, req: &Req, peer: std::net::IpAddr) -> std::net:
         .unwrap_or(peer)
 }
 
-fn base_url(state: &State, req: &Req) -> String {
+fn base_url<B>(state: &State, req: &Request<B>) -> String {
     if let Some(u) = &state.http.public_url {
         return u.trim_end_matches('/').to_string();
     }
@@ -283,9 +272,13 @@ async fn authenticate(state: &State, req: &Req) -> Result<String, ApiError> {
         ))
 }
 
-async fn read_json(state: &State, req: Req, ctx: &mut Ctx) -> Result<Value, ApiError> {
-    let ct = req
-        .headers()
+async fn read_json(
+    state: &State,
+    headers: &hyper::HeaderMap,
+    body: Draining,
+    ctx: &mut Ctx,
+) -> Result<Value, ApiError> {
+    let ct = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
@@ -314,8 +307,7 @@ async fn read_json(state: &State, req: Req, ctx: &mut Ctx) -> Result<Value, ApiE
             format!("the request body is larger than {limit} bytes"),
         )
     };
-    if let Some(len) = req
-        .headers()
+    if let Some(len) = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
@@ -325,9 +317,7 @@ async fn read_json(state: &State, req: Req, ctx: &mut Ctx) -> Result<Value, ApiE
         }
     }
     ctx.body_pending = true;
-    let collected = Limited::new(req.into_body(), limit as usize)
-        .collect()
-        .await;
+    let collected = Limited::new(body, limit as usize).collect().await;
     ctx.body_pending = false;
     let bytes: Bytes = collected
         .map_err(|e| {
@@ -367,7 +357,7 @@ fn method_not_allowed(allow: &'static str) -> Result<Response<Body>, ApiError> {
     Ok(r)
 }
 
-fn header<'a>(req: &'a Req, name: &str) -> Option<&'a str> {
+fn header<'a, B>(req: &'a Request<B>, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -435,17 +425,55 @@ async fn dispatch(
         .into());
     }
     let client = client_address(state, &req, peer);
-    state
-        .limits
-        .check_address(client)
-        .map_err(ApiError::RateLimited)?;
-    let token = authenticate(state, &req).await?;
-    state
-        .limits
-        .check_token(&token)
-        .map_err(ApiError::RateLimited)?;
+    let token = match authenticate(state, &req).await {
+        Ok(token) => token,
+        Err(ApiError::Unauthorized(why)) => {
+            return Err(match state.limits.failed_auth(client) {
+                Ok(()) => ApiError::Unauthorized(why),
+                Err(refused) => rate_limited(
+                    state,
+                    refused,
+                    format!("too many failed authentications from {client} ({why})"),
+                ),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    ctx.token = Some(token.clone());
+    // The body of a request that takes one is read before admission: a slot stands for work
+    // on the database, and a client sending its body slowly must not hold one.
+    let takes_body = matches!(
+        (route_kind, req.method()),
+        (
+            Route::Users | Route::UsersSearch | Route::Groups | Route::GroupsSearch,
+            &Method::POST
+        ) | (Route::User | Route::Group, &Method::PUT | &Method::PATCH)
+    );
+    let (parts, body) = req.into_parts();
+    let mut json = if takes_body {
+        Some(read_json(state, &parts.headers, body, ctx).await?)
+    } else {
+        drop(body);
+        None
+    };
+    let req = Request::from_parts(parts, ());
+    let mut admitted = Some(state.limits.admit(&token).await.map_err(|refused| {
+        let a = state.limits.config().admission;
+        let detail = match refused.reason {
+            Refusal::TokenRate => "this token is over its request rate".to_string(),
+            Refusal::QueueTimeout => format!(
+                "this request waited {} ms for one of this token's {} request slots",
+                a.queue_timeout.as_millis(),
+                a.in_flight
+            ),
+            _ => format!(
+                "all {} of this token's request slots are busy and {} requests already wait for one",
+                a.in_flight, a.queue
+            ),
+        };
+        rate_limited(state, refused, detail)
+    })?);
     let _ = crate::store::audit::ACTOR.try_with(|a| a.borrow_mut().clone_from(&token));
-    ctx.token = Some(token);
     let base = base_url(state, &req);
     let app = &state.app;
     let method = req.method().clone();
@@ -484,11 +512,11 @@ async fn dispatch(
             Ok(response::json(StatusCode::OK, &users::list(app, &q, &base).await?))
         }
         (Route::UsersSearch, Method::POST) => {
-            let q = ListQuery::from_search_body(&read_json(state, req, ctx).await?)?;
+            let q = ListQuery::from_search_body(&take_json(&mut json))?;
             Ok(response::json(StatusCode::OK, &users::list(app, &q, &base).await?))
         }
         (Route::Users, Method::POST) => {
-            let body = read_json(state, req, ctx).await?;
+            let body = take_json(&mut json);
             ctx.user_name = body.get("userName").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
             let out = users::create(app, &body, &base).await?;
             state.metrics.outcome(if out.adopted { Outcome::Adopted } else { Outcome::Created });
@@ -506,7 +534,7 @@ async fn dispatch(
         }
         (Route::User, Method::PUT) => {
             let p = projection()?;
-            let body = read_json(state, req, ctx).await?;
+            let body = take_json(&mut json);
             let a = users::replace(app, &id, &body, &base, if_match).await?;
             state.metrics.outcome(if a.resource.get("active") == Some(&Value::Bool(false)) { Outcome::Deactivated } else { Outcome::Updated });
             ctx.user_name = user_name_of(&a);
@@ -514,7 +542,7 @@ async fn dispatch(
         }
         (Route::User, Method::PATCH) => {
             let p = projection()?;
-            let body = read_json(state, req, ctx).await?;
+            let body = take_json(&mut json);
             let a = users::patch(app, &id, &body, &base, if_match).await?;
             state.metrics.outcome(if a.resource.get("active") == Some(&Value::Bool(false)) { Outcome::Deactivated } else { Outcome::Updated });
             ctx.user_name = user_name_of(&a);
@@ -534,11 +562,11 @@ async fn dispatch(
             Ok(response::json(StatusCode::OK, &groups::list(app, &q, &base).await?))
         }
         (Route::GroupsSearch, Method::POST) => {
-            let q = ListQuery::from_search_body(&read_json(state, req, ctx).await?)?;
+            let q = ListQuery::from_search_body(&take_json(&mut json))?;
             Ok(response::json(StatusCode::OK, &groups::list(app, &q, &base).await?))
         }
         (Route::Groups, Method::POST) => {
-            let body = read_json(state, req, ctx).await?;
+            let body = take_json(&mut json);
             let a = groups::create(app, &body, &base).await?;
             let mut r = with_etag(response::json(StatusCode::CREATED, &a.resource), &a.version);
             if let Some(loc) = a.resource.pointer("/meta/location").and_then(Value::as_str).and_then(|l| HeaderValue::from_str(l).ok()) {
@@ -561,14 +589,17 @@ async fn dispatch(
             }
             let (resp, tx) = response::streamed(StatusCode::OK);
             let state = state.clone();
+            // The members are read while they are sent: the token's slot goes with them.
+            let slot = admitted.take();
             tokio::spawn(async move {
                 groups::stream_members(&state.app, &id, &head.resource, &base, tx).await;
+                drop(slot);
             });
             Ok(with_etag(resp, &head.version))
         }
         (Route::Group, Method::PUT) => {
             let p = projection()?;
-            let body = read_json(state, req, ctx).await?;
+            let body = take_json(&mut json);
             let a = groups::replace(app, &id, &body, &base, if_match).await?;
             Ok(with_etag(response::json(StatusCode::OK, &p.apply(&app.groups, a.resource)), &a.version))
         }
@@ -576,7 +607,7 @@ async fn dispatch(
             // 204 unless the client asks for attributes back: a large group's member list is
             // never sent unasked (Entra recommends 204; Okta accepts it).
             let p = projection()?;
-            let body = read_json(state, req, ctx).await?;
+            let body = take_json(&mut json);
             let answer_wanted = !p.is_empty();
             let a = groups::patch(app, &id, &body, &base, answer_wanted && p.wants("members"), if_match).await?;
             if answer_wanted {
@@ -592,6 +623,24 @@ async fn dispatch(
         (Route::Group, _) => method_not_allowed("GET, PUT, PATCH, DELETE"),
         (Route::RootSearch, _) => Err(ScimError::new(501, None, "searching across resource types is not supported; use /Users/.search or /Groups/.search").into()),
         (Route::Health | Route::Ready | Route::NotFound, _) => Err(ScimError::not_found(format!("no such endpoint: {}", req_path_hint(&base))).into()),
+    }
+}
+
+/// The body read before admission (see `takes_body` in [`dispatch`]).
+fn take_json(json: &mut Option<Value>) -> Value {
+    debug_assert!(
+        json.is_some(),
+        "takes_body must list every route that reads a body"
+    );
+    json.take().unwrap_or(Value::Null)
+}
+
+/// Counts and words a refusal by a limit.
+fn rate_limited(state: &State, refused: Refused, detail: String) -> ApiError {
+    state.metrics.refused(refused.reason);
+    ApiError::RateLimited {
+        retry_after: refused.retry_after,
+        detail,
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,14 +27,9 @@ use tracing::{debug, info, warn};
 use super::accept::Acceptor;
 use super::connections::{Connections, Permit};
 use super::lifetime::{self, Activity, Timeouts, TrackedBody};
-use super::router::{handle, State};
+use super::router::handle;
+use super::state::State;
 use super::throttle::Throttle;
-
-/// HTTP/2 keep-alive: a ping after this long without a frame from the client...
-const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
-/// ...which must be acknowledged within this, or the connection is closed (a dead peer holding
-/// streams open).
-const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves plain HTTP until `shutdown` resolves, then drains for at most `grace`.
 pub async fn serve(
@@ -44,23 +39,6 @@ pub async fn serve(
     grace: Duration,
 ) {
     serve_with_tls(listener, state, shutdown, grace, None).await
-}
-
-fn builder() -> Builder<TokioExecutor> {
-    let mut b = Builder::new(TokioExecutor::new());
-    // No HTTP/1 header_read_timeout: hyper starts it at the end of the previous response, so
-    // it would cut keep-alive at the header timeout; lifetime::drive enforces both instead.
-    // half_close: a client may send its request and shut down its sending side (`nc -N`,
-    // some proxies); it still gets its answer.
-    b.http1()
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        .half_close(true);
-    b.http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(H2_PING_INTERVAL)
-        .keep_alive_timeout(H2_PING_TIMEOUT);
-    b
 }
 
 /// What every connection task shares.
@@ -85,7 +63,7 @@ pub async fn serve_with_tls(
     let (stop_tx, stop) = watch::channel(false);
     let shared = Arc::new(Shared {
         state: state.clone(),
-        builder: builder(),
+        builder: lifetime::builder(),
         tls,
         timeouts: Timeouts {
             header: settings.header_timeout,

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::error::ScimError;
+use super::schema::{self, Legacy};
 
 /// A parsed attribute path. `urn` is the schema URN prefix when one was written; names keep
 /// the spelling the client used — resolution against the schema is case-insensitive.
@@ -26,14 +27,38 @@ impl AttrPath {
     /// Parses one attribute path. URNs contain dots (`2.0`), so the URN is split off at its
     /// last colon before the attribute name is split at the dot.
     ///
+    /// A legacy schema URN (see [`schema::legacy`]) is read as the RFC 7643 one it stands for:
+    /// `urn:scim:schemas:core:2.0:userName` is `userName` (the core schema of whichever
+    /// resource), `urn:scim:schemas:extension:enterprise:2.0:department` is the enterprise
+    /// extension's `department`, and the bare legacy enterprise URN names the whole extension
+    /// as `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User` does.
+    ///
     /// # Errors
     /// `invalidPath` when the text is empty, has more than one sub-attribute level, or holds
     /// characters no attribute name may contain.
     pub fn parse(text: &str) -> Result<Self, ScimError> {
         let text = text.trim();
+        match schema::legacy(text) {
+            Some(Legacy::Enterprise) => return AttrPath::parse(schema::ENTERPRISE_USER_SCHEMA),
+            Some(Legacy::Core) => {
+                return Err(ScimError::invalid_path(format!(
+                    "\"{text}\" names a schema but no attribute"
+                )))
+            }
+            None => {}
+        }
         let (urn, rest) = if is_urn(text) {
             match text.rfind(':') {
-                Some(i) if i + 1 < text.len() => (Some(text[..i].to_string()), &text[i + 1..]),
+                Some(i) if i + 1 < text.len() => {
+                    let urn = match schema::legacy(&text[..i]) {
+                        Some(Legacy::Core) => None,
+                        Some(Legacy::Enterprise) => {
+                            Some(schema::ENTERPRISE_USER_SCHEMA.to_string())
+                        }
+                        None => Some(text[..i].to_string()),
+                    };
+                    (urn, &text[i + 1..])
+                }
                 _ => {
                     return Err(ScimError::invalid_path(format!(
                         "\"{text}\" names a schema but no attribute"
@@ -138,6 +163,28 @@ mod tests {
             AttrPath::parse("members.$ref").unwrap().sub.as_deref(),
             Some("$ref")
         );
+    }
+
+    #[test]
+    fn legacy_schema_urns_read_as_the_rfc_ones() {
+        let p = AttrPath::parse("urn:scim:schemas:core:2.0:name.givenName").unwrap();
+        assert_eq!(p, AttrPath::parse("name.givenName").unwrap());
+        let p = AttrPath::parse("URN:SCIM:SCHEMAS:CORE:1.0:userName").unwrap();
+        assert_eq!(p, AttrPath::simple("userName"));
+        let p = AttrPath::parse("urn:scim:schemas:extension:enterprise:2.0:manager.value").unwrap();
+        assert_eq!(
+            p,
+            AttrPath::parse(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+            )
+            .unwrap()
+        );
+        // The bare enterprise URN names the whole extension, as the RFC URN does.
+        assert_eq!(
+            AttrPath::parse("urn:scim:schemas:extension:enterprise:1.0").unwrap(),
+            AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").unwrap()
+        );
+        assert!(AttrPath::parse("urn:scim:schemas:core:2.0").is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::path::AttrPath;
-use super::schema::{self, AttrDef, SchemaDef};
+use super::schema::{self, AttrDef, Legacy, SchemaDef};
 
 pub use super::types::{is_unassigned, normalize_value};
 
@@ -91,10 +91,22 @@ impl ResourceType {
         }
     }
 
+    /// The extension `urn` names, a legacy alias included (`urn:scim:schemas:extension:
+    /// enterprise:2.0` is the enterprise User extension).
     pub fn extension(&self, urn: &str) -> Option<&SchemaDef> {
+        let urn = match schema::legacy(urn) {
+            Some(Legacy::Enterprise) => schema::ENTERPRISE_USER_SCHEMA,
+            _ => urn,
+        };
         self.extensions
             .iter()
             .find(|e| e.id.eq_ignore_ascii_case(urn))
+    }
+
+    /// Whether `urn` names this resource type's core schema: its RFC URN, or a legacy alias
+    /// of the core schema (`urn:scim:schemas:core:2.0`, `…:1.0`).
+    pub fn is_core_schema(&self, urn: &str) -> bool {
+        urn.eq_ignore_ascii_case(&self.schema.id) || schema::legacy(urn) == Some(Legacy::Core)
     }
 
     /// Resolves a path to its definition, case-insensitively.
@@ -103,7 +115,7 @@ impl ResourceType {
     /// `invalidPath` naming the attribute when the path leads nowhere.
     pub fn resolve(&self, path: &AttrPath) -> Result<Resolved<'_>, ScimError> {
         let (urn, attr) = match &path.urn {
-            Some(u) if u.eq_ignore_ascii_case(&self.schema.id) => (
+            Some(u) if self.is_core_schema(u) => (
                 None,
                 schema::find_attr(&self.schema.attrs, &path.attr)
                     .or_else(|| schema::common_attr(&path.attr)),
@@ -185,7 +197,7 @@ impl ResourceType {
                 if let Some(v) = normalize_value(def, value, def.name)? {
                     core.insert(def.name.to_string(), v);
                 }
-            } else if key.eq_ignore_ascii_case(&self.schema.id) {
+            } else if self.is_core_schema(key) {
                 // Some clients nest core attributes under the core URN; fold them in.
                 if let Some(inner) = schema_object(key, value)? {
                     if let Value::Object(m) = self.normalize(inner)? {
@@ -195,8 +207,11 @@ impl ResourceType {
             } else if let Some(ext) = self.extension(key) {
                 if let Some(fields) = schema_object(key, value)? {
                     let out = normalize_extension(ext, fields)?;
-                    if !out.is_empty() {
-                        exts.push((ext.id.clone(), out));
+                    // The RFC key and a legacy alias of it may both be present: one extension.
+                    match exts.iter_mut().find(|(id, _)| *id == ext.id) {
+                        Some((_, m)) => m.extend(out),
+                        None if !out.is_empty() => exts.push((ext.id.clone(), out)),
+                        None => {}
                     }
                 }
             } else {
@@ -217,7 +232,7 @@ impl ResourceType {
             let u = u.as_str().ok_or_else(|| {
                 ScimError::invalid_syntax("\"schemas\" must be an array of strings")
             })?;
-            if !u.eq_ignore_ascii_case(&self.schema.id)
+            if !self.is_core_schema(u)
                 && self.extension(u).is_none()
                 && !self.tolerated.iter().any(|t| t.eq_ignore_ascii_case(u))
             {
@@ -481,6 +496,65 @@ mod tests {
             json!([{"value": "1"}]),
             "read-only display is dropped unchecked"
         );
+    }
+
+    /// OneLogin's "SCIM v2 Enterprise" template: legacy URNs in `schemas` and as the
+    /// extension's key, `active` rendered as a string.
+    #[test]
+    fn legacy_schema_urns_are_aliases() {
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let n = users()
+            .normalize(&json!({
+                "schemas": ["urn:scim:schemas:core:2.0", "urn:scim:schemas:extension:enterprise:2.0"],
+                "userName": "ol@example.com", "active": "false",
+                "urn:scim:schemas:extension:enterprise:2.0": {"department": "Ops", "manager": {"value": "7", "displayName": "Boss"}}}))
+            .unwrap();
+        assert_eq!(
+            n,
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ent],
+                "userName": "ol@example.com", "active": false,
+                ent: {"department": "Ops", "manager": {"value": "7"}}}),
+            "responses carry the RFC URNs only"
+        );
+        // The 1.0 spellings, any case; core attributes nested under the legacy core URN.
+        let n = users()
+            .normalize(&json!({
+                "schemas": ["URN:SCIM:SCHEMAS:CORE:1.0", "urn:scim:schemas:extension:enterprise:1.0"],
+                "urn:scim:schemas:core:1.0": {"userName": "x"},
+                "urn:scim:schemas:extension:enterprise:1.0": {"division": "EU"},
+                ent: {"department": "Ops"}}))
+            .unwrap();
+        assert_eq!(n["userName"], "x");
+        assert_eq!(n[ent], json!({"division": "EU", "department": "Ops"}));
+        assert_eq!(n["schemas"].as_array().unwrap().len(), 2, "{n}");
+        // Groups take the legacy core URN too; the enterprise extension is still the User's.
+        let g = ResourceType::group()
+            .normalize(&json!({"schemas": ["urn:scim:schemas:core:2.0"], "displayName": "G"}))
+            .unwrap();
+        assert_eq!(
+            g["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:Group"])
+        );
+        let e = ResourceType::group()
+            .normalize(&json!({"schemas": ["urn:scim:schemas:extension:enterprise:2.0"], "displayName": "G"}))
+            .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+        // Resolution: legacy prefixes lead where the RFC ones do.
+        let u = users();
+        let r = u
+            .resolve(
+                &AttrPath::parse("urn:scim:schemas:extension:enterprise:2.0:department").unwrap(),
+            )
+            .unwrap();
+        assert_eq!((r.urn, r.attr.name), (Some(ent), "department"));
+        let r = u
+            .resolve(&AttrPath {
+                urn: Some("urn:scim:schemas:core:2.0".into()),
+                attr: "active".into(),
+                sub: None,
+            })
+            .unwrap();
+        assert_eq!((r.urn, r.attr.name), (None, "active"));
     }
 
     #[test]

@@ -8,6 +8,39 @@
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// Pre-RFC spellings of the core schema (the SCIM 1.x and early 2.0 drafts), still sent by
+/// OneLogin's "SCIM Provisioner with SAML (SCIM v2 Enterprise)" template. They name the core
+/// schema of whatever resource they appear in, User or Group.
+pub const LEGACY_CORE_SCHEMAS: &[&str] =
+    &["urn:scim:schemas:core:2.0", "urn:scim:schemas:core:1.0"];
+/// Pre-RFC spellings of the enterprise User extension, sent by the same template.
+pub const LEGACY_ENTERPRISE_SCHEMAS: &[&str] = &[
+    "urn:scim:schemas:extension:enterprise:2.0",
+    "urn:scim:schemas:extension:enterprise:1.0",
+];
+
+/// What a legacy schema URN stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Legacy {
+    /// The core schema of the resource at hand.
+    Core,
+    /// [`ENTERPRISE_USER_SCHEMA`].
+    Enterprise,
+}
+
+/// Whether `urn` is a legacy alias, and of what (case-insensitively). Requests may use these;
+/// responses always carry the RFC 7643 URNs.
+pub fn legacy(urn: &str) -> Option<Legacy> {
+    let is = |list: &[&str]| list.iter().any(|l| l.eq_ignore_ascii_case(urn));
+    if is(LEGACY_CORE_SCHEMAS) {
+        Some(Legacy::Core)
+    } else if is(LEGACY_ENTERPRISE_SCHEMAS) {
+        Some(Legacy::Enterprise)
+    } else {
+        None
+    }
+}
+
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -452,6 +485,22 @@ mod tests {
         assert!(common_attr("Meta").unwrap().is_read_only());
         assert!(find_attr(USER_ATTRS, "groups").unwrap().is_read_only());
         assert!(find_attr(USER_ATTRS, "nope").is_none());
+    }
+
+    #[test]
+    fn legacy_aliases() {
+        assert_eq!(legacy("urn:scim:schemas:core:2.0"), Some(Legacy::Core));
+        assert_eq!(legacy("URN:SCIM:SCHEMAS:CORE:1.0"), Some(Legacy::Core));
+        assert_eq!(
+            legacy("urn:scim:schemas:extension:enterprise:2.0"),
+            Some(Legacy::Enterprise)
+        );
+        assert_eq!(
+            legacy("urn:scim:schemas:extension:enterprise:1.0"),
+            Some(Legacy::Enterprise)
+        );
+        assert_eq!(legacy(USER_SCHEMA), None);
+        assert_eq!(legacy("urn:scim:schemas:core:3.0"), None);
     }
 
     #[test]

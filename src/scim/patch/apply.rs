@@ -73,8 +73,19 @@ fn apply_no_path(rt: &ResourceType, doc: &mut Value, op: &PatchOp) -> Result<(),
             continue;
         }
         if path::is_urn(key) {
+            // An extension's attributes under its URN (or a legacy alias of it).
             if let Some(ext) = rt.extension(key) {
                 set_extension(rt, doc, op.op, &ext.id, v)?;
+                continue;
+            }
+            // Core attributes under the core schema's URN (or a legacy alias of it).
+            if rt.is_core_schema(key) && v.is_object() {
+                let inner = PatchOp {
+                    op: op.op,
+                    path: None,
+                    value: Some(v.clone()),
+                };
+                apply_no_path(rt, doc, &inner)?;
                 continue;
             }
         }
@@ -450,6 +461,51 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out[urn], json!({"department": "Ops", "division": "EU"}));
+    }
+
+    /// OneLogin's legacy URNs as PATCH paths and as keys of a no-path value; the result
+    /// carries the RFC URNs only.
+    #[test]
+    fn legacy_schema_urns_in_paths_and_no_path_values() {
+        let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let out = patch(ops(json!([
+            {"op": "replace", "path": "urn:scim:schemas:core:2.0:name.givenName", "value": "Ally"},
+            {"op": "add", "path": "urn:scim:schemas:extension:enterprise:2.0:department", "value": "Ops"},
+            {"op": "replace", "path": "urn:scim:schemas:extension:enterprise:1.0", "value": {"division": "EU"}},
+            {"op": "replace", "value": {
+                "urn:scim:schemas:core:2.0": {"active": "false", "title": "Boss"},
+                "urn:scim:schemas:extension:enterprise:2.0": {"costCenter": "42"},
+                "urn:scim:schemas:extension:enterprise:2.0:employeeNumber": "701"}}])))
+        .unwrap();
+        assert_eq!(out["name"]["givenName"], "Ally");
+        assert_eq!(
+            (out["active"].clone(), out["title"].clone()),
+            (json!(false), json!("Boss"))
+        );
+        assert_eq!(
+            out[ent],
+            json!({"department": "Ops", "division": "EU", "costCenter": "42", "employeeNumber": "701"})
+        );
+        assert_eq!(
+            out["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:User", ent])
+        );
+        let text = out.to_string();
+        assert!(!text.contains("urn:scim:"), "{text}");
+        // Removing through the legacy path.
+        let out = apply(
+            &rt(),
+            &out,
+            &parse_request(&ops(json!([
+                {"op": "remove", "path": "urn:scim:schemas:extension:enterprise:2.0:division"},
+                {"op": "remove", "path": "urn:scim:schemas:core:1.0:title"}])))
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            out[ent].get("division").is_none() && out.get("title").is_none(),
+            "{out}"
+        );
     }
 
     #[test]
