@@ -361,7 +361,7 @@ async fn requests_timed_out_on_a_lock_leave_nothing_behind(b: Backend) {
     let app = spawn_with(
         b,
         Options {
-            extra_config: format!("request_timeout_secs = 1\n{CONFIG}"),
+            extra_config: "request_timeout_secs = 1\n".into(),
             ..Options::default()
         },
     )

@@ -227,13 +227,12 @@ pub(super) async fn plan_children(
                 kept.push(&s.key);
                 let changed: Vec<(String, HostValue)> = wanted
                     .into_iter()
+                    // Adoption keeps the application's spelling of a value it matched.
+                    .filter(|(col, _)| !merge || col != value_col)
                     .filter(|(col, v)| {
-                        // Adoption keeps the application's spelling of a value it matched.
-                        !(merge && col == value_col)
-                            && !s
-                                .columns
-                                .iter()
-                                .any(|(c, sv)| c == col && v.same_as_stored(sv))
+                        !s.columns
+                            .iter()
+                            .any(|(c, sv)| c == col && v.same_as_stored(sv))
                     })
                     .collect();
                 if !changed.is_empty() {
