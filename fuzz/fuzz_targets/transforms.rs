@@ -11,7 +11,7 @@ use scim_bridge::mapping::HostValue;
 use std::sync::OnceLock;
 
 fn col(name: &str, kind: ColumnKind, max_len: Option<u32>) -> HostColumn {
-    HostColumn { name: name.into(), sql_type: kind.as_str().into(), kind: Some(kind), nullable: name != "login", has_default: false, generated: name == "id", primary_key: name == "id", max_len, collation: None, ci_index_advice: None }
+    HostColumn { name: name.into(), sql_type: kind.as_str().into(), kind: Some(kind), nullable: name != "login", has_default: false, generated: name == "id", primary_key: name == "id", max_len, collation: None, ci_index_advice: None, int_range: None }
 }
 
 const MAPPING: &str = r#"

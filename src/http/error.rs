@@ -45,6 +45,13 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::NotFound => ApiError::Scim(ScimError::not_found("resource not found")),
             StoreError::Invalid(m) => ApiError::Scim(ScimError::invalid_value(m)),
+            StoreError::Refused(r) => {
+                tracing::info!(cause = %r.cause, "the database refused a value");
+                ApiError::Scim(match r.kind {
+                    crate::store::refusal::RefusalKind::Unique => ScimError::uniqueness(r.detail()),
+                    _ => ScimError::invalid_value(r.detail()),
+                })
+            }
             StoreError::Conflict(_) => ApiError::Scim(ScimError::uniqueness(
                 "a unique value of this resource is already taken",
             )),

@@ -21,6 +21,7 @@ pub struct Rule {
     pub nullable: bool,
     pub has_default: bool,
     pub max_len: Option<u32>,
+    pub int_range: Option<(i64, i64)>,
     pub source: Source,
     pub on: When,
     pub direction: Direction,

@@ -40,6 +40,10 @@ pub struct HostColumn {
     pub primary_key: bool,
     /// Character limit of `varchar(n)` columns.
     pub max_len: Option<u32>,
+    /// The values an integer column holds (`smallint`: -32768..=32767), where the database
+    /// enforces one; a value outside is refused before it reaches the database, naming the
+    /// attribute.
+    pub int_range: Option<(i64, i64)>,
     /// MySQL collation; `_bin`/`_cs` ones make `=` case-sensitive.
     pub collation: Option<String>,
     /// `None` when an index serves the case-insensitive equality lookup the bridge writes for

@@ -52,6 +52,30 @@ fn column_kind(dialect: Dialect, ty: &str) -> Option<ColumnKind> {
     None
 }
 
+/// The range an integer type holds where the database enforces it. SQLite stores any
+/// 64-bit integer whatever the declared type, so it has none.
+fn int_range(dialect: Dialect, ty: &str) -> Option<(i64, i64)> {
+    if dialect == Dialect::Sqlite {
+        return None;
+    }
+    let t = ty.trim().to_ascii_lowercase();
+    let unsigned = t.contains("unsigned");
+    let base = t.split(['(', ' ']).next().unwrap_or("");
+    let bits: u32 = match base {
+        "tinyint" if t.starts_with("tinyint(1)") => return None,
+        "tinyint" => 8,
+        "smallint" | "int2" | "smallserial" => 16,
+        "mediumint" => 24,
+        "int" | "integer" | "int4" | "serial" => 32,
+        _ => return None,
+    };
+    Some(if unsigned {
+        (0, (1i64 << bits) - 1)
+    } else {
+        (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+    })
+}
+
 /// Whether a case-insensitive equality lookup on `column` can use one of `indexes`, given how
 /// [`super::dialect::ci_equals`] writes that lookup for the dialect.
 fn has_ci_index(dialect: Dialect, indexes: &[HostIndex], column: &HostColumn) -> bool {
@@ -161,6 +185,7 @@ async fn sqlite_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, St
             HostColumn {
                 name: r.get(0).unwrap_or("").to_string(),
                 kind: column_kind(Dialect::Sqlite, &ty),
+                int_range: int_range(Dialect::Sqlite, &ty),
                 max_len: varchar_len(&ty),
                 sql_type: ty,
                 nullable: r.get(2) == Some("0") && !rowid,
@@ -225,6 +250,7 @@ async fn pg_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreE
             HostColumn {
                 name: r.get(0).unwrap_or("").to_string(),
                 kind: column_kind(Dialect::Postgres, &ty),
+                int_range: int_range(Dialect::Postgres, &ty),
                 sql_type: ty,
                 nullable: r.get(2) == Some("YES"),
                 has_default: default.is_some(),
@@ -294,6 +320,7 @@ async fn mysql_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, Sto
             HostColumn {
                 name: r.get(0).unwrap_or("").to_string(),
                 kind: column_kind(Dialect::Mysql, &ty),
+                int_range: int_range(Dialect::Mysql, &ty),
                 sql_type: ty,
                 nullable: r.get(2) == Some("YES"),
                 // MariaDB reports a NULL default as the string "NULL".
@@ -332,6 +359,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn integer_ranges_where_the_database_enforces_them() {
+        assert_eq!(int_range(Dialect::Postgres, "smallint"), Some((-32768, 32767)));
+        assert_eq!(int_range(Dialect::Mysql, "int(10) unsigned"), Some((0, 4_294_967_295)));
+        assert_eq!(int_range(Dialect::Mysql, "tinyint(4)"), Some((-128, 127)));
+        assert_eq!(int_range(Dialect::Mysql, "tinyint(1)"), None, "a boolean");
+        assert_eq!(int_range(Dialect::Postgres, "bigint"), None);
+        assert_eq!(int_range(Dialect::Sqlite, "smallint"), None, "SQLite does not enforce it");
+    }
+
+    #[test]
     fn classifies_real_types() {
         use ColumnKind::*;
         let cases = [
@@ -365,6 +402,7 @@ mod tests {
             generated: false,
             primary_key: false,
             max_len: None,
+            int_range: None,
             collation: collation.map(str::to_string),
             ci_index_advice: None,
         }

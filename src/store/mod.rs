@@ -13,6 +13,7 @@ pub mod introspect;
 pub mod migrate;
 pub mod predicate;
 pub mod preview;
+pub mod refusal;
 mod rows;
 pub mod sql;
 pub mod tokens;
@@ -55,6 +56,9 @@ pub enum StoreError {
     /// A value the application's data does not allow (an unknown lookup value).
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// The database refused a value: a constraint, or a value the column cannot hold.
+    #[error("refused by the database: {}", .0.cause)]
+    Refused(refusal::Refusal),
     #[error("database error: {0}")]
     Query(#[from] DieselError),
     #[error("{0}")]
@@ -67,13 +71,17 @@ impl StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StoreError::Conflict(info.message().to_string())
             }
-            DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                info,
-            ) => StoreError::Unavailable(info.message().to_string()),
-            DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
-                StoreError::Unavailable(info.message().to_string())
-            }
+            DieselError::DatabaseError(kind, info) => match refusal::classify(kind, info.as_ref()) {
+                Some(r) => StoreError::Refused(r),
+                None if matches!(
+                    kind,
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+                ) || is_unavailable_message(info.message()) =>
+                {
+                    StoreError::Unavailable(info.message().to_string())
+                }
+                None => StoreError::Query(e),
+            },
             _ => StoreError::Query(e),
         }
     }

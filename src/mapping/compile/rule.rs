@@ -130,6 +130,7 @@ pub(super) fn compile_rule(
         nullable: col.nullable,
         has_default: col.has_default || col.generated,
         max_len: col.max_len,
+        int_range: col.int_range,
         source,
         on: raw.on,
         direction: raw.direction,

@@ -42,6 +42,14 @@ impl Rule {
                 self.kind.as_str()
             ))
         })?;
+        if let (&HostValue::Int(n), Some((lo, hi))) = (&h, self.int_range) {
+            if n < lo || n > hi {
+                return Err(ScimError::invalid_value(format!(
+                    "\"{target}\" is out of range for the application's column \"{}\" ({lo} to {hi})",
+                    self.column
+                )));
+            }
+        }
         if let (HostValue::Text(s), Some(max)) = (&h, self.max_len) {
             let n = s.chars().count();
             if n > max as usize {

@@ -22,6 +22,7 @@ pub(crate) fn col(name: &str, ty: &str, nullable: bool) -> HostColumn {
             .and_then(|s| s.trim_end_matches(')').parse().ok()),
         collation: None,
         ci_index_advice: None,
+        int_range: None,
     }
 }
 
