@@ -729,6 +729,42 @@ async fn preview_shows_statements_and_writes_nothing() {
         count("SELECT CAST(COUNT(*) AS TEXT) FROM scim_users").await,
     );
     assert_eq!(before, after, "a preview writes nothing");
+    // A PATCH of active previews the one column it changes (a bit of the account's status)
+    // and the bookkeeping timestamp — nothing of the email, name or other rows.
+    let deactivate = json!({"schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "value": {"active": false}}]})
+    .to_string();
+    let (ok, out) = bridge(
+        &cfg,
+        &["preview", "--operation", "patch", "--id", "1"],
+        Some(&deactivate),
+    );
+    assert!(ok, "{out}");
+    // Writes into the application's tables (the bridge's own scim_* rows aside).
+    let host_writes = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| ["INSERT INTO \"ost", "UPDATE \"ost", "DELETE FROM \"ost"].iter().any(|w| l.contains(w)))
+            .map(str::to_string)
+            .collect()
+    };
+    let writes = host_writes(&out);
+    assert_eq!(writes.len(), 2, "{out}");
+    assert!(
+        writes[0].contains("UPDATE \"ost_user\" SET \"updated\" = ?"),
+        "{out}"
+    );
+    assert!(
+        writes[1].contains("UPDATE \"ost_user_account\" SET \"status\" = (COALESCE(\"status\", 0) | ?)"),
+        "{out}"
+    );
+    // The same PATCH on an already locked account previews no write at all.
+    let (ok, out) = bridge(
+        &cfg,
+        &["preview", "--operation", "patch", "--id", "2"],
+        Some(&deactivate),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(host_writes(&out), Vec::<String>::new(), "{out}");
     // A request the mapping refuses shows the SCIM error and exits 1.
     let (ok, out) = bridge(
         &cfg,
