@@ -71,7 +71,11 @@ async fn database_refusals_are_scim_errors_and_write_nothing(b: Backend) {
     u[EXT] = json!({"organization": "42"});
     let r = app.post("/Users", &u).await;
     // SQLite's message names neither the column nor the constraint.
-    let names = if b == Backend::Sqlite { "refers to a row that does not exist" } else { "org_id" };
+    let names = if b == Backend::Sqlite {
+        "refers to a row that does not exist"
+    } else {
+        "org_id"
+    };
     refused(&app, r, 400, "invalidValue", names, "42", &before).await;
 
     // Unique: another login, but the email of an existing row.
@@ -106,15 +110,11 @@ async fn database_refusals_are_scim_errors_and_write_nothing(b: Backend) {
     // NOT NULL: removing the email of a user when the column requires one.
     let p = json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "emails"}]});
     let r = app.patch(&format!("/Users/{bob}"), &p).await;
-    assert!(
-        r.status.as_u16() < 500,
-        "{}: {}",
-        r.status,
-        r.body
-    );
+    assert!(r.status.as_u16() < 500, "{}: {}", r.status, r.body);
     let row = app.rows(PEOPLE).await;
     assert!(
-        row.iter().all(|r| r[2].as_deref().is_some_and(|e| !e.is_empty())),
+        row.iter()
+            .all(|r| r[2].as_deref().is_some_and(|e| !e.is_empty())),
         "every email kept a value: {row:?}"
     );
 

@@ -743,7 +743,11 @@ async fn preview_shows_statements_and_writes_nothing() {
     // Writes into the application's tables (the bridge's own scim_* rows aside).
     let host_writes = |out: &str| -> Vec<String> {
         out.lines()
-            .filter(|l| ["INSERT INTO \"ost", "UPDATE \"ost", "DELETE FROM \"ost"].iter().any(|w| l.contains(w)))
+            .filter(|l| {
+                ["INSERT INTO \"ost", "UPDATE \"ost", "DELETE FROM \"ost"]
+                    .iter()
+                    .any(|w| l.contains(w))
+            })
             .map(str::to_string)
             .collect()
     };
@@ -754,7 +758,8 @@ async fn preview_shows_statements_and_writes_nothing() {
         "{out}"
     );
     assert!(
-        writes[1].contains("UPDATE \"ost_user_account\" SET \"status\" = (COALESCE(\"status\", 0) | ?)"),
+        writes[1]
+            .contains("UPDATE \"ost_user_account\" SET \"status\" = (COALESCE(\"status\", 0) | ?)"),
         "{out}"
     );
     // The same PATCH on an already locked account previews no write at all.

@@ -155,6 +155,19 @@ async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
             .map(|r| r["status"].as_str().unwrap().to_string())
     };
     assert_eq!(status_of("carol@example.com").as_deref(), Some("adoptable"));
+    // Kenji is inactive in the application: listed, with what adoption will do about it.
+    let kenji = rows
+        .iter()
+        .find(|r| r["user_name"] == "kenji.wong@acme.example")
+        .unwrap();
+    assert_eq!(kenji["status"], "adoptable");
+    assert!(
+        kenji["detail"]
+            .as_str()
+            .unwrap()
+            .contains("adoption keeps it inactive"),
+        "{kenji}"
+    );
     assert_eq!(status_of("dup.a").as_deref(), Some("ambiguous"));
     assert_eq!(status_of("dup.b").as_deref(), Some("ambiguous"));
     assert!(String::from_utf8_lossy(&o.stderr).contains("2 ambiguous"));
@@ -189,6 +202,25 @@ async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
         app.count("SELECT COUNT(*) FROM scim_users WHERE origin = 'import'")
             .await,
         5
+    );
+    // The pre-link recorded nothing of the application's values as sent by the identity
+    // provider, so its first PUT clears nothing it never sent (the department stays).
+    let kenji_id = app
+        .rows("SELECT CAST(id AS {T}) FROM users WHERE login = 'kenji.wong@acme.example'")
+        .await[0][0]
+        .clone()
+        .unwrap();
+    let put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "kenji.wong@acme.example", "name": {"givenName": "Kenji", "familyName": "Wong"}});
+    let r = app.put(&format!("/Users/{kenji_id}"), &put).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        app.rows(&format!(
+            "SELECT department FROM users WHERE id = {kenji_id}"
+        ))
+        .await[0][0]
+            .as_deref(),
+        Some("Support")
     );
     // ...and a second create is then a real conflict.
     app.post("/Users", &okta_user("carol@example.com", "C", "C"))

@@ -106,7 +106,7 @@ pub async fn run(
             counts[v.status as usize] += 1;
             if apply && v.status == Status::Adoptable {
                 if let Some(name) = &v.user_name {
-                    to_link.push((u.key.clone(), prelink_plan(m, u, name)));
+                    to_link.push((u.key.clone(), prelink_plan(name)));
                 }
             }
             print_row(&mut out, format, &v)?;

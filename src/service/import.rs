@@ -97,16 +97,36 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
             ),
         );
     }
-    verdict(Status::Adoptable, String::new())
+    let inactive = m.active.is_some() && view.get("active") == Some(&Value::Bool(false));
+    let detail = match (inactive, m.adopt_state) {
+        (false, _) => String::new(),
+        (true, crate::mapping::model::AdoptState::Keep) => {
+            "inactive in the application: adoption keeps it inactive (users.adopt_state = \"keep\")".into()
+        }
+        (true, crate::mapping::model::AdoptState::Idp) => {
+            "inactive in the application: adoption will activate it if the request says active (users.adopt_state = \"idp\")".into()
+        }
+    };
+    verdict(Status::Adoptable, detail)
 }
 
-/// The link `import --apply` writes for an adoptable row: the host's view as the shadow.
-pub fn prelink_plan(m: &UserMapping, u: &HostUser, user_name: &str) -> Planned {
+/// The link `import --apply` writes for an adoptable row. Its record of what the identity
+/// provider sent holds only the userName: the provider has sent nothing yet, and a later PUT
+/// must not take the application's values for the provider's and clear them.
+pub fn prelink_plan(user_name: &str) -> Planned {
+    let mut resource = serde_json::Map::new();
+    resource.insert(
+        "schemas".into(),
+        Value::Array(vec![Value::String(
+            crate::scim::schema::USER_SCHEMA.to_string(),
+        )]),
+    );
+    resource.insert("userName".into(), Value::String(user_name.to_string()));
     Planned {
         row: Default::default(),
         user_name: user_name.to_string(),
         external_id: None,
-        resource: m.to_resource(&u.values, &u.children, None),
+        resource: Value::Object(resource),
     }
 }
 

@@ -360,12 +360,22 @@ mod tests {
 
     #[test]
     fn integer_ranges_where_the_database_enforces_them() {
-        assert_eq!(int_range(Dialect::Postgres, "smallint"), Some((-32768, 32767)));
-        assert_eq!(int_range(Dialect::Mysql, "int(10) unsigned"), Some((0, 4_294_967_295)));
+        assert_eq!(
+            int_range(Dialect::Postgres, "smallint"),
+            Some((-32768, 32767))
+        );
+        assert_eq!(
+            int_range(Dialect::Mysql, "int(10) unsigned"),
+            Some((0, 4_294_967_295))
+        );
         assert_eq!(int_range(Dialect::Mysql, "tinyint(4)"), Some((-128, 127)));
         assert_eq!(int_range(Dialect::Mysql, "tinyint(1)"), None, "a boolean");
         assert_eq!(int_range(Dialect::Postgres, "bigint"), None);
-        assert_eq!(int_range(Dialect::Sqlite, "smallint"), None, "SQLite does not enforce it");
+        assert_eq!(
+            int_range(Dialect::Sqlite, "smallint"),
+            None,
+            "SQLite does not enforce it"
+        );
     }
 
     #[test]

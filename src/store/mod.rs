@@ -71,17 +71,20 @@ impl StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StoreError::Conflict(info.message().to_string())
             }
-            DieselError::DatabaseError(kind, info) => match refusal::classify(kind, info.as_ref()) {
-                Some(r) => StoreError::Refused(r),
-                None if matches!(
-                    kind,
-                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
-                ) || is_unavailable_message(info.message()) =>
-                {
-                    StoreError::Unavailable(info.message().to_string())
+            DieselError::DatabaseError(kind, info) => {
+                match refusal::classify(kind, info.as_ref()) {
+                    Some(r) => StoreError::Refused(r),
+                    None if matches!(
+                        kind,
+                        DatabaseErrorKind::ClosedConnection
+                            | DatabaseErrorKind::UnableToSendCommand
+                    ) || is_unavailable_message(info.message()) =>
+                    {
+                        StoreError::Unavailable(info.message().to_string())
+                    }
+                    None => StoreError::Query(e),
                 }
-                None => StoreError::Query(e),
-            },
+            }
             _ => StoreError::Query(e),
         }
     }

@@ -81,7 +81,10 @@ pub fn classify(kind: &DatabaseErrorKind, info: &dyn DatabaseErrorInformation) -
         (t, Some(c)) => (t.map(str::to_string), Some(c.to_string())),
         (t, None) => {
             let (mt, mc) = location_in(message, kind);
-            (t.map(str::to_string).or(mt), mc.or_else(|| key_column(info.details())))
+            (
+                t.map(str::to_string).or(mt),
+                mc.or_else(|| key_column(info.details())),
+            )
         }
     };
     Some(Refusal {
@@ -102,27 +105,29 @@ pub fn classify(kind: &DatabaseErrorKind, info: &dyn DatabaseErrorInformation) -
 /// Refusals the drivers report without a kind: PostgreSQL's data exceptions (SQLSTATE class
 /// 22), MySQL/MariaDB's strict-mode errors, MariaDB's CHECK failure, SQLite's STRICT tables.
 fn by_message(m: &str) -> Option<RefusalKind> {
-    Some(if m.contains("value too long") || m.contains("data too long") {
-        RefusalKind::TooLong
-    } else if m.contains("out of range") {
-        RefusalKind::OutOfRange
-    } else if m.contains("invalid input value for enum")
-        || m.contains("invalid input syntax for type")
-        || m.contains("incorrect") && m.contains("value")
-        || m.contains("data truncated for column")
-        || m.contains("cannot store")
-        || m.contains("datatype mismatch")
-        || m.contains("date/time field value out of range")
-    {
-        RefusalKind::BadValue
-    } else if m.starts_with("constraint ") && m.contains(" failed for ") {
-        // MariaDB: CONSTRAINT `phone_len` failed for `db`.`users`
-        RefusalKind::Check
-    } else if m.contains("doesn't have a default value") || m.contains("cannot be null") {
-        RefusalKind::NotNull
-    } else {
-        return None;
-    })
+    Some(
+        if m.contains("value too long") || m.contains("data too long") {
+            RefusalKind::TooLong
+        } else if m.contains("out of range") {
+            RefusalKind::OutOfRange
+        } else if m.contains("invalid input value for enum")
+            || m.contains("invalid input syntax for type")
+            || m.contains("incorrect") && m.contains("value")
+            || m.contains("data truncated for column")
+            || m.contains("cannot store")
+            || m.contains("datatype mismatch")
+            || m.contains("date/time field value out of range")
+        {
+            RefusalKind::BadValue
+        } else if m.starts_with("constraint ") && m.contains(" failed for ") {
+            // MariaDB: CONSTRAINT `phone_len` failed for `db`.`users`
+            RefusalKind::Check
+        } else if m.contains("doesn't have a default value") || m.contains("cannot be null") {
+            RefusalKind::NotNull
+        } else {
+            return None;
+        },
+    )
 }
 
 /// (table, column) from a message: SQLite's `NOT NULL constraint failed: users.email`,
@@ -240,18 +245,33 @@ mod tests {
     #[test]
     fn sqlite_messages() {
         use DatabaseErrorKind::*;
-        let x = r(NotNullViolation, msg("NOT NULL constraint failed: users.email"));
+        let x = r(
+            NotNullViolation,
+            msg("NOT NULL constraint failed: users.email"),
+        );
         assert_eq!(
             (x.kind, x.table.as_deref(), x.column.as_deref()),
             (RefusalKind::NotNull, Some("users"), Some("email"))
         );
         let x = r(CheckViolation, msg("CHECK constraint failed: phone_len"));
-        assert_eq!((x.kind, x.constraint.as_deref()), (RefusalKind::Check, Some("phone_len")));
-        let x = r(CheckViolation, msg("CHECK constraint failed: length(phone) <= 20"));
+        assert_eq!(
+            (x.kind, x.constraint.as_deref()),
+            (RefusalKind::Check, Some("phone_len"))
+        );
+        let x = r(
+            CheckViolation,
+            msg("CHECK constraint failed: length(phone) <= 20"),
+        );
         assert_eq!(x.constraint, None, "an expression is not shown");
-        let x = r(UniqueViolation, msg("UNIQUE constraint failed: users.email"));
+        let x = r(
+            UniqueViolation,
+            msg("UNIQUE constraint failed: users.email"),
+        );
         assert_eq!(x.column.as_deref(), Some("email"));
-        assert_eq!(r(ForeignKeyViolation, msg("FOREIGN KEY constraint failed")).kind, RefusalKind::ForeignKey);
+        assert_eq!(
+            r(ForeignKeyViolation, msg("FOREIGN KEY constraint failed")).kind,
+            RefusalKind::ForeignKey
+        );
     }
 
     #[test]
@@ -270,12 +290,21 @@ mod tests {
         assert_eq!(x.column.as_deref(), Some("email"));
         assert!(!x.detail().contains("ann@x"), "{}", x.detail());
         assert!(x.cause.contains("ann@x"), "the log keeps it");
-        let x = r(Unknown, msg("value too long for type character varying(20)"));
+        let x = r(
+            Unknown,
+            msg("value too long for type character varying(20)"),
+        );
         assert_eq!(x.kind, RefusalKind::TooLong);
-        let x = r(Unknown, msg("invalid input value for enum user_type: \"robot\""));
+        let x = r(
+            Unknown,
+            msg("invalid input value for enum user_type: \"robot\""),
+        );
         assert_eq!(x.kind, RefusalKind::BadValue);
         assert!(!x.detail().contains("robot"));
-        assert_eq!(r(Unknown, msg("integer out of range")).kind, RefusalKind::OutOfRange);
+        assert_eq!(
+            r(Unknown, msg("integer out of range")).kind,
+            RefusalKind::OutOfRange
+        );
         assert!(classify(&Unknown, &msg("relation \"users\" does not exist")).is_none());
         assert!(classify(&ClosedConnection, &msg("connection closed")).is_none());
     }
@@ -284,22 +313,47 @@ mod tests {
     fn mysql_and_mariadb_messages() {
         use DatabaseErrorKind::*;
         let x = r(Unknown, msg("Data too long for column 'phone' at row 1"));
-        assert_eq!((x.kind, x.column.as_deref()), (RefusalKind::TooLong, Some("phone")));
+        assert_eq!(
+            (x.kind, x.column.as_deref()),
+            (RefusalKind::TooLong, Some("phone"))
+        );
         let x = r(Unknown, msg("Out of range value for column 'age' at row 1"));
-        assert_eq!((x.kind, x.column.as_deref()), (RefusalKind::OutOfRange, Some("age")));
+        assert_eq!(
+            (x.kind, x.column.as_deref()),
+            (RefusalKind::OutOfRange, Some("age"))
+        );
         let x = r(Unknown, msg("Data truncated for column 'kind' at row 1"));
-        assert_eq!((x.kind, x.column.as_deref()), (RefusalKind::BadValue, Some("kind")));
+        assert_eq!(
+            (x.kind, x.column.as_deref()),
+            (RefusalKind::BadValue, Some("kind"))
+        );
         let x = r(NotNullViolation, msg("Column 'email' cannot be null"));
         assert_eq!(x.column.as_deref(), Some("email"));
-        let x = r(Unknown, msg("CONSTRAINT `phone_len` failed for `test`.`users`"));
-        assert_eq!((x.kind, x.constraint.as_deref()), (RefusalKind::Check, Some("phone_len")));
-        let x = r(CheckViolation, msg("Check constraint 'phone_len' is violated."));
+        let x = r(
+            Unknown,
+            msg("CONSTRAINT `phone_len` failed for `test`.`users`"),
+        );
+        assert_eq!(
+            (x.kind, x.constraint.as_deref()),
+            (RefusalKind::Check, Some("phone_len"))
+        );
+        let x = r(
+            CheckViolation,
+            msg("Check constraint 'phone_len' is violated."),
+        );
         assert_eq!(x.constraint.as_deref(), Some("phone_len"));
         let x = r(
             ForeignKeyViolation,
             msg("Cannot add or update a child row: a foreign key constraint fails (`t`.`users`, CONSTRAINT `fk_org` FOREIGN KEY (`org_id`) REFERENCES `orgs` (`id`))"),
         );
         assert_eq!(x.column.as_deref(), Some("org_id"));
-        assert_eq!(r(Unknown, msg("Incorrect integer value: 'x' for column 'age' at row 1")).kind, RefusalKind::BadValue);
+        assert_eq!(
+            r(
+                Unknown,
+                msg("Incorrect integer value: 'x' for column 'age' at row 1")
+            )
+            .kind,
+            RefusalKind::BadValue
+        );
     }
 }
