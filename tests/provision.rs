@@ -155,6 +155,11 @@ async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
             .map(|r| r["status"].as_str().unwrap().to_string())
     };
     assert_eq!(status_of("carol@example.com").as_deref(), Some("adoptable"));
+    assert_eq!(
+        status_of("admin@helpdesk.example").as_deref(),
+        Some("protected"),
+        "the demo protects its agents"
+    );
     // Kenji is inactive in the application: listed, with what adoption will do about it.
     let kenji = rows
         .iter()
@@ -180,7 +185,10 @@ async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("id,user_name,status,detail"));
     let linked = app.count("SELECT COUNT(*) FROM scim_users").await;
-    assert_eq!(linked, 6, "five demo users and carol");
+    assert_eq!(
+        linked, 5,
+        "four demo users (the admin is protected) and carol"
+    );
     // Safe to re-run.
     assert!(run(&["import", "--apply"]).status.success());
     assert_eq!(app.count("SELECT COUNT(*) FROM scim_users").await, linked);
@@ -201,7 +209,7 @@ async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
     assert_eq!(
         app.count("SELECT COUNT(*) FROM scim_users WHERE origin = 'import'")
             .await,
-        5
+        4
     );
     // The pre-link recorded nothing of the application's values as sent by the identity
     // provider, so its first PUT clears nothing it never sent (the department stays).

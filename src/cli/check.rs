@@ -94,6 +94,21 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
                 println!("{}", describe(r));
             }
         }
+        if !m.protect.is_empty() {
+            let rows = crate::store::users::protected(&db, m, 21).await?;
+            println!(
+                "protected: {} row(s){} — SCIM never adopts or changes them (users.protect)",
+                rows.len().min(20),
+                if rows.len() > 20 { " or more" } else { "" }
+            );
+            for (key, name, i) in rows.iter().take(20) {
+                println!(
+                    "    {key:<10} {:<32} {}",
+                    name.as_deref().unwrap_or("-"),
+                    m.protect[*i].reason
+                );
+            }
+        }
         if let Some(g) = &m.host_groups {
             println!(
                 "groups:   {} (key {}), members in {} ({}, {}); DELETE: {:?}",

@@ -95,7 +95,7 @@ pub async fn run(
         ImportFormat::Csv => writeln!(out, "id,user_name,status,detail")?,
         ImportFormat::Json => {}
     }
-    let mut counts = [0u64; 4];
+    let mut counts = [0u64; 5];
     let mut linked_now = 0;
     let mut after: Option<String> = None;
     loop {
@@ -123,12 +123,13 @@ pub async fn run(
     out.flush()?;
     progress.finish();
     eprintln!(
-        "{} rows: {} adoptable, {} linked, {} ambiguous, {} without a userName{}",
+        "{} rows: {} adoptable, {} linked, {} ambiguous, {} without a userName, {} protected{}",
         counts.iter().sum::<u64>(),
         counts[Status::Adoptable as usize],
         counts[Status::Linked as usize],
         counts[Status::Ambiguous as usize],
         counts[Status::NoUserName as usize],
+        counts[Status::Protected as usize],
         if apply {
             format!("; pre-linked {linked_now} (the identity provider's first create for each adopts it)")
         } else {

@@ -45,6 +45,11 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::NotFound => ApiError::Scim(ScimError::not_found("resource not found")),
             StoreError::Invalid(m) => ApiError::Scim(ScimError::invalid_value(m)),
+            StoreError::Protected(who) => ApiError::Scim(ScimError::new(
+                403,
+                None,
+                format!("the application protects this user ({who}, users.protect): SCIM may not change it"),
+            )),
             StoreError::Refused(r) => {
                 tracing::info!(cause = %r.cause, "the database refused a value");
                 ApiError::Scim(match r.kind {

@@ -197,6 +197,8 @@ pub struct UserMapping {
     pub on_delete: OnDelete,
     /// Which main-table rows are SCIM users.
     pub scope: Vec<Condition>,
+    /// Rows SCIM never adopts or changes, each with who they are.
+    pub protect: Vec<Protect>,
     pub soft_delete: Vec<(String, HostValue)>,
     pub joined: Vec<Joined>,
     pub children: Vec<Child>,
@@ -205,6 +207,14 @@ pub struct UserMapping {
     pub read_columns: Vec<(usize, String)>,
     /// Host groups, when the mapping writes them.
     pub host_groups: Option<GroupMapping>,
+}
+
+/// Rows the mapping keeps out of SCIM's reach.
+#[derive(Debug, Clone)]
+pub struct Protect {
+    pub pred: crate::mapping::Pred,
+    /// Who these rows are, as the operator wrote it (or a description of the rule).
+    pub reason: String,
 }
 
 /// Host group table and its membership join table.

@@ -56,12 +56,42 @@ pub struct UsersSection {
     #[serde(default)]
     pub scope: Option<Conditions>,
     pub columns: BTreeMap<String, ColumnRule>,
+    /// Rows SCIM must never take over or change (the application's administrators): any
+    /// entry that matches protects the row.
+    #[serde(default)]
+    pub protect: Vec<ProtectSection>,
     /// One row per user in another table (an account row, a role row), keyed by `parent`.
     #[serde(default)]
     pub joined: Vec<JoinedSection>,
     /// Rows holding a multi-valued attribute (emails, phone numbers), one per value.
     #[serde(default)]
     pub children: Vec<ChildSection>,
+}
+
+/// One `[[users.protect]]` entry: conditions on the user's row, a row of another table that
+/// refers to the user, or both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectSection {
+    /// Columns of the user's row: `{ role = "admin" }`, `{ password = { not = "!" } }`.
+    #[serde(default, rename = "where")]
+    pub conditions: Option<Conditions>,
+    /// A row of another table that refers to the user, e.g. an administrator role row.
+    #[serde(default)]
+    pub has: Option<HasRow>,
+    /// Who these rows are, for refusals and listings ("application administrators").
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HasRow {
+    pub table: String,
+    /// Column holding the user's key.
+    pub parent: String,
+    #[serde(default, rename = "where")]
+    pub conditions: Option<Conditions>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

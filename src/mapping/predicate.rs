@@ -43,6 +43,45 @@ pub enum Pred {
         fold_case: bool,
     },
     Present(Target),
+    /// A row of another table refers to the user: `table.parent` holds the user's key and
+    /// the row meets `conditions`.
+    Exists {
+        table: String,
+        parent: String,
+        conditions: Vec<(String, HostValue)>,
+    },
+}
+
+impl Pred {
+    /// `column = one of values` for every condition (or none of them, negated).
+    pub fn conditions(conds: &[crate::mapping::compiled::Condition]) -> Option<Pred> {
+        let mut parts: Vec<Pred> = conds
+            .iter()
+            .map(|c| {
+                let any = Pred::Or(
+                    c.values
+                        .iter()
+                        .map(|v| Pred::Cmp {
+                            target: Target::Column(c.column.clone()),
+                            op: CompareOp::Eq,
+                            value: v.clone(),
+                            fold_case: false,
+                        })
+                        .collect(),
+                );
+                if c.negate {
+                    Pred::Not(Box::new(any))
+                } else {
+                    any
+                }
+            })
+            .collect();
+        match parts.len() {
+            0 => None,
+            1 => parts.pop(),
+            _ => Some(Pred::And(parts)),
+        }
+    }
 }
 
 impl UserMapping {

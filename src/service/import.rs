@@ -20,6 +20,8 @@ pub enum Status {
     Ambiguous,
     /// The row has no usable userName; the identity provider cannot match it.
     NoUserName,
+    /// The mapping protects the row (`users.protect`): a create with its userName is refused.
+    Protected,
 }
 
 impl Status {
@@ -29,6 +31,7 @@ impl Status {
             Status::Linked => "linked",
             Status::Ambiguous => "ambiguous",
             Status::NoUserName => "no_user_name",
+            Status::Protected => "protected",
         }
     }
 }
@@ -60,6 +63,15 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
         status,
         detail,
     };
+    if let Some(p) = u.protected.and_then(|i| m.protect.get(i)) {
+        return verdict(
+            Status::Protected,
+            format!(
+                "{} (users.protect): SCIM will not adopt or change it",
+                p.reason
+            ),
+        );
+    }
     if let Some(l) = &u.link {
         return verdict(Status::Linked, format!("linked as {:?}", l.user_name));
     }
@@ -153,6 +165,7 @@ mod tests {
             values,
             link: None,
             stored: None,
+            protected: None,
         }
     }
 

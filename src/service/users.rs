@@ -213,6 +213,14 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
             ))
             .into())
         }
+        Err(CreateConflict::Protected(key, who)) => {
+            info!(user_name = %planned.user_name, existing_id = %key, protected = %who, "create refused: the row is protected");
+            Err(ScimError::uniqueness(format!(
+                "userName {:?} matches existing user {key}, which the application protects ({who}, users.protect); SCIM does not take it over",
+                planned.user_name
+            ))
+            .into())
+        }
         Err(CreateConflict::ExistsUnadopted(key)) => Err(ScimError::uniqueness(format!(
             "userName {:?} matches existing user {key}, and adoption is switched off (users.adopt = false)",
             planned.user_name

@@ -56,6 +56,10 @@ pub enum StoreError {
     /// A value the application's data does not allow (an unknown lookup value).
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// The row is one the mapping protects (`users.protect`): SCIM may not change it. Says
+    /// who such rows are.
+    #[error("protected row: {0}")]
+    Protected(String),
     /// The database refused a value: a constraint, or a value the column cannot hold.
     #[error("refused by the database: {}", .0.cause)]
     Refused(refusal::Refusal),

@@ -61,28 +61,7 @@ pub fn joins(q: &mut Sql, m: &UserMapping) {
 
 /// The scope of a user mapping as a predicate, combined with `pred`.
 pub fn scoped(m: &UserMapping, pred: Option<&Pred>) -> Option<Pred> {
-    let mut parts: Vec<Pred> = m
-        .scope
-        .iter()
-        .map(|c| {
-            let any = Pred::Or(
-                c.values
-                    .iter()
-                    .map(|v| Pred::Cmp {
-                        target: Target::Column(c.column.clone()),
-                        op: CompareOp::Eq,
-                        value: v.clone(),
-                        fold_case: false,
-                    })
-                    .collect(),
-            );
-            if c.negate {
-                Pred::Not(Box::new(any))
-            } else {
-                any
-            }
-        })
-        .collect();
+    let mut parts: Vec<Pred> = Pred::conditions(&m.scope).into_iter().collect();
     if let Some(p) = pred {
         parts.push(p.clone());
     }
@@ -91,6 +70,21 @@ pub fn scoped(m: &UserMapping, pred: Option<&Pred>) -> Option<Pred> {
         1 => parts.pop(),
         _ => Some(Pred::And(parts)),
     }
+}
+
+/// `, CASE WHEN <protect 0> THEN '0' WHEN <protect 1> THEN '1' … END`: which `protect` entry
+/// a user row meets (NULL when none), read with the row.
+pub fn protected_column(q: &mut Sql, ctx: &PredCtx<'_>, m: &UserMapping) {
+    if m.protect.is_empty() {
+        return;
+    }
+    q.raw(", CASE");
+    for (i, p) in m.protect.iter().enumerate() {
+        q.raw(" WHEN ");
+        render(q, ctx, &p.pred);
+        q.raw(" THEN ").text(&i.to_string());
+    }
+    q.raw(" END");
 }
 
 /// ` WHERE <pred>` when there is a predicate.
@@ -118,7 +112,7 @@ fn leaves(p: &Pred) -> usize {
         Pred::True | Pred::False => 0,
         Pred::And(v) | Pred::Or(v) => v.iter().map(leaves).sum(),
         Pred::Not(x) => leaves(x),
-        Pred::Cmp { .. } | Pred::Present(_) => 1,
+        Pred::Cmp { .. } | Pred::Present(_) | Pred::Exists { .. } => 1,
     }
 }
 
@@ -167,6 +161,24 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
         Pred::Not(x) => {
             q.raw("NOT (");
             render(q, ctx, x);
+            q.raw(")");
+        }
+        Pred::Exists {
+            table,
+            parent,
+            conditions,
+        } => {
+            q.raw("EXISTS (SELECT 1 FROM ")
+                .ident(table)
+                .raw(" x WHERE x.")
+                .ident(parent)
+                .raw(" = ")
+                .ident(HOST_ALIAS)
+                .raw(".")
+                .ident(ctx.key);
+            for (c, v) in conditions {
+                q.raw(" AND x.").ident(c).raw(" = ").bind(v.clone());
+            }
             q.raw(")");
         }
         Pred::Present(t) => match t {

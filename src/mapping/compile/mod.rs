@@ -11,6 +11,7 @@ use super::model::MappingFile;
 mod groups;
 mod lookup;
 mod problems;
+mod protect;
 mod related;
 mod rule;
 mod scan;

@@ -8,6 +8,7 @@ use super::groups::compile_groups;
 use super::problems::{
     check_not_null, conditions, key_column, missing_table, need_column, single, Problems,
 };
+use super::protect::compile_protect;
 use super::related::{compile_children, compile_joined, Schema};
 use super::rule::compile_rules;
 use super::scan::custom_schemas;
@@ -60,6 +61,7 @@ pub fn compile(
         u.soft_delete.as_ref(),
         false,
     ));
+    let protect = compile_protect(&mut problems, &u.protect, table, &u.key, tables, all_tables);
     let joined = compile_joined(&mut problems, &schema, &u.joined, &mut rules);
     let (children, pointer_columns) =
         compile_children(&mut problems, &schema, &u.children, table, &rules);
@@ -115,6 +117,7 @@ pub fn compile(
             adopt_overwrite: u.adopt_overwrite,
             on_delete: u.on_delete,
             scope,
+            protect,
             soft_delete,
             joined,
             children,

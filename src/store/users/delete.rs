@@ -3,10 +3,10 @@
 use crate::mapping::compile::UserMapping;
 use crate::mapping::convert::{Assign, Row};
 
-use super::key_value;
 use super::link::unlink;
 use super::read::fetch_host;
 use super::write::update_host;
+use super::{key_value, unprotected};
 use crate::store::rows::where_parent;
 use crate::store::sql::Sql;
 use crate::store::{Db, StoreError};
@@ -19,9 +19,10 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
     };
     let d = db.dialect;
     db.write(async |c| -> Result<_, StoreError> {
-        if fetch_host(c, m, d, key, true).await?.is_none() {
+        let Some(current) = fetch_host(c, m, d, key, true).await? else {
             return Ok(false);
-        }
+        };
+        unprotected(m, &current)?;
         for child in &m.children {
             let mut q = Sql::new();
             q.raw("DELETE FROM ").ident(&child.table);
@@ -58,9 +59,10 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
 pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     let d = db.dialect;
     db.write(async |c| -> Result<_, StoreError> {
-        if fetch_host(c, m, d, key, true).await?.is_none() {
+        let Some(current) = fetch_host(c, m, d, key, true).await? else {
             return Ok(false);
-        }
+        };
+        unprotected(m, &current)?;
         let row: Row = m
             .soft_delete
             .iter()
@@ -78,7 +80,11 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
 /// `DELETE` with `on_delete = "ignore"`: the host row stays; the bridge forgets its link.
 pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     db.write(async |c| -> Result<_, StoreError> {
-        let exists = fetch_host(c, m, db.dialect, key, true).await?.is_some();
+        let current = fetch_host(c, m, db.dialect, key, true).await?;
+        if let Some(u) = &current {
+            unprotected(m, u)?;
+        }
+        let exists = current.is_some();
         if exists {
             unlink(c, m, key).await?;
             crate::store::audit::record(c, "User", key, None, "unlink", &[]).await?;

@@ -12,6 +12,7 @@ use crate::mapping::convert::{ChildRow, RowPlan};
 use crate::mapping::{ColumnKind, HostValue};
 
 use super::rows::key_of;
+use super::StoreError;
 
 mod delete;
 mod link;
@@ -22,7 +23,7 @@ mod write;
 
 pub use delete::{delete_row, forget, soft_delete};
 pub use link::{dangling_links, forget_links, prelink, shared_match_values};
-pub use read::{count, get, list, page_after};
+pub use read::{count, get, list, page_after, protected};
 pub use write::{create, modify};
 
 /// A user as stored: the host row's key and mapped values, and the link if a SCIM identity
@@ -37,6 +38,8 @@ pub struct HostUser {
     pub link: Option<Link>,
     /// Read for a write only: what the columns a write may set hold now.
     pub stored: Option<Stored>,
+    /// Read for a write (and by `import`): the `users.protect` entry the row meets.
+    pub protected: Option<usize>,
 }
 
 /// The stored values a write compares its plan with, so that it writes only what changes.
@@ -47,6 +50,14 @@ pub struct Stored {
     pub values: Vec<HostValue>,
     /// Per joined table: whether the user has its row.
     pub joined: Vec<bool>,
+}
+
+/// Refuses a write to a row the mapping protects.
+pub(super) fn unprotected(m: &UserMapping, u: &HostUser) -> Result<(), StoreError> {
+    match u.protected.and_then(|i| m.protect.get(i)) {
+        Some(p) => Err(StoreError::Protected(p.reason.clone())),
+        None => Ok(()),
+    }
 }
 
 impl Stored {
@@ -143,6 +154,8 @@ pub enum CreateConflict {
     Ambiguous(Vec<String>),
     /// A host row matches but adoption is switched off.
     ExistsUnadopted(String),
+    /// The matching row is one the mapping protects: (its key, who such rows are).
+    Protected(String, String),
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::store::{Conn, Db, StoreError};
 
 /// `SELECT CAST(h.key AS TEXT), CAST(x.c1 AS TEXT), … FROM host h LEFT JOIN …`; with
 /// `stored`, the raw values of every write target and each joined row's parent column follow.
-pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool) -> Sql {
+pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool, protect: bool) -> Sql {
     let mut q = Sql::new();
     q.raw("SELECT ");
     cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
@@ -56,6 +56,9 @@ pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool) -> Sql {
             q.raw(", ");
             cast_text(&mut q, d, Some(&table_alias(i + 1)), &j.parent);
         }
+    }
+    if protect {
+        predicate::protected_column(&mut q, &PredCtx::users(d, m), m);
     }
     q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
     predicate::joins(&mut q, m);
@@ -129,7 +132,16 @@ pub(super) fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
         children: vec![Vec::new(); m.children.len()],
         link: None,
         stored: None,
+        protected: None,
     }
+}
+
+/// The protect entry [`select_host`] appended last, when it was asked for.
+fn parse_protected(m: &UserMapping, r: &TextRow) -> Option<usize> {
+    if m.protect.is_empty() {
+        return None;
+    }
+    r.get(r.0.len() - 1).and_then(|s| s.parse().ok())
 }
 
 pub(super) async fn fetch_host(
@@ -142,7 +154,7 @@ pub(super) async fn fetch_host(
     let Some(kv) = key_value(m, key) else {
         return Ok(None);
     };
-    let mut q = select_host(m, d, lock);
+    let mut q = select_host(m, d, lock, lock);
     where_key(&mut q, m, d, kv);
     if lock {
         match d {
@@ -160,6 +172,7 @@ pub(super) async fn fetch_host(
         let mut u = parse_host_row(m, &r);
         if lock {
             u.stored = Some(parse_stored(m, &r));
+            u.protected = parse_protected(m, &r);
         }
         u
     }) else {
@@ -373,7 +386,7 @@ pub async fn list(
             };
             return Ok((total, vec![]));
         }
-        let mut q = select_host(m, db.dialect, false);
+        let mut q = select_host(m, db.dialect, false, false);
         predicate::where_clause(&mut q, &ctx, pred);
         let after = resume
             .filter(|_| sort.is_none())
@@ -454,7 +467,7 @@ pub async fn page_after(
         fold_case: false,
     });
     let pred = scoped(m, after_pred.as_ref());
-    let mut q = select_host(m, d, false);
+    let mut q = select_host(m, d, false, true);
     if let Some(p) = &pred {
         q.raw(" WHERE ");
         predicate::render(&mut q, &ctx, p);
@@ -469,7 +482,10 @@ pub async fn page_after(
         .rows(q)
         .await?
         .iter()
-        .map(|r| parse_host_row(m, r))
+        .map(|r| HostUser {
+            protected: parse_protected(m, r),
+            ..parse_host_row(m, r)
+        })
         .collect();
     complete(&mut c, m, d, &mut users).await?;
     Ok(users)
@@ -480,4 +496,46 @@ pub async fn count(db: &Db, m: &UserMapping) -> Result<u64, StoreError> {
     let ctx = PredCtx::users(db.dialect, m);
     let mut c = db.reader().await?;
     count_rows(&mut c, &ctx, scoped(m, None).as_ref()).await
+}
+
+/// Rows the mapping protects, for `check`: (key, userName column's value, protect entry), at
+/// most `limit`, in key order.
+pub async fn protected(
+    db: &Db,
+    m: &UserMapping,
+    limit: usize,
+) -> Result<Vec<(String, Option<String>, usize)>, StoreError> {
+    if m.protect.is_empty() {
+        return Ok(vec![]);
+    }
+    let d = db.dialect;
+    let ctx = PredCtx::users(d, m);
+    let any = Pred::Or(m.protect.iter().map(|p| p.pred.clone()).collect());
+    let pred = scoped(m, Some(&any));
+    let mut q = select_host(m, d, false, true);
+    if let Some(p) = &pred {
+        q.raw(" WHERE ");
+        predicate::render(&mut q, &ctx, p);
+    }
+    q.raw(" ORDER BY ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(&m.key.name)
+        .raw(" LIMIT ")
+        .int(limit as i64);
+    let rule = m.user_name_rule();
+    let at = m
+        .read_columns
+        .iter()
+        .position(|(a, c)| *a == rule.at && c == &rule.column);
+    let mut c = db.reader().await?;
+    Ok(c.rows(q)
+        .await?
+        .iter()
+        .map(|r| {
+            let u = parse_host_row(m, r);
+            let name = at.and_then(|i| u.values[i].display_text());
+            (u.key, name, parse_protected(m, r).unwrap_or(0))
+        })
+        .collect())
 }

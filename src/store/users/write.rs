@@ -15,7 +15,8 @@ use super::related::{
     insert_joined, plan_children, pointer_value, run_children, update_joined, ChildOps, Primary,
 };
 use super::{
-    key_value, user_name_hash, CreateConflict, Created, HostUser, Planned, Stored, ORIGIN_IMPORT,
+    key_value, unprotected, user_name_hash, CreateConflict, Created, HostUser, Planned, Stored,
+    ORIGIN_IMPORT,
 };
 use crate::store::rows::{insert_returning_key, insert_values, set_list};
 use crate::store::sql::Sql;
@@ -289,6 +290,9 @@ pub async fn create<E: From<StoreError>>(
                 let current = fetch_host(c, m, d, &key, true)
                     .await?
                     .ok_or(StoreError::NotFound)?;
+                if let Some(p) = current.protected.and_then(|i| m.protect.get(i)) {
+                    return Ok(Err(CreateConflict::Protected(key, p.reason.clone())));
+                }
                 let current = with_link(c, m, d, current).await?;
                 let mut plan = adopt(&current)?;
                 let (_, host) = apply(c, m, d, &current, &mut plan).await?;
@@ -334,6 +338,7 @@ pub async fn modify<E: From<StoreError>>(
         let current = fetch_host(c, m, d, key, true)
             .await?
             .ok_or(StoreError::NotFound)?;
+        unprotected(m, &current)?;
         let current = with_link(c, m, d, current).await?;
         let mut p = plan(&current)?;
         let (host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
