@@ -1139,42 +1139,13 @@ backend_tests!(
     osticket_patch_active_touches_one_bit,
 );
 
-backend_tests_ignored!(
-    "bug: adoption with a work phone clears the mobile/other phone columns (overlay replaces phoneNumbers whole)",
-    glpi_adoption_keeps_phone_numbers_of_other_types
-);
-
-backend_tests_ignored!(
-    "bug: PUT with a work phone clears the mobile column the IdP never sent (keep_unsent works per attribute, not per type)",
-    glpi_put_keeps_a_phone_type_the_idp_never_sent
-);
-
-backend_tests_ignored!(
-    "bug: PUT whose emails differ only in type lower-cases the stored address, sets is_dynamic and bumps date_mod",
-    glpi_put_of_an_unstored_email_type_writes_nothing
-);
-
-backend_tests_ignored!(
-    "bug: PUT adding an address rewrites the unchanged address row (lower-cased, is_dynamic = 1)",
-    glpi_put_adding_an_address_leaves_the_other_row
-);
-
-backend_tests_ignored!(
-    "bug: PUT whose emails differ only in type lower-cases the stored address and bumps updated",
-    osticket_put_rewrites_no_address_it_did_not_change
-);
-
-backend_tests_ignored!(
-    "bug: re-sending the adopted profile by PUT re-spells the login and deletes the application's second address",
-    glpi_put_after_adoption_keeps_the_application_s_addresses
-);
-
-backend_tests_ignored!(
-    "bug: a no-op PATCH/PUT inserts a missing joined row (Zammad Customer role) and bumps updated_at, unaudited",
-    zammad_no_op_write_of_an_agent_writes_nothing
-);
-
-backend_tests_ignored!(
-    "bug: audit names the enterprise extension URN itself; a no-op PUT echo with the extension is audited",
-    no_op_echo_of_an_extension_is_not_audited
+backend_tests!(
+    glpi_adoption_keeps_phone_numbers_of_other_types,
+    glpi_put_keeps_a_phone_type_the_idp_never_sent,
+    glpi_put_of_an_unstored_email_type_writes_nothing,
+    glpi_put_adding_an_address_leaves_the_other_row,
+    osticket_put_rewrites_no_address_it_did_not_change,
+    glpi_put_after_adoption_keeps_the_application_s_addresses,
+    zammad_no_op_write_of_an_agent_writes_nothing,
+    no_op_echo_of_an_extension_is_not_audited,
 );

@@ -75,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
     let empty = serde_json::json!({});
     let changes = [
         Change::Insert,
-        Change::Update { before: &empty, strict: true },
+        Change::Update { before: &empty, strict: true, sent: None },
         Change::Adopt { before: &empty, state_from_idp: false, overwrite: false },
     ];
     for change in changes {

@@ -430,6 +430,7 @@ async fn modify(
                     let change = Change::Update {
                         before: &before,
                         strict: false,
+                        sent: shadow,
                     };
                     plan(m, next, &effective, change)?
                 }
@@ -437,6 +438,8 @@ async fn modify(
                     let change = Change::Update {
                         before: &before,
                         strict: kind == Write::Patch,
+                        // A DELETE deactivates whatever the provider sent before.
+                        sent: if kind == Write::Patch { shadow } else { None },
                     };
                     let mut planned = plan(m, next.clone(), &next, change)?;
                     // The record keeps what the identity provider sent, not the host's view.

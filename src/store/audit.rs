@@ -36,10 +36,12 @@ pub fn changed_attributes(before: Option<&Value>, after: &Value) -> Vec<String> 
             continue;
         }
         match (b.get(k), a.get(k)) {
-            (Some(Value::Object(x)), Some(Value::Object(y))) if k.starts_with("urn:") => {
-                for sub in
-                    changed_attributes(Some(&Value::Object(x.clone())), &Value::Object(y.clone()))
-                {
+            // An extension is named by its attributes, also when it appears or goes away.
+            (x @ (Some(Value::Object(_)) | None), y @ (Some(Value::Object(_)) | None))
+                if k.starts_with("urn:") =>
+            {
+                let empty = Value::Object(serde_json::Map::new());
+                for sub in changed_attributes(x.or(Some(&empty)), y.unwrap_or(&empty)) {
                     out.push(format!("{k}:{sub}"));
                 }
             }

@@ -15,8 +15,13 @@ pub enum Change<'a> {
     /// A new row: every rule writes; absent attributes fall back to their defaults.
     Insert,
     /// A stored user (PUT, PATCH): `before` is its SCIM view. `strict` (PATCH): removing an
-    /// attribute whose column needs a value is refused rather than ignored.
-    Update { before: &'a Value, strict: bool },
+    /// attribute whose column needs a value is refused rather than ignored. `sent`: what the
+    /// identity provider sent last, if the bridge has a record of it.
+    Update {
+        before: &'a Value,
+        strict: bool,
+        sent: Option<&'a Value>,
+    },
     /// `POST` adopting an existing row: as `Update`, but child rows the request does not
     /// name are kept, and the account's state (`active`) is the application's unless
     /// `state_from_idp`.
@@ -52,6 +57,7 @@ impl Change<'_> {
             Change::Update {
                 before,
                 strict: true,
+                ..
             } => Some(before),
             _ => None,
         }
@@ -64,10 +70,15 @@ impl Change<'_> {
         }
     }
 
-    /// `identifier`: the rule writes the userName column or a `match` column; adoption
-    /// leaves such a column alone when it already holds the same identifier in another
-    /// spelling (rewriting `alice` as `ALICE` locks people out of applications whose logins
-    /// are case-sensitive).
+    /// `identifier`: the rule writes the userName column or a `match` column; a write leaves
+    /// such a column alone when it already holds the same identifier in another spelling
+    /// (rewriting `alice` as `ALICE` locks people out of applications whose logins are
+    /// case-sensitive).
+    ///
+    /// The account's state (`active`) is written when the identity provider changes it —
+    /// when it differs from what the provider sent last — not when the provider merely sends
+    /// again what it sent before: an account the application locked (or unlocked) itself
+    /// stays so through the provider's routine re-pushes.
     pub(super) fn gate(&self, r: &Rule, after: &Value, identifier: bool) -> Gate {
         let Some(before) = self.before() else {
             return Gate::Write;
@@ -78,7 +89,6 @@ impl Change<'_> {
         if matches!(r.source, Source::Const(_) | Source::Now) {
             return Gate::Bookkeeping;
         }
-        let adopting = matches!(self, Change::Adopt { .. });
         let keep_state = matches!(
             self,
             Change::Adopt {
@@ -86,13 +96,27 @@ impl Change<'_> {
                 ..
             }
         );
-        if keep_state && r.attrs().iter().any(|t| t.is_core("active")) {
+        let state = r.attrs().iter().any(|t| t.is_core("active"));
+        if keep_state && state {
             return Gate::Skip;
         }
-        let differs = |t: &&AttrTarget| match (t.get(before), t.get(after)) {
-            (Some(Value::String(b)), Some(Value::String(a))) if adopting && identifier => {
-                !Folded::same(b, a)
+        if let (
+            true,
+            Change::Update {
+                sent: Some(sent), ..
+            },
+        ) = (state, self)
+        {
+            let unchanged = r
+                .attrs()
+                .iter()
+                .all(|t| t.get(sent).is_some() && t.get(sent) == t.get(after));
+            if unchanged {
+                return Gate::Skip;
             }
+        }
+        let differs = |t: &&AttrTarget| match (t.get(before), t.get(after)) {
+            (Some(Value::String(b)), Some(Value::String(a))) if identifier => !Folded::same(b, a),
             (b, a) => b != a,
         };
         if r.attrs().iter().any(differs) {
@@ -127,15 +151,17 @@ impl Change<'_> {
 /// What an adopting `POST` means for a row the application already has: the request's
 /// attributes over the stored view, so every attribute the request does not carry keeps the
 /// application's value (and its column is not written). Objects (`name`, extensions) merge
-/// one level deep; a multi-valued attribute the request carries replaces the view's.
+/// one level deep; in a multi-valued attribute the request's values come first and the
+/// application's other values stay (a work phone does not clear the mobile number).
 pub fn overlay(before: &Value, request: &Value) -> Value {
-    merge(before, request, &|_| true)
+    merge(before, request, &|_| true, &|_, _| true)
 }
 
 /// What a `PUT` means for a stored user: RFC 7644 makes it a replacement, but the bridge
-/// shares the row with the application, so an attribute is cleared only when the identity
-/// provider sent it before (it is in `shadow`, the last resource it sent) and leaves it out
-/// now. An attribute it never sent is the application's, and keeps its value.
+/// shares the row with the application, so an attribute — or one value of a multi-valued
+/// attribute — is cleared only when the identity provider sent it before (it is in `shadow`,
+/// the last resource it sent) and leaves it out now. What it never sent is the application's
+/// and keeps its value.
 pub fn keep_unsent(before: &Value, request: &Value, shadow: Option<&Value>) -> Value {
     let sent_before = |path: &[&str]| {
         let mut v = match shadow {
@@ -150,7 +176,18 @@ pub fn keep_unsent(before: &Value, request: &Value, shadow: Option<&Value>) -> V
         }
         true
     };
-    merge(before, request, &|path| !sent_before(path))
+    let element_sent = |attr: &str, element: &Value| {
+        shadow
+            .and_then(|s| s.get(attr))
+            .and_then(Value::as_array)
+            .is_some_and(|sent| sent.iter().any(|x| same_element(x, element)))
+    };
+    merge(
+        before,
+        request,
+        &|path| !sent_before(path),
+        &|attr, element| !element_sent(attr, element),
+    )
 }
 
 /// The record of what the identity provider sent, after a PATCH: the old record with the
@@ -178,8 +215,24 @@ pub fn shadow_after_patch(shadow: Option<&Value>, before: &Value, after: &Value)
     Value::Object(out)
 }
 
-/// `request`, with the attributes of `before` it lacks copied in where `keep(path)`.
-fn merge(before: &Value, request: &Value, keep: &dyn Fn(&[&str]) -> bool) -> Value {
+/// Whether two values of a multi-valued attribute are the same value: their `value`
+/// sub-attributes as identifiers (an address is one address in any case), or the whole value.
+fn same_element(a: &Value, b: &Value) -> bool {
+    match (a.get("value"), b.get("value")) {
+        (Some(Value::String(x)), Some(Value::String(y))) => Folded::same(x, y),
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// `request`, with what `before` has that it lacks copied in: attributes where
+/// `keep(path)`, values of multi-valued attributes where `keep_element(attribute, value)`.
+fn merge(
+    before: &Value,
+    request: &Value,
+    keep: &dyn Fn(&[&str]) -> bool,
+    keep_element: &dyn Fn(&str, &Value) -> bool,
+) -> Value {
     let (Some(b), Some(r)) = (before.as_object(), request.as_object()) else {
         return request.clone();
     };
@@ -188,22 +241,33 @@ fn merge(before: &Value, request: &Value, keep: &dyn Fn(&[&str]) -> bool) -> Val
         if k == "schemas" || k == "id" || k == "meta" {
             continue;
         }
-        match out.get_mut(k) {
-            None => {
-                if keep(&[k.as_str()]) {
-                    out.insert(k.clone(), bv.clone());
-                }
+        match (out.get_mut(k), bv) {
+            (None, _) if keep(&[k.as_str()]) => {
+                out.insert(k.clone(), bv.clone());
             }
-            Some(Value::Object(ro)) => {
-                if let Value::Object(bo) = bv {
-                    for (sk, sv) in bo {
-                        if !ro.contains_key(sk) && keep(&[k.as_str(), sk.as_str()]) {
-                            ro.insert(sk.clone(), sv.clone());
-                        }
+            (Some(Value::Object(ro)), Value::Object(bo)) => {
+                for (sk, sv) in bo {
+                    if !ro.contains_key(sk) && keep(&[k.as_str(), sk.as_str()]) {
+                        ro.insert(sk.clone(), sv.clone());
                     }
                 }
             }
-            Some(_) => {}
+            (Some(Value::Array(ra)), Value::Array(ba)) => {
+                let kept: Vec<Value> = ba
+                    .iter()
+                    .filter(|be| !ra.iter().any(|re| same_element(re, be)) && keep_element(k, be))
+                    .map(|be| {
+                        // The request says which value is primary.
+                        let mut be = be.clone();
+                        if let Some(o) = be.as_object_mut() {
+                            o.remove("primary");
+                        }
+                        be
+                    })
+                    .collect();
+                ra.extend(kept);
+            }
+            _ => {}
         }
     }
     Value::Object(out)
@@ -226,6 +290,14 @@ mod tests {
         assert_eq!(m["phoneNumbers"], before["phoneNumbers"]);
         assert_eq!(m["title"], "Boss");
         assert_eq!(m["emails"], post["emails"]);
+        // A multi-valued attribute the request carries keeps the application's other values.
+        let before = json!({"phoneNumbers": [{"value": "1", "type": "mobile"}, {"value": "2", "type": "work"}]});
+        let post = json!({"phoneNumbers": [{"value": "3", "type": "work", "primary": true}]});
+        assert_eq!(
+            overlay(&before, &post)["phoneNumbers"],
+            json!([{"value": "3", "type": "work", "primary": true}, {"value": "1", "type": "mobile"},
+                   {"value": "2", "type": "work"}])
+        );
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct ChildItem {
     pub row: Vec<(String, HostValue)>,
     /// Columns written only when the row is inserted (`on = "insert"`).
     pub insert_only: Vec<(String, HostValue)>,
+    /// Constants and timestamps with `on = "always"`: written into an existing row only when
+    /// the row changes otherwise.
+    pub bookkeeping: Vec<(String, HostValue)>,
     pub primary: bool,
     /// The `value`, folded, to match it with an existing row.
     pub value: crate::scim::Folded,

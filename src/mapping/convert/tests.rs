@@ -113,6 +113,7 @@ fn insert_row_has_transforms_maps_and_constants() {
             Change::Update {
                 before: &json!({}),
                 strict: false,
+                sent: None,
             },
         )
         .unwrap()
@@ -137,6 +138,7 @@ fn updates_write_only_the_columns_of_attributes_that_changed() {
             Change::Update {
                 before: &before,
                 strict: true,
+                sent: None,
             },
         )
         .unwrap();
@@ -152,6 +154,7 @@ fn updates_write_only_the_columns_of_attributes_that_changed() {
             Change::Update {
                 before: &before,
                 strict: false,
+                sent: None,
             },
         )
         .unwrap();
@@ -220,6 +223,7 @@ fn errors_name_attribute_and_column() {
             Change::Update {
                 before: &okta_user(),
                 strict: false,
+                sent: None,
             },
         )
         .unwrap()
@@ -233,6 +237,7 @@ fn errors_name_attribute_and_column() {
             Change::Update {
                 before: &okta_user(),
                 strict: true,
+                sent: None,
             },
         )
         .unwrap_err();
@@ -407,6 +412,7 @@ fn multi_table_rows_flags_templates_and_children() {
             Change::Update {
                 before: &json!({"userName": "x"}),
                 strict: true,
+                sent: None,
             },
         )
         .unwrap();
@@ -417,6 +423,7 @@ fn multi_table_rows_flags_templates_and_children() {
             Change::Update {
                 before: &json!({"userName": "x", "emails": [{"value": "q@x"}]}),
                 strict: true,
+                sent: None,
             },
         )
         .unwrap();

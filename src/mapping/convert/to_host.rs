@@ -172,10 +172,13 @@ impl Child {
         for (i, v) in values.iter().enumerate() {
             let mut row = Vec::new();
             let mut insert_only = Vec::new();
+            let mut bookkeeping = Vec::new();
             for r in self.rules.iter().filter(|r| r.writes()) {
                 if let Some(a) = r.assign(v, WriteMode::Insert, None, now)? {
                     let to = if r.on == When::Insert {
                         &mut insert_only
+                    } else if matches!(r.source, Source::Const(_) | Source::Now) {
+                        &mut bookkeeping
                     } else {
                         &mut row
                     };
@@ -207,6 +210,7 @@ impl Child {
             out.push(ChildItem {
                 row,
                 insert_only,
+                bookkeeping,
                 primary: i == primary_at,
                 value,
             });

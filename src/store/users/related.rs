@@ -98,6 +98,7 @@ impl ChildOps {
         let mut ops = ChildOps::default();
         for item in items {
             let mut row = item.row.clone();
+            row.extend(item.bookkeeping.iter().cloned());
             row.extend(item.insert_only.iter().cloned());
             if item.primary {
                 ops.primary = Some(Primary::Inserted(ops.inserts.len()));
@@ -225,16 +226,21 @@ pub(super) async fn plan_children(
         {
             Some(s) => {
                 kept.push(&s.key);
-                let changed: Vec<(String, HostValue)> = wanted
+                let differs = |(col, v): &(String, HostValue)| {
+                    !s.columns
+                        .iter()
+                        .any(|(c, sv)| c == col && v.same_as_stored(sv))
+                };
+                // The row was matched by its value as an identifier, so its value column keeps
+                // the spelling it has (an address is the same address in any case).
+                let mut changed: Vec<(String, HostValue)> = wanted
                     .into_iter()
-                    // Adoption keeps the application's spelling of a value it matched.
-                    .filter(|(col, _)| !merge || col != value_col)
-                    .filter(|(col, v)| {
-                        !s.columns
-                            .iter()
-                            .any(|(c, sv)| c == col && v.same_as_stored(sv))
-                    })
+                    .filter(|(col, _)| col != value_col)
+                    .filter(|x| differs(x))
                     .collect();
+                if !changed.is_empty() {
+                    changed.extend(item.bookkeeping.iter().filter(|x| differs(x)).cloned());
+                }
                 if !changed.is_empty() {
                     ops.updates.push((s.key.clone(), changed));
                 }
@@ -244,6 +250,7 @@ pub(super) async fn plan_children(
             }
             None => {
                 let mut row = wanted;
+                row.extend(item.bookkeeping.iter().cloned());
                 row.extend(item.insert_only.iter().cloned());
                 if make_primary {
                     ops.primary = Some(Primary::Inserted(ops.inserts.len()));

@@ -103,8 +103,11 @@ async fn apply(
     for (at, row) in tables.iter().enumerate() {
         attributes_of(m, at, row, &mut attrs);
     }
+    // A joined row the user lacks is created when the write has something to put in it —
+    // never as a side effect (a role row inserted for an agent by a no-op PATCH).
     let missing: Vec<usize> = (0..m.joined.len())
         .filter(|i| !stored.joined.get(*i).copied().unwrap_or(true))
+        .filter(|i| !tables[i + 1].is_empty())
         .collect();
     let mut children: Vec<(usize, ChildOps)> = Vec::new();
     let mut pointers: Vec<(String, HostValue)> = Vec::new();
