@@ -3,6 +3,7 @@
 mod audit;
 mod check;
 mod import;
+mod init;
 mod preview;
 mod serve;
 pub use serve::{http_settings, limits};
@@ -109,6 +110,19 @@ pub enum Command {
     /// problem: unknown tables or columns, NOT NULL columns nothing fills, types that cannot
     /// hold the mapped values, missing indexes for userName lookups. Exits 1 on errors.
     Check,
+    /// Start a deployment: write a commented config.toml and, with --database, a mapping
+    /// drafted from the application's live schema, then check it.
+    ///
+    /// Without --database: the shipped config.toml (the embedded SQLite demo) and
+    /// mappings/demo.toml beside it. With --database URL: the user table is chosen by its
+    /// columns, login, email, names, active state and timestamps are guessed by name and type,
+    /// NOT NULL columns get fillers, each guess is commented with why, and lines marked DECIDE
+    /// need the operator's decision. Nothing is written to the database. Existing files are
+    /// never overwritten without --force. The files go where --config points (config.toml by
+    /// default), the mapping beside it.
+    ///
+    /// Example: scim-bridge --config /etc/scim-bridge/config.toml init --database postgres://helpdesk@127.0.0.1/helpdesk
+    Init(init::InitArgs),
     /// Show what a SCIM request would do to the application's tables, without writing: every
     /// statement the bridge would send, with its bound values, then the answer the identity
     /// provider would get. The request runs for real inside a transaction that is rolled back,
@@ -169,6 +183,11 @@ pub enum TokenCommand {
 /// Runs the command and turns its outcome into an exit code: 0 success, 1 failure, 2 invalid
 /// configuration or mapping.
 pub fn main(cli: Cli) -> ExitCode {
+    // Commands that need no configuration (init writes it).
+    let command = match cli.command {
+        Command::Init(args) => return init::main(&cli.config, args),
+        other => other,
+    };
     let settings = match Settings::load(&cli.config) {
         Ok(s) => s,
         Err(e) => {
@@ -188,7 +207,10 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        match cli.command {
+        match command {
+            Command::Init(_) => {
+                unreachable!("handled before the configuration is read")
+            }
             Command::Serve => serve::run(&settings).await,
             Command::Migrate { dry_run } => run_migrate(&settings, dry_run).await,
             Command::Token(t) => token::run(&settings, t).await,

@@ -3,6 +3,7 @@
 
 pub mod compile;
 pub mod convert;
+pub mod draft;
 pub mod host;
 pub mod model;
 pub mod predicate;
