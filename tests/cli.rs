@@ -286,12 +286,30 @@ fn serve_retries_an_unreachable_database_then_gives_up_with_the_reason() {
     );
 }
 
-/// Starts `serve` on the test directory's config; returns the child, its stderr lines and its
-/// address once it is ready.
+/// A running `serve`, ended (SIGTERM, then waited for) when dropped, also when a test fails.
+struct Serve(std::process::Child);
+
+impl Serve {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` on the test directory's config; returns it, its stderr lines and its address
+/// once it is ready.
 fn start_serve(
     dir: &Path,
 ) -> (
-    std::process::Child,
+    Serve,
     std::io::Lines<BufReader<std::process::ChildStderr>>,
     String,
 ) {
@@ -310,7 +328,7 @@ fn start_serve(
         if line.contains("scim-bridge ready") {
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
             let addr = v["listen"].as_str().unwrap().to_string();
-            return (child, lines, addr);
+            return (Serve(child), lines, addr);
         }
     }
     let _ = child.wait();
@@ -330,11 +348,8 @@ fn http(addr: &str, request_line: &str, token: &str) -> String {
     resp
 }
 
-fn stop(mut child: std::process::Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+fn stop(child: Serve) {
+    drop(child);
 }
 
 #[test]
@@ -375,8 +390,9 @@ fn sighup_without_tls_is_ignored_not_fatal() {
     // `systemctl reload` sends SIGHUP (ExecReload=); a bridge without TLS keeps serving.
     let dir = setup("");
     let (mut child, mut lines, addr) = start_serve(dir.path());
+    let pid = child.id();
     assert!(Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
+        .args(["-HUP", &pid.to_string()])
         .status()
         .unwrap()
         .success());
@@ -386,7 +402,7 @@ fn sighup_without_tls_is_ignored_not_fatal() {
         .find(|l| l.contains("SIGHUP"))
         .expect("the SIGHUP is logged");
     assert!(said.contains("no TLS configured"), "{said}");
-    assert!(child.try_wait().unwrap().is_none(), "still running");
+    assert!(child.0.try_wait().unwrap().is_none(), "still running");
     let resp = http(&addr, "GET /healthz", "-");
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     stop(child);
