@@ -123,6 +123,20 @@ pub enum Command {
     ///
     /// Example: scim-bridge --config /etc/scim-bridge/config.toml init --database postgres://helpdesk@127.0.0.1/helpdesk
     Init(init::InitArgs),
+    /// Print a shell completion script, e.g. `scim-bridge completions bash >
+    /// /usr/share/bash-completion/completions/scim-bridge`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `scim-bridge man | man -l -`; with --dir, write
+    /// scim-bridge.1 and a page per command (scim-bridge-serve.1, …) into that directory.
+    Man {
+        /// Write every page into this directory instead of printing the main one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Show what a SCIM request would do to the application's tables, without writing: every
     /// statement the bridge would send, with its bound values, then the answer the identity
     /// provider would get. The request runs for real inside a transaction that is rolled back,
@@ -185,6 +199,17 @@ pub enum TokenCommand {
 pub fn main(cli: Cli) -> ExitCode {
     // Commands that need no configuration (init writes it).
     let command = match cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "scim-bridge",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Man { dir } => return man(dir),
         Command::Init(args) => return init::main(&cli.config, args),
         other => other,
     };
@@ -208,7 +233,7 @@ pub fn main(cli: Cli) -> ExitCode {
     };
     let result = rt.block_on(async {
         match command {
-            Command::Init(_) => {
+            Command::Init(_) | Command::Completions { .. } | Command::Man { .. } => {
                 unreachable!("handled before the configuration is read")
             }
             Command::Serve => serve::run(&settings).await,
@@ -235,6 +260,24 @@ pub fn main(cli: Cli) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("scim-bridge: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The manual page, rendered from the same definitions as `--help`.
+fn man(dir: Option<PathBuf>) -> ExitCode {
+    use clap::CommandFactory;
+    let written = match dir {
+        None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock()),
+        Some(d) => {
+            std::fs::create_dir_all(&d).and_then(|()| clap_mangen::generate_to(Cli::command(), &d))
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scim-bridge: cannot write the manual page: {e}");
             ExitCode::FAILURE
         }
     }
