@@ -113,14 +113,15 @@ pub fn permanent_connect_error(message: &str) -> Option<&'static str> {
     ]) || (m.contains("role \"") && m.contains("does not exist"))
     {
         Some("the server refused these credentials: check the user and password in database.url (or SCIM_BRIDGE__DATABASE__URL), and that the server lets this user connect from this host (pg_hba.conf, MySQL GRANT)")
-    } else if has(&["tls handshake", "ssl", "server does not support tls"]) {
-        Some("the TLS connection to the database failed: check the server's TLS set-up and the URL's sslmode / ssl-mode parameter")
     } else if has(&[
         "unknown connection url parameter",
         "invalid connection url",
         "invalid port",
     ]) {
+        // Tested before TLS: a parameter such as `ssl_mode` mentions ssl without a TLS failure.
         Some("the driver cannot use this URL: correct database.url (see README, Configuration reference)")
+    } else if has(&["tls handshake", "ssl", "server does not support tls"]) {
+        Some("the TLS connection to the database failed: check the server's TLS set-up and the URL's sslmode / ssl-mode parameter")
     } else {
         None
     }
@@ -154,5 +155,16 @@ mod permanent_tests {
         ] {
             assert_eq!(p(transient), None, "{transient}");
         }
+        // Each kind names its own fix.
+        assert!(p("database \"x\" does not exist")
+            .unwrap()
+            .contains("create it"));
+        assert!(p("password authentication failed for user \"a\"")
+            .unwrap()
+            .contains("user and password"));
+        assert!(p("Unknown connection URL parameter `ssl_mode'")
+            .unwrap()
+            .contains("correct database.url"));
+        assert!(p("error performing TLS handshake").unwrap().contains("TLS"));
     }
 }
