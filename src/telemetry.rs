@@ -1,4 +1,9 @@
 //! Logging set-up: pretty or JSON lines on stderr, filter from config unless `RUST_LOG` is set.
+//!
+//! JSON lines carry the fields of the span they were logged in (a request's `request_id`,
+//! `method` and `route`) under `"span"`, so every line of a request — the request line and any
+//! warning logged while serving it — can be joined by its request id, as the pretty format
+//! shows them as `request{request_id=… method=… route=…}`.
 
 use tracing_subscriber::EnvFilter;
 
@@ -15,7 +20,7 @@ pub fn init(format: &str, level: &str) {
         builder
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            .with_current_span(true)
             .with_span_list(false)
             .try_init()
     } else {

@@ -285,3 +285,282 @@ fn serve_retries_an_unreachable_database_then_gives_up_with_the_reason() {
         "kept retrying for the configured time"
     );
 }
+
+/// A running `serve`, ended (SIGTERM, then waited for) when dropped, also when a test fails.
+struct Serve(std::process::Child);
+
+impl Serve {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` on the test directory's config; returns it, its stderr lines and its address
+/// once it is ready.
+fn start_serve(
+    dir: &Path,
+) -> (
+    Serve,
+    std::io::Lines<BufReader<std::process::ChildStderr>>,
+    String,
+) {
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .arg("serve")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("scim-bridge ready") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let addr = v["listen"].as_str().unwrap().to_string();
+            return (Serve(child), lines, addr);
+        }
+    }
+    let _ = child.wait();
+    panic!("serve ended before it was ready");
+}
+
+/// One HTTP/1.1 request on a fresh connection; the whole answer.
+fn http(addr: &str, request_line: &str, token: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{request_line} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp
+}
+
+fn stop(child: Serve) {
+    drop(child);
+}
+
+#[test]
+fn json_request_lines_keep_the_span_fields_and_latency_is_a_number() {
+    let dir = setup("");
+    let token =
+        String::from_utf8(run(dir.path(), &["token", "create", "--name", "okta"], &[]).stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+    let (child, mut lines, addr) = start_serve(dir.path());
+    let resp = http(&addr, "GET /scim/v2/Users?count=1", &token);
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let rid = resp
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("x-request-id header")
+        .trim()
+        .to_string();
+    let line = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.contains("\"message\":\"request\""))
+        .expect("a request log line");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["span"]["request_id"], rid.as_str(), "{line}");
+    assert_eq!(v["span"]["method"], "GET", "{line}");
+    assert_eq!(v["span"]["route"], "/Users", "{line}");
+    assert_eq!(v["token"], "okta", "{line}");
+    assert_eq!(v["status"], 200, "{line}");
+    assert!(v["latency_ms"].is_f64(), "a number: {line}");
+    assert!(v["latency_ms"].as_f64().unwrap() >= 0.0);
+    stop(child);
+}
+
+#[test]
+fn sighup_without_tls_is_ignored_not_fatal() {
+    // `systemctl reload` sends SIGHUP (ExecReload=); a bridge without TLS keeps serving.
+    let dir = setup("");
+    let (mut child, mut lines, addr) = start_serve(dir.path());
+    let pid = child.id();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let said = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.contains("SIGHUP"))
+        .expect("the SIGHUP is logged");
+    assert!(said.contains("no TLS configured"), "{said}");
+    assert!(child.0.try_wait().unwrap().is_none(), "still running");
+    let resp = http(&addr, "GET /healthz", "-");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    stop(child);
+}
+
+#[test]
+fn audit_prints_csv_and_refuses_unknown_operations() {
+    let dir = setup("");
+    let token =
+        String::from_utf8(run(dir.path(), &["token", "create", "--name", "okta"], &[]).stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+    let (child, _lines, addr) = start_serve(dir.path());
+    // Two changes: a create (userName with a comma, to be quoted) and a deactivation.
+    let body = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"csv, quoted@example.com","name":{"givenName":"C","familyName":"Q"}}"#;
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(s, "POST /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 201"), "{resp}");
+    stop(child);
+
+    let o = run(dir.path(), &["audit", "--format", "csv"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        rows[0],
+        "at,token,resource_type,resource_id,operation,user_name,attributes"
+    );
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(
+        rows[1].contains(",okta,User,") && rows[1].contains(",create,\"csv, quoted@example.com\","),
+        "{out}"
+    );
+    assert!(!out.contains("AT (UTC)"), "not the table: {out}");
+
+    let o = run(dir.path(), &["audit", "--operation", "frobnicate"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("frobnicate"), "{t}");
+    for op in [
+        "create",
+        "adopt",
+        "deactivate",
+        "soft_delete",
+        "unlink",
+        "update",
+    ] {
+        assert!(t.contains(op), "names {op}: {t}");
+    }
+    let o = run(
+        dir.path(),
+        &["audit", "--operation", "create", "--format", "json"],
+        &[],
+    );
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8(o.stdout).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn a_missing_mapping_file_is_reported_once_with_the_fix() {
+    let dir = setup("");
+    std::fs::remove_file(dir.path().join("mapping.toml")).unwrap();
+    let o = run(dir.path(), &["check"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert_eq!(t.matches("No such file or directory").count(), 1, "{t}");
+    assert!(
+        t.contains("mapping.toml") && t.contains("fix:") && t.contains("init --database"),
+        "{t}"
+    );
+}
+
+#[test]
+fn check_speaks_the_mapping_files_words() {
+    let dir = setup("");
+    let m = dir.path().join("mapping.toml");
+    let text_of = std::fs::read_to_string(&m).unwrap().replace(
+        "on_delete = \"deactivate\"",
+        "on_delete = \"soft_delete\"\nsoft_delete = { role = \"deleted\" }\nscope = { role = [\"customer\", \"agent\"] }",
+    ).replace(
+        "department = { attr = \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department\" }",
+        "department = { attr = \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department\", transform = [\"trim\", \"null_if_empty\"] }",
+    );
+    std::fs::write(&m, text_of).unwrap();
+    let o = run(dir.path(), &["check"], &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("on_delete = \"soft_delete\""), "{t}");
+    assert!(
+        t.contains("transform = [\"trim\", \"null_if_empty\"]"),
+        "{t}"
+    );
+    assert!(t.contains("on = \"insert\""), "{t}");
+    for debug in ["SoftDelete", "DELETE:", "nullifempty", "(on insert)"] {
+        assert!(!t.contains(debug), "Rust words {debug:?} in: {t}");
+    }
+}
+
+/// A server URL from the test environment with another database name.
+fn with_database(var: &str, db: &str) -> Option<String> {
+    let url = std::env::var(var).ok().filter(|u| !u.is_empty())?;
+    let (base, _) = url.rsplit_once('/')?;
+    Some(format!("{base}/{db}"))
+}
+
+fn require(var: &str) {
+    if std::env::var("SCIM_BRIDGE_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+        panic!("{var} is required (SCIM_BRIDGE_TEST_REQUIRE_ALL=1)");
+    }
+}
+
+#[test]
+fn a_missing_database_or_bad_credentials_fail_at_once_with_the_fix() {
+    let mut cases = Vec::new();
+    match with_database("SCIM_BRIDGE_TEST_POSTGRES_URL", "scim_bridge_no_such_db") {
+        Some(u) => {
+            cases.push((u, "does not exist", "create it"));
+            let creds = with_database("SCIM_BRIDGE_TEST_POSTGRES_URL", "postgres")
+                .unwrap()
+                .replacen("://", "://scim_bridge_no_such_role:pw@", 1);
+            // postgres://user@host → postgres://scim_bridge_no_such_role:pw@user@host is not a
+            // URL; rebuild it from the host part.
+            let host = creds.rsplit('@').next().unwrap();
+            cases.push((
+                format!("postgres://scim_bridge_no_such_role:pw@{host}"),
+                "scim_bridge_no_such_role",
+                "check the user and password",
+            ));
+        }
+        None => require("SCIM_BRIDGE_TEST_POSTGRES_URL"),
+    }
+    match with_database("SCIM_BRIDGE_TEST_MYSQL_URL", "scim_bridge_no_such_db") {
+        Some(u) => cases.push((u, "Unknown database", "create it")),
+        None => require("SCIM_BRIDGE_TEST_MYSQL_URL"),
+    }
+    for (url, cause, fix) in cases {
+        let dir = setup("");
+        let started = std::time::Instant::now();
+        let o = run(
+            dir.path(),
+            &["serve"],
+            &[
+                ("SCIM_BRIDGE__DATABASE__URL", &url),
+                ("SCIM_BRIDGE__DATABASE__STARTUP_RETRY_SECS", "30"),
+            ],
+        );
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{t}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "not retried for 30 s: {t}"
+        );
+        assert!(!t.contains("retrying"), "{t}");
+        assert!(t.contains(cause) && t.contains(fix), "{t}");
+        assert!(!t.contains("creating a new object"), "no pool jargon: {t}");
+        assert!(!t.contains(":pw@"), "no password: {t}");
+    }
+}

@@ -3,6 +3,8 @@ use std::time::Duration;
 
 use crate::config::Settings;
 use crate::mapping::compile::Source;
+use crate::mapping::model::OnDelete;
+use crate::mapping::transform::Transform;
 use crate::store::migrate;
 
 /// Prints every problem found; exit 1 when any is an error.
@@ -22,11 +24,12 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("mapping:  {}", settings.mapping_path().display());
     if let (Some(m), Some(t)) = (&compiled.mapping, &table) {
         println!(
-            "table:    {} (key {}, {} columns, {} mapped)",
+            "table:    {} (key {}, {} columns, {} mapped); on_delete = \"{}\"",
             t.name,
             m.key.name,
             t.columns.len(),
-            m.rules.len()
+            m.rules.len(),
+            on_delete_word(m.on_delete)
         );
         let describe = |r: &crate::mapping::compile::Rule| {
             let src = match &r.source {
@@ -42,21 +45,22 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
                         .join(", ")
                 ),
             };
-            let flag = r.flag.map(|b| format!(" (bit {b:#x})")).unwrap_or_default();
+            // The mapping file's own words: `transform = [...]`, `flag = 2`, `on = "insert"`.
+            let flag = r.flag.map(|b| format!(", flag = {b}")).unwrap_or_default();
             let transforms = if r.transforms.is_empty() {
                 String::new()
             } else {
                 format!(
-                    " [{}]",
+                    ", transform = [{}]",
                     r.transforms
                         .iter()
-                        .map(|t| format!("{t:?}").to_lowercase())
+                        .map(|t| format!("\"{}\"", transform_word(*t)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
             };
             let on = if r.on == crate::mapping::model::When::Insert {
-                " (on insert)"
+                ", on = \"insert\""
             } else {
                 ""
             };
@@ -111,8 +115,13 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         }
         if let Some(g) = &m.host_groups {
             println!(
-                "groups:   {} (key {}), members in {} ({}, {}); DELETE: {:?}",
-                g.table, g.key.name, g.members.table, g.members.group, g.members.user, g.on_delete
+                "groups:   {} (key {}), members in {} ({}, {}); on_delete = \"{}\"",
+                g.table,
+                g.key.name,
+                g.members.table,
+                g.members.group,
+                g.members.user,
+                on_delete_word(g.on_delete)
             );
             for r in g.rules.iter().chain(&g.members.rules) {
                 println!("{}", describe(r));
@@ -132,4 +141,54 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `on_delete` as the mapping file spells it.
+fn on_delete_word(d: OnDelete) -> &'static str {
+    match d {
+        OnDelete::Deactivate => "deactivate",
+        OnDelete::Delete => "delete",
+        OnDelete::Ignore => "ignore",
+        OnDelete::SoftDelete => "soft_delete",
+    }
+}
+
+/// A transform as the mapping file spells it (the names `transform = …` accepts).
+fn transform_word(t: Transform) -> &'static str {
+    match t {
+        Transform::Trim => "trim",
+        Transform::Lowercase => "lowercase",
+        Transform::Uppercase => "uppercase",
+        Transform::Not => "not",
+        Transform::NullIfEmpty => "null_if_empty",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_the_ones_the_mapping_file_accepts() {
+        for t in [
+            Transform::Trim,
+            Transform::Lowercase,
+            Transform::Uppercase,
+            Transform::Not,
+            Transform::NullIfEmpty,
+        ] {
+            assert_eq!(Transform::parse(transform_word(t)), Some(t));
+        }
+        for d in [
+            OnDelete::Deactivate,
+            OnDelete::Delete,
+            OnDelete::Ignore,
+            OnDelete::SoftDelete,
+        ] {
+            let parsed: toml::Value =
+                toml::from_str(&format!("x = \"{}\"", on_delete_word(d))).unwrap();
+            let back: OnDelete = parsed["x"].clone().try_into().unwrap();
+            assert_eq!(back, d);
+        }
+    }
 }

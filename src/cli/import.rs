@@ -10,7 +10,7 @@ use crate::store::users as store;
 /// Rows read per page; memory stays flat whatever the table size.
 const PAGE: usize = 1000;
 
-fn csv_field(s: &str) -> String {
+pub(super) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

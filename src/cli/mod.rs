@@ -1,7 +1,9 @@
 //! The `scim-bridge` command line. Each command is: config → logging → work.
 
+mod audit;
 mod check;
 mod import;
+mod init;
 mod preview;
 mod serve;
 pub use serve::{http_settings, limits};
@@ -93,13 +95,14 @@ pub enum Command {
         /// Only entries at or after this time (UTC), e.g. 2026-11-01 or 2026-11-01T08:00:00Z.
         #[arg(long)]
         since: Option<String>,
-        /// Only this operation: create, adopt, replace, patch, deactivate, delete, unlink, update.
-        #[arg(long)]
+        /// Only this operation (users: create, adopt, replace, patch, deactivate, delete,
+        /// soft_delete, unlink; groups: create, update, delete).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(audit::OPERATIONS))]
         operation: Option<String>,
         /// Most entries shown.
         #[arg(long, default_value_t = 100)]
         limit: u64,
-        /// Output: table or json (one object per line).
+        /// Output: table, json (one object per line) or csv.
         #[arg(long, value_enum, default_value = "table")]
         format: ImportFormat,
     },
@@ -107,6 +110,33 @@ pub enum Command {
     /// problem: unknown tables or columns, NOT NULL columns nothing fills, types that cannot
     /// hold the mapped values, missing indexes for userName lookups. Exits 1 on errors.
     Check,
+    /// Start a deployment: write a commented config.toml and, with --database, a mapping
+    /// drafted from the application's live schema, then check it.
+    ///
+    /// Without --database: the shipped config.toml (the embedded SQLite demo) and
+    /// mappings/demo.toml beside it. With --database URL: the user table is chosen by its
+    /// columns, login, email, names, active state and timestamps are guessed by name and type,
+    /// NOT NULL columns get fillers, each guess is commented with why, and lines marked DECIDE
+    /// need the operator's decision. Nothing is written to the database. Existing files are
+    /// never overwritten without --force. The files go where --config points (config.toml by
+    /// default), the mapping beside it.
+    ///
+    /// Example: scim-bridge --config /etc/scim-bridge/config.toml init --database postgres://helpdesk@127.0.0.1/helpdesk
+    Init(init::InitArgs),
+    /// Print a shell completion script, e.g. `scim-bridge completions bash >
+    /// /usr/share/bash-completion/completions/scim-bridge`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `scim-bridge man | man -l -`; with --dir, write
+    /// scim-bridge.1 and a page per command (scim-bridge-serve.1, …) into that directory.
+    Man {
+        /// Write every page into this directory instead of printing the main one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Show what a SCIM request would do to the application's tables, without writing: every
     /// statement the bridge would send, with its bound values, then the answer the identity
     /// provider would get. The request runs for real inside a transaction that is rolled back,
@@ -167,6 +197,22 @@ pub enum TokenCommand {
 /// Runs the command and turns its outcome into an exit code: 0 success, 1 failure, 2 invalid
 /// configuration or mapping.
 pub fn main(cli: Cli) -> ExitCode {
+    // Commands that need no configuration (init writes it).
+    let command = match cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "scim-bridge",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Man { dir } => return man(dir),
+        Command::Init(args) => return init::main(&cli.config, args),
+        other => other,
+    };
     let settings = match Settings::load(&cli.config) {
         Ok(s) => s,
         Err(e) => {
@@ -186,7 +232,10 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        match cli.command {
+        match command {
+            Command::Init(_) | Command::Completions { .. } | Command::Man { .. } => {
+                unreachable!("handled before the configuration is read")
+            }
             Command::Serve => serve::run(&settings).await,
             Command::Migrate { dry_run } => run_migrate(&settings, dry_run).await,
             Command::Token(t) => token::run(&settings, t).await,
@@ -204,13 +253,31 @@ pub fn main(cli: Cli) -> ExitCode {
                 operation,
                 limit,
                 format,
-            } => audit(&settings, user, since, operation, limit, format).await,
+            } => audit::run(&settings, user, since, operation, limit, format).await,
         }
     });
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("scim-bridge: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The manual page, rendered from the same definitions as `--help`.
+fn man(dir: Option<PathBuf>) -> ExitCode {
+    use clap::CommandFactory;
+    let written = match dir {
+        None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock()),
+        Some(d) => {
+            std::fs::create_dir_all(&d).and_then(|()| clap_mangen::generate_to(Cli::command(), &d))
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scim-bridge: cannot write the manual page: {e}");
             ExitCode::FAILURE
         }
     }
@@ -245,13 +312,33 @@ pub async fn connect_with_retry(
     loop {
         match Db::connect(url, &settings.db_options()).await {
             Ok(db) => return Ok(db),
+            // No such database, bad credentials, TLS refused: no retry can cure it.
+            Err(StoreError::Unavailable(why)) if store::permanent_connect_error(&why).is_some() => {
+                return Err(connect_error(url, &why));
+            }
             Err(StoreError::Unavailable(why)) if started.elapsed() < retry_for => {
-                warn!(database = ?url, cause = %why, retry_in_ms = delay.as_millis() as u64, "database unreachable; retrying");
+                warn!(database = ?url, cause = %driver_cause(&why), retry_in_ms = delay.as_millis() as u64, "database unreachable; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
+            Err(StoreError::Unavailable(why)) => return Err(connect_error(url, &why)),
             Err(e) => return Err(e).with_context(|| format!("connecting to {url:?}")),
         }
+    }
+}
+
+/// The driver's reason without the connection pool's wording around it.
+fn driver_cause(why: &str) -> &str {
+    why.strip_prefix("Error occurred while creating a new object: ")
+        .unwrap_or(why)
+}
+
+/// "cannot connect to URL: reason", and the fix when the reason is a permanent one.
+pub(crate) fn connect_error(url: &DbUrl, why: &str) -> anyhow::Error {
+    let cause = driver_cause(why);
+    match store::permanent_connect_error(why) {
+        Some(fix) => anyhow::anyhow!("cannot connect to {url:?}: {cause}\n  fix: {fix}"),
+        None => anyhow::anyhow!("cannot connect to {url:?}: {cause} (the database is unreachable)"),
     }
 }
 
@@ -311,7 +398,13 @@ async fn compile_mapping(
     db: &Db,
 ) -> anyhow::Result<(mapping::Compiled, Option<mapping::HostTable>)> {
     let path = settings.mapping_path();
-    let file = mapping::load_file(&path)?;
+    // The error's text already names its cause; passed on as text so it is said once.
+    let file = mapping::load_file(&path).map_err(|e| match e {
+        mapping::compile::MappingError::Read { .. } => anyhow::anyhow!(
+            "{e}\n  fix: set mapping.file in the configuration to your mapping file, copy a preset from mappings/, or draft one with `scim-bridge init --database URL`"
+        ),
+        other => anyhow::anyhow!("{other}"),
+    })?;
     let mut tables = std::collections::HashMap::new();
     for name in mapping::compile::tables_named(&file) {
         if let Some(t) = introspect::table(db, &name).await? {
@@ -356,59 +449,4 @@ async fn open_for_admin(settings: &Settings) -> anyhow::Result<Db> {
     let db = connect_with_retry(settings, &url, Duration::from_secs(5)).await?;
     apply_or_require_migrations(settings, &url).await?;
     Ok(db)
-}
-
-async fn audit(
-    settings: &Settings,
-    user: Option<String>,
-    since: Option<String>,
-    operation: Option<String>,
-    limit: u64,
-    format: ImportFormat,
-) -> anyhow::Result<ExitCode> {
-    let since = match since {
-        None => None,
-        Some(s) => Some(crate::mapping::value::parse_timestamp(&s).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--since {s:?} is not a date or time; use e.g. 2026-11-01 or 2026-11-01T08:00:00Z"
-            )
-        })?),
-    };
-    let db = open_for_admin(settings).await?;
-    let entries = crate::store::audit::read(
-        &db,
-        &crate::store::audit::Query {
-            user_name: user,
-            since,
-            operation,
-            limit,
-        },
-    )
-    .await?;
-    match format {
-        ImportFormat::Json => {
-            for e in &entries {
-                println!("{}", serde_json::to_string(e)?);
-            }
-        }
-        _ => {
-            println!(
-                "{:<21} {:<12} {:<6} {:<38} {:<11} {:<30} ATTRIBUTES",
-                "AT (UTC)", "TOKEN", "TYPE", "ID", "OPERATION", "USERNAME"
-            );
-            for e in &entries {
-                println!(
-                    "{:<21} {:<12} {:<6} {:<38} {:<11} {:<30} {}",
-                    e.at.as_deref().unwrap_or(""),
-                    e.token,
-                    e.resource_type,
-                    e.resource_id,
-                    e.operation,
-                    e.user_name.as_deref().unwrap_or("-"),
-                    e.attributes.join(",")
-                );
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

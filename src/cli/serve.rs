@@ -80,31 +80,32 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     let tls = match settings.tls_paths() {
         None => None,
-        Some((cert, key)) => {
-            let tls = Arc::new(
-                crate::http::tls::Tls::new(cert, key)
-                    .context("server.tls_cert_file / server.tls_key_file")?,
-            );
-            let reloader = tls.clone();
-            #[cfg(unix)]
-            tokio::spawn(async move {
-                let Ok(mut hup) =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-                else {
-                    return;
-                };
-                while hup.recv().await.is_some() {
-                    match reloader.reload() {
+        Some((cert, key)) => Some(Arc::new(
+            crate::http::tls::Tls::new(cert, key)
+                .context("server.tls_cert_file / server.tls_key_file")?,
+        )),
+    };
+    // SIGHUP (`systemctl reload`) re-reads the TLS files; without TLS it is acknowledged and
+    // ignored, never the default action of ending the process.
+    #[cfg(unix)]
+    {
+        let reloader = tls.clone();
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("installing the SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match &reloader {
+                    Some(t) => match t.reload() {
                         Ok(()) => info!("SIGHUP: TLS certificate reloaded"),
                         Err(e) => {
                             tracing::error!(cause = %e, "SIGHUP: TLS certificate not reloaded; the previous one stays in use")
                         }
-                    }
+                    },
+                    None => info!("SIGHUP: nothing to re-read (no TLS configured)"),
                 }
-            });
-            Some(tls)
-        }
-    };
+            }
+        });
+    }
     info!(
         listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         base_path = %settings.server.base_path,

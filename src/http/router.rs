@@ -189,13 +189,14 @@ pub async fn handle(
         if status == 409 {
             state.metrics.outcome(Outcome::Conflict);
         }
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // A number in JSON lines (tenths of a millisecond), not a string.
+        let latency_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
         if matches!(route_kind, Route::Health | Route::Ready) {
             tracing::debug!(status, latency_ms, "request");
         } else {
             info!(
                 status,
-                latency_ms = format!("{latency_ms:.1}"),
+                latency_ms,
                 token = ctx.token.as_deref().unwrap_or("-"),
                 user_name = ctx.user_name.as_deref().unwrap_or("-"),
                 "request"

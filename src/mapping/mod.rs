@@ -4,6 +4,7 @@
 pub mod compile;
 pub mod compiled;
 pub mod convert;
+pub mod draft;
 pub mod host;
 pub mod model;
 pub mod predicate;

@@ -107,3 +107,79 @@ fn is_unavailable_message(m: &str) -> bool {
     .iter()
     .any(|n| m.contains(n))
 }
+
+/// Why a connection attempt can never succeed as configured, with the fix; `None` when it may
+/// be transient (server starting, network down, pool timeout) and is worth retrying.
+///
+/// Decided from the driver's message, since the drivers report these as plain connection
+/// errors: PostgreSQL `database "x" does not exist`, `role "x" does not exist`, `password
+/// authentication failed`, `no pg_hba.conf entry`; MySQL/MariaDB `Unknown database`, `Access
+/// denied for user`; a TLS handshake the server refuses; a URL the driver cannot use.
+pub fn permanent_connect_error(message: &str) -> Option<&'static str> {
+    let m = message.to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
+    if has(&["unknown database"]) || (m.contains("database \"") && m.contains("does not exist")) {
+        Some("the database named in database.url does not exist: create it, or correct the name at the end of the URL")
+    } else if has(&[
+        "password authentication failed",
+        "access denied for user",
+        "no pg_hba.conf entry",
+        "authentication failed",
+    ]) || (m.contains("role \"") && m.contains("does not exist"))
+    {
+        Some("the server refused these credentials: check the user and password in database.url (or SCIM_BRIDGE__DATABASE__URL), and that the server lets this user connect from this host (pg_hba.conf, MySQL GRANT)")
+    } else if has(&[
+        "unknown connection url parameter",
+        "invalid connection url",
+        "invalid port",
+    ]) {
+        // Tested before TLS: a parameter such as `ssl_mode` mentions ssl without a TLS failure.
+        Some("the driver cannot use this URL: correct database.url (see README, Configuration reference)")
+    } else if has(&["tls handshake", "ssl", "server does not support tls"]) {
+        Some("the TLS connection to the database failed: check the server's TLS set-up and the URL's sslmode / ssl-mode parameter")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod permanent_tests {
+    use super::permanent_connect_error as p;
+
+    #[test]
+    fn permanent_connect_errors_are_told_from_transient_ones() {
+        for permanent in [
+            "Error occurred while creating a new object: database \"helpdesk\" does not exist",
+            "Error occurred while creating a new object: role \"nobody\" does not exist",
+            "password authentication failed for user \"app\"",
+            "no pg_hba.conf entry for host \"10.0.0.5\", user \"app\", database \"helpdesk\"",
+            "Error occurred while creating a new object: Unknown database 'nonexist'",
+            "Access denied for user 'nobody'@'127.0.0.1' (using password: YES)",
+            "Error occurred while creating a new object: error performing TLS handshake",
+            "Unknown connection URL parameter `ssl_mode'",
+        ] {
+            assert!(p(permanent).is_some(), "{permanent}");
+        }
+        for transient in [
+            "Error occurred while creating a new object: error connecting to server",
+            "no database connection within 5000 ms",
+            "Connection refused (os error 111)",
+            "the database system is starting up",
+            "server has gone away",
+            "database is locked",
+        ] {
+            assert_eq!(p(transient), None, "{transient}");
+        }
+        // Each kind names its own fix.
+        assert!(p("database \"x\" does not exist")
+            .unwrap()
+            .contains("create it"));
+        assert!(p("password authentication failed for user \"a\"")
+            .unwrap()
+            .contains("user and password"));
+        assert!(p("Unknown connection URL parameter `ssl_mode'")
+            .unwrap()
+            .contains("correct database.url"));
+        assert!(p("error performing TLS handshake").unwrap().contains("TLS"));
+    }
+}
