@@ -1042,6 +1042,7 @@ mod tests {
                     generated: has("pk"),
                     primary_key: has("pk") || has("key"),
                     max_len: None,
+                    int_range: None,
                     collation: None,
                     ci_index_advice: None,
                 }
