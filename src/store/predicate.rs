@@ -1,7 +1,7 @@
 //! Filter predicates (and a mapping's scope) rendered as SQL over the host tables: every value
 //! bound, every identifier from the validated mapping.
 
-use crate::mapping::compile::UserMapping;
+use crate::mapping::compile::{PrimaryMark, UserMapping};
 use crate::mapping::{ColumnKind, HostValue, Pred, Target};
 use crate::scim::filter::CompareOp;
 
@@ -109,9 +109,11 @@ pub fn where_clause(q: &mut Sql, ctx: &PredCtx<'_>, pred: Option<&Pred>) {
 /// Comparisons in a predicate.
 fn leaves(p: &Pred) -> usize {
     match p {
-        Pred::True | Pred::False => 0,
+        // The primary-row test is part of the shape of a typed value filter, fixed by the
+        // mapping: `emails[type eq "work"].value eq "…"` is one comparison.
+        Pred::True | Pred::False | Pred::PrimaryRow => 0,
         Pred::And(v) | Pred::Or(v) => v.iter().map(leaves).sum(),
-        Pred::Not(x) => leaves(x),
+        Pred::Not(x) | Pred::AnyChild(_, x) => leaves(x),
         Pred::Cmp { .. } | Pred::Present(_) | Pred::Exists { .. } => 1,
     }
 }
@@ -136,6 +138,12 @@ pub fn count_sql(ctx: &PredCtx<'_>, pred: Option<&Pred>) -> Sql {
 /// `not (x eq 1)` matches rows where x is NULL — each comparison is guarded explicitly rather
 /// than left to SQL's three-valued logic.
 pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
+    render_in(q, ctx, p, None);
+}
+
+/// `row`: inside [`Pred::AnyChild`] of that child table, whose row is aliased `c`; its
+/// [`Target::Child`] leaves test that row rather than opening an `EXISTS` of their own.
+fn render_in(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred, row: Option<usize>) {
     match p {
         Pred::True => {
             q.raw("1=1");
@@ -154,13 +162,13 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
                 if i > 0 {
                     q.raw(joiner);
                 }
-                render(q, ctx, x);
+                render_in(q, ctx, x, row);
             }
             q.raw(")");
         }
         Pred::Not(x) => {
             q.raw("NOT (");
-            render(q, ctx, x);
+            render_in(q, ctx, x, row);
             q.raw(")");
         }
         Pred::Exists {
@@ -180,6 +188,27 @@ pub fn render(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred) {
                 q.raw(" AND x.").ident(c).raw(" = ").bind(v.clone());
             }
             q.raw(")");
+        }
+        Pred::AnyChild(i, inner) => {
+            let i = *i;
+            child_exists(q, ctx, i, |q| render_in(q, ctx, inner, Some(i)));
+        }
+        Pred::PrimaryRow => match row {
+            Some(i) => primary_row(q, ctx, i),
+            None => {
+                q.raw("1=0");
+            }
+        },
+        Pred::Present(Target::Child(i, c)) if row == Some(*i) => {
+            present(q, ctx.dialect, "c", c);
+        }
+        Pred::Cmp {
+            target: Target::Child(i, c),
+            op,
+            value,
+            fold_case,
+        } if row == Some(*i) => {
+            column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case);
         }
         Pred::Present(t) => match t {
             Target::ExternalId => {
@@ -334,6 +363,96 @@ fn child_exists(q: &mut Sql, ctx: &PredCtx<'_>, i: usize, inner: impl FnOnce(&mu
     q.raw(" AND ");
     inner(q);
     q.raw(")");
+}
+
+/// Whether the child row `c` is the user's primary value, exactly as reads mark it: the
+/// first flagged row (by key), else the row the user's pointer column names, else — also when
+/// no row is flagged or the pointer names none of them — the row with the lowest key.
+fn primary_row(q: &mut Sql, ctx: &PredCtx<'_>, i: usize) {
+    let Some(child) = ctx.users.and_then(|m| m.children.get(i)) else {
+        q.raw("1=0");
+        return;
+    };
+    let key = &child.key.name;
+    // `EXISTS (SELECT 1 FROM <child> c2 WHERE <c2 is one of the same user's rows> AND <cond>)`
+    let sibling = |q: &mut Sql, cond: &dyn Fn(&mut Sql)| {
+        q.raw("EXISTS (SELECT 1 FROM ")
+            .ident(&child.table)
+            .raw(" c2 WHERE c2.")
+            .ident(&child.parent)
+            .raw(" = ")
+            .ident(HOST_ALIAS)
+            .raw(".")
+            .ident(ctx.key);
+        for (col, v) in &child.conditions {
+            q.raw(" AND c2.").ident(col).raw(" = ").bind(v.clone());
+        }
+        q.raw(" AND ");
+        cond(q);
+        q.raw(")");
+    };
+    let lower = |q: &mut Sql| {
+        q.raw("c2.").ident(key).raw(" < c.").ident(key);
+    };
+    // No row of the user has a lower key: the fallback primary.
+    let lowest = |q: &mut Sql| {
+        q.raw("NOT ");
+        sibling(q, &lower);
+    };
+    match &child.primary {
+        PrimaryMark::First => lowest(q),
+        PrimaryMark::Flag { column, off, .. } => {
+            // Reads take a row as flagged when the flag is set (non-zero).
+            let flagged = |q: &mut Sql, alias: &'static str| {
+                q.raw("(")
+                    .raw(alias)
+                    .raw(".")
+                    .ident(column)
+                    .raw(" IS NOT NULL AND ")
+                    .raw(alias)
+                    .raw(".")
+                    .ident(column)
+                    .raw(" <> ")
+                    .bind(off.clone())
+                    .raw(")");
+            };
+            q.raw("((");
+            flagged(q, "c");
+            q.raw(" AND NOT ");
+            sibling(q, &|q: &mut Sql| {
+                flagged(q, "c2");
+                q.raw(" AND ");
+                lower(q);
+            });
+            q.raw(") OR (NOT ");
+            sibling(q, &|q: &mut Sql| flagged(q, "c2"));
+            q.raw(" AND ");
+            lowest(q);
+            q.raw("))");
+        }
+        PrimaryMark::Pointer { column, kind } => {
+            let same_kind = *kind == child.key.kind;
+            let d = ctx.dialect;
+            let named = |q: &mut Sql, alias: &'static str| {
+                if same_kind {
+                    q.raw(alias).raw(".").ident(key);
+                    q.raw(" = ").ident(HOST_ALIAS).raw(".").ident(column);
+                } else {
+                    q.raw("CAST(").raw(alias).raw(".").ident(key).raw(" AS ");
+                    q.raw(text_type(d)).raw(") = CAST(");
+                    q.ident(HOST_ALIAS).raw(".").ident(column).raw(" AS ");
+                    q.raw(text_type(d)).raw(")");
+                }
+            };
+            q.raw("(");
+            named(q, "c");
+            q.raw(" OR (NOT ");
+            sibling(q, &|q: &mut Sql| named(q, "c2"));
+            q.raw(" AND ");
+            lowest(q);
+            q.raw("))");
+        }
+    }
 }
 
 fn external_id_subquery(q: &mut Sql, ctx: &PredCtx<'_>, inner: impl FnOnce(&mut Sql)) {
@@ -504,6 +623,63 @@ mod tests {
         let mut q = Sql::new();
         render(&mut q, &ctx(Dialect::Sqlite), &exact);
         assert_eq!(q.describe().1, vec!["\"A[*]*\"".to_string()]);
+    }
+
+    #[test]
+    fn one_child_row_answers_a_whole_value_filter_and_its_primary_is_the_read_one() {
+        use crate::mapping::compile::PrimaryMark;
+        use crate::scim::filter::Filter;
+        let mut m = crate::mapping::predicate::value_paths::child_rows();
+        let p = m
+            .predicate(&Filter::parse(r#"emails[type eq "work"].value eq "a@x""#).unwrap())
+            .unwrap();
+        let sql = |m: &UserMapping| {
+            let mut q = Sql::new();
+            render(&mut q, &PredCtx::users(Dialect::Postgres, m), &p);
+            q.describe()
+        };
+        // Flagged (GLPI's is_default): the first flagged row, else the lowest key.
+        let (text, binds) = sql(&m);
+        assert_eq!(
+            text,
+            "EXISTS (SELECT 1 FROM \"useremails\" c WHERE c.\"users_id\" = \"h\".\"id\" AND \
+             ((((c.\"is_default\" IS NOT NULL AND c.\"is_default\" <> ?) AND NOT EXISTS (SELECT 1 FROM \"useremails\" c2 WHERE c2.\"users_id\" = \"h\".\"id\" AND \
+             (c2.\"is_default\" IS NOT NULL AND c2.\"is_default\" <> ?) AND c2.\"id\" < c.\"id\")) \
+             OR (NOT EXISTS (SELECT 1 FROM \"useremails\" c2 WHERE c2.\"users_id\" = \"h\".\"id\" AND (c2.\"is_default\" IS NOT NULL AND c2.\"is_default\" <> ?)) \
+             AND NOT EXISTS (SELECT 1 FROM \"useremails\" c2 WHERE c2.\"users_id\" = \"h\".\"id\" AND c2.\"id\" < c.\"id\"))) \
+             AND (\"c\".\"email\" IS NOT NULL AND lower(\"c\".\"email\") = lower(?))))"
+        );
+        assert_eq!(binds, vec!["0", "0", "0", "\"a@x\""]);
+        // The lowest key.
+        m.children[0].primary = PrimaryMark::First;
+        let (text, _) = sql(&m);
+        assert!(
+            text.contains("AND (NOT EXISTS (SELECT 1 FROM \"useremails\" c2 WHERE c2.\"users_id\" = \"h\".\"id\" AND c2.\"id\" < c.\"id\") AND (\"c\".\"email\""),
+            "{text}"
+        );
+        // A pointer in the user's row (osTicket's default_email_id), of another type than the
+        // key: compared as text.
+        m.children[0].primary = PrimaryMark::Pointer {
+            column: "default_email".into(),
+            kind: ColumnKind::Text,
+        };
+        let (text, _) = sql(&m);
+        assert!(
+            text.contains(
+                "(CAST(c.\"id\" AS TEXT) = CAST(\"h\".\"default_email\" AS TEXT) OR (NOT EXISTS"
+            ),
+            "{text}"
+        );
+        // A plain value filter stays one EXISTS per comparison, as before.
+        let p = m
+            .predicate(&Filter::parse(r#"emails.value eq "a@x""#).unwrap())
+            .unwrap();
+        let mut q = Sql::new();
+        render(&mut q, &PredCtx::users(Dialect::Sqlite, &m), &p);
+        assert_eq!(
+            q.describe().0,
+            "EXISTS (SELECT 1 FROM \"useremails\" c WHERE c.\"users_id\" = \"h\".\"id\" AND (\"c\".\"email\" IS NOT NULL AND \"c\".\"email\" = ? COLLATE NOCASE))"
+        );
     }
 
     #[test]

@@ -59,15 +59,35 @@ fn split_template(parts: &[TemplatePart], host: &str) -> Vec<(AttrTarget, Option
 impl Child {
     /// The SCIM values of this attribute from its rows, keeping the IdP's spelling where the
     /// host holds the same value.
-    fn to_values(&self, rows: &[ChildRow], shadow: Option<&Value>) -> Vec<Value> {
+    ///
+    /// A table without a `type` column holds no types: a row shows the `type` the identity
+    /// provider sent with its address (from `shadow`), and the primary row, when it sent none
+    /// (or never wrote the user), is the work value if `work` — as filters answer it (see
+    /// [`crate::mapping::predicate`]) and as Entra ID's `emails[type eq "work"].value`
+    /// PATCH finds it.
+    fn to_values(&self, rows: &[ChildRow], shadow: Option<&Value>, work: bool) -> Vec<Value> {
         let shadow_items: Vec<&Value> = shadow
             .and_then(|s| s.get(&self.attr))
             .and_then(Value::as_array)
             .map(|a| a.iter().collect())
             .unwrap_or_default();
+        let typed = self.stores_type();
+        let value_rule = &self.rules[self.value_rule];
         let mut out = Vec::new();
         for row in rows {
             let mut item = Value::Object(Map::new());
+            // The value the identity provider sent for this row, if it did.
+            let sent = value_rule.attr().and_then(|t| {
+                let i = self
+                    .read_columns
+                    .iter()
+                    .position(|c| c == &value_rule.column)?;
+                shadow_items.iter().copied().find(|si| {
+                    t.get(si)
+                        .and_then(|sv| value_rule.to_host(Some(sv)).ok())
+                        .is_some_and(|hv| hv.loosely_equals(&row.values[i]))
+                })
+            });
             for r in self.rules.iter().filter(|r| r.reads()) {
                 let Some(t) = r.attr() else { continue };
                 let Some(i) = self.read_columns.iter().position(|c| c == &r.column) else {
@@ -91,6 +111,17 @@ impl Child {
             }
             if row.primary {
                 item["primary"] = Value::Bool(true);
+            }
+            if !typed {
+                let sent_type = sent
+                    .and_then(|si| si.get("type"))
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty());
+                match sent_type {
+                    Some(t) => item["type"] = Value::String(t.to_string()),
+                    None if row.primary && work => item["type"] = Value::String("work".into()),
+                    None => {}
+                }
             }
             out.push(item);
         }
@@ -118,6 +149,8 @@ impl UserMapping {
             .filter(Value::is_object)
             .unwrap_or_else(|| Value::Object(Map::new()));
         let mut done: Vec<&str> = Vec::new();
+        // Unselected multi-valued targets (`emails.value`) that received a value.
+        let mut primaries: Vec<&AttrTarget> = Vec::new();
         for r in self.rules.iter().filter(|r| r.reads()) {
             let Some(i) = self
                 .read_columns
@@ -171,11 +204,18 @@ impl UserMapping {
             } else {
                 v
             };
+            if t.multi && t.select.is_none() && !v.is_null() {
+                primaries.push(t);
+            }
             t.set(&mut res, v);
+        }
+        for t in primaries {
+            let work = t.path.urn.is_none() && self.untyped_is_work(&t.path.attr);
+            t.declare_primary(&mut res, work);
         }
         if let Some(obj) = res.as_object_mut() {
             for (c, rows) in self.children.iter().zip(children) {
-                let vals = c.to_values(rows, shadow);
+                let vals = c.to_values(rows, shadow, self.child_primary_is_work(c));
                 if vals.is_empty() {
                     obj.remove(&c.attr);
                 } else {
@@ -186,3 +226,6 @@ impl UserMapping {
         rt.canonicalize(res)
     }
 }
+
+#[cfg(test)]
+mod tests;

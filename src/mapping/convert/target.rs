@@ -47,6 +47,52 @@ impl AttrTarget {
         }
     }
 
+    /// Marks the value this target (a multi-valued attribute without a selection, such as
+    /// `emails.value`) reaches as what the mapping says it is: the primary value, and when
+    /// `work`, the work value — wherever the resource does not say otherwise (the identity
+    /// provider's own `type` for that address, kept in the bridge's record, stays).
+    ///
+    /// Why the view says it rather than PATCH (or [`AttrTarget::pick`]) taking a typed
+    /// selector to mean the primary value: reads, filters and PATCH must all see the same
+    /// value. Entra ID's `emails[type eq "work"].value` replace is applied to this view; on a
+    /// row the identity provider never wrote, the bare `{"value": …}` matched no
+    /// `type eq "work"` and a second, unstored email was created instead (answered 200,
+    /// nothing written). Teaching only the write side that "work" means the primary would
+    /// have left `GET` showing an untyped address and filters answering from a rule of their
+    /// own; with the declaration in the view, the PATCH engine needs no special case, the
+    /// change is diffed like any other (only the email column is written), filters answer
+    /// `emails[type eq "work"]` from the same column by the same declaration (see
+    /// [`crate::mapping::predicate`]), and Okta, which sends the primary address as type
+    /// work, reads back exactly what it sent.
+    pub(crate) fn declare_primary(&self, resource: &mut Value, work: bool) {
+        if !self.multi || self.select.is_some() {
+            return;
+        }
+        let container = match &self.path.urn {
+            Some(urn) => resource.get_mut(urn),
+            None => Some(resource),
+        };
+        let Some(items) = container
+            .and_then(|c| c.get_mut(&self.path.attr))
+            .and_then(Value::as_array_mut)
+        else {
+            return;
+        };
+        let Some(i) = self.pick(items) else { return };
+        let Some(item) = items[i].as_object_mut() else {
+            return;
+        };
+        if item.get("primary").is_none_or(Value::is_null) {
+            item.insert("primary".into(), Value::Bool(true));
+        }
+        let untyped = item
+            .get("type")
+            .is_none_or(|t| t.is_null() || t.as_str() == Some(""));
+        if work && untyped {
+            item.insert("type".into(), Value::String("work".into()));
+        }
+    }
+
     /// Writes `v` where this target points, creating containers as needed; `Null` removes it.
     pub fn set(&self, resource: &mut Value, v: Value) {
         let Some(root) = resource.as_object_mut() else {
