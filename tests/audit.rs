@@ -23,6 +23,7 @@ async fn every_change_is_audited_and_nothing_else(b: Backend) {
         )
         .await;
     assert_eq!(adopted.status, 201);
+    let maria = adopted.body["id"].as_str().unwrap().to_string();
     let p = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"name.familyName": "Patched"}}]});
     assert_eq!(app.patch(&format!("/Users/{id}"), &p).await.status, 200);
     // The same PATCH again changes nothing, and leaves no entry.
@@ -35,7 +36,7 @@ async fn every_change_is_audited_and_nothing_else(b: Backend) {
     let gid = app
         .post(
             "/Groups",
-            &json!({"displayName": "Audited", "members": [{"value": id}]}),
+            &json!({"displayName": "Audited", "members": [{"value": maria}]}),
         )
         .await
         .body["id"]
@@ -53,10 +54,21 @@ async fn every_change_is_audited_and_nothing_else(b: Backend) {
     );
     assert_eq!(app.delete(&format!("/Groups/{gid}")).await.status, 204);
     // Refused requests leave no trace.
-    app.post("/Users", &okta_user("audit.me@example.com", "X", "Y"))
+    app.post("/Users", &okta_user("maria.garcia@acme.example", "X", "Y"))
         .await
         .assert_error(409, Some("uniqueness"));
-    app.patch(&format!("/Users/{id}"), &json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": "maybe"}]})).await.assert_error(400, Some("invalidValue"));
+    // A user deleted over SCIM is no group member.
+    app.post(
+        "/Groups",
+        &json!({"displayName": "Ghosts", "members": [{"value": id}]}),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    app.patch(&format!("/Users/{maria}"), &json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": "maybe"}]})).await.assert_error(400, Some("invalidValue"));
+    // ...and answers 404 to everything.
+    app.patch(&format!("/Users/{id}"), &p)
+        .await
+        .assert_error(404, None);
     app.post(
         "/Groups",
         &json!({"displayName": "Bad", "members": [{"value": "999999"}]}),

@@ -489,9 +489,25 @@ async fn entra(b: Backend, p: Preset) {
         r.body
     );
 
-    // Left out: Entra matching on mail, `filter=emails[type eq "work"].value eq "…"`, answers
-    // 400 on every preset today, whose email is mapped as the primary email or a child table,
-    // not by that exact path (issue 17, part 4).
+    // Entra matching on mail: the primary email (a column or a child row) answers for the
+    // work one.
+    let email = r.body["Resources"][0]["emails"][0]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let r = app
+        .get(&format!(
+            "/Users?filter=emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22{}%22",
+            email.replace('@', "%40")
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{ctx}: {}", r.body);
+    assert_eq!(
+        r.body["Resources"][0]["id"],
+        id.as_str(),
+        "{ctx}: {}",
+        r.body
+    );
 
     // Update, default dialect: capitalised ops, paths, a string boolean.
     let r = app
@@ -506,11 +522,9 @@ async fn entra(b: Backend, p: Preset) {
         .await;
     assert_eq!(r.status, 200, "{ctx}: {}", r.body);
     assert_eq!(p.host(&app, &id).await.name, "Testy User", "{ctx}");
-    // A new work email, by its value path (mail → emails[type eq "work"].value). Replayed where
-    // the email is one column of the user row. Left out for GLPI and osTicket, whose emails
-    // are child rows without a type: there the path adds a second address instead of
-    // replacing the work one (issue 17, part 4).
-    if matches!(p, Preset::Demo | Preset::Zammad) {
+    // A new work email, by its value path (mail → emails[type eq "work"].value): on every
+    // preset it replaces the primary address, a column or a child row.
+    {
         let r = app
             .patch(
                 &format!("/Users/{id}"),
@@ -606,8 +620,10 @@ async fn entra(b: Backend, p: Preset) {
     assert_eq!(r.status, 204, "{ctx}: {}", r.body);
     let h = p.host(&app, &id).await;
     assert!(!h.active, "{ctx}: row kept, inactive");
-    // Left out: what a later GET/PATCH of the deleted id answers. RFC 7644 §3.6 says 404;
-    // today it is 200 with the user inactive (issue 17, part 2).
+    // RFC 7644 §3.6: the deleted id answers 404 from now on, though the row is kept.
+    app.get(&format!("/Users/{id}"))
+        .await
+        .assert_error(404, None);
     app.stop().await;
 }
 
@@ -641,11 +657,26 @@ async fn onelogin_replay(b: Backend, p: Preset) {
         "{ctx}: {}",
         r.body
     );
-    // Left out: the default template's body with the legacy schema URNs
-    // `urn:scim:schemas:core:2.0` / `urn:scim:schemas:extension:enterprise:2.0`, which is
-    // answered 400 "schema not served" today (issue 17, part 3). docs/onelogin.md says to put
-    // the RFC URNs in the template; that template is replayed here, with its rendered string
-    // boolean and "id": null.
+    // The stock template, with the legacy schema URNs `urn:scim:schemas:core:2.0` and
+    // `urn:scim:schemas:extension:enterprise:2.0` (the extension under that legacy key).
+    let legacy = json!({
+        "schemas": ["urn:scim:schemas:core:2.0", "urn:scim:schemas:extension:enterprise:2.0"],
+        "id": null,
+        "userName": "otto.legacy@example.com",
+        "name": {"givenName": "Otto", "familyName": "Legacy"},
+        "emails": [{"value": "otto.legacy@example.com", "type": "work", "primary": true}],
+        "active": "true",
+        "urn:scim:schemas:extension:enterprise:2.0": {"department": "Ops"}
+    });
+    let r = app.post("/Users", &legacy).await;
+    assert_eq!(r.status, 201, "{ctx}: {}", r.body);
+    assert_eq!(
+        r.body["schemas"][0], CORE,
+        "{ctx}: answered with the RFC URNs"
+    );
+    assert_eq!(p.host(&app, &id_of(&r)).await.name, "Otto Legacy", "{ctx}");
+    // A template with the RFC URNs works the same, with its rendered string boolean and
+    // "id": null.
     let template = |active: &str, family: &str| {
         json!({
             "schemas": [CORE, ENTERPRISE],

@@ -388,7 +388,10 @@ async fn delete_follows_on_delete_deactivate(b: Backend) {
         Some("0"),
         "row kept, deactivated"
     );
-    assert_eq!(app.get(&format!("/Users/{id}")).await.body["active"], false);
+    // RFC 7644 §3.6: the deleted resource answers 404, though the row is kept.
+    app.get(&format!("/Users/{id}"))
+        .await
+        .assert_error(404, None);
     app.delete("/Users/777777").await.assert_error(404, None);
     app.stop().await;
 }

@@ -148,10 +148,15 @@ pub async fn reconcile(settings: &Settings, fix: bool) -> anyhow::Result<ExitCod
     let dangling = store::dangling_links(&app.db, m).await?;
     let shared = store::shared_match_values(&app.db, m).await?;
     let mut renamed = Vec::new();
+    let mut deleted = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let page = store::page_after(&app.db, m, after.as_deref(), PAGE).await?;
         for u in &page {
+            if let Some(l) = u.link.as_ref().filter(|l| l.deleted) {
+                deleted.push((u.key.clone(), l.user_name.clone()));
+                continue;
+            }
             if let Some(l) = &u.link {
                 let host_name = classify(
                     m,
@@ -182,6 +187,9 @@ pub async fn reconcile(settings: &Settings, fix: bool) -> anyhow::Result<ExitCod
     for (k, name) in &dangling {
         println!("deleted-in-app  id {k:<10} {name:?}: the application deleted the row; the bridge answers 404 for it{}", if fix { " (link removed)" } else { "" });
     }
+    for (k, name) in &deleted {
+        println!("deleted-by-idp  id {k:<10} {name:?}: deleted over SCIM, the application keeps the row (on_delete = \"{}\"); SCIM answers 404 for it until the identity provider creates {name:?} again, which adopts the row", m.on_delete.as_str());
+    }
     for (k, idp, host) in &renamed {
         println!("renamed-in-app  id {k:<10} the identity provider knows {idp:?}, the application now holds {host:?}; the next update from the IdP writes its value back");
     }
@@ -190,10 +198,11 @@ pub async fn reconcile(settings: &Settings, fix: bool) -> anyhow::Result<ExitCod
         store::forget_links(&app.db, m, &keys).await?;
     }
     println!(
-        "{} link(s) to deleted rows{}, {} userName(s) changed in the application",
+        "{} link(s) to deleted rows{}, {} userName(s) changed in the application, {} user(s) deleted over SCIM with the row kept",
         dangling.len(),
         if fix { " removed" } else { "" },
-        renamed.len()
+        renamed.len(),
+        deleted.len()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -211,6 +211,18 @@ pub enum OnDelete {
     SoftDelete,
 }
 
+impl OnDelete {
+    /// The word the mapping file uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnDelete::Deactivate => "deactivate",
+            OnDelete::Delete => "delete",
+            OnDelete::Ignore => "ignore",
+            OnDelete::SoftDelete => "soft_delete",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {

@@ -73,6 +73,15 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
         );
     }
     if let Some(l) = &u.link {
+        if l.deleted {
+            return verdict(
+                Status::Linked,
+                format!(
+                    "deleted over SCIM as {:?}; a create with that userName adopts the row again",
+                    l.user_name
+                ),
+            );
+        }
         return verdict(Status::Linked, format!("linked as {:?}", l.user_name));
     }
     let Some(name) = &user_name else {

@@ -173,9 +173,11 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
     // Adoption merges: the request's attributes over the row as the application has it.
     let adopt = |current: &HostUser| -> Result<RowPlan, ServiceError> {
         let before = view(m, current);
+        // A user deleted over SCIM and created again comes back in the state it is sent.
+        let recreated = current.link.as_ref().is_some_and(|l| l.deleted);
         let change = Change::Adopt {
             before: &before,
-            state_from_idp: m.adopt_state == AdoptState::Idp,
+            state_from_idp: m.adopt_state == AdoptState::Idp || recreated,
             overwrite: m.adopt_overwrite,
         };
         let effective = if m.adopt_overwrite {
@@ -416,6 +418,7 @@ async fn modify(
         m,
         id,
         kind.audit(),
+        kind == Write::Deactivate,
         |current: &HostUser| -> Result<Planned, ServiceError> {
             if if_match.is_some() {
                 check_if_match(if_match, &render(m, current, &current_groups, base).version)?;

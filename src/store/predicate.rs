@@ -93,6 +93,9 @@ pub fn protected_column(q: &mut Sql, ctx: &PredCtx<'_>, m: &UserMapping) {
 /// client cannot grow it without bound — except a filter of one comparison (beyond the
 /// mapping's fixed scope): those shapes are few (attribute × operator), and they are the
 /// lookups identity providers make all day (`userName eq "…"`), which then skip parsing.
+///
+/// Users deleted over SCIM while the application keeps their row are left out: RFC 7644
+/// §3.6 has every later operation on a deleted resource answer 404, lists included.
 pub fn where_clause(q: &mut Sql, ctx: &PredCtx<'_>, pred: Option<&Pred>) {
     if let Some(p) = pred {
         q.raw(" WHERE ");
@@ -104,6 +107,29 @@ pub fn where_clause(q: &mut Sql, ctx: &PredCtx<'_>, pred: Option<&Pred>) {
             q.uncacheable = true;
         }
     }
+    if ctx.users.is_some() {
+        q.raw(if pred.is_some() { " AND " } else { " WHERE " });
+        not_deleted(q, ctx);
+    }
+}
+
+/// `h.key NOT IN (the keys of links deleted over SCIM)`; found through scim_users' origin
+/// index, and comparing the host key uncast so the host's own index serves the rest.
+pub fn not_deleted(q: &mut Sql, ctx: &PredCtx<'_>) {
+    q.ident(HOST_ALIAS)
+        .raw(".")
+        .ident(ctx.key)
+        .raw(" NOT IN (SELECT ");
+    if ctx.key_kind == ColumnKind::Int {
+        q.raw("CAST(t.host_key AS ")
+            .raw(int_cast_type(ctx.dialect))
+            .raw(")");
+    } else {
+        q.raw("t.host_key");
+    }
+    q.raw(" FROM scim_users t WHERE t.origin = 'deleted' AND t.host_table = ")
+        .text(ctx.host_table)
+        .raw(")");
 }
 
 /// Comparisons in a predicate.

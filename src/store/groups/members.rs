@@ -7,7 +7,7 @@ use crate::store::dialect::Dialect;
 
 use super::host::{host_add, host_key, host_remove};
 use super::{GroupRefusal, MemberChange, CHUNK};
-use crate::store::dialect::cast_text;
+use crate::store::dialect::{cast_text, HOST_ALIAS};
 use crate::store::sql::Sql;
 use crate::store::{Conn, StoreError};
 
@@ -35,10 +35,14 @@ pub(super) async fn unknown_users(
         if !valid.is_empty() {
             let mut q = Sql::new();
             q.raw("SELECT ");
-            cast_text(&mut q, d, None, &users.key.name);
+            cast_text(&mut q, d, Some(HOST_ALIAS), &users.key.name);
             q.raw(" FROM ")
                 .ident(&users.table)
+                .raw(" ")
+                .ident(HOST_ALIAS)
                 .raw(" WHERE ")
+                .ident(HOST_ALIAS)
+                .raw(".")
                 .ident(&users.key.name)
                 .raw(" IN (");
             for (i, v) in valid.iter().enumerate() {
@@ -47,7 +51,12 @@ pub(super) async fn unknown_users(
                 }
                 q.bind((*v).clone());
             }
-            q.raw(")");
+            // A user deleted over SCIM is not a user any more.
+            q.raw(") AND ");
+            crate::store::predicate::not_deleted(
+                &mut q,
+                &crate::store::predicate::PredCtx::users(d, users),
+            );
             found = c
                 .rows(q)
                 .await?

@@ -3,10 +3,10 @@
 use crate::mapping::compile::UserMapping;
 use crate::mapping::convert::{Assign, Row};
 
-use super::link::unlink;
-use super::read::fetch_host;
+use super::link::{tombstone, unlink};
+use super::read::{fetch_host, with_link};
 use super::write::update_host;
-use super::{key_value, unprotected};
+use super::{host_user_name, key_value, unprotected};
 use crate::store::rows::where_parent;
 use crate::store::sql::Sql;
 use crate::store::{Db, StoreError};
@@ -23,6 +23,10 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
             return Ok(false);
         };
         unprotected(m, &current)?;
+        let current = with_link(c, m, d, current).await?;
+        if current.link.as_ref().is_some_and(|l| l.deleted) {
+            return Ok(false);
+        }
         for child in &m.children {
             let mut q = Sql::new();
             q.raw("DELETE FROM ").ident(&child.table);
@@ -63,15 +67,19 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
             return Ok(false);
         };
         unprotected(m, &current)?;
+        let current = with_link(c, m, d, current).await?;
+        if current.link.as_ref().is_some_and(|l| l.deleted) {
+            return Ok(false);
+        }
         let row: Row = m
             .soft_delete
             .iter()
             .map(|(col, v)| (col.clone(), Assign::Value(v.clone())))
             .collect();
         update_host(c, m, key, &row).await?;
-        crate::store::audit::record(c, "User", key, None, "soft_delete", &[]).await?;
-        unlink(c, m, key).await?;
-        crate::store::groups::remove_user_everywhere(c, key).await?;
+        let user_name = host_user_name(m, &current);
+        crate::store::audit::record(c, "User", key, Some(&user_name), "soft_delete", &[]).await?;
+        tombstone(c, m, &current, &user_name).await?;
         Ok(true)
     })
     .await
@@ -80,16 +88,18 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
 /// `DELETE` with `on_delete = "ignore"`: the host row stays; the bridge forgets its link.
 pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     db.write(async |c| -> Result<_, StoreError> {
-        let current = fetch_host(c, m, db.dialect, key, true).await?;
-        if let Some(u) = &current {
-            unprotected(m, u)?;
+        let Some(current) = fetch_host(c, m, db.dialect, key, true).await? else {
+            return Ok(false);
+        };
+        unprotected(m, &current)?;
+        let current = with_link(c, m, db.dialect, current).await?;
+        if current.link.as_ref().is_some_and(|l| l.deleted) {
+            return Ok(false);
         }
-        let exists = current.is_some();
-        if exists {
-            unlink(c, m, key).await?;
-            crate::store::audit::record(c, "User", key, None, "unlink", &[]).await?;
-        }
-        Ok(exists)
+        let user_name = host_user_name(m, &current);
+        tombstone(c, m, &current, &user_name).await?;
+        crate::store::audit::record(c, "User", key, Some(&user_name), "unlink", &[]).await?;
+        Ok(true)
     })
     .await
 }

@@ -7,7 +7,7 @@ use crate::mapping::compile::{MatchAt, UserMapping};
 use crate::mapping::{ColumnKind, HostValue};
 use crate::store::dialect::Dialect;
 
-use super::{user_name_hash, Planned, ORIGIN_IMPORT};
+use super::{user_name_hash, Planned, ORIGIN_DELETED, ORIGIN_IMPORT};
 use crate::store::dialect::{self, cast_text, table_alias, HOST_ALIAS};
 use crate::store::predicate::{self, scoped, PredCtx};
 use crate::store::sql::Sql;
@@ -161,6 +161,41 @@ pub(super) async fn upsert_link(
     }
     c.exec(q).await?;
     Ok(())
+}
+
+/// Marks the user as deleted over SCIM while the application keeps its row: every later
+/// operation on its id answers 404 and reads leave it out, until the identity provider
+/// creates the user again (which adopts the row). Its group memberships in the bridge go.
+pub(super) async fn tombstone(
+    c: &mut Conn,
+    m: &UserMapping,
+    current: &super::HostUser,
+    user_name: &str,
+) -> Result<(), StoreError> {
+    match &current.link {
+        Some(_) => {
+            let mut q = Sql::new();
+            q.raw("UPDATE scim_users SET origin = ")
+                .text(ORIGIN_DELETED)
+                .raw(", updated_at = ")
+                .bind(HostValue::Timestamp(Utc::now().naive_utc()))
+                .raw(" WHERE host_table = ")
+                .text(&m.table)
+                .raw(" AND host_key = ")
+                .text(&current.key);
+            c.exec(q).await?;
+        }
+        None => {
+            let p = Planned {
+                row: Default::default(),
+                user_name: user_name.to_string(),
+                external_id: None,
+                resource: serde_json::json!({"userName": user_name}),
+            };
+            upsert_link(c, m, &current.key, &p, false, ORIGIN_DELETED).await?;
+        }
+    }
+    crate::store::groups::remove_user_everywhere(c, &current.key).await
 }
 
 pub(super) async fn unlink(c: &mut Conn, m: &UserMapping, key: &str) -> Result<(), StoreError> {

@@ -52,6 +52,29 @@ pub struct Stored {
     pub joined: Vec<bool>,
 }
 
+/// The userName a host row holds (its userName column), for links made without a request.
+pub(super) fn host_user_name(m: &UserMapping, u: &HostUser) -> String {
+    if let Some(l) = &u.link {
+        return l.user_name.clone();
+    }
+    let rule = m.user_name_rule();
+    m.read_columns
+        .iter()
+        .position(|(at, c)| *at == rule.at && c == &rule.column)
+        .and_then(|i| u.values.get(i))
+        .and_then(|v| v.display_text())
+        .unwrap_or_else(|| u.key.clone())
+}
+
+/// A user deleted over SCIM is gone for every operation on its id.
+pub(super) fn live(u: HostUser) -> Result<HostUser, StoreError> {
+    if u.link.as_ref().is_some_and(|l| l.deleted) {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(u)
+    }
+}
+
 /// Refuses a write to a row the mapping protects.
 pub(super) fn unprotected(m: &UserMapping, u: &HostUser) -> Result<(), StoreError> {
     match u.protected.and_then(|i| m.protect.get(i)) {
@@ -96,7 +119,13 @@ pub struct Link {
     pub resource: Value,
     pub created_at: Option<NaiveDateTime>,
     pub updated_at: Option<NaiveDateTime>,
+    /// The user was deleted over SCIM while the application keeps the row: to SCIM it does
+    /// not exist (404) until the identity provider creates it again.
+    pub deleted: bool,
 }
+
+/// Links of users deleted over SCIM whose rows the application keeps.
+pub const ORIGIN_DELETED: &str = "deleted";
 
 /// What a write puts in the host row and the link.
 #[derive(Debug, Clone)]

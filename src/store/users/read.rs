@@ -295,7 +295,7 @@ pub(super) async fn fetch_links(
     cast_text(&mut q, d, None, "created_at");
     q.raw(", ");
     cast_text(&mut q, d, None, "updated_at");
-    q.raw(", host_table FROM scim_users WHERE host_key IN (");
+    q.raw(", host_table, origin FROM scim_users WHERE host_key IN (");
     for (i, k) in keys.iter().enumerate() {
         if i > 0 {
             q.raw(", ");
@@ -317,6 +317,7 @@ pub(super) async fn fetch_links(
                     .unwrap_or(Value::Null),
                 created_at: r.get(4).and_then(parse_timestamp),
                 updated_at: r.get(5).and_then(parse_timestamp),
+                deleted: r.get(7) == Some(super::ORIGIN_DELETED),
             };
             (r.get(0).unwrap_or("").to_string(), link)
         })
@@ -359,7 +360,11 @@ pub async fn get(db: &Db, m: &UserMapping, key: &str) -> Result<Option<HostUser>
     let mut c = db.reader().await?;
     match fetch_host(&mut c, m, db.dialect, key, false).await? {
         None => Ok(None),
-        Some(u) => Ok(Some(with_link(&mut c, m, db.dialect, u).await?)),
+        Some(u) => {
+            let u = with_link(&mut c, m, db.dialect, u).await?;
+            // Deleted over SCIM: gone, though the application keeps the row.
+            Ok((!u.link.as_ref().is_some_and(|l| l.deleted)).then_some(u))
+        }
     }
 }
 
@@ -392,7 +397,7 @@ pub async fn list(
             .filter(|_| sort.is_none())
             .and_then(|r| key_value(m, &r.after_key));
         if let Some(k) = &after {
-            q.raw(if pred.is_some() { " AND " } else { " WHERE " });
+            q.raw(" AND ");
             q.ident(HOST_ALIAS)
                 .raw(".")
                 .ident(&m.key.name)

@@ -8,15 +8,15 @@ use crate::mapping::convert::{Assign, Row, RowPlan};
 use crate::mapping::HostValue;
 use crate::store::dialect::Dialect;
 
-use super::link::{find_matches, link_origin, link_owner, upsert_link};
+use super::link::{find_matches, link_origin, link_owner, tombstone, unlink, upsert_link};
 use super::lookup::resolve_lookups;
 use super::read::{fetch_host, with_link};
 use super::related::{
     insert_joined, plan_children, pointer_value, run_children, update_joined, ChildOps, Primary,
 };
 use super::{
-    key_value, unprotected, user_name_hash, CreateConflict, Created, HostUser, Planned, Stored,
-    ORIGIN_IMPORT,
+    key_value, live, unprotected, user_name_hash, CreateConflict, Created, HostUser, Planned,
+    Stored, ORIGIN_DELETED, ORIGIN_IMPORT,
 };
 use crate::store::rows::{insert_returning_key, insert_values, set_list};
 use crate::store::sql::Sql;
@@ -244,6 +244,37 @@ fn audit_attributes(
     out
 }
 
+/// Whether a user deleted over SCIM still has its row in scope — after bringing a
+/// soft-deleted row back into scope when the scope says how (every `soft_delete` column has a
+/// single value in `scope`, e.g. `is_deleted = 0`).
+async fn restore_deleted(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+) -> Result<bool, StoreError> {
+    if fetch_host(c, m, d, key, false).await?.is_some() {
+        return Ok(true);
+    }
+    let restore: Option<Row> = m
+        .soft_delete
+        .iter()
+        .map(|(col, _)| {
+            m.scope
+                .iter()
+                .find(|s| &s.column == col && !s.negate && s.values.len() == 1)
+                .map(|s| (col.clone(), Assign::Value(s.values[0].clone())))
+        })
+        .collect();
+    match restore {
+        Some(row) if !row.is_empty() => {
+            update_host(c, m, key, &row).await?;
+            Ok(fetch_host(c, m, d, key, false).await?.is_some())
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Creates a user: adopts a matching unowned host row, or inserts a new one, and links it.
 /// `insert` is written into a new row; an adopted row gets what `adopt` plans from the row
 /// as stored (see [`crate::mapping::convert::Change::Adopt`]).
@@ -259,9 +290,21 @@ pub async fn create<E: From<StoreError>>(
 ) -> Result<Result<Created, CreateConflict>, E> {
     let d = db.dialect;
     db.write(async |c| -> Result<_, E> {
-        let owner = link_owner(c, m, &user_name_hash(&p.user_name)).await?;
+        let owner = match link_owner(c, m, &user_name_hash(&p.user_name)).await? {
+            Some((owner, origin))
+                if origin == ORIGIN_DELETED && !restore_deleted(c, m, d, &owner).await? =>
+            {
+                // The row is gone: the identity provider's create makes a new user.
+                unlink(c, m, &owner).await?;
+                None
+            }
+            other => other,
+        };
         let target = match owner {
-            Some((owner, origin)) if origin == ORIGIN_IMPORT => Some(owner),
+            // Pre-linked by import, or deleted over SCIM with the row kept: adopted again.
+            Some((owner, origin)) if origin == ORIGIN_IMPORT || origin == ORIGIN_DELETED => {
+                Some(owner)
+            }
             Some((owner, _)) => return Ok(Err(CreateConflict::Taken(owner))),
             None => {
                 let matches = find_matches(c, m, d, &p.user_name).await?;
@@ -269,7 +312,10 @@ pub async fn create<E: From<StoreError>>(
                     [] => None,
                     [one] if m.adopt => {
                         let origin = link_origin(c, m, one).await?;
-                        if origin.as_deref().is_some_and(|o| o != ORIGIN_IMPORT) {
+                        if origin
+                            .as_deref()
+                            .is_some_and(|o| o != ORIGIN_IMPORT && o != ORIGIN_DELETED)
+                        {
                             return Ok(Err(CreateConflict::Taken(one.clone())));
                         }
                         Some(one.clone())
@@ -329,11 +375,15 @@ pub async fn create<E: From<StoreError>>(
 ///
 /// # Errors
 /// Whatever `plan` returns, or the store's error converted into `E`.
+///
+/// `delete` (a DELETE that deactivates): the user is then deleted as far as SCIM is concerned
+/// — every later operation on its id answers 404 — while the application keeps the row.
 pub async fn modify<E: From<StoreError>>(
     db: &Db,
     m: &UserMapping,
     key: &str,
     op: &str,
+    delete: bool,
     plan: impl FnOnce(&HostUser) -> Result<Planned, E>,
 ) -> Result<HostUser, E> {
     let d = db.dialect;
@@ -342,9 +392,15 @@ pub async fn modify<E: From<StoreError>>(
             .await?
             .ok_or(StoreError::NotFound)?;
         unprotected(m, &current)?;
-        let current = with_link(c, m, d, current).await?;
+        let current = live(with_link(c, m, d, current).await?)?;
         let mut p = plan(&current)?;
         let (host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
+        if delete {
+            tombstone(c, m, &current, &p.user_name).await?;
+            let attrs = audit_attributes(m, host, current.link.as_ref(), &p);
+            crate::store::audit::record(c, "User", key, Some(&p.user_name), op, &attrs).await?;
+            return Ok(current);
+        }
         let linked = link_if_changed(c, m, key, &p, current.link.as_ref(), None).await?;
         let attrs = audit_attributes(m, host, current.link.as_ref(), &p);
         if !attrs.is_empty() {
