@@ -784,18 +784,9 @@ async fn patch_touches_only_the_named_columns(b: Backend) {
     assert_eq!(col(&after[0], "email"), Some("Bob.Brown@Acme.Example"));
     assert_eq!(last_audit(&app).await, ("patch".into(), "name".into()));
 
-    // DELETE (on_delete = "deactivate") of a user already inactive writes nothing.
+    // Reactivation: again only the state.
     age(&app, "3").await;
     let before = demo_row(&app, "3").await;
-    let audits = audit_count(&app).await;
-    assert_eq!(app.delete("/Users/3").await.status, 204);
-    assert_eq!(
-        changed(&before, &demo_row(&app, "3").await),
-        Vec::<String>::new()
-    );
-    assert_eq!(audit_count(&app).await, audits);
-
-    // Reactivation: again only the state.
     let r = app
         .patch(
             "/Users/3",
@@ -806,6 +797,29 @@ async fn patch_touches_only_the_named_columns(b: Backend) {
     assert_eq!(
         changed(&before, &demo_row(&app, "3").await),
         ["active", "updated_at"]
+    );
+
+    // DELETE (on_delete = "deactivate") writes only the state into the row; the user is then
+    // deleted as far as SCIM is concerned (one audit entry), and a later PATCH writes nothing.
+    age(&app, "3").await;
+    let before = demo_row(&app, "3").await;
+    let audits = audit_count(&app).await;
+    assert_eq!(app.delete("/Users/3").await.status, 204);
+    assert_eq!(
+        changed(&before, &demo_row(&app, "3").await),
+        ["active", "updated_at"]
+    );
+    assert_eq!(audit_count(&app).await, audits + 1);
+    let before = demo_row(&app, "3").await;
+    app.patch(
+        "/Users/3",
+        &patch(json!([{"op": "replace", "path": "active", "value": true}])),
+    )
+    .await
+    .assert_error(404, None);
+    assert_eq!(
+        changed(&before, &demo_row(&app, "3").await),
+        Vec::<String>::new()
     );
 
     assert_eq!(
