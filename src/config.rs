@@ -223,7 +223,18 @@ impl Settings {
         Ok(s)
     }
 
+    /// Checks every section; the first problem found is the error.
     fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_server()?;
+        self.validate_connections()?;
+        self.validate_database()?;
+        self.validate_limits()?;
+        self.validate_metrics()?;
+        self.validate_log()
+    }
+
+    /// `[server]`: where it listens and what requests look like.
+    fn validate_server(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
         let bp = &self.server.base_path;
         if !bp.starts_with('/')
@@ -262,6 +273,11 @@ impl Settings {
                 fix: "use e.g. 30".into(),
             });
         }
+        Ok(())
+    }
+
+    /// `[server]`: connection caps, connection timeouts and TLS.
+    fn validate_connections(&self) -> Result<(), ConfigError> {
         if self.server.max_connections == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.max_connections",
@@ -313,6 +329,11 @@ impl Settings {
                 fix: "set both server.tls_cert_file and server.tls_key_file, or neither (plain HTTP behind a reverse proxy)".into(),
             });
         }
+        Ok(())
+    }
+
+    /// `[database]`.
+    fn validate_database(&self) -> Result<(), ConfigError> {
         self.db_url()?;
         if self.database.pool_size == 0 || self.database.pool_size > 256 {
             return Err(ConfigError::Invalid {
@@ -322,7 +343,11 @@ impl Settings {
                 fix: "2–8 is plenty for a sidecar; the default is 4".into(),
             });
         }
-        self.validate_limits()?;
+        Ok(())
+    }
+
+    /// `[metrics]`.
+    fn validate_metrics(&self) -> Result<(), ConfigError> {
         if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "metrics.listen",
@@ -331,6 +356,11 @@ impl Settings {
                 fix: "use e.g. \"127.0.0.1:9898\", or \"\" to switch metrics off".into(),
             });
         }
+        Ok(())
+    }
+
+    /// `[log]`.
+    fn validate_log(&self) -> Result<(), ConfigError> {
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             return Err(ConfigError::Invalid {
                 key: "log.format",

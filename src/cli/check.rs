@@ -2,10 +2,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::config::Settings;
-use crate::mapping::compile::Source;
-use crate::mapping::model::OnDelete;
+use crate::mapping::compile::{PrimaryMark, Problem, Rule, Source, UserMapping};
+use crate::mapping::model::{OnDelete, When};
 use crate::mapping::transform::Transform;
-use crate::store::migrate;
+use crate::mapping::HostTable;
+use crate::store::{migrate, Db};
 
 /// Prints every problem found; exit 1 when any is an error.
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -23,124 +24,145 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let (compiled, table) = super::compile_mapping(settings, &db).await?;
     println!("mapping:  {}", settings.mapping_path().display());
     if let (Some(m), Some(t)) = (&compiled.mapping, &table) {
+        describe_users(m, t);
+        describe_protected(&db, m).await?;
+        describe_groups(m);
+    }
+    Ok(print_problems(&compiled.problems))
+}
+
+/// The user table, its rules, and its joined and child tables with theirs.
+fn describe_users(m: &UserMapping, t: &HostTable) {
+    println!(
+        "table:    {} (key {}, {} columns, {} mapped); on_delete = \"{}\"",
+        t.name,
+        m.key.name,
+        t.columns.len(),
+        m.rules.len(),
+        on_delete_word(m.on_delete)
+    );
+    for r in m.rules.iter().filter(|r| r.at == 0) {
+        println!("{}", describe(r));
+    }
+    for (i, j) in m.joined.iter().enumerate() {
         println!(
-            "table:    {} (key {}, {} columns, {} mapped); on_delete = \"{}\"",
-            t.name,
-            m.key.name,
-            t.columns.len(),
-            m.rules.len(),
-            on_delete_word(m.on_delete)
+            "  joined {} (one row per user: {} = user key)",
+            j.table, j.parent
         );
-        let describe = |r: &crate::mapping::compile::Rule| {
-            let src = match &r.source {
-                Source::Attr(a) => a.text.clone(),
-                Source::Const(v) => format!("constant {}", v.display()),
-                Source::Now => "now".to_string(),
-                Source::Template(_) => format!(
-                    "template of {}",
-                    r.attrs()
-                        .iter()
-                        .map(|t| t.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            // The mapping file's own words: `transform = [...]`, `flag = 2`, `on = "insert"`.
-            let flag = r.flag.map(|b| format!(", flag = {b}")).unwrap_or_default();
-            let transforms = if r.transforms.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    ", transform = [{}]",
-                    r.transforms
-                        .iter()
-                        .map(|t| format!("\"{}\"", transform_word(*t)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            let on = if r.on == crate::mapping::model::When::Insert {
-                ", on = \"insert\""
-            } else {
-                ""
-            };
-            format!("    {:<22} ← {src}{transforms}{flag}{on}", r.column)
-        };
-        for r in m.rules.iter().filter(|r| r.at == 0) {
+        for r in m.rules.iter().filter(|r| r.at == i + 1) {
             println!("{}", describe(r));
         }
-        for (i, j) in m.joined.iter().enumerate() {
-            println!(
-                "  joined {} (one row per user: {} = user key)",
-                j.table, j.parent
-            );
-            for r in m.rules.iter().filter(|r| r.at == i + 1) {
-                println!("{}", describe(r));
+    }
+    for c in &m.children {
+        let primary = match &c.primary {
+            PrimaryMark::Pointer { column, .. } => {
+                format!("{}.{column} points at the primary", m.table)
             }
-        }
-        for c in &m.children {
-            let primary = match &c.primary {
-                crate::mapping::compile::PrimaryMark::Pointer { column, .. } => {
-                    format!("{}.{column} points at the primary", m.table)
-                }
-                crate::mapping::compile::PrimaryMark::Flag { column, .. } => {
-                    format!("{column} marks the primary")
-                }
-                crate::mapping::compile::PrimaryMark::First => {
-                    "the lowest key is the primary".into()
-                }
-            };
-            println!(
-                "  children {} ← {} (one row per value; {primary})",
-                c.table, c.attr
-            );
-            for r in &c.rules {
-                println!("{}", describe(r));
-            }
-        }
-        if !m.protect.is_empty() {
-            let rows = crate::store::users::protected(&db, m, 21).await?;
-            println!(
-                "protected: {} row(s){} — SCIM never adopts or changes them (users.protect)",
-                rows.len().min(20),
-                if rows.len() > 20 { " or more" } else { "" }
-            );
-            for (key, name, i) in rows.iter().take(20) {
-                println!(
-                    "    {key:<10} {:<32} {}",
-                    name.as_deref().unwrap_or("-"),
-                    m.protect[*i].reason
-                );
-            }
-        }
-        if let Some(g) = &m.host_groups {
-            println!(
-                "groups:   {} (key {}), members in {} ({}, {}); on_delete = \"{}\"",
-                g.table,
-                g.key.name,
-                g.members.table,
-                g.members.group,
-                g.members.user,
-                on_delete_word(g.on_delete)
-            );
-            for r in g.rules.iter().chain(&g.members.rules) {
-                println!("{}", describe(r));
-            }
-        } else {
-            println!("groups:   kept in the bridge only (no [groups] section)");
+            PrimaryMark::Flag { column, .. } => format!("{column} marks the primary"),
+            PrimaryMark::First => "the lowest key is the primary".into(),
+        };
+        println!(
+            "  children {} ← {} (one row per value; {primary})",
+            c.table, c.attr
+        );
+        for r in &c.rules {
+            println!("{}", describe(r));
         }
     }
-    let errors = compiled.problems.iter().filter(|p| p.error).count();
-    let warnings = compiled.problems.len() - errors;
-    for p in &compiled.problems {
+}
+
+/// One rule as a line: the column, then where its value comes from in the mapping file's own
+/// words (`transform = [...]`, `flag = 2`, `on = "insert"`).
+fn describe(r: &Rule) -> String {
+    let src = match &r.source {
+        Source::Attr(a) => a.text.clone(),
+        Source::Const(v) => format!("constant {}", v.display()),
+        Source::Now => "now".to_string(),
+        Source::Template(_) => format!(
+            "template of {}",
+            r.attrs()
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let flag = r.flag.map(|b| format!(", flag = {b}")).unwrap_or_default();
+    let transforms = if r.transforms.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", transform = [{}]",
+            r.transforms
+                .iter()
+                .map(|t| format!("\"{}\"", transform_word(*t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let on = if r.on == When::Insert {
+        ", on = \"insert\""
+    } else {
+        ""
+    };
+    format!("    {:<22} ← {src}{transforms}{flag}{on}", r.column)
+}
+
+/// The rows `[[users.protect]]` keeps out of SCIM's reach (the first 20).
+async fn describe_protected(db: &Db, m: &UserMapping) -> anyhow::Result<()> {
+    if m.protect.is_empty() {
+        return Ok(());
+    }
+    let rows = crate::store::users::protected(db, m, 21).await?;
+    println!(
+        "protected: {} row(s){} — SCIM never adopts or changes them (users.protect)",
+        rows.len().min(20),
+        if rows.len() > 20 { " or more" } else { "" }
+    );
+    for (key, name, i) in rows.iter().take(20) {
+        println!(
+            "    {key:<10} {:<32} {}",
+            name.as_deref().unwrap_or("-"),
+            m.protect[*i].reason
+        );
+    }
+    Ok(())
+}
+
+/// Where groups are kept: the host's group and membership tables with their rules, or the
+/// bridge's own tables.
+fn describe_groups(m: &UserMapping) {
+    let Some(g) = &m.host_groups else {
+        println!("groups:   kept in the bridge only (no [groups] section)");
+        return;
+    };
+    println!(
+        "groups:   {} (key {}), members in {} ({}, {}); on_delete = \"{}\"",
+        g.table,
+        g.key.name,
+        g.members.table,
+        g.members.group,
+        g.members.user,
+        on_delete_word(g.on_delete)
+    );
+    for r in g.rules.iter().chain(&g.members.rules) {
+        println!("{}", describe(r));
+    }
+}
+
+/// Every problem, then the counts; failure when any is an error.
+fn print_problems(problems: &[Problem]) -> ExitCode {
+    let errors = problems.iter().filter(|p| p.error).count();
+    let warnings = problems.len() - errors;
+    for p in problems {
         println!("{p}");
     }
     println!("{errors} error(s), {warnings} warning(s)");
-    Ok(if errors > 0 {
+    if errors > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// `on_delete` as the mapping file spells it.

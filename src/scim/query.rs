@@ -70,109 +70,132 @@ impl Projection {
         let Value::Object(src) = resource else {
             return resource;
         };
-        let canon = |p: &AttrPath| -> Option<(Option<String>, String, Option<String>)> {
-            if let Some(ext) = rt.extension(&p.to_string()) {
-                return Some((Some(ext.id.clone()), String::new(), None));
-            }
-            let r = rt.resolve(p).ok()?;
-            Some((
-                r.urn.map(str::to_string),
-                r.attr.name.to_string(),
-                r.sub.map(|s| s.name.to_string()),
-            ))
-        };
-        let mut out = Map::new();
-        if !self.attributes.is_empty() {
-            for key in ["schemas", "id"] {
-                if let Some(v) = src.get(key) {
-                    out.insert(key.into(), v.clone());
-                }
-            }
-            for p in &self.attributes {
-                let Some((urn, attr, sub)) = canon(p) else {
-                    continue;
-                };
-                let (from, to) = match &urn {
-                    None => (Some(&src), &mut out),
-                    Some(u) => {
-                        let from = src.get(u).and_then(Value::as_object);
-                        let to = out
-                            .entry(u.clone())
-                            .or_insert_with(|| Value::Object(Map::new()));
-                        let Some(to) = to.as_object_mut() else {
-                            continue;
-                        };
-                        if attr.is_empty() {
-                            if let Some(f) = from {
-                                to.extend(f.clone());
-                            }
-                            continue;
-                        }
-                        (from, to)
-                    }
-                };
-                let Some(v) = from.and_then(|f| f.get(&attr)) else {
-                    continue;
-                };
-                match sub {
-                    None => {
-                        to.insert(attr, v.clone());
-                    }
-                    Some(sub) => {
-                        let pick = |x: &Value| {
-                            x.get(&sub).map(|sv| {
-                                Value::Object(Map::from_iter([(sub.clone(), sv.clone())]))
-                            })
-                        };
-                        let picked = match v {
-                            Value::Array(items) => {
-                                Value::Array(items.iter().filter_map(pick).collect())
-                            }
-                            other => pick(other).unwrap_or(Value::Null),
-                        };
-                        merge(to, attr, picked);
-                    }
-                }
-            }
-            out.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));
+        Value::Object(if self.attributes.is_empty() {
+            self.exclude(rt, src)
         } else {
-            out = src;
-            for p in &self.excluded {
-                let Some((urn, attr, sub)) = canon(p) else {
-                    continue;
-                };
-                if urn.is_none() && (attr == "id" || attr == "schemas") {
-                    continue;
-                }
-                let container = match &urn {
-                    None => Some(&mut out),
-                    Some(u) if attr.is_empty() => {
-                        out.remove(u);
-                        continue;
-                    }
-                    Some(u) => out.get_mut(u).and_then(Value::as_object_mut),
-                };
-                let Some(c) = container else { continue };
-                match sub {
-                    None => {
-                        c.remove(&attr);
-                    }
-                    Some(sub) => match c.get_mut(&attr) {
-                        Some(Value::Array(items)) => items
-                            .iter_mut()
-                            .filter_map(Value::as_object_mut)
-                            .for_each(|o| {
-                                o.remove(&sub);
-                            }),
-                        Some(Value::Object(o)) => {
-                            o.remove(&sub);
-                        }
-                        _ => {}
-                    },
-                }
+            self.include(rt, &src)
+        })
+    }
+
+    /// `attributes`: `schemas`, `id` and the attributes asked for, nothing else.
+    fn include(&self, rt: &ResourceType, src: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = Map::new();
+        for key in ["schemas", "id"] {
+            if let Some(v) = src.get(key) {
+                out.insert(key.into(), v.clone());
             }
         }
-        Value::Object(out)
+        for p in &self.attributes {
+            if let Some(canon) = canonical(rt, p) {
+                include_one(src, &mut out, canon);
+            }
+        }
+        out.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));
+        out
+    }
+
+    /// `excludedAttributes`: everything but the attributes named (never `schemas` or `id`).
+    fn exclude(&self, rt: &ResourceType, mut out: Map<String, Value>) -> Map<String, Value> {
+        for p in &self.excluded {
+            if let Some(canon) = canonical(rt, p) {
+                exclude_one(&mut out, canon);
+            }
+        }
+        out
+    }
+}
+
+/// A path as the resource spells it: the extension's URN (for an extension attribute), the
+/// attribute's name (empty for a whole extension) and the sub-attribute's.
+type Canon = (Option<String>, String, Option<String>);
+
+/// `p` resolved against the resource type; `None` for an attribute it does not have.
+fn canonical(rt: &ResourceType, p: &AttrPath) -> Option<Canon> {
+    if let Some(ext) = rt.extension(&p.to_string()) {
+        return Some((Some(ext.id.clone()), String::new(), None));
+    }
+    let r = rt.resolve(p).ok()?;
+    Some((
+        r.urn.map(str::to_string),
+        r.attr.name.to_string(),
+        r.sub.map(|s| s.name.to_string()),
+    ))
+}
+
+/// Copies one requested attribute (or sub-attribute, or whole extension) from `src` to `out`.
+fn include_one(src: &Map<String, Value>, out: &mut Map<String, Value>, canon: Canon) {
+    let (urn, attr, sub) = canon;
+    let (from, to) = match &urn {
+        None => (Some(src), out),
+        Some(u) => {
+            let from = src.get(u).and_then(Value::as_object);
+            let to = out
+                .entry(u.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            let Some(to) = to.as_object_mut() else {
+                return;
+            };
+            if attr.is_empty() {
+                if let Some(f) = from {
+                    to.extend(f.clone());
+                }
+                return;
+            }
+            (from, to)
+        }
+    };
+    let Some(v) = from.and_then(|f| f.get(&attr)) else {
+        return;
+    };
+    match sub {
+        None => {
+            to.insert(attr, v.clone());
+        }
+        Some(sub) => {
+            let pick = |x: &Value| {
+                x.get(&sub)
+                    .map(|sv| Value::Object(Map::from_iter([(sub.clone(), sv.clone())])))
+            };
+            let picked = match v {
+                Value::Array(items) => Value::Array(items.iter().filter_map(pick).collect()),
+                other => pick(other).unwrap_or(Value::Null),
+            };
+            merge(to, attr, picked);
+        }
+    }
+}
+
+/// Removes one excluded attribute (or sub-attribute, or whole extension) from `out`.
+fn exclude_one(out: &mut Map<String, Value>, canon: Canon) {
+    let (urn, attr, sub) = canon;
+    if urn.is_none() && (attr == "id" || attr == "schemas") {
+        return;
+    }
+    let container = match &urn {
+        None => Some(out),
+        Some(u) if attr.is_empty() => {
+            out.remove(u);
+            return;
+        }
+        Some(u) => out.get_mut(u).and_then(Value::as_object_mut),
+    };
+    let Some(c) = container else { return };
+    match sub {
+        None => {
+            c.remove(&attr);
+        }
+        Some(sub) => match c.get_mut(&attr) {
+            Some(Value::Array(items)) => items
+                .iter_mut()
+                .filter_map(Value::as_object_mut)
+                .for_each(|o| {
+                    o.remove(&sub);
+                }),
+            Some(Value::Object(o)) => {
+                o.remove(&sub);
+            }
+            _ => {}
+        },
     }
 }
 

@@ -177,21 +177,7 @@ fn render_in(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred, row: Option<usize>) {
         Pred::False => {
             q.raw("1=0");
         }
-        Pred::And(v) | Pred::Or(v) => {
-            let joiner = if matches!(p, Pred::And(_)) {
-                " AND "
-            } else {
-                " OR "
-            };
-            q.raw("(");
-            for (i, x) in v.iter().enumerate() {
-                if i > 0 {
-                    q.raw(joiner);
-                }
-                render_in(q, ctx, x, row);
-            }
-            q.raw(")");
-        }
+        Pred::And(v) | Pred::Or(v) => render_junction(q, ctx, p, v, row),
         Pred::Not(x) => {
             q.raw("NOT (");
             render_in(q, ctx, x, row);
@@ -201,20 +187,7 @@ fn render_in(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred, row: Option<usize>) {
             table,
             parent,
             conditions,
-        } => {
-            q.raw("EXISTS (SELECT 1 FROM ")
-                .ident(table)
-                .raw(" x WHERE x.")
-                .ident(parent)
-                .raw(" = ")
-                .ident(HOST_ALIAS)
-                .raw(".")
-                .ident(ctx.key);
-            for (c, v) in conditions {
-                q.raw(" AND x.").ident(c).raw(" = ").bind(v.clone());
-            }
-            q.raw(")");
-        }
+        } => render_exists(q, ctx, table, parent, conditions),
         Pred::AnyChild(i, inner) => {
             let i = *i;
             child_exists(q, ctx, i, |q| render_in(q, ctx, inner, Some(i)));
@@ -236,86 +209,140 @@ fn render_in(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred, row: Option<usize>) {
         } if row == Some(*i) => {
             column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case);
         }
-        Pred::Present(t) => match t {
-            Target::ExternalId => {
-                external_id_subquery(q, ctx, |q| {
-                    q.raw("l.external_id IS NOT NULL AND l.external_id <> ''");
-                });
-            }
-            Target::Key => {
-                q.raw("1=1");
-            }
-            Target::Member => {
-                q.ident(HOST_ALIAS)
-                    .raw(".")
-                    .ident(ctx.key)
-                    .raw(" IN (SELECT group_id FROM scim_group_members)");
-            }
-            Target::Column(c) => present(q, ctx.dialect, HOST_ALIAS, c),
-            Target::Joined(i, c) => present(q, ctx.dialect, &table_alias(i + 1), c),
-            Target::Child(i, c) => child_exists(q, ctx, *i, |q| present(q, ctx.dialect, "c", c)),
-        },
+        Pred::Present(t) => render_present(q, ctx, t),
         Pred::Cmp {
             target,
             op,
             value,
             fold_case,
-        } => match target {
-            Target::ExternalId => {
-                let (op, value, fold) = (*op, value.clone(), *fold_case);
-                external_id_subquery(q, ctx, move |q| {
-                    compare(
-                        q,
-                        ctx.dialect,
-                        |q| {
-                            q.raw("l.external_id");
-                        },
-                        op,
-                        &value,
-                        fold,
-                        ColumnKind::Text,
-                    );
-                });
-            }
-            Target::Member => {
-                // Only equality reaches here (the group filter translation refuses the rest).
-                q.ident(HOST_ALIAS)
-                    .raw(".")
-                    .ident(ctx.key)
-                    .raw(" IN (SELECT group_id FROM scim_group_members WHERE member_key = ");
-                q.bind(value.clone()).raw(")");
-                let _ = (op, fold_case);
-            }
-            Target::Key => {
-                let key = ctx.key.to_string();
+        } => render_compare(q, ctx, target, op, value, fold_case),
+    }
+}
+
+/// `Pred::And` / `Pred::Or`: the parts joined, in parentheses.
+fn render_junction(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred, v: &[Pred], row: Option<usize>) {
+    let joiner = if matches!(p, Pred::And(_)) {
+        " AND "
+    } else {
+        " OR "
+    };
+    q.raw("(");
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            q.raw(joiner);
+        }
+        render_in(q, ctx, x, row);
+    }
+    q.raw(")");
+}
+
+/// `Pred::Exists`: `EXISTS (SELECT 1 FROM <table> x WHERE x.parent = h.key AND <conditions>)`.
+fn render_exists(
+    q: &mut Sql,
+    ctx: &PredCtx<'_>,
+    table: &str,
+    parent: &str,
+    conditions: &[(String, HostValue)],
+) {
+    q.raw("EXISTS (SELECT 1 FROM ")
+        .ident(table)
+        .raw(" x WHERE x.")
+        .ident(parent)
+        .raw(" = ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(ctx.key);
+    for (c, v) in conditions {
+        q.raw(" AND x.").ident(c).raw(" = ").bind(v.clone());
+    }
+    q.raw(")");
+}
+
+/// `Pred::Present` outside a child row's `EXISTS`.
+fn render_present(q: &mut Sql, ctx: &PredCtx<'_>, t: &Target) {
+    match t {
+        Target::ExternalId => {
+            external_id_subquery(q, ctx, |q| {
+                q.raw("l.external_id IS NOT NULL AND l.external_id <> ''");
+            });
+        }
+        Target::Key => {
+            q.raw("1=1");
+        }
+        Target::Member => {
+            q.ident(HOST_ALIAS)
+                .raw(".")
+                .ident(ctx.key)
+                .raw(" IN (SELECT group_id FROM scim_group_members)");
+        }
+        Target::Column(c) => present(q, ctx.dialect, HOST_ALIAS, c),
+        Target::Joined(i, c) => present(q, ctx.dialect, &table_alias(i + 1), c),
+        Target::Child(i, c) => child_exists(q, ctx, *i, |q| present(q, ctx.dialect, "c", c)),
+    }
+}
+
+/// `Pred::Cmp` outside a child row's `EXISTS` (arguments as the variant holds them).
+fn render_compare(
+    q: &mut Sql,
+    ctx: &PredCtx<'_>,
+    target: &Target,
+    op: &CompareOp,
+    value: &HostValue,
+    fold_case: &bool,
+) {
+    match target {
+        Target::ExternalId => {
+            let (op, value, fold) = (*op, value.clone(), *fold_case);
+            external_id_subquery(q, ctx, move |q| {
                 compare(
                     q,
                     ctx.dialect,
                     |q| {
-                        q.ident(HOST_ALIAS).raw(".").ident(&key);
+                        q.raw("l.external_id");
                     },
-                    *op,
-                    value,
-                    false,
-                    ctx.key_kind,
+                    op,
+                    &value,
+                    fold,
+                    ColumnKind::Text,
                 );
-            }
-            Target::Column(c) => {
-                column_compare(q, ctx.dialect, HOST_ALIAS, c, *op, value, *fold_case)
-            }
-            Target::Joined(i, c) => column_compare(
+            });
+        }
+        Target::Member => {
+            // Only equality reaches here (the group filter translation refuses the rest).
+            q.ident(HOST_ALIAS)
+                .raw(".")
+                .ident(ctx.key)
+                .raw(" IN (SELECT group_id FROM scim_group_members WHERE member_key = ");
+            q.bind(value.clone()).raw(")");
+            let _ = (op, fold_case);
+        }
+        Target::Key => {
+            let key = ctx.key.to_string();
+            compare(
                 q,
                 ctx.dialect,
-                &table_alias(i + 1),
-                c,
+                |q| {
+                    q.ident(HOST_ALIAS).raw(".").ident(&key);
+                },
                 *op,
                 value,
-                *fold_case,
-            ),
-            Target::Child(i, c) => child_exists(q, ctx, *i, |q| {
-                column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case)
-            }),
-        },
+                false,
+                ctx.key_kind,
+            );
+        }
+        Target::Column(c) => column_compare(q, ctx.dialect, HOST_ALIAS, c, *op, value, *fold_case),
+        Target::Joined(i, c) => column_compare(
+            q,
+            ctx.dialect,
+            &table_alias(i + 1),
+            c,
+            *op,
+            value,
+            *fold_case,
+        ),
+        Target::Child(i, c) => child_exists(q, ctx, *i, |q| {
+            column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case)
+        }),
     }
 }
 
