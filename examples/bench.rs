@@ -558,132 +558,88 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
     let targets = Arc::new(seed_ids(backend, &url, 2000).await);
     let mut figures = Vec::new();
     for conc in CONCURRENCY {
-        figures.push((conc, bridge_figures(&bridge, &targets, users, conc).await));
+        let mut f = Vec::new();
+        let b = bridge.clone();
+        f.push(
+            measure_bridge(
+                &bridge,
+                &format!("POST /Users (Okta create), concurrency {conc}"),
+                1000,
+                conc,
+                move |_, i| {
+                    let b = b.clone();
+                    async move {
+                        b.call(
+                            Method::POST,
+                            "/Users",
+                            Some(&okta_user(&format!("c{conc}x{i}@okta.example"), i)),
+                        )
+                        .await
+                        .0 == 201
+                    }
+                },
+            )
+            .await,
+        );
+        let b = bridge.clone();
+        f.push(
+            measure_bridge(
+                &bridge,
+                &format!("GET /Users?filter=userName eq, concurrency {conc}"),
+                5000,
+                conc,
+                move |_, i| {
+                    let b = b.clone();
+                    async move {
+                        b.call(
+                            Method::GET,
+                            &format!(
+                                "/Users?filter=userName%20eq%20%22seed{}%40example.com%22",
+                                (i * 7919) % users
+                            ),
+                            None,
+                        )
+                        .await
+                        .0 == 200
+                    }
+                },
+            )
+            .await,
+        );
+        let (b, t) = (bridge.clone(), targets.clone());
+        f.push(measure_bridge(&bridge, &format!("PATCH /Users/{{id}} (active), concurrency {conc}"), 1000, conc, move |_, i| {
+            let (b, t) = (b.clone(), t.clone());
+            async move {
+                let p = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": i % 2 == 1}}]});
+                b.call(Method::PATCH, &format!("/Users/{}", t[i % t.len()].0), Some(&p)).await.0 == 200
+            }
+        }).await);
+        let (b, t) = (bridge.clone(), targets.clone());
+        f.push(
+            measure_bridge(
+                &bridge,
+                &format!("PUT /Users/{{id}}, concurrency {conc}"),
+                1000,
+                conc,
+                move |_, i| {
+                    let (b, t) = (b.clone(), t.clone());
+                    async move {
+                        let (id, login) = &t[(i + 1000) % t.len()];
+                        b.call(
+                            Method::PUT,
+                            &format!("/Users/{id}"),
+                            Some(&okta_user(login, i)),
+                        )
+                        .await
+                        .0 == 200
+                    }
+                },
+            )
+            .await,
+        );
+        figures.push((conc, f));
     }
-    let (paging_s, seen) = page_through(&bridge).await;
-    if backend == Backend::Sqlite {
-        if let Some(size) = std::env::var("BENCH_GROUP")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-        {
-            group_scenario(&bridge, &targets, size).await;
-        }
-    }
-    let rss_mb = bridge.peak_rss_mb();
-    println!(
-        "{:<52} {:>8.1} MB",
-        "bridge peak RSS (VmHWM of the serve process)", rss_mb
-    );
-    let ready_ms = bridge.ready_ms;
-    Arc::try_unwrap(bridge).ok().unwrap().stop();
-    if let Some((admin, name)) = scratch {
-        let mut a = AsyncPgConnection::establish(&admin).await.unwrap();
-        let _ = a
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
-    }
-    Report {
-        backend,
-        ready_ms,
-        raw,
-        bridge: figures,
-        paging_s,
-        paged: seen,
-        rss_mb,
-    }
-}
-
-/// Creates, `userName eq` GETs, PATCH deactivations and PUTs at concurrency `conc`.
-async fn bridge_figures(
-    bridge: &Arc<Bridge>,
-    targets: &Arc<Vec<(String, String)>>,
-    users: usize,
-    conc: usize,
-) -> Vec<Figure> {
-    let mut f = Vec::new();
-    let b = bridge.clone();
-    f.push(
-        measure_bridge(
-            bridge,
-            &format!("POST /Users (Okta create), concurrency {conc}"),
-            1000,
-            conc,
-            move |_, i| {
-                let b = b.clone();
-                async move {
-                    b.call(
-                        Method::POST,
-                        "/Users",
-                        Some(&okta_user(&format!("c{conc}x{i}@okta.example"), i)),
-                    )
-                    .await
-                    .0 == 201
-                }
-            },
-        )
-        .await,
-    );
-    let b = bridge.clone();
-    f.push(
-        measure_bridge(
-            bridge,
-            &format!("GET /Users?filter=userName eq, concurrency {conc}"),
-            5000,
-            conc,
-            move |_, i| {
-                let b = b.clone();
-                async move {
-                    b.call(
-                        Method::GET,
-                        &format!(
-                            "/Users?filter=userName%20eq%20%22seed{}%40example.com%22",
-                            (i * 7919) % users
-                        ),
-                        None,
-                    )
-                    .await
-                    .0 == 200
-                }
-            },
-        )
-        .await,
-    );
-    let (b, t) = (bridge.clone(), targets.clone());
-    f.push(measure_bridge(bridge, &format!("PATCH /Users/{{id}} (active), concurrency {conc}"), 1000, conc, move |_, i| {
-        let (b, t) = (b.clone(), t.clone());
-        async move {
-            let p = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": i % 2 == 1}}]});
-            b.call(Method::PATCH, &format!("/Users/{}", t[i % t.len()].0), Some(&p)).await.0 == 200
-        }
-    }).await);
-    let (b, t) = (bridge.clone(), targets.clone());
-    f.push(
-        measure_bridge(
-            bridge,
-            &format!("PUT /Users/{{id}}, concurrency {conc}"),
-            1000,
-            conc,
-            move |_, i| {
-                let (b, t) = (b.clone(), t.clone());
-                async move {
-                    let (id, login) = &t[(i + 1000) % t.len()];
-                    b.call(
-                        Method::PUT,
-                        &format!("/Users/{id}"),
-                        Some(&okta_user(login, i)),
-                    )
-                    .await
-                    .0 == 200
-                }
-            },
-        )
-        .await,
-    );
-    f
-}
-
-/// Pages through every user, as Okta's import does: (seconds, users seen).
-async fn page_through(bridge: &Bridge) -> (f64, usize) {
+    // Paging through everything, as Okta's import does.
     let started = Instant::now();
     let (mut start, mut seen) = (1, 0);
     let mut page_times = Vec::new();
@@ -720,7 +676,36 @@ async fn page_through(bridge: &Bridge) -> (f64, usize) {
         "{:<52} {:>8.2} s   ({seen} users, pages of 100)",
         "paging GET /Users", paging_s
     );
-    (paging_s, seen)
+    if backend == Backend::Sqlite {
+        if let Some(size) = std::env::var("BENCH_GROUP")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            group_scenario(&bridge, &targets, size).await;
+        }
+    }
+    let rss_mb = bridge.peak_rss_mb();
+    println!(
+        "{:<52} {:>8.1} MB",
+        "bridge peak RSS (VmHWM of the serve process)", rss_mb
+    );
+    let ready_ms = bridge.ready_ms;
+    Arc::try_unwrap(bridge).ok().unwrap().stop();
+    if let Some((admin, name)) = scratch {
+        let mut a = AsyncPgConnection::establish(&admin).await.unwrap();
+        let _ = a
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
+    Report {
+        backend,
+        ready_ms,
+        raw,
+        bridge: figures,
+        paging_s,
+        paged: seen,
+        rss_mb,
+    }
 }
 
 async fn group_scenario(bridge: &Arc<Bridge>, targets: &[(String, String)], size: usize) {
