@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use crate::config::Settings;
 use crate::mapping::compile::{PrimaryMark, Problem, Rule, Source, UserMapping};
-use crate::mapping::model::{OnDelete, When};
+use crate::mapping::model::When;
 use crate::mapping::transform::Transform;
 use crate::mapping::HostTable;
 use crate::store::{migrate, Db};
@@ -39,7 +39,7 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         m.key.name,
         t.columns.len(),
         m.rules.len(),
-        on_delete_word(m.on_delete)
+        m.on_delete.as_str()
     );
     for r in m.rules.iter().filter(|r| r.at == 0) {
         println!("{}", describe(r));
@@ -143,7 +143,7 @@ fn describe_groups(m: &UserMapping) {
         g.members.table,
         g.members.group,
         g.members.user,
-        on_delete_word(g.on_delete)
+        g.on_delete.as_str()
     );
     for r in g.rules.iter().chain(&g.members.rules) {
         println!("{}", describe(r));
@@ -162,16 +162,6 @@ fn print_problems(problems: &[Problem]) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// `on_delete` as the mapping file spells it.
-fn on_delete_word(d: OnDelete) -> &'static str {
-    match d {
-        OnDelete::Deactivate => "deactivate",
-        OnDelete::Delete => "delete",
-        OnDelete::Ignore => "ignore",
-        OnDelete::SoftDelete => "soft_delete",
     }
 }
 
@@ -207,8 +197,7 @@ mod tests {
             OnDelete::Ignore,
             OnDelete::SoftDelete,
         ] {
-            let parsed: toml::Value =
-                toml::from_str(&format!("x = \"{}\"", on_delete_word(d))).unwrap();
+            let parsed: toml::Value = toml::from_str(&format!("x = \"{}\"", d.as_str())).unwrap();
             let back: OnDelete = parsed["x"].clone().try_into().unwrap();
             assert_eq!(back, d);
         }
