@@ -13,11 +13,16 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{json, Value};
 
+/// These tests load the server to its limits and measure what it does there; run together
+/// (and with both other backends' runs) on a 2-core machine they would measure each other.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn patch(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
 async fn two_hundred_concurrent_creates_all_land_once(b: Backend) {
+    let _one_at_a_time = HEAVY.lock().await;
     let app = Arc::new(spawn_app(b).await);
     let before = app.count("SELECT COUNT(*) FROM users").await;
     let mut tasks = Vec::new();
@@ -64,6 +69,7 @@ async fn two_hundred_concurrent_creates_all_land_once(b: Backend) {
 /// behave like some serial order: every address present once (no lost update), and the name
 /// one of those written.
 async fn concurrent_patches_apply_in_some_serial_order(b: Backend) {
+    let _one_at_a_time = HEAVY.lock().await;
     // GLPI keeps addresses as child rows: the read-modify-write spans two tables.
     let app = Arc::new(spawn_helpdesk(b, "glpi", "glpi").await);
     let r = app
@@ -340,6 +346,7 @@ async fn assert_whole(b: Backend, url: &str, acknowledged: usize) -> usize {
 /// lacks its account, address or link, and no link lacks its row — on three osTicket tables
 /// plus the bridge's own, every backend.
 async fn sigkill_mid_transaction_leaves_no_half_written_user(b: Backend) {
+    let _one_at_a_time = HEAVY.lock().await;
     let mut load = start_load(b).await;
     load.child.kill().unwrap(); // SIGKILL
     load.child.wait().unwrap();
@@ -355,6 +362,7 @@ async fn sigkill_mid_transaction_leaves_no_half_written_user(b: Backend) {
 /// acknowledged — new connections are refused, the process exits 0, and nothing is stored
 /// half-written.
 async fn sigterm_under_load_finishes_in_flight_requests(b: Backend) {
+    let _one_at_a_time = HEAVY.lock().await;
     let mut load = start_load(b).await;
     let pid = load.child.id().to_string();
     assert!(std::process::Command::new("kill")
@@ -386,6 +394,7 @@ async fn sigterm_under_load_finishes_in_flight_requests(b: Backend) {
 /// a hang or a 500), every acknowledged create is in the database afterwards, and the same
 /// process serves again without a restart.
 async fn database_away_during_load_loses_no_acknowledged_write(b: Backend) {
+    let _one_at_a_time = HEAVY.lock().await;
     if b == Backend::Sqlite {
         return; // an embedded file cannot go away like a server
     }
@@ -474,6 +483,7 @@ async fn database_away_during_load_loses_no_acknowledged_write(b: Backend) {
 /// Clients that send headers and then trickle (or never send) the body are cut off by the
 /// request timeout, and meanwhile other clients are served.
 async fn slow_bodies_time_out_without_holding_the_server(b: Backend) {
+    let _one_at_a_time = HEAVY.lock().await;
     let app = spawn_with(
         b,
         Options {

@@ -179,6 +179,7 @@ fn transform_word(t: Transform) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::model::OnDelete;
 
     #[test]
     fn words_are_the_ones_the_mapping_file_accepts() {
