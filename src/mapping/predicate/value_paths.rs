@@ -6,10 +6,12 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::mapping::compile::{compile, parse_str};
+use crate::mapping::compile::{compile, parse_str, UserMapping};
 use crate::mapping::convert::tests::col;
 use crate::mapping::convert::ChildRow;
-use crate::mapping::host::HostTable;
+use crate::mapping::host::{ColumnKind, HostTable};
+use crate::scim::filter::Filter;
+use crate::scim::ScimError;
 
 fn build(toml: &str, tables: Vec<HostTable>) -> UserMapping {
     let c = compile(
