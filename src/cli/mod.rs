@@ -417,7 +417,14 @@ async fn compile_mapping(
         vec![]
     };
     let main = tables.get(&file.users.table).cloned();
-    Ok((mapping::compile(&file, &tables, &all), main))
+    let mut compiled = mapping::compile(&file, &tables, &all);
+    // Tables that cannot roll back (MySQL MyISAM): a table-wide fact the mapping cannot see.
+    let live: Vec<&str> = tables.values().map(|t| t.name.as_str()).collect();
+    let engines = introspect::engines(db, &live).await?;
+    compiled
+        .problems
+        .extend(mapping::compile::engine_problems(&file, &tables, &engines));
+    Ok((compiled, main))
 }
 
 async fn run_migrate(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {

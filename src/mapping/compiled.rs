@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::host::ColumnKind;
+use super::host::{ColumnKind, Storage};
 use super::model::{AdoptState, Direction, KeyGenerate, OnDelete, When};
 use super::transform::Transform;
 use super::value::HostValue;
@@ -22,6 +22,9 @@ pub struct Rule {
     pub has_default: bool,
     pub max_len: Option<u32>,
     pub int_range: Option<(i64, i64)>,
+    /// How the column stores values beyond its kind: a date, an enum's labels (and the type
+    /// writes cast to), bytes holding text.
+    pub storage: Storage,
     pub source: Source,
     pub on: When,
     pub direction: Direction,
@@ -53,9 +56,10 @@ impl Rule {
     pub fn writes(&self) -> bool {
         self.direction != Direction::FromHost
     }
+    /// Whether reads take an attribute from this column: an attribute's, or a template's
+    /// that names attributes (a random fill is never read back).
     pub fn reads(&self) -> bool {
-        self.direction != Direction::ToHost
-            && matches!(self.source, Source::Attr(_) | Source::Template(_))
+        self.direction != Direction::ToHost && !self.attrs().is_empty()
     }
     pub fn attr(&self) -> Option<&AttrTarget> {
         match &self.source {
@@ -71,7 +75,7 @@ impl Rule {
                 .iter()
                 .filter_map(|p| match p {
                     TemplatePart::Attr(t) => Some(t),
-                    TemplatePart::Text(_) => None,
+                    TemplatePart::Text(_) | TemplatePart::Random(_) => None,
                 })
                 .collect(),
             _ => vec![],
@@ -83,14 +87,160 @@ impl Rule {
 pub enum Source {
     Attr(AttrTarget),
     Const(HostValue),
+    /// The time of the write, in the column's form (see [`HostValue::now`]).
     Now,
+    /// Text made from parts on every write that writes the column. `value = { random = N }`
+    /// is a template of one [`TemplatePart::Random`] part: made anew for each row inserted,
+    /// never read back.
     Template(Vec<TemplatePart>),
+}
+
+impl Source {
+    /// What feeds the column, in the mapping file's words (for listings such as `check`'s).
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Attr(a) => a.text.clone(),
+            Source::Const(v) => format!("constant {}", v.display()),
+            Source::Now => "now".into(),
+            Source::Template(parts) => match parts.as_slice() {
+                [TemplatePart::Random(r)] => r.describe(),
+                parts => format!(
+                    "template \"{}\"",
+                    parts.iter().map(TemplatePart::describe).collect::<String>()
+                ),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplatePart {
     Text(String),
     Attr(AttrTarget),
+    /// A fresh secret of `len` characters drawn from `alphabet` by the operating system's
+    /// random source, for each row inserted.
+    Random(RandomFill),
+}
+
+impl TemplatePart {
+    /// The part as a template writes it: text, `{attribute}`.
+    pub fn describe(&self) -> String {
+        match self {
+            TemplatePart::Text(t) => t.clone(),
+            TemplatePart::Attr(a) => format!("{{{}}}", a.text),
+            TemplatePart::Random(r) => format!("{{{}}}", r.describe()),
+        }
+    }
+}
+
+/// `value = { random = 32, alphabet = "hex" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RandomFill {
+    pub len: usize,
+    pub alphabet: Alphabet,
+}
+
+impl RandomFill {
+    pub fn describe(&self) -> String {
+        format!(
+            "random {} characters ({}), new for each row inserted",
+            self.len,
+            self.alphabet.name()
+        )
+    }
+
+    /// The secret's strength: bits of entropy.
+    pub fn bits(&self) -> f64 {
+        self.len as f64 * (self.alphabet.chars().len() as f64).log2()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alphabet {
+    /// `A-Z a-z 0-9`
+    Alphanumeric,
+    /// `0-9 a-f`
+    Hex,
+    /// `A-Z a-z 0-9 - _` (URL- and cookie-safe)
+    Base64Url,
+    /// `0-9`
+    Digits,
+}
+
+impl Alphabet {
+    pub const NAMES: &'static str =
+        "\"alphanumeric\" (default), \"hex\", \"base64url\", \"digits\"";
+
+    pub fn parse(name: &str) -> Option<Alphabet> {
+        Some(match name {
+            "alphanumeric" => Alphabet::Alphanumeric,
+            "hex" => Alphabet::Hex,
+            "base64url" => Alphabet::Base64Url,
+            "digits" => Alphabet::Digits,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Alphabet::Alphanumeric => "alphanumeric",
+            Alphabet::Hex => "hex",
+            Alphabet::Base64Url => "base64url",
+            Alphabet::Digits => "digits",
+        }
+    }
+
+    pub fn chars(self) -> &'static [u8] {
+        match self {
+            Alphabet::Alphanumeric => {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            }
+            Alphabet::Hex => b"0123456789abcdef",
+            Alphabet::Base64Url => {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            }
+            Alphabet::Digits => b"0123456789",
+        }
+    }
+}
+
+/// A value a write puts into a column that is not a SCIM attribute's: a constant, or the
+/// time of the write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fill {
+    Value(HostValue),
+    /// The current time in the column's form (see [`HostValue::now`]).
+    Now {
+        kind: ColumnKind,
+        storage: Storage,
+    },
+}
+
+/// Column values a deletion writes (`soft_delete = { is_deleted = 1, deleted_at = "now" }`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Assignments(pub Vec<(String, Fill)>);
+
+impl Assignments {
+    /// The columns and the values to write now: each `"now"` is the current time, taken
+    /// when this is called.
+    pub fn iter(&self) -> std::vec::IntoIter<(String, HostValue)> {
+        let now = chrono::Utc::now().naive_utc();
+        self.0
+            .iter()
+            .map(|(c, f)| {
+                let v = match f {
+                    Fill::Value(v) => v.clone(),
+                    Fill::Now { kind, storage } => HostValue::now(*kind, storage, now),
+                };
+                (c.clone(), v)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Where in a SCIM resource a rule reads and writes, with canonical names.
@@ -125,7 +275,8 @@ pub struct Joined {
     pub conditions: Vec<(String, HostValue)>,
 }
 
-/// `column = one of values` (or, negated, none of them).
+/// `column = one of values` (or, negated, none of them). A NULL among the values
+/// (`{ null = true }` in the mapping) means `column IS NULL`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     pub column: String,
@@ -199,7 +350,8 @@ pub struct UserMapping {
     pub scope: Vec<Condition>,
     /// Rows SCIM never adopts or changes, each with who they are.
     pub protect: Vec<Protect>,
-    pub soft_delete: Vec<(String, HostValue)>,
+    /// What `on_delete = "soft_delete"` writes.
+    pub soft_delete: Assignments,
     pub joined: Vec<Joined>,
     pub children: Vec<Child>,
     pub resource_type: ResourceType,
@@ -224,7 +376,7 @@ pub struct GroupMapping {
     pub key: KeyColumn,
     pub match_column: Option<String>,
     pub on_delete: OnDelete,
-    pub soft_delete: Vec<(String, HostValue)>,
+    pub soft_delete: Assignments,
     /// Rules over the Group resource (`displayName`, constants).
     pub rules: Vec<Rule>,
     pub members: Members,

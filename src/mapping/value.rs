@@ -4,10 +4,10 @@
 //! databases) and parsed here by the column's kind; writes bind values of the column's kind,
 //! which PostgreSQL insists on.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-use super::host::ColumnKind;
+use super::host::{ColumnKind, Storage, TypeName};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum HostValue {
@@ -17,9 +17,45 @@ pub enum HostValue {
     Bool(bool),
     /// UTC.
     Timestamp(NaiveDateTime),
+    /// A calendar date (`date` columns), bound as a date: each database stores it in its own
+    /// form (SQLite as `YYYY-MM-DD` text).
+    Date(NaiveDate),
+    /// A value of a type the drivers cannot bind (a PostgreSQL enum): bound as the inner value
+    /// inside `CAST(? AS "schema"."type")`. The type comes from introspection.
+    Cast(Box<HostValue>, TypeName),
 }
 
 impl HostValue {
+    /// The value itself, without the cast it is bound with.
+    pub fn plain(&self) -> &HostValue {
+        match self {
+            HostValue::Cast(v, _) => v.plain(),
+            v => v,
+        }
+    }
+
+    /// `value` as `storage` needs it bound: inside a cast to the column's type where the
+    /// database names one (a PostgreSQL enum), as it is otherwise.
+    pub fn typed(value: HostValue, storage: &Storage) -> HostValue {
+        match (storage.cast(), value) {
+            (_, v @ HostValue::Cast(..)) => v,
+            (Some(ty), v) => HostValue::Cast(Box::new(v), ty.clone()),
+            (None, v) => v,
+        }
+    }
+
+    /// The current time `now` (UTC) in the form a column of `kind` and `storage` holds it: a
+    /// timestamp, a date, `YYYY-MM-DD HH:MM:SS` text, or seconds since 1970 (UNIX time) in an
+    /// integer column.
+    pub fn now(kind: ColumnKind, storage: &Storage, now: NaiveDateTime) -> HostValue {
+        match (kind, storage) {
+            (_, Storage::Date) => HostValue::Date(now.date()),
+            (ColumnKind::Text, _) => HostValue::Text(now.format("%Y-%m-%d %H:%M:%S").to_string()),
+            (ColumnKind::Int, _) => HostValue::Int(now.and_utc().timestamp()),
+            _ => HostValue::Timestamp(now),
+        }
+    }
+
     /// The value as the database's text cast shows it (keys, pointers); `None` for NULL.
     pub fn display_text(&self) -> Option<String> {
         match self {
@@ -28,6 +64,8 @@ impl HostValue {
             HostValue::Int(n) => Some(n.to_string()),
             HostValue::Bool(b) => Some(i64::from(*b).to_string()),
             HostValue::Timestamp(t) => Some(t.to_string()),
+            HostValue::Date(d) => Some(d.format("%Y-%m-%d").to_string()),
+            HostValue::Cast(v, _) => v.display_text(),
         }
     }
 
@@ -37,12 +75,13 @@ impl HostValue {
             HostValue::Int(n) => Some(*n),
             HostValue::Bool(b) => Some(i64::from(*b)),
             HostValue::Text(s) => s.trim().parse().ok(),
+            HostValue::Cast(v, _) => v.as_int(),
             _ => None,
         }
     }
 
     pub fn is_null(&self) -> bool {
-        matches!(self, HostValue::Null(_))
+        matches!(self.plain(), HostValue::Null(_))
     }
 
     /// A display form for `preview` and messages (never used to build SQL).
@@ -53,6 +92,8 @@ impl HostValue {
             HostValue::Int(i) => i.to_string(),
             HostValue::Bool(b) => b.to_string(),
             HostValue::Timestamp(t) => t.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
+            HostValue::Date(d) => d.format("%Y-%m-%d").to_string(),
+            HostValue::Cast(v, _) => v.display(),
         }
     }
 
@@ -107,6 +148,10 @@ impl HostValue {
             HostValue::Timestamp(t) => {
                 Value::String(t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
             }
+            HostValue::Date(d) => {
+                HostValue::Timestamp(d.and_time(chrono::NaiveTime::MIN)).to_json()
+            }
+            HostValue::Cast(v, _) => v.to_json(),
         }
     }
 
@@ -114,7 +159,7 @@ impl HostValue {
     /// text cast) would leave it as it is. Strict, unlike [`HostValue::loosely_equals`]:
     /// `"Alice"` and `"alice"` differ, and so do `"a"` and `"a "`.
     pub fn same_as_stored(&self, stored: &HostValue) -> bool {
-        match (self, stored) {
+        match (self.plain(), stored.plain()) {
             (HostValue::Null(_), HostValue::Null(_)) => true,
             (HostValue::Null(_), _) | (_, HostValue::Null(_)) => false,
             (HostValue::Text(a), HostValue::Text(b)) => a == b,
@@ -124,6 +169,10 @@ impl HostValue {
                 i64::from(*b) == *n
             }
             (HostValue::Timestamp(a), HostValue::Timestamp(b)) => a == b,
+            (HostValue::Date(d), HostValue::Timestamp(t))
+            | (HostValue::Timestamp(t), HostValue::Date(d)) => {
+                *t == d.and_time(chrono::NaiveTime::MIN)
+            }
             (a, b) => a.display_text() == b.display_text(),
         }
     }
@@ -131,7 +180,7 @@ impl HostValue {
     /// Loose equality used when reversing value maps: `1` equals `"1"` and `true`.
     pub fn loosely_equals(&self, other: &HostValue) -> bool {
         fn norm(v: &HostValue) -> String {
-            match v {
+            match v.plain() {
                 HostValue::Bool(b) => i64::from(*b).to_string(),
                 HostValue::Text(s) => match parse_bool(s) {
                     Some(b) if !s.trim().chars().all(|c| c.is_ascii_digit()) => {
@@ -139,6 +188,9 @@ impl HostValue {
                     }
                     _ => s.trim().to_string(),
                 },
+                HostValue::Date(d) => {
+                    HostValue::Timestamp(d.and_time(chrono::NaiveTime::MIN)).display()
+                }
                 other => other.display(),
             }
         }
@@ -249,6 +301,58 @@ mod tests {
         assert_eq!(
             HostValue::from_db_text(ColumnKind::Text, None),
             HostValue::Null(ColumnKind::Text)
+        );
+    }
+
+    #[test]
+    fn now_in_each_column_form() {
+        let now =
+            NaiveDateTime::parse_from_str("2026-03-01 12:34:56", "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(
+            HostValue::now(ColumnKind::Int, &Storage::Plain, now),
+            HostValue::Int(1_772_368_496)
+        );
+        assert_eq!(
+            HostValue::now(ColumnKind::Timestamp, &Storage::Date, now),
+            HostValue::Date(now.date())
+        );
+        assert_eq!(
+            HostValue::now(ColumnKind::Text, &Storage::Plain, now),
+            HostValue::Text("2026-03-01 12:34:56".into())
+        );
+        assert_eq!(
+            HostValue::now(ColumnKind::TimestampTz, &Storage::Plain, now),
+            HostValue::Timestamp(now)
+        );
+        // A date is the stored midnight it reads back as.
+        let stored = HostValue::from_db_text(ColumnKind::Timestamp, Some("2026-03-01"));
+        assert!(HostValue::Date(now.date()).same_as_stored(&stored));
+        assert!(HostValue::Date(now.date()).loosely_equals(&stored));
+    }
+
+    #[test]
+    fn a_cast_value_is_its_inner_value_except_when_bound() {
+        let ty = TypeName {
+            schema: "public".into(),
+            name: "user_type".into(),
+        };
+        let storage = Storage::Enum {
+            labels: vec!["agent".into()],
+            cast: Some(ty.clone()),
+        };
+        let v = HostValue::typed(HostValue::Text("agent".into()), &storage);
+        assert_eq!(
+            v,
+            HostValue::Cast(Box::new(HostValue::Text("agent".into())), ty)
+        );
+        assert_eq!(HostValue::typed(v.clone(), &storage), v, "cast once");
+        assert!(v.same_as_stored(&HostValue::Text("agent".into())));
+        assert!(v.loosely_equals(&HostValue::Text("agent".into())));
+        assert_eq!(v.to_json(), json!("agent"));
+        assert!(HostValue::typed(HostValue::Null(ColumnKind::Text), &storage).is_null());
+        assert_eq!(
+            HostValue::typed(HostValue::Text("x".into()), &Storage::Plain),
+            HostValue::Text("x".into())
         );
     }
 

@@ -80,11 +80,14 @@ pub fn ci_equals(q: &mut Sql, d: Dialect, alias: &str, col: &str, value: &str) {
 }
 
 /// A sort key on a host column; `fold` sorts case-insensitively (attributes that are not
-/// `caseExact`, like userName).
+/// `caseExact`, like userName). PostgreSQL folds the column's text (`lower` takes text, and an
+/// enum column has no `lower` of its own; for text columns the cast changes nothing).
 pub fn order_by(q: &mut Sql, d: Dialect, alias: &str, col: &str, fold: bool) {
     match (d, fold) {
         (Dialect::Postgres, true) => {
-            q.raw("lower(").ident(alias).raw(".").ident(col).raw(")");
+            q.raw("lower(");
+            cast_text(q, d, Some(alias), col);
+            q.raw(")");
         }
         (Dialect::Sqlite, true) => {
             q.ident(alias).raw(".").ident(col).raw(" COLLATE NOCASE");

@@ -1,7 +1,7 @@
 //! Reads the live schema of a host table (columns, types, defaults, keys, indexes) so the
 //! mapping can be validated against what really exists.
 
-use crate::mapping::host::{ColumnKind, HostColumn, HostTable};
+use crate::mapping::host::{pg_enum_type, ColumnKind, HostColumn, HostTable, Storage};
 
 use super::dialect::Dialect;
 use super::sql::Sql;
@@ -17,9 +17,23 @@ struct HostIndex {
 }
 
 /// Classifies a declared type as each database reports it (`varchar(255)`, `int(10)
-/// unsigned`, `tinyint(1)`, `timestamp without time zone`, SQLite affinities …).
+/// unsigned`, `tinyint(1)`, `timestamp without time zone`, SQLite affinities …). Dates are
+/// timestamps (written as dates, see [`Storage::Date`]); enumerated types and MySQL/SQLite
+/// binary strings are text (see [`Storage`]).
 fn column_kind(dialect: Dialect, ty: &str) -> Option<ColumnKind> {
     let t = ty.trim().to_ascii_lowercase();
+    let base = t.split(['(', ' ']).next().unwrap_or("");
+    if base == "date" {
+        return Some(ColumnKind::Timestamp);
+    }
+    if dialect != Dialect::Postgres
+        && matches!(
+            base,
+            "blob" | "tinyblob" | "mediumblob" | "longblob" | "varbinary" | "binary"
+        )
+    {
+        return Some(ColumnKind::Text);
+    }
     if dialect == Dialect::Mysql && t.starts_with("tinyint(1)") {
         return Some(ColumnKind::Bool);
     }
@@ -130,8 +144,33 @@ pub async fn tables(db: &Db) -> Result<Vec<String>, StoreError> {
         .collect())
 }
 
-/// The table's description, or `None` when it does not exist.
+/// The name the database gives the table the mapping calls `name`: that name, else the one
+/// table whose name equals it ignoring case (PostgreSQL folds unquoted names to lower case,
+/// MySQL and SQLite keep them as created). `None` when several differ from it only in case.
+async fn live_name(db: &Db, name: &str) -> Result<Option<String>, StoreError> {
+    let all = tables(db).await?;
+    if all.iter().any(|t| t == name) {
+        return Ok(Some(name.to_string()));
+    }
+    let same: Vec<&String> = all
+        .iter()
+        .filter(|t| t.eq_ignore_ascii_case(name))
+        .collect();
+    Ok(match same.as_slice() {
+        [one] => Some((*one).clone()),
+        // Not listed (a view SQLite does not list as a table): read as written.
+        [] => Some(name.to_string()),
+        _ => None,
+    })
+}
+
+/// The table's description (under the name the database spells it with, found ignoring
+/// case), or `None` when it does not exist or several tables differ from `name` only in case.
 pub async fn table(db: &Db, name: &str) -> Result<Option<HostTable>, StoreError> {
+    let Some(live) = live_name(db, name).await? else {
+        return Ok(None);
+    };
+    let name = live.as_str();
     let mut c = db.reader().await?;
     let columns = match db.dialect {
         Dialect::Sqlite => sqlite_columns(&mut c, name).await?,
@@ -148,7 +187,10 @@ pub async fn table(db: &Db, name: &str) -> Result<Option<HostTable>, StoreError>
     };
     let mut columns = columns;
     for col in &mut columns {
-        if col.kind == Some(ColumnKind::Text) && !has_ci_index(db.dialect, &indexes, col) {
+        // Enumerated and binary columns cannot hold the logins a case-insensitive lookup is for.
+        let textual = col.storage() == Storage::Plain;
+        if col.kind == Some(ColumnKind::Text) && textual && !has_ci_index(db.dialect, &indexes, col)
+        {
             col.ci_index_advice = Some(ci_index_advice(db.dialect, name, &col.name));
         }
     }
@@ -234,7 +276,11 @@ async fn pg_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreE
          c.is_nullable::text, c.column_default::text, c.is_identity::text, c.character_maximum_length::text, \
          CASE WHEN EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
            WHERE i.indisprimary AND i.indrelid = (quote_ident(current_schema()) || '.' || quote_ident(c.table_name::text))::regclass \
-           AND a.attname = c.column_name) THEN 'YES' ELSE 'NO' END \
+           AND a.attname = c.column_name) THEN 'YES' ELSE 'NO' END, \
+         c.udt_schema::text, \
+         (SELECT array_to_json(array_agg(e.enumlabel::text ORDER BY e.enumsortorder))::text \
+           FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid \
+           WHERE c.data_type = 'USER-DEFINED' AND t.typname = c.udt_name AND n.nspname = c.udt_schema) \
          FROM information_schema.columns c WHERE c.table_schema = current_schema() AND c.table_name = ",
     )
     .text(table)
@@ -243,7 +289,16 @@ async fn pg_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreE
         .await?
         .into_iter()
         .map(|r| {
-            let ty = r.get(1).unwrap_or("").to_string();
+            // An enum: its type and labels, in the form `HostColumn::storage` reads.
+            let labels: Option<Vec<String>> = r.get(8).and_then(|j| serde_json::from_str(j).ok());
+            let ty = match labels {
+                Some(labels) => pg_enum_type(
+                    r.get(7).unwrap_or("public"),
+                    r.get(1).unwrap_or(""),
+                    &labels,
+                ),
+                None => r.get(1).unwrap_or("").to_string(),
+            };
             let default = r.get(3);
             let generated =
                 r.get(4) == Some("YES") || default.is_some_and(|d| d.starts_with("nextval("));
@@ -308,10 +363,10 @@ async fn mysql_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, Sto
     q.raw(
         "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), \
          CAST(EXTRA AS CHAR), CAST(CHARACTER_MAXIMUM_LENGTH AS CHAR), CAST(COLLATION_NAME AS CHAR), CAST(COLUMN_KEY AS CHAR) \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ",
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND CAST(TABLE_NAME AS BINARY) = CAST(",
     )
     .text(table)
-    .raw(" ORDER BY ORDINAL_POSITION");
+    .raw(" AS BINARY) ORDER BY ORDINAL_POSITION");
     Ok(c.rows(q)
         .await?
         .into_iter()
@@ -341,9 +396,10 @@ async fn mysql_indexes(c: &mut Conn, table: &str) -> Result<Vec<HostIndex>, Stor
     let mut q = Sql::new();
     q.raw(
         "SELECT CAST(INDEX_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(NON_UNIQUE AS CHAR) FROM information_schema.STATISTICS \
-         WHERE TABLE_SCHEMA = DATABASE() AND SEQ_IN_INDEX = 1 AND TABLE_NAME = ",
+         WHERE TABLE_SCHEMA = DATABASE() AND SEQ_IN_INDEX = 1 AND CAST(TABLE_NAME AS BINARY) = CAST(",
     )
-    .text(table);
+    .text(table)
+    .raw(" AS BINARY)");
     Ok(c.rows(q)
         .await?
         .into_iter()
@@ -354,9 +410,68 @@ async fn mysql_indexes(c: &mut Conn, table: &str) -> Result<Vec<HostIndex>, Stor
         .collect())
 }
 
+/// Whether a MySQL/MariaDB storage engine rolls back a transaction's writes.
+fn rolls_back(engine: &str) -> bool {
+    matches!(
+        engine.to_ascii_lowercase().as_str(),
+        "innodb" | "xtradb" | "rocksdb" | "tokudb" | "ndbcluster" | "ndb"
+    )
+}
+
+/// The tables among `names` (as the database spells them) whose storage engine cannot roll
+/// back a transaction, with the engine (MySQL/MariaDB MyISAM, MEMORY, CSV, ARCHIVE, Aria, …).
+/// SQLite and PostgreSQL tables always can.
+pub async fn engines(db: &Db, names: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+    if db.dialect != Dialect::Mysql || names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut c = db.reader().await?;
+    let mut q = Sql::new();
+    q.raw("SELECT CAST(TABLE_NAME AS CHAR), CAST(ENGINE AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND ENGINE IS NOT NULL");
+    Ok(c.rows(q)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.get(0)?.to_string(), r.get(1)?.to_string())))
+        .filter(|(t, e)| names.contains(&t.as_str()) && !rolls_back(e))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engines_that_roll_back() {
+        assert!(rolls_back("InnoDB"));
+        for e in ["MyISAM", "MEMORY", "CSV", "Aria", "ARCHIVE"] {
+            assert!(!rolls_back(e), "{e}");
+        }
+    }
+
+    #[test]
+    fn enums_dates_and_binary_strings_are_mappable() {
+        use ColumnKind::*;
+        let pg_enum = pg_enum_type("public", "user_type", &["agent".into(), "customer".into()]);
+        for (d, t, k) in [
+            (Dialect::Postgres, pg_enum.as_str(), Text),
+            (Dialect::Mysql, "enum('agent','customer')", Text),
+            (Dialect::Mysql, "longblob", Text),
+            (Dialect::Mysql, "varbinary(255)", Text),
+            (Dialect::Mysql, "blob", Text),
+            (Dialect::Sqlite, "BLOB", Text),
+            (Dialect::Postgres, "date", Timestamp),
+            (Dialect::Mysql, "date", Timestamp),
+            (Dialect::Sqlite, "DATE", Timestamp),
+        ] {
+            assert_eq!(column_kind(d, t), Some(k), "{d} {t}");
+        }
+        assert_eq!(
+            column_kind(Dialect::Postgres, "bytea"),
+            None,
+            "bytea is not text"
+        );
+        assert_eq!(column_kind(Dialect::Postgres, "daterange"), None);
+    }
 
     #[test]
     fn integer_ranges_where_the_database_enforces_them() {

@@ -2,11 +2,12 @@
 //! bound, every identifier from the validated mapping.
 
 use crate::mapping::compile::{PrimaryMark, UserMapping};
+use crate::mapping::host::Storage;
 use crate::mapping::{ColumnKind, HostValue, Pred, Target};
 use crate::scim::filter::CompareOp;
 
 use super::dialect::{
-    glob_escape, int_cast_type, like_escape, table_alias, text_type, Dialect, HOST_ALIAS,
+    cast_text, glob_escape, int_cast_type, like_escape, table_alias, text_type, Dialect, HOST_ALIAS,
 };
 use super::sql::Sql;
 
@@ -207,7 +208,8 @@ fn render_in(q: &mut Sql, ctx: &PredCtx<'_>, p: &Pred, row: Option<usize>) {
             value,
             fold_case,
         } if row == Some(*i) => {
-            column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case);
+            let cast = text_cast(ctx, &Target::Child(*i, c.clone()), *fold_case);
+            column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case, cast);
         }
         Pred::Present(t) => render_present(q, ctx, t),
         Pred::Cmp {
@@ -330,7 +332,16 @@ fn render_compare(
                 ctx.key_kind,
             );
         }
-        Target::Column(c) => column_compare(q, ctx.dialect, HOST_ALIAS, c, *op, value, *fold_case),
+        Target::Column(c) => column_compare(
+            q,
+            ctx.dialect,
+            HOST_ALIAS,
+            c,
+            *op,
+            value,
+            *fold_case,
+            text_cast(ctx, target, *fold_case),
+        ),
         Target::Joined(i, c) => column_compare(
             q,
             ctx.dialect,
@@ -339,9 +350,11 @@ fn render_compare(
             *op,
             value,
             *fold_case,
+            text_cast(ctx, target, *fold_case),
         ),
         Target::Child(i, c) => child_exists(q, ctx, *i, |q| {
-            column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case)
+            let cast = text_cast(ctx, target, *fold_case);
+            column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case, cast)
         }),
     }
 }
@@ -361,6 +374,45 @@ fn present(q: &mut Sql, d: Dialect, alias: &str, c: &str) {
     });
 }
 
+/// Whether comparisons read the column through a text cast: a PostgreSQL enum (which
+/// compares with no text value, and has no `lower`), and on MySQL a binary column compared
+/// case-insensitively (bytes compare exactly; as text they follow the connection's collation).
+fn text_cast(ctx: &PredCtx<'_>, target: &Target, fold: bool) -> bool {
+    let Some(m) = ctx.users else {
+        return false;
+    };
+    let storage = match target {
+        Target::Column(c) => m.rules.iter().find(|r| r.at == 0 && &r.column == c),
+        Target::Joined(i, c) => m.rules.iter().find(|r| r.at == i + 1 && &r.column == c),
+        Target::Child(i, c) => m
+            .children
+            .get(*i)
+            .and_then(|ch| ch.rules.iter().find(|r| &r.column == c)),
+        _ => None,
+    }
+    .map(|r| &r.storage);
+    match storage {
+        Some(s @ Storage::Enum { .. }) => s.cast().is_some(),
+        Some(Storage::Binary) => fold && ctx.dialect == Dialect::Mysql,
+        _ => false,
+    }
+}
+
+/// The kind of column a value compares with.
+fn kind_of(v: &HostValue) -> ColumnKind {
+    match v {
+        HostValue::Text(_) => ColumnKind::Text,
+        HostValue::Int(_) => ColumnKind::Int,
+        HostValue::Bool(_) => ColumnKind::Bool,
+        HostValue::Timestamp(_) | HostValue::Date(_) => ColumnKind::Timestamp,
+        HostValue::Null(k) => *k,
+        HostValue::Cast(v, _) => kind_of(v),
+    }
+}
+
+/// `cast`: compare the column as text (see [`text_cast`]); a value with a cast (a scope's
+/// enum label) is compared so too.
+#[allow(clippy::too_many_arguments, reason = "one comparison's parts")]
 fn column_compare(
     q: &mut Sql,
     d: Dialect,
@@ -369,14 +421,23 @@ fn column_compare(
     op: CompareOp,
     value: &HostValue,
     fold: bool,
+    cast: bool,
 ) {
-    let kind = match value {
-        HostValue::Text(_) => ColumnKind::Text,
-        HostValue::Int(_) => ColumnKind::Int,
-        HostValue::Bool(_) => ColumnKind::Bool,
-        HostValue::Timestamp(_) => ColumnKind::Timestamp,
-        HostValue::Null(k) => *k,
-    };
+    // A NULL comes only from a mapping's `{ null = true }` (a filter's `eq null` is "not
+    // present"): the column IS NULL.
+    if value.is_null() {
+        q.ident(alias)
+            .raw(".")
+            .ident(c)
+            .raw(if op == CompareOp::Ne {
+                " IS NOT NULL"
+            } else {
+                " IS NULL"
+            });
+        return;
+    }
+    let cast = cast || matches!(value, HostValue::Cast(..));
+    let value = value.plain();
     q.raw("(")
         .ident(alias)
         .raw(".")
@@ -386,12 +447,16 @@ fn column_compare(
         q,
         d,
         |q| {
-            q.ident(alias).raw(".").ident(c);
+            if cast {
+                cast_text(q, d, Some(alias), c);
+            } else {
+                q.ident(alias).raw(".").ident(c);
+            }
         },
         op,
         value,
         fold,
-        kind,
+        kind_of(value),
     );
     q.raw(")");
 }
@@ -732,6 +797,58 @@ mod tests {
         assert_eq!(
             q.describe().0,
             "EXISTS (SELECT 1 FROM \"useremails\" c WHERE c.\"users_id\" = \"h\".\"id\" AND (\"c\".\"email\" IS NOT NULL AND \"c\".\"email\" = ? COLLATE NOCASE))"
+        );
+    }
+
+    #[test]
+    fn null_forms_enum_labels_and_binary_text_compare_as_the_column_needs() {
+        use crate::scim::filter::Filter;
+        let m = crate::mapping::compile::tests::reach_mapping();
+        let sql = |d: Dialect, p: &Pred| {
+            let mut q = Sql::new();
+            render(&mut q, &PredCtx::users(d, &m), p);
+            q.describe()
+        };
+        // The scope: `{ null = true }` is IS NULL, alone or among values; enum labels are
+        // compared with the column's text.
+        let (text, binds) = sql(Dialect::Postgres, &scoped(&m, None).unwrap());
+        for part in [
+            "\"h\".\"DeletedAt\" IS NULL",
+            "((\"h\".\"Archived\" IS NOT NULL AND \"h\".\"Archived\" = ?) OR \"h\".\"Archived\" IS NULL)",
+            "((\"h\".\"Kind\" IS NOT NULL AND CAST(\"h\".\"Kind\" AS TEXT) = ?) OR (\"h\".\"Kind\" IS NOT NULL AND CAST(\"h\".\"Kind\" AS TEXT) = ?))",
+        ] {
+            assert!(text.contains(part), "{part}\n{text}");
+        }
+        assert_eq!(binds, vec!["0", "\"agent\"", "\"customer\""]);
+        let not_null = Pred::Not(Box::new(Pred::Cmp {
+            target: Target::Column("DeletedAt".into()),
+            op: CompareOp::Eq,
+            value: HostValue::Null(ColumnKind::Timestamp),
+            fold_case: false,
+        }));
+        assert_eq!(
+            sql(Dialect::Mysql, &not_null).0,
+            "NOT (\"h\".\"DeletedAt\" IS NULL)"
+        );
+        // A filter on the enum column: its text, folded (userType is not caseExact).
+        let p = m
+            .predicate(&Filter::parse(r#"userType eq "Agent""#).unwrap())
+            .unwrap();
+        assert_eq!(
+            sql(Dialect::Postgres, &p).0,
+            "(\"h\".\"Kind\" IS NOT NULL AND lower(CAST(\"h\".\"Kind\" AS TEXT)) = lower(?))"
+        );
+        // A binary column on MySQL compares as text when case does not matter.
+        let p = m
+            .predicate(&Filter::parse(r#"title co "Boss""#).unwrap())
+            .unwrap();
+        assert_eq!(
+            sql(Dialect::Mysql, &p).0,
+            "(\"h\".\"Signature\" IS NOT NULL AND CAST(\"h\".\"Signature\" AS CHAR) LIKE ? ESCAPE '!')"
+        );
+        assert_eq!(
+            sql(Dialect::Sqlite, &p).0,
+            "(\"h\".\"Signature\" IS NOT NULL AND \"h\".\"Signature\" LIKE ? ESCAPE '!')"
         );
     }
 

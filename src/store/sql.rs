@@ -2,13 +2,13 @@
 //! here, identifiers quoted by diesel for the active backend, and values bound as
 //! parameters — so no value and no identifier is ever spliced into SQL text.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, QueryableByName};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::row::{Field, NamedRow};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp, Untyped};
+use diesel::sql_types::{BigInt, Bool, Date, HasSqlType, Nullable, Text, Timestamp, Untyped};
 use diesel::QueryResult;
 
 use crate::mapping::{ColumnKind, HostValue};
@@ -89,13 +89,30 @@ impl Sql {
                     sql.push_str(&s.replace('"', "\"\""));
                     sql.push('"');
                 }
-                Part::Bind(v) => {
-                    sql.push('?');
-                    binds.push(v.display());
-                }
+                Part::Bind(v) => describe_bind(v, &mut sql, &mut binds),
             }
         }
         (sql, binds)
+    }
+}
+
+/// A bound value in `describe`: `?`, or `CAST(? AS "schema"."type")` for a cast value.
+fn describe_bind(v: &HostValue, sql: &mut String, binds: &mut Vec<String>) {
+    match v {
+        HostValue::Cast(inner, ty) => {
+            sql.push_str("CAST(");
+            describe_bind(inner, sql, binds);
+            for (i, part) in [&ty.schema, &ty.name].into_iter().enumerate() {
+                sql.push_str(if i == 0 { " AS \"" } else { ".\"" });
+                sql.push_str(&part.replace('"', "\"\""));
+                sql.push('"');
+            }
+            sql.push(')');
+        }
+        v => {
+            sql.push('?');
+            binds.push(v.display());
+        }
     }
 }
 
@@ -106,17 +123,35 @@ static NONE_TS: Option<NaiveDateTime> = None;
 
 fn push_value<'b, DB>(out: &mut AstPass<'_, 'b, DB>, v: &'b HostValue) -> QueryResult<()>
 where
-    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Bool> + HasSqlType<Timestamp>,
+    DB: Backend
+        + HasSqlType<Text>
+        + HasSqlType<BigInt>
+        + HasSqlType<Bool>
+        + HasSqlType<Timestamp>
+        + HasSqlType<Date>,
     String: ToSql<Text, DB>,
     i64: ToSql<BigInt, DB>,
     bool: ToSql<Bool, DB>,
     NaiveDateTime: ToSql<Timestamp, DB>,
+    NaiveDate: ToSql<Date, DB>,
 {
     match v {
         HostValue::Text(s) => out.push_bind_param::<Text, String>(s),
         HostValue::Int(i) => out.push_bind_param::<BigInt, i64>(i),
         HostValue::Bool(b) => out.push_bind_param::<Bool, bool>(b),
         HostValue::Timestamp(t) => out.push_bind_param::<Timestamp, NaiveDateTime>(t),
+        HostValue::Date(d) => out.push_bind_param::<Date, NaiveDate>(d),
+        // The type name was read from the live schema; quoted as identifiers.
+        HostValue::Cast(inner, ty) => {
+            out.push_sql("CAST(");
+            push_value(out, inner)?;
+            out.push_sql(" AS ");
+            out.push_identifier(&ty.schema)?;
+            out.push_sql(".");
+            out.push_identifier(&ty.name)?;
+            out.push_sql(")");
+            Ok(())
+        }
         HostValue::Null(kind) => match kind {
             ColumnKind::Text => out.push_bind_param::<Nullable<Text>, Option<String>>(&NONE_TEXT),
             ColumnKind::Int => out.push_bind_param::<Nullable<BigInt>, Option<i64>>(&NONE_INT),
@@ -139,11 +174,17 @@ impl Query for Sql {
 
 impl<DB> QueryFragment<DB> for Sql
 where
-    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Bool> + HasSqlType<Timestamp>,
+    DB: Backend
+        + HasSqlType<Text>
+        + HasSqlType<BigInt>
+        + HasSqlType<Bool>
+        + HasSqlType<Timestamp>
+        + HasSqlType<Date>,
     String: ToSql<Text, DB>,
     i64: ToSql<BigInt, DB>,
     bool: ToSql<Bool, DB>,
     NaiveDateTime: ToSql<Timestamp, DB>,
+    NaiveDate: ToSql<Date, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         if self.uncacheable {
@@ -207,5 +248,32 @@ mod tests {
         let (sql, binds) = q.describe();
         assert_eq!(sql, "SELECT \"a\"\"b\" FROM \"t\" WHERE x = ?");
         assert_eq!(binds, vec!["\"O'Brien; DROP TABLE t\"".to_string()]);
+    }
+
+    #[test]
+    fn a_cast_value_is_bound_inside_a_cast_to_its_quoted_type() {
+        let ty = crate::mapping::host::TypeName {
+            schema: "public".into(),
+            name: "user\"type".into(),
+        };
+        let mut q = Sql::new();
+        q.raw("UPDATE t SET k = ")
+            .bind(HostValue::Cast(
+                Box::new(HostValue::Text("agent".into())),
+                ty,
+            ))
+            .raw(", d = ")
+            .bind(HostValue::Date(
+                NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            ));
+        let (sql, binds) = q.describe();
+        assert_eq!(
+            sql,
+            "UPDATE t SET k = CAST(? AS \"public\".\"user\"\"type\"), d = ?"
+        );
+        assert_eq!(
+            binds,
+            vec!["\"agent\"".to_string(), "2026-03-01".to_string()]
+        );
     }
 }

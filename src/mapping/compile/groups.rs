@@ -2,9 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::problems::{
-    check_not_null, conditions, key_column, missing_table, need_column, single, Problems,
-};
+use super::problems::{assignments, check_not_null, key_column, need_column, need_table, Problems};
 use super::rule::compile_rules;
 use crate::mapping::compiled::{GroupMapping, KeyColumn, Members, Source};
 use crate::mapping::host::{ColumnKind, HostTable};
@@ -18,10 +16,7 @@ pub(super) fn compile_groups(
     all_tables: &[String],
     user_key: Option<&KeyColumn>,
 ) -> Option<GroupMapping> {
-    let Some(table) = tables.get(&g.table) else {
-        missing_table(problems, "groups.table", &g.table, all_tables);
-        return None;
-    };
+    let table = need_table(problems, "groups.table", tables, all_tables, &g.table)?;
     let key = key_column(problems, "groups.key", table, &g.key, g.key_generate);
     let rt = ResourceType::group();
     let (rules, failed) =
@@ -42,9 +37,11 @@ pub(super) fn compile_groups(
             "no column is mapped from \"displayName\"; add e.g. name = { attr = \"displayName\" }",
         );
     }
+    let mut match_column = None;
     if let Some(m) = &g.match_column {
         if let Some(c) = need_column(problems, "groups.match", table, m) {
-            if c.kind != Some(ColumnKind::Text) {
+            match_column = Some(c.name.clone());
+            if c.kind != Some(ColumnKind::Text) || c.storage().labels().is_some() {
                 problems.error(
                     "groups.match",
                     format!(
@@ -58,19 +55,18 @@ pub(super) fn compile_groups(
     if g.on_delete == OnDelete::Deactivate {
         problems.error("groups.on_delete", "groups have no active attribute; use \"ignore\", \"soft_delete\" (with soft_delete = { … }) or \"delete\"");
     }
-    let soft_delete = single(conditions(
+    let soft_delete = assignments(
         problems,
         "groups.soft_delete",
         table,
         g.soft_delete.as_ref(),
-        false,
-    ));
+    );
     if g.on_delete == OnDelete::SoftDelete && soft_delete.is_empty() {
         problems.error("groups.soft_delete", "on_delete = \"soft_delete\" needs the values that mark a group deleted, e.g. soft_delete = { active = false }");
     }
     let mut filled: Vec<&str> = Vec::new();
-    if g.key_generate.is_some() {
-        filled.push(g.key.as_str());
+    if let Some(k) = key.as_ref().filter(|k| k.generate.is_some()) {
+        filled.push(k.name.as_str());
     }
     check_not_null(
         problems,
@@ -85,7 +81,7 @@ pub(super) fn compile_groups(
     Some(GroupMapping {
         table: table.name.clone(),
         key: key?,
-        match_column: g.match_column.clone(),
+        match_column,
         on_delete: g.on_delete,
         soft_delete,
         rules,
@@ -102,12 +98,18 @@ fn compile_members(
     rt: &ResourceType,
     user_key: Option<&KeyColumn>,
 ) -> Option<Members> {
-    let Some(mt) = tables.get(&m.table) else {
-        missing_table(problems, "groups.members.table", &m.table, all_tables);
-        return None;
-    };
-    let gc = need_column(problems, "groups.members.group", mt, &m.group).and_then(|c| c.kind);
-    let uc = need_column(problems, "groups.members.user", mt, &m.user).and_then(|c| c.kind);
+    let mt = need_table(
+        problems,
+        "groups.members.table",
+        tables,
+        all_tables,
+        &m.table,
+    )?;
+    let gcol = need_column(problems, "groups.members.group", mt, &m.group);
+    let ucol = need_column(problems, "groups.members.user", mt, &m.user);
+    let (gc, uc) = (gcol.and_then(|c| c.kind), ucol.and_then(|c| c.kind));
+    let group = gcol.map_or_else(|| m.group.clone(), |c| c.name.clone());
+    let user = ucol.map_or_else(|| m.user.clone(), |c| c.name.clone());
     let (mrules, mfailed) = compile_rules(
         problems,
         "groups.members",
@@ -131,7 +133,7 @@ fn compile_members(
         "groups.members",
         mt,
         &mrules.iter().collect::<Vec<_>>(),
-        &[m.group.as_str(), m.user.as_str()],
+        &[group.as_str(), user.as_str()],
         &mfailed,
     );
     if let (Some(uk), Some(uc)) = (user_key, uc) {
@@ -149,9 +151,9 @@ fn compile_members(
     }
     Some(Members {
         table: mt.name.clone(),
-        group: m.group.clone(),
+        group,
         group_kind: gc?,
-        user: m.user.clone(),
+        user,
         user_kind: uc?,
         rules: mrules,
     })

@@ -16,6 +16,9 @@ pub(super) fn compile_lookup(
     l: &super::super::model::LookupSection,
     tables: &HashMap<String, HostTable>,
 ) -> Option<Lookup> {
+    if let Some(t) = tables.get(&l.table) {
+        problems.spelled(&format!("{key}.table"), &t.name, &l.table, &t.name);
+    }
     let Some(t) = tables.get(&l.table) else {
         let known: Vec<&str> = tables.keys().map(String::as_str).collect();
         problems.error(
@@ -73,7 +76,7 @@ pub(super) fn compile_lookup(
         );
     }
     if l.create {
-        let filled = [l.column.as_str()];
+        let filled = [c.name.as_str()];
         check_not_null(problems, key, t, &[], &filled, &[]);
     }
     let none = match &l.none {

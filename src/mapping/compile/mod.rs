@@ -15,10 +15,12 @@ mod protect;
 mod related;
 mod rule;
 mod scan;
+#[cfg(test)]
+pub(crate) mod tests;
 mod users;
 
 pub use super::compiled::*;
-pub use scan::{custom_schemas, tables_named};
+pub use scan::{custom_schemas, engine_problems, tables_named};
 pub use users::compile;
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {

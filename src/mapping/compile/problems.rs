@@ -1,17 +1,24 @@
 //! Collecting findings, and the checks every section shares: tables and columns that must
 //! exist (with "did you mean"), keys, conditions, NOT NULL columns nothing fills.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::Problem;
-use crate::mapping::compiled::{Condition, KeyColumn, Rule, Source};
-use crate::mapping::host::{ColumnKind, HostColumn, HostTable};
+use crate::mapping::compiled::{Assignments, Condition, Fill, KeyColumn, Rule, Source};
+use crate::mapping::host::{ColumnKind, HostColumn, HostTable, Storage};
 use crate::mapping::model::{Conditions, KeyGenerate};
 use crate::mapping::value::HostValue;
 
-/// Collects problems, each naming its mapping key.
+/// Collects problems, each naming its mapping key, and the names found only by ignoring
+/// case (said once per table, by [`Problems::finish`]).
 #[derive(Default)]
-pub(super) struct Problems(pub(super) Vec<Problem>);
+pub(super) struct Problems(pub(super) Vec<Problem>, Vec<Spelling>);
+
+/// A name the mapping spells otherwise than the database: (the first mapping key naming it,
+/// the table as the database spells it, as the mapping wrote it, as the database spells it).
+type Spelling = (String, String, String, String);
 
 impl Problems {
     pub(super) fn error(&mut self, key: &str, message: impl Into<String>) {
@@ -31,11 +38,93 @@ impl Problems {
     pub(super) fn has_errors(&self) -> bool {
         self.0.iter().any(|p| p.error)
     }
+
+    /// Records that the mapping's `written` is `live` in the database (table `table`).
+    pub(super) fn spelled(&mut self, key: &str, table: &str, written: &str, live: &str) {
+        if written == live || self.1.iter().any(|(_, t, w, _)| t == table && w == written) {
+            return;
+        }
+        self.1
+            .push((key.into(), table.into(), written.into(), live.into()));
+    }
+
+    /// The problems, with one warning per table whose names the mapping spells otherwise
+    /// than the database, saying which spelling the bridge uses.
+    pub(super) fn finish(mut self) -> Vec<Problem> {
+        let mut tables: Vec<&str> = Vec::new();
+        for (_, t, _, _) in &self.1 {
+            if !tables.contains(&t.as_str()) {
+                tables.push(t);
+            }
+        }
+        let mut notes = Vec::new();
+        for t in tables {
+            let names: Vec<&Spelling> = self.1.iter().filter(|s| s.1 == t).collect();
+            let list: Vec<String> = names
+                .iter()
+                .map(|(_, _, w, l)| format!("\"{w}\" is \"{l}\""))
+                .collect();
+            notes.push(Problem {
+                error: false,
+                key: names[0].0.clone(),
+                message: format!(
+                    "names found by ignoring case in table \"{t}\": {}; the bridge uses the database's spelling (write it so in the mapping to silence this)",
+                    list.join(", ")
+                ),
+            });
+        }
+        self.0.extend(notes);
+        self.0
+    }
+}
+
+/// A table the mapping names, as introspected (found by ignoring case when the database
+/// spells it otherwise); a missing one is reported.
+pub(super) fn need_table<'t>(
+    problems: &mut Problems,
+    key: &str,
+    tables: &'t HashMap<String, HostTable>,
+    all_tables: &[String],
+    name: &str,
+) -> Option<&'t HostTable> {
+    match tables.get(name) {
+        Some(t) => {
+            problems.spelled(key, &t.name, name, &t.name);
+            Some(t)
+        }
+        None => {
+            missing_table(problems, key, name, all_tables);
+            None
+        }
+    }
 }
 
 pub(super) fn missing_table(problems: &mut Problems, key: &str, name: &str, all_tables: &[String]) {
+    let same: Vec<&str> = all_tables
+        .iter()
+        .filter(|t| t.eq_ignore_ascii_case(name))
+        .map(String::as_str)
+        .collect();
+    if same.len() > 1 {
+        problems.error(
+            key,
+            format!(
+                "table \"{name}\" is ambiguous: the database has {}, which differ only in case; write the exact spelling of the one you mean",
+                quoted_list(&same)
+            ),
+        );
+        return;
+    }
+    let lower = name.to_ascii_lowercase();
+    let close: Vec<&str> = all_tables
+        .iter()
+        .map(String::as_str)
+        .filter(|t| edit_distance(&t.to_ascii_lowercase(), &lower) <= 2)
+        .collect();
     let known = if all_tables.is_empty() {
         "the database has no tables".to_string()
+    } else if !close.is_empty() {
+        format!("did you mean {}?", quoted_list(&close))
     } else {
         format!("tables in the database: {}", all_tables.join(", "))
     };
@@ -45,25 +134,49 @@ pub(super) fn missing_table(problems: &mut Problems, key: &str, name: &str, all_
     );
 }
 
-/// A column that must exist, with a "did you mean" when it does not.
+fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// A column that must exist, with a "did you mean" when it does not; found by ignoring case
+/// when the database spells it otherwise (recorded for [`Problems::finish`]).
 pub(super) fn need_column<'t>(
     problems: &mut Problems,
     key: &str,
     table: &'t HostTable,
     name: &str,
 ) -> Option<&'t HostColumn> {
-    let c = table.column(name);
-    if c.is_none() {
-        problems.error(
-            key,
-            format!(
-                "column \"{name}\" does not exist in table \"{}\"{}",
-                table.name,
-                suggest(name, table)
-            ),
+    match table.column(name) {
+        Some(c) => {
+            problems.spelled(key, &table.name, name, &c.name);
+            Some(c)
+        }
+        None => {
+            problems.error(key, no_column(table, name));
+            None
+        }
+    }
+}
+
+/// Why `name` names no column of `table`, with the fix.
+pub(super) fn no_column(table: &HostTable, name: &str) -> String {
+    let same = table.same_but_case(name);
+    if same.len() > 1 {
+        return format!(
+            "column \"{name}\" is ambiguous: table \"{}\" has {}, which differ only in case; write the exact spelling of the one you mean",
+            table.name,
+            quoted_list(&same)
         );
     }
-    c
+    format!(
+        "column \"{name}\" does not exist in table \"{}\"{}",
+        table.name,
+        suggest(name, table)
+    )
 }
 
 pub(super) fn suggest(name: &str, table: &HostTable) -> String {
@@ -103,13 +216,17 @@ pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-pub(super) fn example_value(c: &HostColumn) -> &'static str {
+pub(super) fn example_value(c: &HostColumn) -> String {
+    if let Some(l) = c.storage().labels().and_then(<[String]>::first) {
+        return format!("\"{}\"", l.replace('"', "\\\""));
+    }
     match c.kind {
         Some(ColumnKind::Int) => "0",
         Some(ColumnKind::Bool) => "false",
         Some(ColumnKind::Timestamp | ColumnKind::TimestampTz) => "\"now\"",
         _ => "\"\"",
     }
+    .to_string()
 }
 
 pub(super) fn toml_to_json(v: &toml::Value) -> Value {
@@ -159,7 +276,57 @@ pub(super) fn key_column(
     }
 }
 
-/// `{ column = value | [values] }` checked against the table. Lists only where `lists`.
+/// A constant from the mapping for column `c` (of `kind`): converted to the column's kind,
+/// an enum's label checked, and bound with the column's cast (a PostgreSQL enum).
+pub(super) fn constant_for(
+    c: &HostColumn,
+    kind: ColumnKind,
+    v: &toml::Value,
+) -> Result<HostValue, String> {
+    let h = HostValue::from_json(kind, &toml_to_json(v))
+        .filter(|h| !h.is_null())
+        .ok_or_else(|| format!("{v} cannot be stored in \"{}\" ({})", c.name, c.sql_type))?;
+    let storage = c.storage();
+    Ok(HostValue::typed(label_of(&storage, &c.name, h)?, &storage))
+}
+
+/// For an enumerated column, the label `h` names (its own spelling, or the one label equal to
+/// it ignoring case); an error naming the labels otherwise. Other values pass.
+pub(super) fn label_of(storage: &Storage, column: &str, h: HostValue) -> Result<HostValue, String> {
+    let (Some(labels), HostValue::Text(t)) = (storage.labels(), &h) else {
+        return Ok(h);
+    };
+    match storage.label(t) {
+        Some(l) => Ok(HostValue::Text(l.to_string())),
+        None => Err(format!(
+            "\"{t}\" is not one of the values column \"{column}\" accepts (an enumerated type): {}",
+            labels
+                .iter()
+                .map(|l| format!("\"{l}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// `{ null = true }` / `{ null = false }`: `Some(Ok(flag))`; a table that is not that form
+/// (but has a `null` key) `Some(Err)`; anything else `None`.
+fn null_form(v: &toml::Value) -> Option<Result<bool, String>> {
+    let toml::Value::Table(t) = v else {
+        return None;
+    };
+    let n = t.get("null")?;
+    Some(match (n, t.len()) {
+        (toml::Value::Boolean(b), 1) => Ok(*b),
+        _ => Err(
+            "write { null = true } (the column IS NULL) or { null = false } (IS NOT NULL)".into(),
+        ),
+    })
+}
+
+/// `{ column = value | [values] | { not = … } | { null = true } | { null = false } }` checked
+/// against the table. Lists, `not` and the null forms only where `lists` (scope, protect);
+/// elsewhere one value, which the bridge writes into new rows.
 pub(super) fn conditions(
     problems: &mut Problems,
     key: &str,
@@ -183,10 +350,17 @@ pub(super) fn conditions(
             );
             continue;
         };
+        let not_null = toml::Value::Table(
+            [("null".to_string(), toml::Value::Boolean(true))]
+                .into_iter()
+                .collect(),
+        );
         let (v, negate) = match v {
             toml::Value::Table(t) if lists && t.len() == 1 && t.contains_key("not") => {
                 (&t["not"], true)
             }
+            // `{ null = false }`: not NULL.
+            t if lists && matches!(null_form(t), Some(Ok(false))) => (&not_null, true),
             other => (other, false),
         };
         let values: Vec<&toml::Value> = match v {
@@ -200,14 +374,28 @@ pub(super) fn conditions(
             }
             other => vec![other],
         };
+        let storage = c.storage();
         let mut hv = Vec::new();
         for x in values {
-            match HostValue::from_json(kind, &toml_to_json(x)) {
-                Some(h) if !h.is_null() => hv.push(h),
-                _ => problems.error(
+            match null_form(x) {
+                Some(Ok(true)) if !lists => problems.error(
                     &k,
-                    format!("{x} cannot be stored in \"{col}\" ({})", c.sql_type),
+                    "{ null = true } is available in scope, protect's where and soft_delete; here give one value, which the bridge writes into new rows",
                 ),
+                Some(Ok(true)) if !c.nullable => problems.error(
+                    &k,
+                    format!("column \"{}\" is NOT NULL, so {{ null = true }} matches no row; remove the condition or compare with a value", c.name),
+                ),
+                Some(Ok(true)) => hv.push(HostValue::typed(HostValue::Null(kind), &storage)),
+                Some(Ok(false)) => problems.error(
+                    &k,
+                    "{ null = false } stands alone: write column = { null = false } (IS NOT NULL), or { not = [values] }",
+                ),
+                Some(Err(m)) => problems.error(&k, m),
+                None => match constant_for(c, kind, x) {
+                    Ok(h) => hv.push(h),
+                    Err(m) => problems.error(&k, m),
+                },
             }
         }
         out.push(Condition {
@@ -217,6 +405,107 @@ pub(super) fn conditions(
         });
     }
     out
+}
+
+/// Whether `value = "now"` (or a soft delete's `"now"`) fits column `c` of `kind`: `Err` with
+/// the reason when it cannot, `Ok(Some(warning))` when it can but likely is a mistake (UNIX
+/// time in an integer column whose name says nothing of time).
+pub(super) fn now_fits(c: &HostColumn, kind: ColumnKind) -> Result<Option<String>, String> {
+    let storage = c.storage();
+    match kind {
+        ColumnKind::Timestamp | ColumnKind::TimestampTz => Ok(None),
+        ColumnKind::Text if storage.labels().is_none() => Ok(None),
+        ColumnKind::Int => {
+            if let Some((_, hi)) = c.int_range.filter(|(_, hi)| *hi < i64::from(i32::MAX)) {
+                return Err(format!("value = \"now\" in an integer column writes UNIX time (seconds since 1970), which \"{}\" ({}, at most {hi}) cannot hold; use a wider integer column", c.name, c.sql_type));
+            }
+            let n = c.name.to_ascii_lowercase();
+            let timely = [
+                "time", "date", "stamp", "created", "updated", "modified", "changed", "deleted",
+                "expire", "seen", "login", "epoch", "since", "until", "_at", "_on",
+            ]
+            .iter()
+            .any(|w| n.contains(w))
+                || n.ends_with("at");
+            Ok((!timely).then(|| format!("value = \"now\" writes UNIX time (seconds since 1970) into the integer column \"{}\", whose name does not say it holds a time; if it does not, write a constant", c.name)))
+        }
+        _ => Err(format!(
+            "value = \"now\" needs a timestamp, date, text or integer (UNIX time) column, but \"{}\" is {}",
+            c.name, c.sql_type
+        )),
+    }
+}
+
+/// `soft_delete = { column = value | "now" | { null = true } }`: what a deletion writes.
+pub(super) fn assignments(
+    problems: &mut Problems,
+    key: &str,
+    table: &HostTable,
+    raw: Option<&Conditions>,
+) -> Assignments {
+    let mut out = Vec::new();
+    for (col, v) in raw.into_iter().flatten() {
+        let k = format!("{key}.{col}");
+        let Some(c) = need_column(problems, &k, table, col) else {
+            continue;
+        };
+        let Some(kind) = c.kind else {
+            problems.error(
+                &k,
+                format!(
+                    "column \"{col}\" has type {}, which the bridge cannot write",
+                    c.sql_type
+                ),
+            );
+            continue;
+        };
+        let storage = c.storage();
+        let fill = match (v, null_form(v)) {
+            (toml::Value::String(s), _) if s == "now" => match now_fits(c, kind) {
+                Ok(warning) => {
+                    if let Some(w) = warning {
+                        problems.warn(&k, w);
+                    }
+                    Fill::Now { kind, storage }
+                }
+                Err(m) => {
+                    problems.error(&k, m);
+                    continue;
+                }
+            },
+            (_, Some(Ok(true))) if c.nullable => {
+                Fill::Value(HostValue::typed(HostValue::Null(kind), &storage))
+            }
+            (_, Some(Ok(true))) => {
+                problems.error(
+                    &k,
+                    format!("column \"{}\" is NOT NULL; write a value", c.name),
+                );
+                continue;
+            }
+            (_, Some(Ok(false))) => {
+                problems.error(&k, "a deletion writes values: { null = false } names none; write \"now\", a value or { null = true }");
+                continue;
+            }
+            (_, Some(Err(m))) => {
+                problems.error(&k, m);
+                continue;
+            }
+            (toml::Value::Array(_), _) => {
+                problems.error(&k, "give one value here: the one a deletion writes");
+                continue;
+            }
+            (v, None) => match constant_for(c, kind, v) {
+                Ok(h) => Fill::Value(h),
+                Err(m) => {
+                    problems.error(&k, m);
+                    continue;
+                }
+            },
+        };
+        out.push((c.name.clone(), fill));
+    }
+    Assignments(out)
 }
 
 pub(super) fn single(v: Vec<Condition>) -> Vec<(String, HostValue)> {

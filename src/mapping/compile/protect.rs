@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::problems::{conditions, missing_table, need_column, single, Problems};
+use super::problems::{conditions, need_column, need_table, single, Problems};
 use crate::mapping::compiled::Protect;
 use crate::mapping::host::HostTable;
 use crate::mapping::model::ProtectSection;
@@ -29,8 +29,13 @@ pub(super) fn compile_protect(
             parts.extend(Pred::conditions(&conds));
         }
         if let Some(h) = &p.has {
-            let Some(t) = tables.get(&h.table) else {
-                missing_table(problems, &format!("{key}.has.table"), &h.table, all_tables);
+            let Some(t) = need_table(
+                problems,
+                &format!("{key}.has.table"),
+                tables,
+                all_tables,
+                &h.table,
+            ) else {
                 continue;
             };
             let parent = need_column(problems, &format!("{key}.has.parent"), t, &h.parent);
@@ -56,7 +61,7 @@ pub(super) fn compile_protect(
             described.push(format!("a row of {}", t.name));
             parts.push(Pred::Exists {
                 table: t.name.clone(),
-                parent: h.parent.clone(),
+                parent: parent.map_or_else(|| h.parent.clone(), |p| p.name.clone()),
                 conditions: conds,
             });
         }

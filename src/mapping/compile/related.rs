@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::problems::{
-    check_not_null, conditions, key_column, missing_table, need_column, single, Problems,
+    check_not_null, conditions, key_column, need_column, need_table, single, Problems,
 };
 use super::rule::compile_rules;
 use crate::mapping::compiled::{Child, Joined, PrimaryMark, Rule};
@@ -46,11 +46,15 @@ fn compile_one_joined(
 ) -> Option<(Joined, Vec<Rule>)> {
     let (tables, all_tables, rt) = (schema.tables, schema.all_tables, schema.rt);
     let prefix = format!("users.joined.{}", j.table);
-    let Some(jt) = tables.get(&j.table) else {
-        missing_table(problems, &format!("{prefix}.table"), &j.table, all_tables);
-        return None;
-    };
-    need_column(problems, &format!("{prefix}.parent"), jt, &j.parent);
+    let jt = need_table(
+        problems,
+        &format!("{prefix}.table"),
+        tables,
+        all_tables,
+        &j.table,
+    )?;
+    let parent = need_column(problems, &format!("{prefix}.parent"), jt, &j.parent)
+        .map_or_else(|| j.parent.clone(), |c| c.name.clone());
     let conds = single(conditions(
         problems,
         &format!("{prefix}.where"),
@@ -59,7 +63,7 @@ fn compile_one_joined(
         false,
     ));
     let (jr, jfailed) = compile_rules(problems, &prefix, rt, jt, i + 1, None, &j.columns, tables);
-    let mut filled: Vec<&str> = vec![j.parent.as_str()];
+    let mut filled: Vec<&str> = vec![parent.as_str()];
     filled.extend(conds.iter().map(|(c, _)| c.as_str()));
     check_not_null(
         problems,
@@ -71,7 +75,7 @@ fn compile_one_joined(
     );
     let table = Joined {
         table: jt.name.clone(),
-        parent: j.parent.clone(),
+        parent,
         conditions: conds,
     };
     Some((table, jr))
@@ -105,10 +109,13 @@ fn compile_child(
 ) -> Option<Child> {
     let (tables, all_tables, rt) = (schema.tables, schema.all_tables, schema.rt);
     let prefix = format!("users.children.{}", c.table);
-    let Some(ct) = tables.get(&c.table) else {
-        missing_table(problems, &format!("{prefix}.table"), &c.table, all_tables);
-        return None;
-    };
+    let ct = need_table(
+        problems,
+        &format!("{prefix}.table"),
+        tables,
+        all_tables,
+        &c.table,
+    )?;
     let ckey = key_column(
         problems,
         &format!("{prefix}.key"),
@@ -116,7 +123,8 @@ fn compile_child(
         &c.key,
         c.key_generate,
     );
-    need_column(problems, &format!("{prefix}.parent"), ct, &c.parent);
+    let parent = need_column(problems, &format!("{prefix}.parent"), ct, &c.parent)
+        .map_or_else(|| c.parent.clone(), |col| col.name.clone());
     let attr = match rt.resolve(&AttrPath {
         urn: None,
         attr: c.attr.clone(),
@@ -170,7 +178,7 @@ fn compile_child(
             ),
         );
     }
-    let mut filled: Vec<&str> = vec![c.parent.as_str()];
+    let mut filled: Vec<&str> = vec![parent.as_str()];
     filled.extend(conds.iter().map(|(c, _)| c.as_str()));
     let primary = primary_mark(
         problems,
@@ -183,7 +191,7 @@ fn compile_child(
     );
     if let Some(k) = &ckey {
         if k.generate.is_some() {
-            filled.push(c.key.as_str());
+            filled.push(k.name.as_str());
         }
     }
     check_not_null(
@@ -209,7 +217,7 @@ fn compile_child(
     Some(Child {
         table: ct.name.clone(),
         key,
-        parent: c.parent.clone(),
+        parent,
         attr,
         primary,
         conditions: conds,
@@ -224,9 +232,9 @@ fn compile_child(
 fn primary_mark<'a>(
     problems: &mut Problems,
     prefix: &str,
-    c: &'a ChildSection,
+    c: &ChildSection,
     table: &HostTable,
-    ct: &HostTable,
+    ct: &'a HostTable,
     filled: &mut Vec<&'a str>,
     pointer_columns: &mut Vec<String>,
 ) -> PrimaryMark {
@@ -256,7 +264,7 @@ fn primary_mark<'a>(
         Some((None, Some(flag))) => {
             match need_column(problems, &format!("{prefix}.primary.flag"), ct, flag) {
                 Some(fc) => {
-                    filled.push(flag.as_str());
+                    filled.push(fc.name.as_str());
                     let kind = fc.kind.unwrap_or(ColumnKind::Int);
                     let (on, off) = if kind == ColumnKind::Bool {
                         (HostValue::Bool(true), HostValue::Bool(false))

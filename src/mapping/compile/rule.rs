@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::lookup::compile_lookup;
-use super::problems::{suggest, toml_to_json, Problems};
-use crate::mapping::compiled::{AttrTarget, Rule, Source, TemplatePart};
-use crate::mapping::host::{ColumnKind, HostTable};
-use crate::mapping::model::{ColumnRule, Direction};
+use super::problems::{constant_for, label_of, no_column, now_fits, toml_to_json, Problems};
+use crate::mapping::compiled::{Alphabet, AttrTarget, RandomFill, Rule, Source, TemplatePart};
+use crate::mapping::host::{ColumnKind, HostColumn, HostTable, Storage};
+use crate::mapping::model::{ColumnRule, Direction, When};
 use crate::mapping::transform::Transform;
 use crate::mapping::value::HostValue;
 use crate::scim::patch::PatchPath;
@@ -29,11 +29,26 @@ pub(super) fn compile_rules(
     raw: &BTreeMap<String, ColumnRule>,
     tables: &HashMap<String, HostTable>,
 ) -> (Vec<Rule>, Vec<String>) {
-    let mut rules = Vec::new();
+    let mut rules: Vec<Rule> = Vec::new();
     let mut failed = Vec::new();
+    // The mapping's name for each column mapped so far, by the database's name.
+    let mut named: Vec<(String, &str)> = Vec::new();
     for (column, r) in raw {
+        let key = format!("{prefix}.columns.{column}");
         match compile_rule(rt, table, column, r, child_of) {
-            Ok(mut rule) => {
+            Ok((mut rule, warnings)) => {
+                for w in warnings {
+                    problems.warn(&key, w);
+                }
+                problems.spelled(&key, &table.name, column, &rule.column);
+                if let Some((_, other)) = named.iter().find(|(c, _)| *c == rule.column) {
+                    problems.error(&key, format!(
+                        "\"{column}\" and \"{other}\" are the same column of \"{}\" (its name is \"{}\", matched ignoring case); map it once",
+                        table.name, rule.column
+                    ));
+                    continue;
+                }
+                named.push((rule.column.clone(), column));
                 rule.at = at;
                 if let Some(l) = &r.lookup {
                     let key = format!("{prefix}.columns.{column}.lookup");
@@ -49,9 +64,13 @@ pub(super) fn compile_rules(
                 rules.push(rule)
             }
             Err(messages) => {
-                failed.push(column.clone());
+                failed.push(
+                    table
+                        .column(column)
+                        .map_or(column.clone(), |c| c.name.clone()),
+                );
                 for m in messages {
-                    problems.error(&format!("{prefix}.columns.{column}"), m);
+                    problems.error(&key, m);
                 }
             }
         }
@@ -64,15 +83,18 @@ struct Column<'a> {
     name: &'a str,
     sql_type: &'a str,
     kind: ColumnKind,
+    storage: Storage,
+    host: &'a HostColumn,
 }
 
+/// One rule, with the warnings it deserves.
 pub(super) fn compile_rule(
     rt: &ResourceType,
     table: &HostTable,
     column: &str,
     raw: &ColumnRule,
     child_of: Option<&str>,
-) -> Result<Rule, Vec<String>> {
+) -> Result<(Rule, Vec<String>), Vec<String>> {
     // In a child table, `attr` names a sub-attribute of one value.
     let resolve = |text: &str| match child_of {
         None => attr_target(rt, text),
@@ -88,23 +110,33 @@ pub(super) fn compile_rule(
         }),
     };
     let Some(col) = table.column(column) else {
-        return Err(vec![format!(
-            "column \"{column}\" does not exist in table \"{}\"{}",
-            table.name,
-            suggest(column, table)
-        )]);
+        return Err(vec![no_column(table, column)]);
     };
     let Some(kind) = col.kind else {
-        return Err(vec![format!("column \"{column}\" has type {}, which the bridge cannot map (text, integer, boolean and timestamp columns can be mapped)", col.sql_type)]);
+        return Err(vec![format!("column \"{}\" has type {}, which the bridge cannot map (text, integer, boolean, date and timestamp columns can be mapped, and enumerated and binary ones holding text)", col.name, col.sql_type)]);
     };
     let c = Column {
-        name: column,
+        name: &col.name,
         sql_type: &col.sql_type,
         kind,
+        storage: col.storage(),
+        host: col,
     };
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let transforms = transforms(raw, &mut errors);
-    let source = source(raw, &c, &resolve, &mut errors);
+    let source = source(raw, &c, &resolve, &mut errors, &mut warnings);
+    let random = matches!(&source, Some(Source::Template(p)) if p.iter().any(|x| matches!(x, TemplatePart::Random(_))));
+    if random
+        && (raw.map.is_some()
+            || raw.flag.is_some()
+            || raw.transform.is_some()
+            || raw.default.is_some()
+            || raw.read_default.is_some()
+            || raw.lookup.is_some())
+    {
+        errors.push("value = { random = … } is made by the bridge: remove map, flag, transform, default, read_default and lookup".into());
+    }
     let attr_ty = match &source {
         Some(Source::Attr(t)) => Some(t.ty),
         _ => None,
@@ -118,28 +150,37 @@ pub(super) fn compile_rule(
         check_type_fits(ty, &c, &mut errors);
     }
     let (default, default_attr) = default(raw, &resolve, &mut errors);
+    // A default stored as it is must be a value the column accepts.
+    if let (Some(Value::String(d)), None, true) = (&default, &map, transforms.is_empty()) {
+        if let Err(m) = label_of(&c.storage, c.name, HostValue::Text(d.clone())) {
+            errors.push(format!("default: {m}"));
+        }
+    }
     let Some(source) = source.filter(|_| errors.is_empty()) else {
         return Err(errors);
     };
-    Ok(Rule {
+    let rule = Rule {
         at: 0,
         lookup: None,
         flag: raw.flag,
-        column: column.to_string(),
+        column: col.name.clone(),
         kind,
         nullable: col.nullable,
         has_default: col.has_default || col.generated,
         max_len: col.max_len,
         int_range: col.int_range,
+        storage: c.storage,
         source,
-        on: raw.on,
+        // A secret is made once, when the row is inserted.
+        on: if random { When::Insert } else { raw.on },
         direction: raw.direction,
         transforms,
         default,
         default_attr,
         map,
         read_default: raw.read_default.as_ref().map(toml_to_json),
-    })
+    };
+    Ok((rule, warnings))
 }
 
 fn transforms(raw: &ColumnRule, errors: &mut Vec<String>) -> Vec<Transform> {
@@ -167,6 +208,7 @@ fn source(
     c: &Column<'_>,
     resolve: &dyn Fn(&str) -> Result<AttrTarget, String>,
     errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
 ) -> Option<Source> {
     let (column, kind) = (c.name, c.kind);
     match (&raw.attr, &raw.value) {
@@ -181,7 +223,14 @@ fn source(
                 ));
             }
             match compile_template(raw.template.as_deref().unwrap_or(""), resolve) {
-                Ok(parts) => Some(Source::Template(parts)),
+                Ok(parts) => {
+                    if raw.direction != Direction::ToHost {
+                        if let Some(m) = unsplittable(&parts) {
+                            errors.push(m);
+                        }
+                    }
+                    Some(Source::Template(parts))
+                }
                 Err(m) => {
                     errors.push(m);
                     None
@@ -199,7 +248,7 @@ fn source(
             );
             None
         }
-        (None, Some(v)) => constant(raw, c, v, errors),
+        (None, Some(v)) => constant(raw, c, v, errors, warnings),
         (Some(text), None) => match resolve(text) {
             Ok(t) => Some(Source::Attr(t)),
             Err(m) => {
@@ -210,14 +259,14 @@ fn source(
     }
 }
 
-/// `value = …`: a constant, or `"now"`.
+/// `value = …`: a constant, `"now"`, or `{ random = N, alphabet = "…" }`.
 fn constant(
     raw: &ColumnRule,
     c: &Column<'_>,
     v: &toml::Value,
     errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
 ) -> Option<Source> {
-    let (column, kind) = (c.name, c.kind);
     if raw.direction == Direction::FromHost {
         errors.push(
             "a constant value cannot be read back (direction = \"from_host\"); remove direction"
@@ -225,27 +274,99 @@ fn constant(
         );
     }
     if v.as_str() == Some("now") {
-        if !matches!(
-            kind,
-            ColumnKind::Timestamp | ColumnKind::TimestampTz | ColumnKind::Text
-        ) {
-            errors.push(format!(
-                "value = \"now\" needs a timestamp column, but \"{column}\" is {}",
-                c.sql_type
-            ));
+        match now_fits(c.host, c.kind) {
+            Ok(w) => warnings.extend(w),
+            Err(m) => errors.push(m),
         }
         return Some(Source::Now);
     }
-    match HostValue::from_json(kind, &toml_to_json(v)) {
-        Some(h) => Some(Source::Const(h)),
-        None => {
-            errors.push(format!(
-                "value {v} cannot be stored in \"{column}\" ({})",
-                c.sql_type
-            ));
+    if let toml::Value::Table(t) = v {
+        return match random(t, c) {
+            Ok(r) => Some(Source::Template(vec![TemplatePart::Random(r)])),
+            Err(m) => {
+                errors.push(m);
+                None
+            }
+        };
+    }
+    match constant_for(c.host, c.kind, v) {
+        Ok(h) => Some(Source::Const(h)),
+        Err(m) => {
+            errors.push(format!("value: {m}"));
             None
         }
     }
+}
+
+/// The least entropy a random fill may have: a login cookie or a token must not be guessed,
+/// and a UNIQUE column must not see two rows draw the same value.
+const RANDOM_MIN_BITS: f64 = 64.0;
+
+/// `{ random = N, alphabet = "…" }`: a fresh secret per row, for a text column that holds it.
+fn random(t: &toml::map::Map<String, toml::Value>, c: &Column<'_>) -> Result<RandomFill, String> {
+    let usage = "write value = { random = 32 } (a fresh secret of 32 characters for each row inserted), optionally with alphabet = \"hex\"";
+    if let Some(k) = t.keys().find(|k| *k != "random" && *k != "alphabet") {
+        return Err(format!("value: unknown key \"{k}\"; {usage}"));
+    }
+    let len = match t.get("random") {
+        Some(toml::Value::Integer(n)) if (1..=4096).contains(n) => *n as usize,
+        Some(other) => {
+            return Err(format!(
+                "value: random = {other} is not a length from 1 to 4096; {usage}"
+            ))
+        }
+        None => {
+            return Err(format!(
+                "value: a table here makes a random secret; {usage}"
+            ))
+        }
+    };
+    let alphabet = match t.get("alphabet") {
+        None => Alphabet::Alphanumeric,
+        Some(toml::Value::String(a)) => Alphabet::parse(a)
+            .ok_or_else(|| format!("value: unknown alphabet \"{a}\"; use {}", Alphabet::NAMES))?,
+        Some(other) => {
+            return Err(format!(
+                "value: alphabet = {other}: use {}",
+                Alphabet::NAMES
+            ))
+        }
+    };
+    let fill = RandomFill { len, alphabet };
+    if c.kind != ColumnKind::Text || c.storage.labels().is_some() {
+        return Err(format!(
+            "value = {{ random = … }} needs a text column, but \"{}\" is {}",
+            c.name, c.sql_type
+        ));
+    }
+    if fill.bits() < RANDOM_MIN_BITS {
+        let per = (alphabet.chars().len() as f64).log2();
+        let need = (RANDOM_MIN_BITS / per).ceil() as usize;
+        return Err(format!(
+            "value: {len} {} characters hold {:.0} bits, too few for a secret that must not be guessed (or drawn twice in a UNIQUE column); use random = {need} or more",
+            alphabet.name(),
+            fill.bits()
+        ));
+    }
+    if let Some(max) = c.host.max_len.filter(|m| (*m as usize) < len) {
+        return Err(format!(
+            "value: random = {len}, but \"{}\" holds at most {max} characters",
+            c.name
+        ));
+    }
+    Ok(fill)
+}
+
+/// Why a template's text cannot be split back into its attributes on reads: two attributes
+/// with no literal text between them.
+fn unsplittable(parts: &[TemplatePart]) -> Option<String> {
+    parts.windows(2).find_map(|w| match w {
+        [TemplatePart::Attr(a), TemplatePart::Attr(b)] => Some(format!(
+            "template: nothing separates {{{}}} and {{{}}}, so a read cannot tell where one ends; put text between them (a space), or add direction = \"to_host\" so the bridge only writes the column",
+            a.text, b.text
+        )),
+        _ => None,
+    })
 }
 
 /// `flag = N`: a boolean as one bit of an integer column.
@@ -294,7 +415,13 @@ fn value_map(
         m.iter()
             .filter_map(
                 |(k, v)| match HostValue::from_json(c.kind, &toml_to_json(v)) {
-                    Some(h) => Some((scim_value(k), h)),
+                    Some(h) => match label_of(&c.storage, c.name, h) {
+                        Ok(h) => Some((scim_value(k), h)),
+                        Err(m) => {
+                            errors.push(format!("map value for {k}: {m}"));
+                            None
+                        }
+                    },
                     None => {
                         errors.push(format!(
                             "map value {v} (for {k}) cannot be stored in \"{}\" ({})",

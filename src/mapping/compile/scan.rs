@@ -1,31 +1,86 @@
 //! What a mapping file names before it is validated: its tables and its custom schemas.
 
+use std::collections::HashMap;
+
 use super::super::model::MappingFile;
+use super::Problem;
+use crate::mapping::host::HostTable;
 use crate::scim::patch::PatchPath;
 use crate::scim::schema::{self};
 
 /// Every host table a mapping names, main table first.
 pub fn tables_named(file: &MappingFile) -> Vec<String> {
-    let mut out = vec![file.users.table.clone()];
-    out.extend(file.users.joined.iter().map(|j| j.table.clone()));
-    let lookups = file
-        .users
-        .columns
-        .values()
-        .chain(file.users.joined.iter().flat_map(|j| j.columns.values()))
-        .filter_map(|r| r.lookup.as_ref().map(|l| l.table.clone()));
-    out.extend(lookups);
-    out.extend(file.users.children.iter().map(|c| c.table.clone()));
-    if let Some(g) = &file.groups {
-        out.push(g.table.clone());
-        out.push(g.members.table.clone());
-    }
+    let mut out: Vec<String> = named_tables(file).into_iter().map(|(_, t)| t).collect();
     let mut seen = Vec::new();
     out.retain(|t| {
         let fresh = !seen.contains(t);
         seen.push(t.clone());
         fresh
     });
+    out
+}
+
+/// (mapping key, table as written) for every table the mapping names.
+fn named_tables(file: &MappingFile) -> Vec<(String, String)> {
+    let u = &file.users;
+    let mut out = vec![("users.table".to_string(), u.table.clone())];
+    for j in &u.joined {
+        out.push((format!("users.joined.{}.table", j.table), j.table.clone()));
+    }
+    let lookups = u
+        .columns
+        .iter()
+        .map(|(c, r)| (format!("users.columns.{c}"), r))
+        .chain(u.joined.iter().flat_map(|j| {
+            j.columns
+                .iter()
+                .map(move |(c, r)| (format!("users.joined.{}.columns.{c}", j.table), r))
+        }))
+        .filter_map(|(k, r)| {
+            r.lookup
+                .as_ref()
+                .map(|l| (format!("{k}.lookup.table"), l.table.clone()))
+        });
+    out.extend(lookups);
+    for c in &u.children {
+        out.push((format!("users.children.{}.table", c.table), c.table.clone()));
+    }
+    if let Some(g) = &file.groups {
+        out.push(("groups.table".into(), g.table.clone()));
+        out.push(("groups.members.table".into(), g.members.table.clone()));
+    }
+    out
+}
+
+/// Warnings for the tables the mapping writes whose storage cannot roll back a transaction
+/// (`engines`: the database's name of such a table and its engine, e.g. MySQL's MyISAM): a
+/// request refused halfway keeps the writes it made there.
+pub fn engine_problems(
+    file: &MappingFile,
+    tables: &HashMap<String, HostTable>,
+    engines: &[(String, String)],
+) -> Vec<Problem> {
+    let mut out: Vec<Problem> = Vec::new();
+    let mut said: Vec<&str> = Vec::new();
+    for (key, name) in named_tables(file) {
+        let Some(t) = tables.get(&name) else { continue };
+        let Some((_, engine)) = engines.iter().find(|(n, _)| *n == t.name) else {
+            continue;
+        };
+        if said.contains(&t.name.as_str()) {
+            continue;
+        }
+        said.push(&t.name);
+        out.push(Problem {
+            error: false,
+            key,
+            message: format!(
+                "table \"{}\" uses the {engine} engine, which cannot roll back: when a request fails after writing to it (a value the database refuses, a lost connection), the rows written there stay while the rest of the request is undone; convert it with ALTER TABLE `{}` ENGINE=InnoDB; (if the application allows), or accept partial writes",
+                t.name,
+                t.name.replace('`', "``")
+            ),
+        });
+    }
     out
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::groups::compile_groups;
 use super::problems::{
-    check_not_null, conditions, key_column, missing_table, need_column, single, Problems,
+    assignments, check_not_null, conditions, key_column, need_column, need_table, Problems,
 };
 use super::protect::compile_protect;
 use super::related::{compile_children, compile_joined, Schema};
@@ -14,11 +14,11 @@ use super::rule::compile_rules;
 use super::scan::custom_schemas;
 use super::Compiled;
 use crate::mapping::compiled::{
-    Child, Condition, Joined, KeyColumn, MatchAt, MatchColumn, Rule, UserMapping,
+    Assignments, Child, Condition, Fill, Joined, KeyColumn, MatchAt, MatchColumn, Rule, Source,
+    TemplatePart, UserMapping,
 };
-use crate::mapping::host::{ColumnKind, HostTable};
+use crate::mapping::host::{ColumnKind, HostTable, Storage};
 use crate::mapping::model::{Direction, MappingFile, OnDelete, UsersSection};
-use crate::mapping::value::HostValue;
 use crate::scim::resource::ResourceType;
 
 /// Validates `file` against the introspected tables it names (absent ones are reported).
@@ -29,11 +29,10 @@ pub fn compile(
 ) -> Compiled {
     let mut problems = Problems::default();
     let u = &file.users;
-    let Some(table) = tables.get(&u.table) else {
-        missing_table(&mut problems, "users.table", &u.table, all_tables);
+    let Some(table) = need_table(&mut problems, "users.table", tables, all_tables, &u.table) else {
         return Compiled {
             mapping: None,
-            problems: problems.0,
+            problems: problems.finish(),
         };
     };
     let rt = ResourceType::user(&custom_schemas(file));
@@ -54,18 +53,18 @@ pub fn compile(
         tables,
     );
     let scope = conditions(&mut problems, "users.scope", table, u.scope.as_ref(), true);
-    let soft_delete = single(conditions(
+    let soft_delete = assignments(
         &mut problems,
         "users.soft_delete",
         table,
         u.soft_delete.as_ref(),
-        false,
-    ));
+    );
     let protect = compile_protect(&mut problems, &u.protect, table, &u.key, tables, all_tables);
     let joined = compile_joined(&mut problems, &schema, &u.joined, &mut rules);
     let (children, pointer_columns) =
         compile_children(&mut problems, &schema, &u.children, table, &rules);
     let (user_name, active) = identity(&mut problems, u, &rules, &failed, u.on_delete);
+    check_reads(&mut problems, u, &rules, user_name);
     check_deletion(&mut problems, u.on_delete, &scope, &soft_delete);
     check_main_not_null(
         &mut problems,
@@ -94,13 +93,13 @@ pub fn compile(
     if problems.has_errors() {
         return Compiled {
             mapping: None,
-            problems: problems.0,
+            problems: problems.finish(),
         };
     }
     let (Some(key), Some(user_name)) = (key, user_name) else {
         return Compiled {
             mapping: None,
-            problems: problems.0,
+            problems: problems.finish(),
         };
     };
     let read_columns = read_columns(&rules, &pointer_columns);
@@ -125,7 +124,7 @@ pub fn compile(
             read_columns,
             host_groups,
         }),
-        problems: problems.0,
+        problems: problems.finish(),
     }
 }
 
@@ -165,6 +164,9 @@ fn identity(
         Some(i) if rules[i].kind != ColumnKind::Text => {
             problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be a text column")
         }
+        Some(i) if rules[i].storage.labels().is_some() => {
+            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column is an enumerated type, which cannot hold logins; map a text column")
+        }
         _ => {}
     }
     let active = find("active").filter(|&i| rules[i].writes());
@@ -179,20 +181,114 @@ fn check_deletion(
     problems: &mut Problems,
     on_delete: OnDelete,
     scope: &[Condition],
-    soft_delete: &[(String, HostValue)],
+    soft_delete: &Assignments,
 ) {
     if on_delete == OnDelete::SoftDelete && soft_delete.is_empty() {
-        problems.error("users.soft_delete", "on_delete = \"soft_delete\" needs the values that mark a row deleted, e.g. soft_delete = { is_deleted = 1 }");
+        problems.error("users.soft_delete", "on_delete = \"soft_delete\" needs the values that mark a row deleted, e.g. soft_delete = { is_deleted = 1 } or soft_delete = { deleted_at = \"now\" }");
     }
     if !soft_delete.is_empty() && on_delete == OnDelete::SoftDelete {
-        let hidden = soft_delete.iter().all(|(c, v)| {
+        // The row leaves the scope when one value written fails a scope condition.
+        let hidden = soft_delete.0.iter().any(|(c, fill)| {
             scope.iter().any(|sc| {
-                &sc.column == c && sc.values.iter().any(|x| x.loosely_equals(v)) == sc.negate
+                let meets = sc.values.iter().any(|x| match fill {
+                    Fill::Value(v) if v.is_null() => x.is_null(),
+                    Fill::Value(v) => !x.is_null() && x.loosely_equals(v),
+                    // The time of the deletion: not NULL, and equal to no constant.
+                    Fill::Now { .. } => false,
+                });
+                &sc.column == c && meets == sc.negate
             })
         });
         if !hidden {
-            problems.warn("users.scope", "soft-deleted rows are still in scope, so a deleted user stays visible to SCIM; add the column to scope, e.g. scope = { is_deleted = 0 }");
+            problems.warn("users.scope", "soft-deleted rows are still in scope, so a deleted user stays visible to SCIM; add the column to scope, e.g. scope = { is_deleted = 0 } (or scope = { deleted_at = { null = true } } with soft_delete = { deleted_at = \"now\" })");
         }
+    }
+}
+
+/// The mapping key of a rule's column, as the mapping spells it.
+fn rule_key(u: &UsersSection, r: &Rule) -> String {
+    let written =
+        |columns: &std::collections::BTreeMap<String, crate::mapping::model::ColumnRule>| {
+            columns
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(&r.column))
+                .cloned()
+                .unwrap_or_else(|| r.column.clone())
+        };
+    match r.at.checked_sub(1).map(|i| u.joined.get(i)) {
+        None => format!("users.columns.{}", written(&u.columns)),
+        Some(Some(j)) => format!("users.joined.{}.columns.{}", j.table, written(&j.columns)),
+        Some(None) => format!("users.columns.{}", r.column),
+    }
+}
+
+/// A template's text as written.
+fn template_text(parts: &[TemplatePart]) -> String {
+    parts.iter().map(TemplatePart::describe).collect()
+}
+
+/// Every attribute is read from one column: a template whose attribute another column
+/// holds too (its value is not that attribute's) must be written only, or reads would take
+/// the attribute from it — users were listed with a login cookie as their userName, `userName
+/// eq` missed them and adoption made duplicates. And which column userName is read from,
+/// when several receive it.
+fn check_reads(
+    problems: &mut Problems,
+    u: &UsersSection,
+    rules: &[Rule],
+    user_name: Option<usize>,
+) {
+    let same = |a: &crate::mapping::compiled::AttrTarget,
+                b: &crate::mapping::compiled::AttrTarget| {
+        a.path == b.path && a.select == b.select
+    };
+    for (i, r) in rules.iter().enumerate() {
+        let Source::Template(parts) = &r.source else {
+            continue;
+        };
+        if !r.reads() {
+            continue;
+        }
+        for t in r.attrs() {
+            // Another column read for the same attribute: a plain one always wins, another
+            // template when it comes first.
+            let other = rules.iter().enumerate().find(|(j, o)| {
+                *j != i
+                    && o.reads()
+                    && (matches!(o.source, Source::Attr(_)) || *j < i)
+                    && o.attrs().iter().any(|x| same(x, t))
+            });
+            if let Some((_, o)) = other {
+                problems.error(&rule_key(u, r), format!(
+                    "column \"{}\" is filled by the template \"{}\", and \"{}\" is also read from column \"{}\": reading \"{}\" back would make \"{}\" ambiguous (the template's text is not its value); add direction = \"to_host\" to \"{}\" so the bridge only writes it",
+                    r.column, template_text(parts), t.text, o.column, r.column, t.text, r.column
+                ));
+                break;
+            }
+        }
+    }
+    let Some(ui) = user_name else { return };
+    let un = &rules[ui];
+    let others: Vec<String> = rules
+        .iter()
+        .enumerate()
+        .filter(|(j, o)| *j != ui && o.writes() && o.attrs().iter().any(|t| t.is_core("userName")))
+        .map(|(_, o)| match &o.source {
+            Source::Template(parts) => format!(
+                "\"{}\" (template \"{}\"{})",
+                o.column,
+                template_text(parts),
+                if o.reads() { "" } else { ", written only" }
+            ),
+            _ => format!("\"{}\"", o.column),
+        })
+        .collect();
+    if !others.is_empty() {
+        problems.warn(&rule_key(u, un), format!(
+            "userName is read from column \"{}\"; it is also written to {}, which reads never take it from",
+            un.column,
+            others.join(", ")
+        ));
     }
 }
 
@@ -252,11 +348,26 @@ fn match_columns(
         let (at, t, col) = match m.split_once('.') {
             None => (MatchAt::Table(0), Some(table), m.as_str()),
             Some((tn, col)) => {
-                if let Some(i) = joined.iter().position(|j| j.table == tn) {
-                    (MatchAt::Table(i + 1), tables.get(tn), col)
-                } else if let Some(i) = children.iter().position(|c| c.table == tn) {
-                    (MatchAt::Child(i), tables.get(tn), col)
-                } else if tn == table.name {
+                // The table as the database spells it (the mapping may spell it otherwise).
+                let live = tables.get(tn).map_or(tn, |t| t.name.as_str());
+                let named = |x: &str| x == live || x.eq_ignore_ascii_case(tn);
+                if let Some(i) = joined.iter().position(|j| named(&j.table)) {
+                    (
+                        MatchAt::Table(i + 1),
+                        tables
+                            .get(tn)
+                            .or_else(|| tables.values().find(|t| t.name == joined[i].table)),
+                        col,
+                    )
+                } else if let Some(i) = children.iter().position(|c| named(&c.table)) {
+                    (
+                        MatchAt::Child(i),
+                        tables
+                            .get(tn)
+                            .or_else(|| tables.values().find(|t| t.name == children[i].table)),
+                        col,
+                    )
+                } else if named(&table.name) {
                     (MatchAt::Table(0), Some(table), col)
                 } else {
                     problems.error("users.match", format!("\"{m}\": table \"{tn}\" is neither the user table nor one of its joined or child tables"));
@@ -267,21 +378,27 @@ fn match_columns(
         let Some(t) = t else { continue };
         match need_column(problems, "users.match", t, col) {
             None => {}
-            Some(c) if c.kind != Some(ColumnKind::Text) => problems.error(
-                "users.match",
-                format!(
-                    "column \"{col}\" is {}, but matching compares text",
-                    c.sql_type
-                ),
-            ),
+            Some(c) if c.kind != Some(ColumnKind::Text) || c.storage().labels().is_some() => {
+                problems.error(
+                    "users.match",
+                    format!(
+                        "column \"{col}\" is {}, but matching compares text",
+                        c.sql_type
+                    ),
+                )
+            }
             Some(c) => {
+                if c.storage() == Storage::Binary {
+                    problems.warn("users.match", format!(
+                        "column \"{}.{}\" is binary ({}): the database compares it byte for byte, so a userName differing only in case does not match it; prefer a text column", t.name, c.name, c.sql_type));
+                }
                 if let Some(advice) = &c.ci_index_advice {
                     problems.warn("users.match", format!(
                         "no index serves a case-insensitive lookup on \"{}.{col}\", so every userName lookup scans the table; add one: {advice}", t.name));
                 }
                 let mc = MatchColumn {
                     at,
-                    column: col.to_string(),
+                    column: c.name.clone(),
                 };
                 if !match_columns.contains(&mc) {
                     match_columns.push(mc);
@@ -294,7 +411,7 @@ fn match_columns(
         let t = if r.at == 0 {
             Some(table)
         } else {
-            tables.get(&joined[r.at - 1].table)
+            tables.values().find(|t| t.name == joined[r.at - 1].table)
         };
         let listed = match_columns
             .iter()

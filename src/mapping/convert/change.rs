@@ -115,8 +115,14 @@ impl Change<'_> {
                 return Gate::Skip;
             }
         }
+        // userName is an identifier wherever it is written (a template `scim:{userName}`
+        // too): another spelling of the same login is no change.
         let differs = |t: &&AttrTarget| match (t.get(before), t.get(after)) {
-            (Some(Value::String(b)), Some(Value::String(a))) if identifier => !Folded::same(b, a),
+            (Some(Value::String(b)), Some(Value::String(a)))
+                if identifier || t.is_core("userName") =>
+            {
+                !Folded::same(b, a)
+            }
             (b, a) => b != a,
         };
         if r.attrs().iter().any(differs) {

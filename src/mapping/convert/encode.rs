@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::mapping::compile::Rule;
+use crate::mapping::host::Storage;
 use crate::mapping::value::HostValue;
 use crate::scim::ScimError;
 
@@ -27,7 +28,7 @@ impl Rule {
         if let (Some(map), false) = (&self.map, v.is_null()) {
             let hit = map.iter().find(|(k, _)| json_loose_eq(k, &v));
             return match hit {
-                Some((_, h)) => Ok(h.clone()),
+                Some((_, h)) => Ok(HostValue::typed(h.clone(), &self.storage)),
                 None => Err(ScimError::invalid_value(format!(
                     "\"{target}\" = {v} has no entry in the mapping's value map for column \"{}\" (known: {})",
                     self.column,
@@ -42,6 +43,20 @@ impl Rule {
                 self.kind.as_str()
             ))
         })?;
+        let h = match (&self.storage, h) {
+            (Storage::Date, HostValue::Timestamp(t)) => HostValue::Date(t.date()),
+            (Storage::Enum { labels, .. }, HostValue::Text(t)) => match self.storage.label(&t) {
+                Some(l) => HostValue::Text(l.to_string()),
+                None => {
+                    return Err(ScimError::invalid_value(format!(
+                        "\"{target}\" = {t:?} is not one of the values the application's column \"{}\" accepts: {}",
+                        self.column,
+                        labels.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ")
+                    )))
+                }
+            },
+            (_, h) => h,
+        };
         if let (&HostValue::Int(n), Some((lo, hi))) = (&h, self.int_range) {
             if n < lo || n > hi {
                 return Err(ScimError::invalid_value(format!(
@@ -51,15 +66,20 @@ impl Rule {
             }
         }
         if let (HostValue::Text(s), Some(max)) = (&h, self.max_len) {
-            let n = s.chars().count();
+            // A binary column's limit is in bytes (the text's UTF-8).
+            let (n, unit) = if self.storage == Storage::Binary {
+                (s.len(), "bytes")
+            } else {
+                (s.chars().count(), "characters")
+            };
             if n > max as usize {
                 return Err(ScimError::invalid_value(format!(
-                    "\"{target}\" is {n} characters long; the application's column \"{}\" holds at most {max}",
+                    "\"{target}\" is {n} {unit} long; the application's column \"{}\" holds at most {max}",
                     self.column
                 )));
             }
         }
-        Ok(h)
+        Ok(HostValue::typed(h, &self.storage))
     }
 
     /// The SCIM value for a host value: the value map and `not` reversed.

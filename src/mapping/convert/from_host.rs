@@ -151,7 +151,17 @@ impl UserMapping {
         let mut done: Vec<&str> = Vec::new();
         // Unselected multi-valued targets (`emails.value`) that received a value.
         let mut primaries: Vec<&AttrTarget> = Vec::new();
-        for r in self.rules.iter().filter(|r| r.reads()) {
+        // An attribute is read from its own column before any template mentioning it:
+        // `userName` from the login, never from a column `"scim:{userName}"` fills.
+        let own = self
+            .rules
+            .iter()
+            .filter(|r| r.reads() && matches!(r.source, Source::Attr(_)));
+        let templates = self
+            .rules
+            .iter()
+            .filter(|r| r.reads() && matches!(r.source, Source::Template(_)));
+        for r in own.chain(templates) {
             let Some(i) = self
                 .read_columns
                 .iter()

@@ -4,7 +4,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::mapping::compile::{
-    Child, MatchAt, PrimaryMark, Rule, Source, TemplatePart, UserMapping,
+    Child, MatchAt, PrimaryMark, RandomFill, Rule, Source, TemplatePart, UserMapping,
 };
 use crate::mapping::model::When;
 use crate::mapping::value::HostValue;
@@ -14,31 +14,61 @@ use super::{Assign, ChildItem, Row, RowPlan, WriteMode};
 use crate::scim::{Folded, ScimError};
 
 /// A template's text from the resource; `None` when none of its attributes is present.
+///
+/// Text before the first attribute and after the last is the template's own and is written
+/// whenever anything is (`scim:{userName}` is `scim:ann`); text between two attributes
+/// separates them and is written only between values that are present (`{name.givenName}
+/// {name.familyName}` is `Ann`, not `Ann `). A random part is a fresh secret each time.
 pub(super) fn render_template(parts: &[TemplatePart], resource: &Value) -> Option<Value> {
-    let mut out = String::new();
+    let is_text = |p: &TemplatePart| matches!(p, TemplatePart::Text(_));
+    let first = parts.iter().position(|p| !is_text(p))?;
+    let last = parts.iter().rposition(|p| !is_text(p))?;
+    let literal = |ps: &[TemplatePart]| -> String {
+        ps.iter()
+            .filter_map(|p| match p {
+                TemplatePart::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut out = literal(&parts[..first]);
     let mut any = false;
     let mut pending = String::new();
-    for p in parts {
-        match p {
-            TemplatePart::Text(t) => pending.push_str(t),
-            TemplatePart::Attr(a) => {
-                if let Some(v) = a
-                    .get(resource)
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                {
-                    // A separator only between present values: "Ann" not "Ann ".
-                    if any {
-                        out.push_str(&pending);
-                    }
-                    out.push_str(v);
-                    any = true;
-                }
-                pending.clear();
+    for p in &parts[first..=last] {
+        let value = match p {
+            TemplatePart::Text(t) => {
+                pending.push_str(t);
+                continue;
             }
+            TemplatePart::Attr(a) => a
+                .get(resource)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            TemplatePart::Random(r) => Some(fresh_secret(r)),
+        };
+        if let Some(v) = value {
+            if any {
+                out.push_str(&pending);
+            }
+            out.push_str(&v);
+            any = true;
         }
+        pending.clear();
     }
+    out.push_str(&literal(&parts[last + 1..]));
     any.then(|| Value::String(out))
+}
+
+/// A fresh secret: `len` characters drawn uniformly from the alphabet by a cryptographically
+/// secure generator seeded from the operating system.
+fn fresh_secret(r: &RandomFill) -> String {
+    use rand::Rng;
+    let chars = r.alphabet.chars();
+    let mut rng = rand::rng();
+    (0..r.len)
+        .map(|_| char::from(chars[rng.random_range(0..chars.len())]))
+        .collect()
 }
 
 impl Rule {
@@ -52,12 +82,7 @@ impl Rule {
     ) -> Result<Option<Assign>, ScimError> {
         let h = match &self.source {
             Source::Const(h) => h.clone(),
-            Source::Now => match self.kind {
-                crate::mapping::host::ColumnKind::Text => {
-                    HostValue::Text(now.format("%Y-%m-%d %H:%M:%S").to_string())
-                }
-                _ => HostValue::Timestamp(now),
-            },
+            Source::Now => HostValue::now(self.kind, &self.storage, now),
             Source::Template(parts) => {
                 let fallback = || {
                     self.default_attr
@@ -189,7 +214,7 @@ impl Child {
             let Some((_, hv)) = row.iter().find(|(c, _)| c == &vr.column) else {
                 continue; // a value without `value` is nothing to store
             };
-            let value = match hv {
+            let value = match hv.plain() {
                 HostValue::Text(s) => Folded::new(s),
                 other => Folded::new(&other.display()),
             };

@@ -59,7 +59,8 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
 }
 
 /// `DELETE` with `on_delete = "soft_delete"`: writes the soft-delete values (the row leaves
-/// the scope) and forgets the link; the row and everything pointing at it stay.
+/// the scope) and marks the user deleted over SCIM; the row and everything pointing at it
+/// stay.
 pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     let d = db.dialect;
     db.write(async |c| -> Result<_, StoreError> {
@@ -85,7 +86,8 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
     .await
 }
 
-/// `DELETE` with `on_delete = "ignore"`: the host row stays; the bridge forgets its link.
+/// `DELETE` with `on_delete = "ignore"`: the host row stays untouched; the user is deleted
+/// over SCIM only.
 pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     db.write(async |c| -> Result<_, StoreError> {
         let Some(current) = fetch_host(c, m, db.dialect, key, true).await? else {

@@ -262,7 +262,7 @@ async fn restore_deleted(
         .map(|(col, _)| {
             m.scope
                 .iter()
-                .find(|s| &s.column == col && !s.negate && s.values.len() == 1)
+                .find(|s| s.column == col && !s.negate && s.values.len() == 1)
                 .map(|s| (col.clone(), Assign::Value(s.values[0].clone())))
         })
         .collect();
