@@ -21,6 +21,8 @@ use scim_bridge::http::State;
 use scim_bridge::store::sql::TextRow;
 use scim_bridge::store::SqliteConn;
 
+pub mod snapshot;
+
 pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The databases the suite runs on. SQLite always; PostgreSQL and MySQL/MariaDB when their
