@@ -255,7 +255,11 @@ async fn okta_sequence(run: &Run<'_>) {
     }
     // Read back; a retry is 409; a search in another case finds the user.
     let r = app.get(&format!("/Users/{id}")).await;
-    assert_eq!(r.body["name"]["familyName"], "Lovelace", "{ctx}: {}", r.body);
+    assert_eq!(
+        r.body["name"]["familyName"], "Lovelace",
+        "{ctx}: {}",
+        r.body
+    );
     run.expect("retried create", &id, &[], app.post("/Users", &body))
         .await
         .assert_error(409, Some("uniqueness"));
@@ -273,7 +277,9 @@ async fn okta_sequence(run: &Run<'_>) {
         .expect("rename", &id, spec.renamed, app.put(&path, &fetched))
         .await;
     assert_eq!(r.status, 200, "{ctx}: {}", r.body);
-    let r = run.expect("no-op PUT", &id, &[], app.put(&path, &fetched)).await;
+    let r = run
+        .expect("no-op PUT", &id, &[], app.put(&path, &fetched))
+        .await;
     assert_eq!(r.status, 200, "{ctx}: {}", r.body);
     // Deactivate and reactivate (the catalog app's PATCH); each writes only the state.
     let before = run.snap().await;
@@ -283,7 +289,10 @@ async fn okta_sequence(run: &Run<'_>) {
                 &format!("active = {active}"),
                 &id,
                 spec.deactivated,
-                app.patch(&path, &ops(json!([{"op": "replace", "value": {"active": active}}]))),
+                app.patch(
+                    &path,
+                    &ops(json!([{"op": "replace", "value": {"active": active}}])),
+                ),
             )
             .await;
         assert_eq!(r.status, 200, "{ctx}: {}", r.body);
@@ -350,7 +359,11 @@ async fn provision_existing(run: &Run<'_>) {
         .await;
     assert_eq!(r.status, 201, "{ctx}: {}", r.body);
     assert_eq!(r.body["id"], key, "{ctx}: the existing row");
-    assert_eq!(app.count(spec.user_count).await, users, "{ctx}: no duplicate");
+    assert_eq!(
+        app.count(spec.user_count).await,
+        users,
+        "{ctx}: no duplicate"
+    );
     // Linked now: a second create is 409.
     run.expect("second adoption", key, &[], app.post("/Users", &body))
         .await

@@ -7,7 +7,8 @@ use super::ImportFormat;
 use crate::config::Settings;
 
 /// The operations the bridge records (`scim_audit.operation`): users' create, adopt, replace,
-/// patch, deactivate, delete, soft_delete and unlink; groups' create, update and delete.
+/// patch, deactivate, delete, soft_delete and unlink; groups' create, update and delete; grant
+/// and revoke (`[[users.grants]]`, on the user).
 pub const OPERATIONS: &[&str] = &[
     "create",
     "adopt",
@@ -18,6 +19,8 @@ pub const OPERATIONS: &[&str] = &[
     "soft_delete",
     "unlink",
     "update",
+    "grant",
+    "revoke",
 ];
 
 pub async fn run(

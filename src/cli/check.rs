@@ -26,6 +26,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     if let (Some(m), Some(t)) = (&compiled.mapping, &table) {
         describe_users(m, t);
         describe_protected(&db, m).await?;
+        describe_grants(m);
         describe_groups(m);
     }
     Ok(print_problems(&compiled.problems))
@@ -68,6 +69,40 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         for r in &c.rules {
             println!("{}", describe(r));
         }
+    }
+}
+
+/// What members of each pushed group get (`[[users.grants]]`) and what leaving writes back,
+/// so the operator sees the role each group confers before Okta pushes it.
+fn describe_grants(m: &UserMapping) {
+    let pairs = |v: &[(String, crate::mapping::HostValue)]| {
+        v.iter()
+            .map(|(c, v)| format!("{c} = {}", v.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for g in &m.grants {
+        let mut gives: Vec<String> = Vec::new();
+        if !g.set.is_empty() {
+            gives.push(format!(
+                "{} (otherwise {})",
+                pairs(&g.set),
+                pairs(&g.otherwise)
+            ));
+        }
+        if let Some(r) = &g.row {
+            gives.push(format!(
+                "a {} row ({} = user key, {})",
+                r.table,
+                r.parent,
+                pairs(&r.values)
+            ));
+        }
+        println!(
+            "grant:    members of \"{}\" get {} (users.grants)",
+            g.group,
+            gives.join(" and ")
+        );
     }
 }
 

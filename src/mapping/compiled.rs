@@ -359,6 +359,30 @@ pub struct UserMapping {
     pub read_columns: Vec<(usize, String)>,
     /// Host groups, when the mapping writes them.
     pub host_groups: Option<GroupMapping>,
+    /// What membership of a pushed group gives (`[[users.grants]]`).
+    pub grants: Vec<Grant>,
+}
+
+/// A grant: what members of one pushed group get, and what leaving it writes back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    /// The group's displayName, folded (trimmed, lower-cased) as groups are compared.
+    pub group: String,
+    /// Columns of the user's main row while a member.
+    pub set: Vec<(String, HostValue)>,
+    /// The same columns once the user is no member.
+    pub otherwise: Vec<(String, HostValue)>,
+    pub row: Option<GrantRow>,
+}
+
+/// A row of another table that exists while the user is a member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantRow {
+    pub table: String,
+    /// Column holding the user's key.
+    pub parent: String,
+    /// The row's other columns: what it is written with and what identifies it.
+    pub values: Vec<(String, HostValue)>,
 }
 
 /// Rows the mapping keeps out of SCIM's reach.

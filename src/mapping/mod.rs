@@ -5,6 +5,7 @@ pub mod compile;
 pub mod compiled;
 pub mod convert;
 pub mod draft;
+pub mod grants;
 pub mod host;
 pub mod model;
 pub mod predicate;

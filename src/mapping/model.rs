@@ -66,6 +66,29 @@ pub struct UsersSection {
     /// Rows holding a multi-valued attribute (emails, phone numbers), one per value.
     #[serde(default)]
     pub children: Vec<ChildSection>,
+    /// What membership of a pushed group gives a user (a role column, a role row), and takes
+    /// back when the user leaves the group, is deactivated or deleted.
+    #[serde(default)]
+    pub grants: Vec<GrantSection>,
+}
+
+/// One `[[users.grants]]` entry: members of the pushed group `group` get `set` (columns of
+/// their row) and/or `row` (a row of another table referring to them); leaving the group
+/// writes `otherwise` back and deletes the row.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantSection {
+    /// The pushed group's displayName (compared trimmed, case-insensitively).
+    pub group: String,
+    /// Columns of the user's row while a member: `{ role = "agent" }`.
+    #[serde(default)]
+    pub set: Option<Conditions>,
+    /// What `set`'s columns hold again once the user leaves: `{ role = "customer" }`.
+    #[serde(default)]
+    pub otherwise: Option<Conditions>,
+    /// A row that exists while the user is a member: `{ table, parent, where }`.
+    #[serde(default)]
+    pub row: Option<HasRow>,
 }
 
 /// One `[[users.protect]]` entry: conditions on the user's row, a row of another table that

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 
 use super::TestApp;
 
+/// One row: (column, value cast to text; None for NULL), in the table's column order.
+type Cells = Vec<(String, Option<String>)>;
+
 /// Every row of each table (every column cast to text), keyed by the table's key column.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot(BTreeMap<String, BTreeMap<String, Vec<(String, Option<String>)>>>);
+pub struct Snapshot(BTreeMap<String, BTreeMap<String, Cells>>);
 
 /// One difference between two snapshots.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,7 +42,11 @@ impl Snapshot {
         let mut out = BTreeMap::new();
         for (table, key) in tables {
             let cols = app.columns(table).await;
-            let order = if key.is_empty() { cols[0].as_str() } else { key };
+            let order = if key.is_empty() {
+                cols[0].as_str()
+            } else {
+                key
+            };
             let rows = app.whole_rows(table, "1=1", order).await;
             let mut by_key = BTreeMap::new();
             for row in rows {

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::model::MappingFile;
 
+mod grants;
 mod groups;
 mod lookup;
 mod problems;

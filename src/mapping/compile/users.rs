@@ -60,6 +60,7 @@ pub fn compile(
         u.soft_delete.as_ref(),
     );
     let protect = compile_protect(&mut problems, &u.protect, table, &u.key, tables, all_tables);
+    let grants = super::grants::compile_grants(&mut problems, &schema, u, table, &rules);
     let joined = compile_joined(&mut problems, &schema, &u.joined, &mut rules);
     let (children, pointer_columns) =
         compile_children(&mut problems, &schema, &u.children, table, &rules);
@@ -123,6 +124,7 @@ pub fn compile(
             resource_type: rt,
             read_columns,
             host_groups,
+            grants,
         }),
         problems: problems.finish(),
     }

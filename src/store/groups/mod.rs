@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::mapping::convert::Row;
 use crate::mapping::{ColumnKind, HostValue};
 
+mod granting;
 mod host;
 mod members;
 mod read;

@@ -4,6 +4,7 @@ use crate::mapping::compile::UserMapping;
 use crate::mapping::convert::{Assign, Row};
 use crate::mapping::model::OnDelete;
 
+use super::granting::{members_before, resync};
 use super::host::{host_group_create, host_key, typed, update_host_group};
 use super::members::{apply_changes, remove_members};
 use super::read::{fetch, members_of};
@@ -80,6 +81,7 @@ pub async fn create(
         if let Some(refusal) = apply_changes(c, users, d, id, &p.changes).await? {
             return Err(Refused::Group(refusal));
         }
+        resync(c, d, users, id, &[&p.display_name], Vec::new()).await?;
         crate::store::audit::record(c, "Group", id, Some(&p.display_name), "create", &change_summary(&p.changes, &["displayName"])).await?;
         let mut g = fetch(c, d, id, false).await?.ok_or_else(|| StoreError::Other("created group not found".into()))?;
         g.members = Some(members_of(c, users, id).await?);
@@ -102,6 +104,8 @@ pub async fn modify<E: From<StoreError>>(
         .write(async |c| -> Result<GroupRow, Refused<E>> {
             let current = fetch(c, d, id, true).await?.ok_or(StoreError::NotFound)?;
             let p = plan(&current).map_err(Refused::Caller)?;
+            let names = [current.display_name.as_str(), p.display_name.as_str()];
+            let before = members_before(c, users, id, &names).await?;
             let mut renamed: Vec<&str> = Vec::new();
             if p.display_name != current.display_name {
                 renamed.push("displayName");
@@ -140,6 +144,7 @@ pub async fn modify<E: From<StoreError>>(
             if let Some(refusal) = apply_changes(c, users, d, id, &p.changes).await? {
                 return Err(Refused::Group(refusal));
             }
+            resync(c, d, users, id, &names, before).await?;
             crate::store::audit::record(
                 c,
                 "Group",
@@ -160,7 +165,11 @@ pub async fn modify<E: From<StoreError>>(
 }
 
 pub async fn delete(db: &Db, users: &UserMapping, id: &str) -> Result<bool, StoreError> {
+    let d = db.dialect;
     db.write(async |c| -> Result<_, StoreError> {
+        let name = fetch(c, d, id, true).await?.map(|g| g.display_name);
+        let names: Vec<&str> = name.as_deref().into_iter().collect();
+        let before = members_before(c, users, id, &names).await?;
         if let (Some(g), Some(hk)) = (&users.host_groups, host_key(c, id).await?) {
             match g.on_delete {
                 OnDelete::Delete => {
@@ -197,6 +206,7 @@ pub async fn delete(db: &Db, users: &UserMapping, id: &str) -> Result<bool, Stor
         let mut q = Sql::new();
         q.raw("DELETE FROM scim_groups WHERE id = ").text(id);
         let gone = c.exec(q).await? > 0;
+        resync(c, d, users, id, &names, before).await?;
         if gone {
             crate::store::audit::record(c, "Group", id, None, "delete", &[]).await?;
         }

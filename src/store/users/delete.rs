@@ -6,7 +6,7 @@ use crate::mapping::convert::{Assign, Row};
 use super::link::{tombstone, unlink};
 use super::read::{fetch_host, with_link};
 use super::write::update_host;
-use super::{host_user_name, key_value, unprotected};
+use super::{host_user_name, key_value};
 use crate::store::rows::where_parent;
 use crate::store::sql::Sql;
 use crate::store::{Db, StoreError};
@@ -22,7 +22,7 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
         let Some(current) = fetch_host(c, m, d, key, true).await? else {
             return Ok(false);
         };
-        unprotected(m, &current)?;
+        super::grants::unprotected(c, d, m, &current).await?;
         let current = with_link(c, m, d, current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);
@@ -53,6 +53,7 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
         }
         unlink(c, m, key).await?;
         crate::store::groups::remove_user_everywhere(c, key).await?;
+        super::grants::forget(c, m, key).await?;
         Ok(n > 0)
     })
     .await
@@ -67,7 +68,7 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
         let Some(current) = fetch_host(c, m, d, key, true).await? else {
             return Ok(false);
         };
-        unprotected(m, &current)?;
+        super::grants::unprotected(c, d, m, &current).await?;
         let current = with_link(c, m, d, current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);
@@ -81,6 +82,7 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
         let user_name = host_user_name(m, &current);
         crate::store::audit::record(c, "User", key, Some(&user_name), "soft_delete", &[]).await?;
         tombstone(c, m, &current, &user_name).await?;
+        super::grants::sync(c, d, m, key).await?;
         Ok(true)
     })
     .await
@@ -93,13 +95,14 @@ pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreEr
         let Some(current) = fetch_host(c, m, db.dialect, key, true).await? else {
             return Ok(false);
         };
-        unprotected(m, &current)?;
+        super::grants::unprotected(c, db.dialect, m, &current).await?;
         let current = with_link(c, m, db.dialect, current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);
         }
         let user_name = host_user_name(m, &current);
         tombstone(c, m, &current, &user_name).await?;
+        super::grants::sync(c, db.dialect, m, key).await?;
         crate::store::audit::record(c, "User", key, Some(&user_name), "unlink", &[]).await?;
         Ok(true)
     })

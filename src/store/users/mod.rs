@@ -15,6 +15,7 @@ use super::rows::key_of;
 use super::StoreError;
 
 mod delete;
+pub(crate) mod grants;
 mod link;
 mod lookup;
 mod read;
@@ -72,14 +73,6 @@ pub(super) fn live(u: HostUser) -> Result<HostUser, StoreError> {
         Err(StoreError::NotFound)
     } else {
         Ok(u)
-    }
-}
-
-/// Refuses a write to a row the mapping protects.
-pub(super) fn unprotected(m: &UserMapping, u: &HostUser) -> Result<(), StoreError> {
-    match u.protected.and_then(|i| m.protect.get(i)) {
-        Some(p) => Err(StoreError::Protected(p.reason.clone())),
-        None => Ok(()),
     }
 }
 

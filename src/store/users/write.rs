@@ -15,8 +15,8 @@ use super::related::{
     insert_joined, plan_children, pointer_value, run_children, update_joined, ChildOps, Primary,
 };
 use super::{
-    key_value, live, unprotected, user_name_hash, CreateConflict, Created, HostUser, Planned,
-    Stored, ORIGIN_DELETED, ORIGIN_IMPORT,
+    key_value, live, user_name_hash, CreateConflict, Created, HostUser, Planned, Stored,
+    ORIGIN_DELETED, ORIGIN_IMPORT,
 };
 use crate::store::rows::{insert_returning_key, insert_values, set_list};
 use crate::store::sql::Sql;
@@ -391,17 +391,19 @@ pub async fn modify<E: From<StoreError>>(
         let current = fetch_host(c, m, d, key, true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        unprotected(m, &current)?;
+        super::grants::unprotected(c, d, m, &current).await?;
         let current = live(with_link(c, m, d, current).await?)?;
         let mut p = plan(&current)?;
         let (host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
         if delete {
             tombstone(c, m, &current, &p.user_name).await?;
+            super::grants::sync(c, d, m, key).await?;
             let attrs = audit_attributes(m, host, current.link.as_ref(), &p);
             crate::store::audit::record(c, "User", key, Some(&p.user_name), op, &attrs).await?;
             return Ok(current);
         }
         let linked = link_if_changed(c, m, key, &p, current.link.as_ref(), None).await?;
+        super::grants::sync(c, d, m, key).await?;
         let attrs = audit_attributes(m, host, current.link.as_ref(), &p);
         if !attrs.is_empty() {
             crate::store::audit::record(c, "User", key, Some(&p.user_name), op, &attrs).await?;
