@@ -646,6 +646,11 @@ async fn check_accepts_presets_and_names_unfilled_not_null_columns() {
         ("zammad", "zammad"),
         ("glpi", "glpi"),
         ("osticket", "osticket"),
+        ("zammad", "zammad-agents"),
+        ("glpi", "glpi-agents"),
+        ("osticket", "osticket-agents"),
+        ("freescout", "freescout-agents"),
+        ("uvdesk", "uvdesk-agents"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let url = helpdesk_database(Backend::Sqlite, dir.path(), app).await;

@@ -45,6 +45,12 @@ fn named_tables(file: &MappingFile) -> Vec<(String, String)> {
     for c in &u.children {
         out.push((format!("users.children.{}.table", c.table), c.table.clone()));
     }
+    // A grant's row is written like a joined row: introspected, and its engine checked.
+    for (i, g) in u.grants.iter().enumerate() {
+        if let Some(r) = &g.row {
+            out.push((format!("users.grants[{i}].row.table"), r.table.clone()));
+        }
+    }
     if let Some(g) = &file.groups {
         out.push(("groups.table".into(), g.table.clone()));
         out.push(("groups.members.table".into(), g.members.table.clone()));

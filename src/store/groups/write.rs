@@ -136,6 +136,9 @@ pub async fn modify<E: From<StoreError>>(
             c.exec(q).await?;
             if let (Some(g), Some((_, update))) = (&users.host_groups, &p.host_rows) {
                 match host_key(c, id).await? {
+                    // Only members changed: the group's own row holds nothing new, and
+                    // stamping its "now" columns would make a no-op PATCH write.
+                    Some(_) if renamed.is_empty() => {}
                     Some(hk) => update_host_group(c, g, &hk, update).await?,
                     // Pushed before the mapping had [groups]: write the host group now.
                     None => host_group_create(c, d, g, id, &p).await?,
