@@ -2,14 +2,14 @@
 //! the pure translation between SCIM resources, host rows and filters.
 
 pub mod compile;
-pub mod compiled;
+pub(crate) mod compiled;
 pub mod convert;
-pub mod draft;
+pub(crate) mod draft;
 pub mod host;
-pub mod model;
-pub mod predicate;
-pub mod transform;
-pub mod value;
+pub(crate) mod model;
+pub(crate) mod predicate;
+pub(crate) mod transform;
+pub(crate) mod value;
 
 pub use compile::{compile, load_file, Compiled, Problem, UserMapping};
 pub use convert::WriteMode;
