@@ -57,6 +57,8 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
+    // Nearest rank: `p` is in 0..=1, so the index is within the slice.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
 }
@@ -144,7 +146,7 @@ impl Bridge {
                     resp.into_body()
                         .collect()
                         .await
-                        .map(|b| b.to_bytes())
+                        .map(http_body_util::Collected::to_bytes)
                         .unwrap_or_default(),
                 )
             }
@@ -541,6 +543,10 @@ where
     f
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one run's phases in the order they are printed"
+)]
 async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
     let dir = tempfile::tempdir().unwrap();
     println!("\n== {backend:?}: {users} pre-existing users");
@@ -655,7 +661,8 @@ async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
         assert_eq!(status, 200);
         let n = serde_json::from_slice::<Value>(&body).unwrap()["itemsPerPage"]
             .as_u64()
-            .unwrap() as usize;
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap();
         page_times.push(t.elapsed());
         if n == 0 {
             break;

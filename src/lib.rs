@@ -17,6 +17,6 @@ pub mod config;
 pub mod http;
 pub mod mapping;
 pub mod scim;
-pub mod service;
+pub(crate) mod service;
 pub mod store;
-pub mod telemetry;
+pub(crate) mod telemetry;

@@ -1,5 +1,9 @@
 //! The audit trail: a row for every change, written in the change's transaction, none for a
 //! refused request, never a secret value.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 

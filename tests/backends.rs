@@ -226,13 +226,13 @@ mod database_outage {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         if Backend::Postgres.available() {
-            database_outage_answers_503_and_recovers(Backend::Postgres).await
+            database_outage_answers_503_and_recovers(Backend::Postgres).await;
         }
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mysql() {
         if Backend::Mysql.available() {
-            database_outage_answers_503_and_recovers(Backend::Mysql).await
+            database_outage_answers_503_and_recovers(Backend::Mysql).await;
         }
     }
 }

@@ -2,6 +2,10 @@
 //! connection, as load generators, proxies and `curl -m` do) must never leave a pooled
 //! database connection inside a transaction. After a burst of abandoned reads and writes,
 //! every later request succeeds promptly.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 
@@ -40,7 +44,7 @@ fn abandon_for(
         let mut n = 0u64;
         while started.elapsed() < run {
             n += 1;
-            let (req, answer_us) = &requests[(n as usize) % requests.len()];
+            let (req, answer_us) = &requests[usize::try_from(n).unwrap() % requests.len()];
             let sent = rt.block_on(async {
                 let sock = tokio::net::TcpSocket::new_v4().ok()?;
                 // Linger 0: dropping the socket sends RST instead of FIN.
@@ -76,7 +80,7 @@ fn answer_time(addr: std::net::SocketAddr, request: &str) -> u64 {
             s.write_all(request.as_bytes()).unwrap();
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf).unwrap();
-            t.elapsed().as_micros() as u64
+            u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
         })
         .max()
         .unwrap_or(1000)

@@ -4,6 +4,10 @@
 //! rather than lost to a reset, and accept errors (EMFILE) are backed off.
 //!
 //! All of it happens below the database, so these tests run on SQLite only.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 

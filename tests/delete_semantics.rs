@@ -114,16 +114,16 @@ async fn deleted_users_answer_404_everywhere(b: Backend, on_delete: &str) {
 }
 
 async fn deactivate(b: Backend) {
-    deleted_users_answer_404_everywhere(b, "deactivate").await
+    deleted_users_answer_404_everywhere(b, "deactivate").await;
 }
 async fn ignore(b: Backend) {
-    deleted_users_answer_404_everywhere(b, "ignore").await
+    deleted_users_answer_404_everywhere(b, "ignore").await;
 }
 async fn soft_delete(b: Backend) {
-    deleted_users_answer_404_everywhere(b, "soft_delete").await
+    deleted_users_answer_404_everywhere(b, "soft_delete").await;
 }
 async fn delete(b: Backend) {
-    deleted_users_answer_404_everywhere(b, "delete").await
+    deleted_users_answer_404_everywhere(b, "delete").await;
 }
 
 /// Groups too: a deleted group answers 404 and leaves lists; a deleted user leaves its

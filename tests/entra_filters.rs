@@ -8,8 +8,9 @@
 
 mod common;
 
+use common::patch_op as ops;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn enc(filter: &str) -> String {
     filter
@@ -22,10 +23,6 @@ fn enc(filter: &str) -> String {
             }
         })
         .collect()
-}
-
-fn ops(list: Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": list})
 }
 
 /// The ids a filter answers, sorted; asserts a 200 list whose total matches.
@@ -46,7 +43,7 @@ async fn ids(app: &TestApp, filter: &str) -> Vec<String> {
 }
 
 fn list(v: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = v.iter().map(std::string::ToString::to_string).collect();
     v.sort();
     v
 }
@@ -71,7 +68,7 @@ async fn whole_row(
     assert_eq!(row.len(), 1, "{table} {id}");
     columns
         .iter()
-        .map(|c| c.to_string())
+        .map(std::string::ToString::to_string)
         .zip(row[0].clone())
         .collect()
 }

@@ -1,6 +1,10 @@
 //! Concurrency and faults, on every backend: many writers at once, concurrent read-modify-
 //! writes of one user, a crash in the middle of transactions, the database going away under
 //! load, and clients that send their body slowly.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 
@@ -10,16 +14,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::patch_op as patch;
 use common::*;
 use serde_json::{json, Value};
 
 /// These tests load the server to its limits and measure what it does there; run together
 /// (and with both other backends' runs) on a 2-core machine they would measure each other.
 static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
-}
 
 async fn two_hundred_concurrent_creates_all_land_once(b: Backend) {
     let _one_at_a_time = HEAVY.lock().await;

@@ -39,10 +39,6 @@ async fn spawn(b: Backend) -> TestApp {
     app
 }
 
-fn ops(list: &Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": list})
-}
-
 fn role(key: &str, from: &str, to: &str) -> Change {
     Change::Cell(
         "users".into(),
@@ -68,11 +64,11 @@ async fn step<F: std::future::Future<Output = Resp>>(app: &TestApp, f: F) -> (Re
 }
 
 fn add(k: &str) -> Value {
-    ops(&json!([{"op": "add", "path": "members", "value": [{"value": k}]}]))
+    patch_op(json!([{"op": "add", "path": "members", "value": [{"value": k}]}]))
 }
 
 fn remove(k: &str) -> Value {
-    ops(&json!([{"op": "remove", "path": format!("members[value eq \"{k}\"]")}]))
+    patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{k}\"]")}]))
 }
 
 async fn grants_follow_group_membership(b: Backend) {
@@ -132,7 +128,7 @@ async fn push_grants_and_keeps_reach(app: &TestApp) -> (String, String) {
         app,
         app.patch(
             &format!("/Users/{a}"),
-            &ops(&json!([{"op": "replace", "path": "name.familyName", "value": "Lee-Smith"}])),
+            &patch_op(json!([{"op": "replace", "path": "name.familyName", "value": "Lee-Smith"}])),
         ),
     )
     .await;
@@ -142,7 +138,7 @@ async fn push_grants_and_keeps_reach(app: &TestApp) -> (String, String) {
         app,
         app.patch(
             "/Users/1",
-            &ops(&json!([{"op": "replace", "path": "name.familyName", "value": "Mallory"}])),
+            &patch_op(json!([{"op": "replace", "path": "name.familyName", "value": "Mallory"}])),
         ),
     )
     .await;
@@ -179,7 +175,7 @@ async fn leave_and_deactivate_take_back(app: &TestApp, a: &str, g: &str) {
             app,
             app.patch(
                 &upath,
-                &ops(&json!([{"op": "replace", "value": {"active": active}}])),
+                &patch_op(json!([{"op": "replace", "value": {"active": active}}])),
             ),
         )
         .await;
@@ -219,7 +215,7 @@ async fn rename_and_delete_take_back(app: &TestApp, a: &str, g: &str) {
     // Renaming the group away from the grant's name takes the role back, and back again.
     let (_, changes) = step(app, app.patch(&gpath, &add(&a))).await;
     assert_eq!(changes, vec![role(&a, "customer", "agent")]);
-    let rename = |n: &str| ops(&json!([{"op": "replace", "path": "displayName", "value": n}]));
+    let rename = |n: &str| patch_op(json!([{"op": "replace", "path": "displayName", "value": n}]));
     let (r, changes) = step(app, app.patch(&gpath, &rename("Former Agents"))).await;
     assert!(r.status.is_success(), "{}", r.body);
     assert_eq!(changes, vec![role(&a, "agent", "customer")]);

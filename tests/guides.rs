@@ -5,9 +5,14 @@
 //!
 //! Steps the guides describe that fail today because of open issues are left out of the replay
 //! with a comment naming the issue; nothing here asserts behaviour those issues will change.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 
+use common::patch_op as ops;
 use common::*;
 use hyper::Method;
 use serde_json::{json, Value};
@@ -135,10 +140,6 @@ impl Preset {
     }
 }
 
-fn ops(list: Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": list})
-}
-
 fn enc(s: &str) -> String {
     s.replace('%', "%25")
         .replace(' ', "%20")
@@ -198,7 +199,7 @@ async fn okta_aiw(b: Backend, p: Preset) {
         if n == 0 {
             break;
         }
-        seen += n as i64;
+        seen += i64::try_from(n).unwrap();
         start += n;
     }
     assert_eq!(seen, total, "{ctx}: import saw every row");
@@ -611,7 +612,7 @@ async fn entra(b: Backend, p: Preset) {
     assert!(
         g.get("members")
             .and_then(Value::as_array)
-            .is_none_or(|m| m.is_empty()),
+            .is_none_or(std::vec::Vec::is_empty),
         "{ctx}: {g}"
     );
 
@@ -838,7 +839,7 @@ async fn jumpcloud_replay(b: Backend, p: Preset) {
     assert!(
         g.get("members")
             .and_then(Value::as_array)
-            .is_none_or(|m| m.is_empty()),
+            .is_none_or(std::vec::Vec::is_empty),
         "{ctx}: {g}"
     );
     app.stop().await;

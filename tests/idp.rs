@@ -1,8 +1,13 @@
 //! Replays of what real identity providers send (Okta Push Groups, Microsoft Entra ID,
 //! OneLogin, JumpCloud), and the query parameters they and other clients use.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 
+use common::patch_op as ops;
 use common::*;
 use hyper::Method;
 use serde_json::{json, Value};
@@ -29,10 +34,6 @@ async fn members(app: &TestApp, gid: &str) -> Vec<String> {
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
-}
-
-fn ops(list: Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": list})
 }
 
 async fn okta_push_groups(b: Backend) {
@@ -486,7 +487,7 @@ async fn large_group_is_patched_by_set_operations_and_streamed(b: Backend) {
             "SELECT COUNT(*) FROM scim_group_members WHERE group_id = '{gid}'"
         ))
         .await,
-        n as i64
+        i64::try_from(n).unwrap()
     );
     // The full GET streams every member, as valid JSON, each once.
     let r = app.get(&format!("/Groups/{gid}")).await;
@@ -528,7 +529,7 @@ async fn large_group_is_patched_by_set_operations_and_streamed(b: Backend) {
             "SELECT COUNT(*) FROM scim_group_members WHERE group_id = '{gid}'"
         ))
         .await,
-        (n - 500) as i64
+        i64::try_from(n - 500).unwrap()
     );
     app.stop().await;
 }

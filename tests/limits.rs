@@ -121,7 +121,7 @@ async fn shipped_limits_never_refuse_a_full_speed_push() {
     assert_eq!(
         app.count("SELECT COUNT(*) FROM users WHERE login LIKE 'push%'")
             .await,
-        PUSH as i64
+        i64::try_from(PUSH).unwrap()
     );
     let text = metrics(&app).await;
     for reason in [

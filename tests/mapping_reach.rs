@@ -14,6 +14,10 @@
 //! - `check`: which spelling it used, where userName is read from, MyISAM, and the misuses.
 //!
 //! Every write is checked on the host rows it touched, and on those it must not touch.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 

@@ -1,4 +1,8 @@
 //! Okta's provisioning sequences over HTTP, checked against the host table afterwards.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::patch_op as ops;
 use common::*;
 use serde_json::{json, Value};
 
@@ -39,10 +40,6 @@ fn assert_rfc_urns(body: &Value) {
         "{body}"
     );
     assert!(!body.to_string().contains("urn:scim:"), "{body}");
-}
-
-fn ops(list: Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": list})
 }
 
 /// (firstname, lastname, department, phone, active) of the demo row.

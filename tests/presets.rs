@@ -1,25 +1,27 @@
 //! The shipped presets (`mappings/*.toml`) against fixture copies of real helpdesk schemas and
 //! their seed rows, over HTTP, on every backend: create, read, update, deactivate, reactivate,
 //! adopt, group push — asserting on every host table each preset touches.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 
+use common::patch_op as patch;
 use common::*;
 use serde_json::{json, Value};
 
 fn okta_user(user_name: &str, given: &str, family: &str, emails: Value) -> Value {
-    json!({
+    let mut body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": user_name,
         "name": {"givenName": given, "familyName": family},
-        "emails": emails,
         "active": true,
         "externalId": format!("00u{}", user_name.len()),
-    })
-}
-
-fn patch(ops: Value) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+    });
+    body["emails"] = emails;
+    body
 }
 
 fn s(v: &Option<String>) -> &str {

@@ -1,4 +1,8 @@
 //! Filters, discovery, tokens and every kind of bad input, over HTTP against a real server.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 

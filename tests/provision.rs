@@ -1,5 +1,9 @@
 //! "Provision existing users", played end to end on every backend: a helpdesk that already
 //! has users, Okta's import paging, then Provision of every assigned person.
+#![allow(
+    clippy::too_many_lines,
+    reason = "scenario tests read top to bottom as the IdP sends them"
+)]
 
 mod common;
 
@@ -46,7 +50,7 @@ async fn provision_existing_users_without_duplicates(b: Backend) {
         );
         start += 2;
     }
-    assert_eq!(imported.len() as i64, host_rows);
+    assert_eq!(i64::try_from(imported.len()).unwrap(), host_rows);
     assert!(imported.contains(&"Bob.Brown@Acme.Example".to_string()));
 
     // Provision: Okta searches each assigned person, links a match (then pushes the profile),

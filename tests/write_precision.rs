@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::patch_op as patch;
 use common::*;
 use serde_json::{json, Value};
 
@@ -49,23 +50,20 @@ fn col<'a>(row: &'a [(String, Option<String>)], name: &str) -> Option<&'a str> {
         .as_deref()
 }
 
-fn patch(ops: Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": ops})
-}
-
 /// What Okta's create sends, with the given emails.
 fn okta(user_name: &str, given: &str, family: &str, emails: Value) -> Value {
-    json!({
+    let mut body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": user_name,
         "name": {"givenName": given, "familyName": family},
-        "emails": emails,
         "displayName": format!("{given} {family}"),
         "locale": "en-US",
         "externalId": format!("00u{}", user_name.len()),
         "password": "1mz050nq",
         "active": true
-    })
+    });
+    body["emails"] = emails;
+    body
 }
 
 fn work_email(value: &str) -> Value {

@@ -202,6 +202,7 @@ async fn run(config: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    print_other_candidates(&d);
     println!("checking the draft, as `scim-bridge check` does:");
     println!();
     let settings = Settings::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -219,6 +220,23 @@ async fn run(config: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(code)
+}
+
+/// The other tables that looked like user tables, so an operator whose users live in one of
+/// them sees at once that `--table` picks it.
+fn print_other_candidates(d: &draft::Draft) {
+    let others: Vec<String> = d
+        .candidates
+        .iter()
+        .filter(|c| c.table != d.table)
+        .map(|c| format!("\"{}\" ({})", c.table, c.reasons.join(", ")))
+        .collect();
+    if !others.is_empty() {
+        println!(
+            "other tables that could hold users: {}; to draft from one of them, run init again with --table NAME",
+            others.join("; ")
+        );
+    }
 }
 
 #[cfg(test)]

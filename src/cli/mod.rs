@@ -244,7 +244,7 @@ pub fn main(cli: Cli) -> ExitCode {
                 file,
                 operation,
                 id,
-            } => preview::run(&settings, file, operation, id).await,
+            } => Box::pin(preview::run(&settings, file, operation, id)).await,
             Command::Import { apply, format } => import::run(&settings, apply, format).await,
             Command::Reconcile { fix } => import::reconcile(&settings, fix).await,
             Command::Audit {
@@ -317,7 +317,7 @@ pub async fn connect_with_retry(
                 return Err(connect_error(url, &why));
             }
             Err(StoreError::Unavailable(why)) if started.elapsed() < retry_for => {
-                warn!(database = ?url, cause = %driver_cause(&why), retry_in_ms = delay.as_millis() as u64, "database unreachable; retrying");
+                warn!(database = ?url, cause = %driver_cause(&why), retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "database unreachable; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }

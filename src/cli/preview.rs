@@ -46,7 +46,8 @@ pub async fn run(
         ),
         u => u.to_string(),
     };
-    let (result, statements) = preview::record(async {
+    // Boxed: the request path it runs (writes, grants) is a large future (clippy large_futures).
+    let (result, statements) = preview::record(Box::pin(async {
         match operation {
             PreviewOperation::Create => service::users::create(&app, &body, &base).await.map(|o| {
                 (
@@ -65,7 +66,7 @@ pub async fn run(
                 .await
                 .map(|a| ("200", a.resource)),
         }
-    })
+    }))
     .await;
     println!(
         "-- dry run against {:?} ({}): rolled back, nothing written",

@@ -98,7 +98,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
                     Some(t) => match t.reload() {
                         Ok(()) => info!("SIGHUP: TLS certificate reloaded"),
                         Err(e) => {
-                            tracing::error!(cause = %e, "SIGHUP: TLS certificate not reloaded; the previous one stays in use")
+                            tracing::error!(cause = %e, "SIGHUP: TLS certificate not reloaded; the previous one stays in use");
                         }
                     },
                     None => info!("SIGHUP: nothing to re-read (no TLS configured)"),

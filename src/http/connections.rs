@@ -83,7 +83,9 @@ impl Connections {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A permit for one more connection from `ip`, or the cap it would exceed.
@@ -112,7 +114,7 @@ impl Connections {
     /// Resolves once a connection has closed since the last call (or now, if one closed while
     /// nobody was waiting): a file descriptor may have come free.
     pub async fn one_closed(&self) {
-        self.closed.notified().await
+        self.closed.notified().await;
     }
 
     /// Resolves when no connection is open.

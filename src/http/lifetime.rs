@@ -80,7 +80,9 @@ impl Activity {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ActivityState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A request has arrived (its headers are parsed); it is in progress until the returned

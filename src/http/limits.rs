@@ -260,7 +260,10 @@ impl Limits {
     }
 
     fn gate(&self, name: &str) -> Arc<Gate> {
-        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gates = self
+            .gates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(g) = gates.get(name) {
             return g.clone();
         }
@@ -273,7 +276,10 @@ impl Limits {
     }
 
     fn log_hit(&self, r: Refusal) -> Option<u64> {
-        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut logs = self
+            .logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         logs[r.index()].hit(Instant::now())
     }
 
@@ -293,7 +299,7 @@ impl Limits {
                 token = name,
                 in_flight = a.in_flight,
                 queue = a.queue,
-                queue_timeout_ms = a.queue_timeout.as_millis() as u64,
+                queue_timeout_ms = u64::try_from(a.queue_timeout.as_millis()).unwrap_or(u64::MAX),
                 reason = r.as_str(),
                 refused_since_last_line = suppressed,
                 "token over its concurrency: answering 429 (if this is the identity provider's normal load, \
@@ -304,7 +310,10 @@ impl Limits {
 
     /// Per token: (name, requests in flight, requests queued), for metrics.
     pub fn usage(&self) -> Vec<(String, usize, usize)> {
-        let gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        let gates = self
+            .gates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let total = self.config.admission.in_flight.max(1);
         let mut v: Vec<_> = gates
             .iter()
@@ -330,7 +339,10 @@ impl Limits {
             keyed.retain_recent();
         }
         let total = self.config.admission.in_flight.max(1);
-        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gates = self
+            .gates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         gates.retain(|_, g| {
             Arc::strong_count(g) > 1
                 || g.slots.available_permits() < total
@@ -400,7 +412,7 @@ mod tests {
             0,
             MS,
         );
-        for i in 0..(MAX_KEYS as u32 + 1000) {
+        for i in 0..(u32::try_from(MAX_KEYS).unwrap() + 1000) {
             let _ = l.failed_auth(IpAddr::from(i.to_be_bytes()));
         }
         assert!(l.tracked_addresses() <= MAX_KEYS + 1);

@@ -68,8 +68,10 @@ impl Metrics {
             }
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros
-            .fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
+        self.latency_sum_micros.fetch_add(
+            u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         if status == 429 {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
@@ -258,7 +260,7 @@ pub async fn serve<S: Exposition>(listener: TcpListener, source: Arc<S>) {
             let conn = builder.serve_connection(TokioIo::new(stream), svc);
             lifetime::drive(
                 conn,
-                |c| c.graceful_shutdown(),
+                hyper_util::server::conn::auto::Connection::graceful_shutdown,
                 &activity,
                 timeouts,
                 &mut stop,

@@ -1,18 +1,18 @@
 //! The HTTP edge: hyper 1 server with graceful shutdown, connection caps and timeouts, request
 //! limits, authentication, routing and the single mapping of errors to SCIM responses.
 
-pub mod accept;
+pub(crate) mod accept;
 pub mod connections;
 pub mod drain;
-pub mod error;
-pub mod lifetime;
-pub mod limits;
+pub(crate) mod error;
+pub(crate) mod lifetime;
+pub(crate) mod limits;
 pub mod metrics;
-pub mod response;
-pub mod router;
-pub mod server;
-pub mod state;
-pub mod throttle;
+pub(crate) mod response;
+pub(crate) mod router;
+pub(crate) mod server;
+pub(crate) mod state;
+pub(crate) mod throttle;
 pub mod tls;
 
 pub use connections::ConnectionSettings;

@@ -38,7 +38,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
-    serve_with_tls(listener, state, shutdown, grace, None).await
+    serve_with_tls(listener, state, shutdown, grace, None).await;
 }
 
 /// What every connection task shares.
@@ -145,7 +145,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, permit: Permit, shared:
                 },
                 () = lifetime::stopping(&mut stop) => return,
             };
-            serve_io(tls_stream, peer, &activity, &shared, &mut stop).await
+            serve_io(tls_stream, peer, &activity, &shared, &mut stop).await;
         }
     }
     drop(permit);
@@ -173,7 +173,7 @@ async fn serve_io<I>(
     let conn = shared.builder.serve_connection(TokioIo::new(io), svc);
     lifetime::drive(
         conn,
-        |c| c.graceful_shutdown(),
+        hyper_util::server::conn::auto::Connection::graceful_shutdown,
         activity,
         shared.timeouts,
         stop,

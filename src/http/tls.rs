@@ -28,7 +28,7 @@ pub struct Tls {
 
 fn load(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .and_then(std::iter::Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(|e| TlsError::Cert {
             path: cert.display().to_string(),
             reason: e.to_string(),
@@ -73,14 +73,17 @@ impl Tls {
     /// Why the new files could not be used.
     pub fn reload(&self) -> Result<(), TlsError> {
         let acceptor = load(&self.cert, &self.key)?;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = acceptor;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = acceptor;
         Ok(())
     }
 
     pub fn acceptor(&self) -> TlsAcceptor {
         self.current
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 }

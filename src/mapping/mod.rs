@@ -2,15 +2,15 @@
 //! the pure translation between SCIM resources, host rows and filters.
 
 pub mod compile;
-pub mod compiled;
+pub(crate) mod compiled;
 pub mod convert;
-pub mod draft;
-pub mod grants;
+pub(crate) mod draft;
+pub(crate) mod grants;
 pub mod host;
-pub mod model;
-pub mod predicate;
-pub mod transform;
-pub mod value;
+pub(crate) mod model;
+pub(crate) mod predicate;
+pub(crate) mod transform;
+pub(crate) mod value;
 
 pub use compile::{compile, load_file, Compiled, Problem, UserMapping};
 pub use convert::WriteMode;

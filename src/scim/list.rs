@@ -80,15 +80,15 @@ impl ListQuery {
         for (k, v) in fields {
             match k.to_ascii_lowercase().as_str() {
                 "filter" => q.filter = Some(Filter::parse(&v)?),
-                "startindex" => q.start_index = parse_int(&v, "startIndex")?.max(1) as u64,
-                "count" => q.count = (parse_int(&v, "count")?.max(0) as u64).min(MAX_PAGE),
+                "startindex" => q.start_index = parse_int(&v, "startIndex")?.max(1).unsigned_abs(),
+                "count" => q.count = parse_int(&v, "count")?.max(0).unsigned_abs().min(MAX_PAGE),
                 "attributes" => attributes = Some(v),
                 "excludedattributes" => excluded = Some(v),
                 "sortby" => {
                     q.sort_by =
                         Some(AttrPath::parse(&v).map_err(|e| {
                             ScimError::invalid_value(format!("sortBy: {}", e.detail))
-                        })?)
+                        })?);
                 }
                 "sortorder" => {
                     q.sort_order = match v.to_ascii_lowercase().as_str() {
@@ -146,7 +146,7 @@ pub fn form_pairs(query: &str) -> Vec<(String, String)> {
 
 fn percent_decode(s: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
+        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -176,13 +176,14 @@ fn percent_decode(s: &str) -> String {
 /// The ListResponse body. `itemsPerPage` is the number actually returned, never the count asked
 /// for (an Okta certification failure seen in other servers).
 pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+    // Built by hand: `json!` would serialise (copy) every resource of the page once more.
+    let mut body = serde_json::Map::with_capacity(5);
+    body.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
+    body.insert("totalResults".into(), total.into());
+    body.insert("startIndex".into(), start_index.into());
+    body.insert("itemsPerPage".into(), resources.len().into());
+    body.insert("Resources".into(), Value::Array(resources));
+    Value::Object(body)
 }
 
 #[cfg(test)]

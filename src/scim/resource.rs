@@ -408,6 +408,7 @@ mod tests {
         assert!(n["emails"][1].get("primary").is_none());
     }
 
+    #[allow(clippy::needless_pass_by_value, reason = "callers pass json! literals")]
     fn refused(body: Value) -> ScimError {
         let e = users().normalize(&body).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{body}: {e:?}");

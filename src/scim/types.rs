@@ -273,6 +273,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::needless_pass_by_value, reason = "callers pass json! literals")]
     fn refused(ty: AttrType, v: Value) -> ScimError {
         let e = check_simple(ty, &v, "x").unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{ty:?} {v}");

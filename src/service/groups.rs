@@ -226,7 +226,7 @@ pub fn split_ops(ops: Vec<PatchOp>) -> Result<(Vec<PatchOp>, Vec<MemberChange>),
                     // Entra and JumpCloud: {"op":"Remove","path":"members","value":[{"value":"id"}]}.
                     (None, OpKind::Remove) => match &op.value {
                         Some(v) if !v.is_null() => {
-                            changes.push(MemberChange::Remove(member_keys(v)?))
+                            changes.push(MemberChange::Remove(member_keys(v)?));
                         }
                         _ => changes.push(MemberChange::RemoveAll),
                     },
@@ -614,6 +614,7 @@ mod tests {
     use super::*;
     use crate::scim::patch::parse_request;
 
+    #[allow(clippy::needless_pass_by_value, reason = "callers pass json! literals")]
     fn split(ops: Value) -> Result<(Vec<PatchOp>, Vec<MemberChange>), ScimError> {
         split_ops(parse_request(
             &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),

@@ -1,10 +1,10 @@
 //! One function per SCIM operation: protocol parsing, mapping and storage tied together.
 //! No HTTP here, and no SQL.
 
-pub mod groups;
-pub mod import;
-pub mod pager;
-pub mod users;
+pub(crate) mod groups;
+pub(crate) mod import;
+pub(crate) mod pager;
+pub(crate) mod users;
 
 use crate::mapping::UserMapping;
 use crate::scim::resource::ResourceType;

@@ -51,7 +51,10 @@ impl Pager {
         if start_index <= 1 {
             return None;
         }
-        let cursors = self.cursors.lock().unwrap_or_else(|p| p.into_inner());
+        let cursors = self
+            .cursors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let c = cursors.get(&QueryKey {
             filter: filter.to_string(),
             count,
@@ -75,7 +78,10 @@ impl Pager {
             filter: filter.to_string(),
             count,
         };
-        let mut cursors = self.cursors.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cursors = self
+            .cursors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(last) = last_key.filter(|_| served == count) else {
             cursors.remove(&key);
             return;

@@ -121,7 +121,7 @@ pub async fn read(db: &Db, f: &Query) -> Result<Vec<Entry>, StoreError> {
     if let Some(o) = &f.operation {
         q.raw(" AND operation = ").text(o);
     }
-    q.raw(" ORDER BY id DESC LIMIT ").int(f.limit.max(1) as i64);
+    q.raw(" ORDER BY id DESC LIMIT ").count(f.limit.max(1));
     Ok(c.rows(q)
         .await?
         .into_iter()

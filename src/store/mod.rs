@@ -3,21 +3,21 @@
 //! The backend is chosen explicitly by the URL scheme. All SQL text is assembled in
 //! [`sql`] and [`dialect`]; callers above this module see typed operations only.
 
-pub mod audit;
+pub(crate) mod audit;
 mod conn;
 mod db;
 pub mod demo;
-pub mod dialect;
-pub mod groups;
-pub mod introspect;
-pub mod migrate;
-pub mod predicate;
-pub mod preview;
-pub mod refusal;
+pub(crate) mod dialect;
+pub(crate) mod groups;
+pub(crate) mod introspect;
+pub(crate) mod migrate;
+pub(crate) mod predicate;
+pub(crate) mod preview;
+pub(crate) mod refusal;
 mod rows;
 pub mod sql;
 pub mod tokens;
-pub mod users;
+pub(crate) mod users;
 
 pub use conn::{Conn, SqliteConn, Tx};
 pub use db::{redact, Db, DbOptions, DbUrl};

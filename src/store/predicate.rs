@@ -354,7 +354,7 @@ fn render_compare(
         ),
         Target::Child(i, c) => child_exists(q, ctx, *i, |q| {
             let cast = text_cast(ctx, target, *fold_case);
-            column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case, cast)
+            column_compare(q, ctx.dialect, "c", c, *op, value, *fold_case, cast);
         }),
     }
 }

@@ -20,7 +20,7 @@ pub async fn record<T>(f: impl Future<Output = T>) -> (T, Vec<Statement>) {
     PREVIEW
         .scope(RefCell::new(Vec::new()), async move {
             let out = f.await;
-            let statements = PREVIEW.with(|p| p.take());
+            let statements = PREVIEW.with(std::cell::RefCell::take);
             (out, statements)
         })
         .await

@@ -238,38 +238,38 @@ mod tests {
         }
     }
 
-    fn r(kind: DatabaseErrorKind, info: Info) -> Refusal {
-        classify(&kind, &info).expect("a refusal")
+    fn r(kind: &DatabaseErrorKind, info: &Info) -> Refusal {
+        classify(kind, info).expect("a refusal")
     }
 
     #[test]
     fn sqlite_messages() {
         use DatabaseErrorKind::*;
         let x = r(
-            NotNullViolation,
-            msg("NOT NULL constraint failed: users.email"),
+            &NotNullViolation,
+            &msg("NOT NULL constraint failed: users.email"),
         );
         assert_eq!(
             (x.kind, x.table.as_deref(), x.column.as_deref()),
             (RefusalKind::NotNull, Some("users"), Some("email"))
         );
-        let x = r(CheckViolation, msg("CHECK constraint failed: phone_len"));
+        let x = r(&CheckViolation, &msg("CHECK constraint failed: phone_len"));
         assert_eq!(
             (x.kind, x.constraint.as_deref()),
             (RefusalKind::Check, Some("phone_len"))
         );
         let x = r(
-            CheckViolation,
-            msg("CHECK constraint failed: length(phone) <= 20"),
+            &CheckViolation,
+            &msg("CHECK constraint failed: length(phone) <= 20"),
         );
         assert_eq!(x.constraint, None, "an expression is not shown");
         let x = r(
-            UniqueViolation,
-            msg("UNIQUE constraint failed: users.email"),
+            &UniqueViolation,
+            &msg("UNIQUE constraint failed: users.email"),
         );
         assert_eq!(x.column.as_deref(), Some("email"));
         assert_eq!(
-            r(ForeignKeyViolation, msg("FOREIGN KEY constraint failed")).kind,
+            r(&ForeignKeyViolation, &msg("FOREIGN KEY constraint failed")).kind,
             RefusalKind::ForeignKey
         );
     }
@@ -278,8 +278,8 @@ mod tests {
     fn postgres_errors() {
         use DatabaseErrorKind::*;
         let x = r(
-            UniqueViolation,
-            Info {
+            &UniqueViolation,
+            &Info {
                 message: "duplicate key value violates unique constraint \"users_email_key\"",
                 details: Some("Key (email)=(ann@x) already exists."),
                 table: Some("users"),
@@ -291,18 +291,18 @@ mod tests {
         assert!(!x.detail().contains("ann@x"), "{}", x.detail());
         assert!(x.cause.contains("ann@x"), "the log keeps it");
         let x = r(
-            Unknown,
-            msg("value too long for type character varying(20)"),
+            &Unknown,
+            &msg("value too long for type character varying(20)"),
         );
         assert_eq!(x.kind, RefusalKind::TooLong);
         let x = r(
-            Unknown,
-            msg("invalid input value for enum user_type: \"robot\""),
+            &Unknown,
+            &msg("invalid input value for enum user_type: \"robot\""),
         );
         assert_eq!(x.kind, RefusalKind::BadValue);
         assert!(!x.detail().contains("robot"));
         assert_eq!(
-            r(Unknown, msg("integer out of range")).kind,
+            r(&Unknown, &msg("integer out of range")).kind,
             RefusalKind::OutOfRange
         );
         assert!(classify(&Unknown, &msg("relation \"users\" does not exist")).is_none());
@@ -312,45 +312,48 @@ mod tests {
     #[test]
     fn mysql_and_mariadb_messages() {
         use DatabaseErrorKind::*;
-        let x = r(Unknown, msg("Data too long for column 'phone' at row 1"));
+        let x = r(&Unknown, &msg("Data too long for column 'phone' at row 1"));
         assert_eq!(
             (x.kind, x.column.as_deref()),
             (RefusalKind::TooLong, Some("phone"))
         );
-        let x = r(Unknown, msg("Out of range value for column 'age' at row 1"));
+        let x = r(
+            &Unknown,
+            &msg("Out of range value for column 'age' at row 1"),
+        );
         assert_eq!(
             (x.kind, x.column.as_deref()),
             (RefusalKind::OutOfRange, Some("age"))
         );
-        let x = r(Unknown, msg("Data truncated for column 'kind' at row 1"));
+        let x = r(&Unknown, &msg("Data truncated for column 'kind' at row 1"));
         assert_eq!(
             (x.kind, x.column.as_deref()),
             (RefusalKind::BadValue, Some("kind"))
         );
-        let x = r(NotNullViolation, msg("Column 'email' cannot be null"));
+        let x = r(&NotNullViolation, &msg("Column 'email' cannot be null"));
         assert_eq!(x.column.as_deref(), Some("email"));
         let x = r(
-            Unknown,
-            msg("CONSTRAINT `phone_len` failed for `test`.`users`"),
+            &Unknown,
+            &msg("CONSTRAINT `phone_len` failed for `test`.`users`"),
         );
         assert_eq!(
             (x.kind, x.constraint.as_deref()),
             (RefusalKind::Check, Some("phone_len"))
         );
         let x = r(
-            CheckViolation,
-            msg("Check constraint 'phone_len' is violated."),
+            &CheckViolation,
+            &msg("Check constraint 'phone_len' is violated."),
         );
         assert_eq!(x.constraint.as_deref(), Some("phone_len"));
         let x = r(
-            ForeignKeyViolation,
-            msg("Cannot add or update a child row: a foreign key constraint fails (`t`.`users`, CONSTRAINT `fk_org` FOREIGN KEY (`org_id`) REFERENCES `orgs` (`id`))"),
+            &ForeignKeyViolation,
+            &msg("Cannot add or update a child row: a foreign key constraint fails (`t`.`users`, CONSTRAINT `fk_org` FOREIGN KEY (`org_id`) REFERENCES `orgs` (`id`))"),
         );
         assert_eq!(x.column.as_deref(), Some("org_id"));
         assert_eq!(
             r(
-                Unknown,
-                msg("Incorrect integer value: 'x' for column 'age' at row 1")
+                &Unknown,
+                &msg("Incorrect integer value: 'x' for column 'age' at row 1")
             )
             .kind,
             RefusalKind::BadValue

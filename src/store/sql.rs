@@ -60,6 +60,11 @@ impl Sql {
     pub fn int(&mut self, i: i64) -> &mut Self {
         self.bind(HostValue::Int(i))
     }
+    /// A row count or limit: counts come as `u64`/`usize` from the protocol, and one past
+    /// `i64::MAX` means "all of them" to every database, so it saturates rather than wraps.
+    pub fn count(&mut self, n: impl TryInto<i64>) -> &mut Self {
+        self.int(n.try_into().unwrap_or(i64::MAX))
+    }
     /// `a, b, c` — identifiers separated by commas.
     pub fn ident_list<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> &mut Self {
         for (i, n) in names.into_iter().enumerate() {

@@ -71,7 +71,9 @@ impl Backend {
         // Written to stderr directly, not through eprintln!, so the test harness does not
         // swallow it: a skipped backend must be visible. Once per backend per test binary.
         static SAID: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-        let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
+        let mut said = SAID
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !said.contains(&self.env_var()) {
             said.push(self.env_var());
             use std::io::Write;
@@ -183,7 +185,7 @@ impl AnyConn {
             AnyConn::My(c) => c.batch_execute(sql).await,
             AnyConn::Lite(c) => c.batch_execute(sql).await,
         }
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     pub async fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
         let q = diesel::sql_query(sql);
@@ -321,7 +323,9 @@ pub fn hex_id() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_nanos() as u64;
+        .as_nanos();
+    // The low bits: a unique suffix, not a time.
+    let t = u64::try_from(t % u128::from(u64::MAX)).unwrap_or_default();
     format!(
         "{:x}{:x}{:x}",
         std::process::id(),
@@ -568,7 +572,7 @@ impl TestApp {
         AnyConn::open(self.backend, &self.db_url)
             .await
             .batch(sql)
-            .await
+            .await;
     }
 
     /// One row of the demo `users` table by login, as text (`active` as "1"/"0").
@@ -690,6 +694,13 @@ pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
 }
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A PatchOp request body carrying `operations` (RFC 7644 §3.5.2).
+pub fn patch_op(operations: Value) -> Value {
+    let mut body = serde_json::json!({ "schemas": [PATCH_OP] });
+    body["Operations"] = operations;
+    body
+}
 
 /// A TCP forwarder to the database that can be cut and restored, to simulate an outage
 /// without stopping the shared server other tests use.

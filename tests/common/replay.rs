@@ -5,7 +5,7 @@
 //! so a step that writes anything it should not fails. Used by `tests/preset_replay.rs`
 //! (end-user presets) and `tests/agent_presets.rs`.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::snapshot::{places, Snapshot};
 use super::*;
@@ -58,10 +58,6 @@ pub struct GrantSpec {
 /// Booleans as the backends return them through a text cast.
 fn truthy(v: Option<&str>) -> bool {
     matches!(v, Some("1" | "t" | "true" | "TRUE"))
-}
-
-fn ops(list: &Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": list})
 }
 
 fn enc(s: &str) -> String {
@@ -296,7 +292,7 @@ async fn deactivate_and_reactivate(run: &Run<'_>, id: &str) {
                 spec.deactivated,
                 app.patch(
                     &path,
-                    &ops(&json!([{"op": "replace", "value": {"active": active}}])),
+                    &patch_op(json!([{"op": "replace", "value": {"active": active}}])),
                 ),
             )
             .await;
@@ -341,7 +337,7 @@ async fn group_push(run: &Run<'_>, id: &str) {
             spec.member_removed,
             app.patch(
                 &format!("/Groups/{gid}"),
-                &ops(&json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", spec.existing.1)}])),
+                &patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", spec.existing.1)}])),
             ),
         )
         .await;
@@ -364,12 +360,12 @@ async fn granted_group(run: &Run<'_>, id: &str, g: &GrantSpec) {
         .await;
     assert_eq!(r.status, 201, "{ctx}: {}", r.body);
     let gpath = format!("/Groups/{}", r.body["id"].as_str().unwrap());
-    let add = ops(&json!([{"op": "add", "path": "members", "value": [{"value": id}]}]));
+    let add = patch_op(json!([{"op": "add", "path": "members", "value": [{"value": id}]}]));
     let r = run
         .expect("member added again", id, &[], app.patch(&gpath, &add))
         .await;
     assert!(r.status.is_success(), "{ctx}: {}", r.body);
-    let remove = ops(&json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]));
+    let remove = patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]));
     let r = run
         .expect(
             "granted member removed",

@@ -21,9 +21,13 @@ fn types<'a>(call: &Call<'a>) -> [&'a ResourceType; 2] {
     [&app.users.resource_type, &app.groups]
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "every route handler answers `Answer`"
+)]
 pub(super) fn service_provider_config(call: &Call<'_>) -> Answer {
     if call.method != Method::GET {
-        return method_not_allowed("GET");
+        return Ok(method_not_allowed("GET"));
     }
     Ok(response::json(
         StatusCode::OK,
@@ -31,9 +35,13 @@ pub(super) fn service_provider_config(call: &Call<'_>) -> Answer {
     ))
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "every route handler answers `Answer`"
+)]
 pub(super) fn resource_types(call: &Call<'_>) -> Answer {
     if call.method != Method::GET {
-        return method_not_allowed("GET");
+        return Ok(method_not_allowed("GET"));
     }
     let rts: Vec<Value> = types(call)
         .iter()
@@ -47,7 +55,7 @@ pub(super) fn resource_types(call: &Call<'_>) -> Answer {
 
 pub(super) fn resource_type(call: &Call<'_>) -> Answer {
     if call.method != Method::GET {
-        return method_not_allowed("GET");
+        return Ok(method_not_allowed("GET"));
     }
     let id = &call.id;
     types(call)
@@ -57,9 +65,13 @@ pub(super) fn resource_type(call: &Call<'_>) -> Answer {
         .ok_or_else(|| ScimError::not_found(format!("no resource type {id:?}")).into())
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "every route handler answers `Answer`"
+)]
 pub(super) fn schemas(call: &Call<'_>) -> Answer {
     if call.method != Method::GET {
-        return method_not_allowed("GET");
+        return Ok(method_not_allowed("GET"));
     }
     let docs: Vec<Value> = discovery::all_schemas(&types(call))
         .into_iter()
@@ -73,7 +85,7 @@ pub(super) fn schemas(call: &Call<'_>) -> Answer {
 
 pub(super) fn schema(call: &Call<'_>) -> Answer {
     if call.method != Method::GET {
-        return method_not_allowed("GET");
+        return Ok(method_not_allowed("GET"));
     }
     let id = &call.id;
     let doc = discovery::all_schemas(&types(call))

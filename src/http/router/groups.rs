@@ -31,14 +31,14 @@ pub(super) async fn collection(mut call: Call<'_>) -> Reply {
             let a = service::create(app, &body, &call.base).await?;
             Ok(created(&a))
         }
-        _ => method_not_allowed("GET, POST"),
+        _ => Ok(method_not_allowed("GET, POST")),
     }
 }
 
 /// `/Groups/.search`: POST only.
 pub(super) async fn search(mut call: Call<'_>) -> Reply {
     if call.method != Method::POST {
-        return method_not_allowed("POST");
+        return Ok(method_not_allowed("POST"));
     }
     let q = ListQuery::from_search_body(&take_json(&mut call.json))?;
     Ok(response::json(
@@ -93,7 +93,7 @@ pub(super) async fn resource(mut call: Call<'_>) -> Reply {
             service::delete(app, &call.id, if_match).await?;
             Ok(response::empty(StatusCode::NO_CONTENT))
         }
-        _ => method_not_allowed("GET, PUT, PATCH, DELETE"),
+        _ => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
     }
 }
 

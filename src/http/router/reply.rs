@@ -5,7 +5,6 @@ use hyper::header::{HeaderValue, ALLOW, ETAG, LOCATION};
 use hyper::{Response, StatusCode};
 use serde_json::Value;
 
-use crate::http::error::ApiError;
 use crate::http::response::{self, Body};
 use crate::scim::ScimError;
 use crate::service::users::Answer;
@@ -17,7 +16,8 @@ pub(super) fn with_etag(mut r: Response<Body>, version: &str) -> Response<Body> 
     r
 }
 
-pub(super) fn method_not_allowed(allow: &'static str) -> Result<Response<Body>, ApiError> {
+/// A 405 naming the methods the route does answer (`Allow`, RFC 9110 §15.5.6).
+pub(super) fn method_not_allowed(allow: &'static str) -> Response<Body> {
     let mut r = response::error(&ScimError::new(
         405,
         None,
@@ -25,7 +25,7 @@ pub(super) fn method_not_allowed(allow: &'static str) -> Result<Response<Body>, 
     ));
     r.headers_mut()
         .insert(ALLOW, HeaderValue::from_static(allow));
-    Ok(r)
+    r
 }
 
 /// `If-None-Match` on a GET: 304 when the client already has this version.

@@ -120,7 +120,9 @@ pub(super) async fn read_json(
         }
     }
     ctx.body_pending = true;
-    let collected = Limited::new(body, limit as usize).collect().await;
+    let collected = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect()
+        .await;
     ctx.body_pending = false;
     let bytes: Bytes = collected
         .map_err(|e| {

@@ -40,14 +40,14 @@ pub(super) async fn collection(mut call: Call<'_>, ctx: &mut Ctx) -> Reply {
             });
             Ok(created(&out.answer))
         }
-        _ => method_not_allowed("GET, POST"),
+        _ => Ok(method_not_allowed("GET, POST")),
     }
 }
 
 /// `/Users/.search`: POST only.
 pub(super) async fn search(mut call: Call<'_>) -> Reply {
     if call.method != Method::POST {
-        return method_not_allowed("POST");
+        return Ok(method_not_allowed("POST"));
     }
     let q = ListQuery::from_search_body(&take_json(&mut call.json))?;
     Ok(response::json(
@@ -103,7 +103,7 @@ pub(super) async fn resource(mut call: Call<'_>, ctx: &mut Ctx) -> Reply {
             }
             Ok(response::empty(StatusCode::NO_CONTENT))
         }
-        _ => method_not_allowed("GET, PUT, PATCH, DELETE"),
+        _ => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
     }
 }
 

@@ -125,27 +125,7 @@ fn compile_child(
     );
     let parent = need_column(problems, &format!("{prefix}.parent"), ct, &c.parent)
         .map_or_else(|| c.parent.clone(), |col| col.name.clone());
-    let attr = match rt.resolve(&AttrPath {
-        urn: None,
-        attr: c.attr.clone(),
-        sub: None,
-    }) {
-        Ok(r) if r.attr.multi && r.urn.is_none() => r.attr.name.to_string(),
-        _ => {
-            problems.error(&format!("{prefix}.attr"), format!("\"{}\" is not a multi-valued attribute of User; use emails, phoneNumbers, addresses, ims, photos, entitlements, roles or x509Certificates", c.attr));
-            return None;
-        }
-    };
-    if rules.iter().any(|r| {
-        r.attrs()
-            .iter()
-            .any(|t| t.path.urn.is_none() && t.path.attr == attr)
-    }) {
-        problems.error(
-            &format!("{prefix}.attr"),
-            format!("\"{attr}\" is also mapped to a column of a user row; map it in one place"),
-        );
-    }
+    let attr = child_attr(problems, &prefix, rt, &c.attr, rules)?;
     let conds = single(conditions(
         problems,
         &format!("{prefix}.where"),
@@ -163,21 +143,7 @@ fn compile_child(
         &c.columns,
         tables,
     );
-    let value_rule = crules
-        .iter()
-        .position(|r| r.attr().is_some_and(|t| t.path.attr == "value") && r.reads());
-    if value_rule.is_none() && cfailed.is_empty() {
-        problems.error(
-            &format!("{prefix}.columns"),
-            format!(
-                "no column is mapped from \"value\"; add e.g. {} = {{ attr = \"value\" }}",
-                ct.columns
-                    .iter()
-                    .find(|x| x.kind == Some(ColumnKind::Text))
-                    .map_or("address", |x| x.name.as_str())
-            ),
-        );
-    }
+    let value_rule = value_rule(problems, &prefix, ct, &crules, cfailed.is_empty());
     let mut filled: Vec<&str> = vec![parent.as_str()];
     filled.extend(conds.iter().map(|(c, _)| c.as_str()));
     let primary = primary_mark(
@@ -202,15 +168,7 @@ fn compile_child(
         &filled,
         &cfailed,
     );
-    let mut read_columns: Vec<String> = Vec::new();
-    for r in crules.iter().filter(|r| r.reads()) {
-        if !read_columns.contains(&r.column) {
-            read_columns.push(r.column.clone());
-        }
-    }
-    if let PrimaryMark::Flag { column, .. } = &primary {
-        read_columns.push(column.clone());
-    }
+    let read_columns = child_read_columns(&crules, &primary);
     let (Some(key), Some(value_rule)) = (ckey, value_rule) else {
         return None;
     };
@@ -225,6 +183,80 @@ fn compile_child(
         value_rule,
         read_columns,
     })
+}
+
+/// The multi-valued core attribute a child table holds; mapping it to a user-row column as
+/// well would give two places to write the same values.
+fn child_attr(
+    problems: &mut Problems,
+    prefix: &str,
+    rt: &ResourceType,
+    name: &str,
+    rules: &[Rule],
+) -> Option<String> {
+    let attr = match rt.resolve(&AttrPath {
+        urn: None,
+        attr: name.to_string(),
+        sub: None,
+    }) {
+        Ok(r) if r.attr.multi && r.urn.is_none() => r.attr.name.to_string(),
+        _ => {
+            problems.error(&format!("{prefix}.attr"), format!("\"{name}\" is not a multi-valued attribute of User; use emails, phoneNumbers, addresses, ims, photos, entitlements, roles or x509Certificates"));
+            return None;
+        }
+    };
+    if rules.iter().any(|r| {
+        r.attrs()
+            .iter()
+            .any(|t| t.path.urn.is_none() && t.path.attr == attr)
+    }) {
+        problems.error(
+            &format!("{prefix}.attr"),
+            format!("\"{attr}\" is also mapped to a column of a user row; map it in one place"),
+        );
+    }
+    Some(attr)
+}
+
+/// The rule reading a child row's `value`: without one the rows could be written but never
+/// served back. Reported only when the columns compiled, so one mistake gives one error.
+fn value_rule(
+    problems: &mut Problems,
+    prefix: &str,
+    ct: &HostTable,
+    crules: &[Rule],
+    columns_compiled: bool,
+) -> Option<usize> {
+    let found = crules
+        .iter()
+        .position(|r| r.attr().is_some_and(|t| t.path.attr == "value") && r.reads());
+    if found.is_none() && columns_compiled {
+        problems.error(
+            &format!("{prefix}.columns"),
+            format!(
+                "no column is mapped from \"value\"; add e.g. {} = {{ attr = \"value\" }}",
+                ct.columns
+                    .iter()
+                    .find(|x| x.kind == Some(ColumnKind::Text))
+                    .map_or("address", |x| x.name.as_str())
+            ),
+        );
+    }
+    found
+}
+
+/// Columns selected when reading child rows, each once, with the primary flag when there is one.
+fn child_read_columns(crules: &[Rule], primary: &PrimaryMark) -> Vec<String> {
+    let mut read_columns: Vec<String> = Vec::new();
+    for r in crules.iter().filter(|r| r.reads()) {
+        if !read_columns.contains(&r.column) {
+            read_columns.push(r.column.clone());
+        }
+    }
+    if let PrimaryMark::Flag { column, .. } = primary {
+        read_columns.push(column.clone());
+    }
+    read_columns
 }
 
 /// How the application marks the primary value: a pointer column in the user's row, a flag

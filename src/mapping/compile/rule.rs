@@ -61,7 +61,7 @@ pub(super) fn compile_rules(
                         continue;
                     }
                 }
-                rules.push(rule)
+                rules.push(rule);
             }
             Err(messages) => {
                 failed.push(
@@ -188,7 +188,7 @@ fn transforms(raw: &ColumnRule, errors: &mut Vec<String>) -> Vec<Transform> {
     for name in raw
         .transform
         .as_ref()
-        .map(|t| t.to_vec())
+        .map(super::super::model::OneOrMany::to_vec)
         .unwrap_or_default()
     {
         match Transform::parse(&name) {
@@ -309,7 +309,9 @@ fn random(t: &toml::map::Map<String, toml::Value>, c: &Column<'_>) -> Result<Ran
         return Err(format!("value: unknown key \"{k}\"; {usage}"));
     }
     let len = match t.get("random") {
-        Some(toml::Value::Integer(n)) if (1..=4096).contains(n) => *n as usize,
+        Some(toml::Value::Integer(n)) if (1..=4096).contains(n) => {
+            usize::try_from(*n).unwrap_or(4096)
+        }
         Some(other) => {
             return Err(format!(
                 "value: random = {other} is not a length from 1 to 4096; {usage}"
@@ -341,7 +343,9 @@ fn random(t: &toml::map::Map<String, toml::Value>, c: &Column<'_>) -> Result<Ran
     }
     if fill.bits() < RANDOM_MIN_BITS {
         let per = (alphabet.chars().len() as f64).log2();
-        let need = (RANDOM_MIN_BITS / per).ceil() as usize;
+        let need = (1..=4096u32)
+            .find(|n| f64::from(*n) * per >= RANDOM_MIN_BITS)
+            .unwrap_or(4096);
         return Err(format!(
             "value: {len} {} characters hold {:.0} bits, too few for a secret that must not be guessed (or drawn twice in a UNIQUE column); use random = {need} or more",
             alphabet.name(),
@@ -520,7 +524,10 @@ pub(super) fn attr_target(rt: &ResourceType, text: &str) -> Result<AttrTarget, S
     let r = rt
         .resolve(&p.attr)
         .map_err(|e| format!("attr = \"{text}\": {}", e.detail))?;
-    if r.attr.is_read_only() || r.sub.is_some_and(|s| s.is_read_only()) {
+    if r.attr.is_read_only()
+        || r.sub
+            .is_some_and(crate::scim::schema::AttrDef::is_read_only)
+    {
         return Err(format!("attr = \"{text}\" is read-only in SCIM (id, meta and groups are managed by the bridge)"));
     }
     if r.attr.name == "password" {

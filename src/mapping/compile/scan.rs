@@ -120,7 +120,7 @@ pub fn custom_schemas(file: &MappingFile) -> Vec<(String, Vec<String>)> {
         match out.iter_mut().find(|(u, _)| u.eq_ignore_ascii_case(&urn)) {
             Some((_, attrs)) => {
                 if !attrs.iter().any(|a| a.eq_ignore_ascii_case(&p.attr.attr)) {
-                    attrs.push(p.attr.attr.clone())
+                    attrs.push(p.attr.attr.clone());
                 }
             }
             None => out.push((urn, vec![p.attr.attr.clone()])),

@@ -96,7 +96,7 @@ fn compile_with(text: &str, tables: Vec<(&str, HostTable)>, all: &[&str]) -> Com
         .into_iter()
         .map(|(k, t)| (k.to_string(), t))
         .collect();
-    let all: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+    let all: Vec<String> = all.iter().map(std::string::ToString::to_string).collect();
     compile(&parse_str(text).unwrap(), &tables, &all)
 }
 

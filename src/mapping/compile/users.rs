@@ -161,13 +161,13 @@ fn identity(
         None if problems.has_errors() => {}
         None => problems.error("users.columns", "no column is mapped from \"userName\"; map the login or email column, e.g. email = { attr = \"userName\" }"),
         Some(i) if rules[i].direction != Direction::Both => {
-            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be read and written (direction = \"both\")")
+            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be read and written (direction = \"both\")");
         }
         Some(i) if rules[i].kind != ColumnKind::Text => {
-            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be a text column")
+            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be a text column");
         }
         Some(i) if rules[i].storage.labels().is_some() => {
-            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column is an enumerated type, which cannot hold logins; map a text column")
+            problems.error(&format!("users.columns.{}", rules[i].column), "the userName column is an enumerated type, which cannot hold logins; map a text column");
         }
         _ => {}
     }
@@ -387,7 +387,7 @@ fn match_columns(
                         "column \"{col}\" is {}, but matching compares text",
                         c.sql_type
                     ),
-                )
+                );
             }
             Some(c) => {
                 if c.storage() == Storage::Binary {

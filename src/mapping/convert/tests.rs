@@ -12,7 +12,7 @@ pub(crate) fn col(name: &str, ty: &str, nullable: bool) -> HostColumn {
     HostColumn {
         name: name.into(),
         sql_type: ty.into(),
-        kind: test_kind(ty),
+        kind: Some(test_kind(ty)),
         nullable,
         has_default: false,
         generated: name == "id",
@@ -27,16 +27,16 @@ pub(crate) fn col(name: &str, ty: &str, nullable: bool) -> HostColumn {
 }
 
 /// How SQLite's introspection classifies the declared types these tests use.
-fn test_kind(ty: &str) -> Option<ColumnKind> {
+fn test_kind(ty: &str) -> ColumnKind {
     let t = ty.to_ascii_lowercase();
     if t.contains("int") {
-        Some(ColumnKind::Int)
+        ColumnKind::Int
     } else if t.contains("date") || t.contains("time") {
-        Some(ColumnKind::Timestamp)
+        ColumnKind::Timestamp
     } else if t.starts_with("bool") {
-        Some(ColumnKind::Bool)
+        ColumnKind::Bool
     } else {
-        Some(ColumnKind::Text)
+        ColumnKind::Text
     }
 }
 

@@ -54,7 +54,7 @@ fn draft_and_check(tables: &[HostTable], choose: Option<&str>) -> (Draft, Vec<St
         .problems
         .iter()
         .filter(|p| p.error)
-        .map(|p| p.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     (d, errors)
 }

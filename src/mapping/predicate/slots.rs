@@ -126,7 +126,7 @@ impl UserMapping {
                 Some(f) => self.in_value(&base, def, slot, f)?,
                 None => Pred::True,
             };
-            any.push(self.in_slot(&base, def, slot, accepted)?);
+            any.push(Self::in_slot(&base, def, slot, accepted)?);
         }
         Ok(or(any))
     }
@@ -227,7 +227,6 @@ impl UserMapping {
 
     /// A slot holding a value, of which `inner` (the bracketed filter, translated) holds.
     pub(super) fn in_slot(
-        &self,
         base: &AttrPath,
         def: &AttrDef,
         slot: &Slot<'_>,
@@ -236,7 +235,7 @@ impl UserMapping {
         Ok(match slot {
             Slot::Columns { rules, .. } => {
                 // A slot with no value is no value at all: reads show nothing for it.
-                let exists = self.exists_in_columns(base, def, rules)?;
+                let exists = Self::exists_in_columns(base, def, rules)?;
                 and_exists(exists, inner)
             }
             Slot::Rows { index, child, .. } => {
@@ -256,7 +255,6 @@ impl UserMapping {
     /// Whether a slot in the user's row holds a value: its `value` column when it has one,
     /// else any of its columns.
     pub(super) fn exists_in_columns(
-        &self,
         base: &AttrPath,
         def: &AttrDef,
         rules: &[&Rule],

@@ -148,17 +148,17 @@ impl UserMapping {
         };
         match target {
             Target::Member => Err(ScimError::invalid_filter("users have no members")),
-            Target::Key => self.compare_key(op, json),
+            Target::Key => self.compare_key(op, &json),
             Target::ExternalId => compare_external_id(op, json),
             Target::Column(_) | Target::Joined(..) | Target::Child(..) => {
-                compare_column(p, target, rule, op, json)
+                compare_column(p, target, rule, op, &json)
             }
         }
     }
 
     /// `id`: typed like the key column; a non-integer never equals an integer key.
-    pub(super) fn compare_key(&self, op: CompareOp, json: Value) -> Result<Pred, ScimError> {
-        let text = match &json {
+    pub(super) fn compare_key(&self, op: CompareOp, json: &Value) -> Result<Pred, ScimError> {
+        let text = match json {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
@@ -241,7 +241,7 @@ pub(super) fn compare_column(
     target: Target,
     rule: Option<&Rule>,
     op: CompareOp,
-    json: Value,
+    json: &Value,
 ) -> Result<Pred, ScimError> {
     // target_for returns a rule with an attribute for every column target.
     let Some((r, t)) = rule.and_then(|r| r.attr().map(|t| (r, t))) else {
@@ -256,7 +256,7 @@ pub(super) fn compare_column(
             )));
         }
         let value = r
-            .to_host(Some(&json))
+            .to_host(Some(json))
             .map_err(|e| ScimError::invalid_filter(e.detail))?;
         return Ok(Pred::Cmp {
             target,

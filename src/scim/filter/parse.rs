@@ -172,15 +172,15 @@ impl Parser {
     }
 
     fn group(&mut self, depth: usize) -> Result<Filter, ScimError> {
-        self.expect(Tok::LParen, "(")?;
+        self.expect(&Tok::LParen, "(")?;
         let inner = self.or_expr(depth)?;
-        self.expect(Tok::RParen, ")")?;
+        self.expect(&Tok::RParen, ")")?;
         Ok(inner)
     }
 
-    fn expect(&mut self, tok: Tok, shown: &str) -> Result<(), ScimError> {
+    fn expect(&mut self, tok: &Tok, shown: &str) -> Result<(), ScimError> {
         match self.next() {
-            Some(t) if t == tok => Ok(()),
+            Some(t) if t == *tok => Ok(()),
             Some(t) => Err(ScimError::invalid_filter(format!(
                 "expected '{shown}' but found {}",
                 describe(&t)
@@ -214,7 +214,7 @@ impl Parser {
             }
             self.pos += 1;
             let inner = self.or_expr(depth + 1)?;
-            self.expect(Tok::RBracket, "]")?;
+            self.expect(&Tok::RBracket, "]")?;
             if let Some(Tok::SubAttr(sub)) = self.peek().cloned() {
                 // attr[f].sub op value  ==  attr[f and sub op value]
                 self.pos += 1;

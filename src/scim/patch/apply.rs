@@ -24,7 +24,7 @@ pub fn apply(rt: &ResourceType, resource: &Value, ops: &[PatchOp]) -> Result<Val
         match &op.path {
             Some(path) => {
                 let value = path_value(rt, path, op.value.as_ref());
-                apply_path(rt, &mut doc, op.op, path, value.as_deref())?
+                apply_path(rt, &mut doc, op.op, path, value.as_deref())?;
             }
             None => apply_no_path(rt, &mut doc, op)?,
         }
@@ -150,7 +150,7 @@ fn apply_path(
     let resolved = rt.resolve(&path.attr)?;
     let (def, sub) = (resolved.attr, resolved.sub);
     let shown = path.attr.to_string();
-    if def.is_read_only() || sub.is_some_and(|s| s.is_read_only()) {
+    if def.is_read_only() || sub.is_some_and(super::super::schema::AttrDef::is_read_only) {
         return Err(ScimError::mutability(format!("\"{shown}\" is read-only")));
     }
     if def.mutability == Mutability::WriteOnly {
@@ -288,7 +288,7 @@ fn apply_sub(
         };
         match (op, new) {
             (OpKind::Remove, _) | (_, None) => {
-                items.iter_mut().for_each(|it| remove_field(it, sd.name))
+                items.iter_mut().for_each(|it| remove_field(it, sd.name));
             }
             (_, Some(v)) => {
                 if items.is_empty() {

@@ -93,7 +93,7 @@ pub(super) fn apply_filtered(
             (OpKind::Remove, Some(sd), _) => matched
                 .iter()
                 .for_each(|&i| remove_field(&mut items[i], sd.name)),
-            (_, Some(sd), v) => set_sub(&mut items, &matched, sd, v),
+            (_, Some(sd), v) => set_sub(&mut items, &matched, sd, v.as_ref()),
             (_, None, Some(Value::Object(n))) => {
                 for &i in &matched {
                     if let Value::Object(existing) = &mut items[i] {
@@ -249,12 +249,12 @@ impl Target<'_> {
 }
 
 /// `add`/`replace` of `attr[filter].sub` on the selected values.
-fn set_sub(items: &mut [Value], matched: &[usize], sd: &AttrDef, v: Option<Value>) {
-    if sd.name == "primary" && v == Some(Value::Bool(true)) {
+fn set_sub(items: &mut [Value], matched: &[usize], sd: &AttrDef, v: Option<&Value>) {
+    if sd.name == "primary" && v == Some(&Value::Bool(true)) {
         items.iter_mut().for_each(clear_primary);
     }
     for &i in matched {
-        match &v {
+        match v {
             Some(v) => set_field(&mut items[i], sd.name, v.clone()),
             None => remove_field(&mut items[i], sd.name),
         }

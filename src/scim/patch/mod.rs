@@ -66,9 +66,11 @@ mod test_util {
             "emails": [{"value": "alice@example.com", "type": "work", "primary": true}]}))
             .unwrap()
     }
+    #[allow(clippy::needless_pass_by_value, reason = "callers pass json! literals")]
     pub fn patch(body: Value) -> Result<Value, ScimError> {
         apply(&rt(), &user(), &parse_request(&body)?)
     }
+    #[allow(clippy::needless_pass_by_value, reason = "callers pass json! literals")]
     pub fn ops(list: Value) -> Value {
         json!({"schemas": [PATCH_OP_SCHEMA], "Operations": list})
     }

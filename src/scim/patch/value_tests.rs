@@ -5,6 +5,7 @@ use super::test_util::*;
 use crate::scim::error::ScimType;
 use serde_json::json;
 
+#[allow(clippy::needless_pass_by_value, reason = "callers pass json! literals")]
 fn invalid(body: Value, needle: &str) {
     let e = patch(body.clone()).unwrap_err();
     assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{body}: {e:?}");

@@ -99,7 +99,7 @@ pub enum GroupRefusal {
 /// What an audit entry says changed: the named attributes, and `members` with the number of
 /// members added and removed.
 pub(super) fn change_summary(changes: &[MemberChange], attrs: &[&str]) -> Vec<String> {
-    let mut out: Vec<String> = attrs.iter().map(|a| a.to_string()).collect();
+    let mut out: Vec<String> = attrs.iter().map(std::string::ToString::to_string).collect();
     let (mut added, mut removed, mut replaced) = (0usize, 0usize, false);
     for c in changes {
         match c {

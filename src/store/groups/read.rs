@@ -92,7 +92,7 @@ pub async fn members_after(
     if let Some(a) = after {
         q.raw(" AND m.member_key > ").text(a);
     }
-    q.raw(" ORDER BY m.member_key LIMIT ").int(limit as i64);
+    q.raw(" ORDER BY m.member_key LIMIT ").count(limit);
     Ok(c.rows(q)
         .await?
         .into_iter()
@@ -158,9 +158,9 @@ pub async fn list(
             });
         }
         q.raw("h.id LIMIT ")
-            .int(count as i64)
+            .count(count)
             .raw(" OFFSET ")
-            .int(start_index as i64 - 1);
+            .count(start_index.saturating_sub(1));
         let mut groups: Vec<GroupRow> = c.rows(q).await?.iter().map(parse_group).collect();
         if with_members {
             for g in &mut groups {

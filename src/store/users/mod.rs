@@ -63,7 +63,7 @@ pub(super) fn host_user_name(m: &UserMapping, u: &HostUser) -> String {
         .iter()
         .position(|(at, c)| *at == rule.at && c == &rule.column)
         .and_then(|i| u.values.get(i))
-        .and_then(|v| v.display_text())
+        .and_then(super::super::mapping::value::HostValue::display_text)
         .unwrap_or_else(|| u.key.clone())
 }
 

@@ -418,9 +418,9 @@ pub async fn list(
             .raw(".")
             .ident(&m.key.name)
             .raw(" LIMIT ")
-            .int(count as i64);
+            .count(count);
         if after.is_none() {
-            q.raw(" OFFSET ").int(start_index as i64 - 1);
+            q.raw(" OFFSET ").count(start_index.saturating_sub(1));
         }
         let mut users: Vec<HostUser> = c
             .rows(q)
@@ -482,7 +482,7 @@ pub async fn page_after(
         .raw(".")
         .ident(&m.key.name)
         .raw(" LIMIT ")
-        .int(limit as i64);
+        .count(limit);
     let mut users: Vec<HostUser> = c
         .rows(q)
         .await?
@@ -527,7 +527,7 @@ pub async fn protected(
         .raw(".")
         .ident(&m.key.name)
         .raw(" LIMIT ")
-        .int(limit as i64);
+        .count(limit);
     let rule = m.user_name_rule();
     let at = m
         .read_columns

@@ -28,6 +28,7 @@ fn values(m: &UserMapping, cols: &[(&str, HostValue)]) -> Vec<HostValue> {
         .collect()
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "callers pass json! literals")]
 fn patched(m: &UserMapping, view: &Value, ops: Value) -> (Value, RowPlan) {
     let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": ops});
