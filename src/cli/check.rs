@@ -88,18 +88,21 @@ fn describe(r: &Rule) -> String {
         ),
     };
     let flag = r.flag.map(|b| format!(", flag = {b}")).unwrap_or_default();
-    let transforms = if r.transforms.is_empty() {
+    let words: Vec<String> = r
+        .transforms
+        .iter()
+        .filter_map(|t| transform_word(*t).map(|w| format!("\"{w}\"")))
+        .collect();
+    let mut transforms = if words.is_empty() {
         String::new()
     } else {
-        format!(
-            ", transform = [{}]",
-            r.transforms
-                .iter()
-                .map(|t| format!("\"{}\"", transform_word(*t)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!(", transform = [{}]", words.join(", "))
     };
+    for t in &r.transforms {
+        if let Transform::Truncate(n) = t {
+            transforms.push_str(&format!(", truncate = {n}"));
+        }
+    }
     let on = if r.on == When::Insert {
         ", on = \"insert\""
     } else {
@@ -165,15 +168,17 @@ fn print_problems(problems: &[Problem]) -> ExitCode {
     }
 }
 
-/// A transform as the mapping file spells it (the names `transform = …` accepts).
-fn transform_word(t: Transform) -> &'static str {
-    match t {
+/// A transform as the mapping file spells it (the names `transform = …` accepts); `truncate`
+/// is a key of its own.
+fn transform_word(t: Transform) -> Option<&'static str> {
+    Some(match t {
         Transform::Trim => "trim",
         Transform::Lowercase => "lowercase",
         Transform::Uppercase => "uppercase",
         Transform::Not => "not",
         Transform::NullIfEmpty => "null_if_empty",
-    }
+        Transform::Truncate(_) => return None,
+    })
 }
 
 #[cfg(test)]
@@ -190,8 +195,9 @@ mod tests {
             Transform::Not,
             Transform::NullIfEmpty,
         ] {
-            assert_eq!(Transform::parse(transform_word(t)), Some(t));
+            assert_eq!(transform_word(t).and_then(Transform::parse), Some(t));
         }
+        assert_eq!(transform_word(Transform::Truncate(10)), None);
         for d in [
             OnDelete::Deactivate,
             OnDelete::Delete,

@@ -75,7 +75,11 @@ pub async fn run(
     apply: bool,
     format: ImportFormat,
 ) -> anyhow::Result<ExitCode> {
-    let app = super::prepare(settings, Duration::from_secs(5)).await?;
+    let app = if apply {
+        super::prepare(settings, Duration::from_secs(5)).await?
+    } else {
+        super::prepare_dry_run(settings, Duration::from_secs(5)).await?
+    };
     let m = &app.users;
     let total = store::count(&app.db, m).await?;
     let shared = store::shared_match_values(&app.db, m).await?;
@@ -143,7 +147,11 @@ pub async fn run(
 }
 
 pub async fn reconcile(settings: &Settings, fix: bool) -> anyhow::Result<ExitCode> {
-    let app = super::prepare(settings, Duration::from_secs(5)).await?;
+    let app = if fix {
+        super::prepare(settings, Duration::from_secs(5)).await?
+    } else {
+        super::prepare_dry_run(settings, Duration::from_secs(5)).await?
+    };
     let m = &app.users;
     let dangling = store::dangling_links(&app.db, m).await?;
     let shared = store::shared_match_values(&app.db, m).await?;

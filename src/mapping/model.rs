@@ -276,6 +276,11 @@ pub struct ColumnRule {
     /// Applied in order on the way to the host: trim, lowercase, uppercase, not, null_if_empty.
     #[serde(default)]
     pub transform: Option<OneOrMany>,
+    /// Cut text to at most this many characters on the way to the host, instead of refusing
+    /// a value longer than the column with 400. Opt-in, because the application then holds
+    /// less than the identity provider sent (and serves that back).
+    #[serde(default)]
+    pub truncate: Option<u32>,
     /// Used when the attribute is absent.
     #[serde(default)]
     pub default: Option<toml::Value>,

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::mapping::compile::MatchAt;
 use crate::mapping::UserMapping;
 use crate::store::users::{HostUser, Planned};
 
@@ -84,29 +85,9 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
         }
         return verdict(Status::Linked, format!("linked as {:?}", l.user_name));
     }
-    let Some(name) = &user_name else {
-        return verdict(
-            Status::NoUserName,
-            format!("column \"{}\" is empty", m.user_name_rule().column),
-        );
-    };
-    let mut values = vec![norm(name)];
-    for mc in &m.match_columns {
-        let crate::mapping::compile::MatchAt::Table(at) = mc.at else {
-            continue;
-        };
-        if let Some(i) = m
-            .read_columns
-            .iter()
-            .position(|(a, c)| *a == at && c == &mc.column)
-        {
-            if let crate::mapping::HostValue::Text(t) = &u.values[i] {
-                values.push(norm(t));
-            }
-        }
-    }
-    if let Some(v) = values.iter().find(|v| shared.contains(*v)) {
-        return verdict(
+    let values = match_values(m, u);
+    let ambiguous = |v: &str| {
+        verdict(
             Status::Ambiguous,
             format!(
                 "another row also holds {v:?} in {}",
@@ -116,7 +97,32 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
                     .collect::<Vec<_>>()
                     .join("/")
             ),
-        );
+        )
+    };
+    let Some(name) = &user_name else {
+        // A create compares its userName with every match column (`users.match`): a row with
+        // no userName of its own is still adopted by one carrying, say, its email.
+        return match values.first() {
+            Some((_, v)) if shared.contains(&norm(v)) => ambiguous(v),
+            Some((column, v)) => verdict(
+                Status::Adoptable,
+                format!(
+                    "column \"{}\" is empty: a create whose userName is {v:?} adopts it by \"{column}\" (users.match); --apply does not pre-link it",
+                    m.user_name_rule().column
+                ),
+            ),
+            None => verdict(
+                Status::NoUserName,
+                format!("column \"{}\" is empty", m.user_name_rule().column),
+            ),
+        };
+    };
+    let folded = norm(name);
+    if shared.contains(&folded) {
+        return ambiguous(&folded);
+    }
+    if let Some((_, v)) = values.iter().find(|(_, v)| shared.contains(&norm(v))) {
+        return ambiguous(&norm(v));
     }
     let inactive = m.active.is_some() && view.get("active") == Some(&Value::Bool(false));
     let detail = match (inactive, m.adopt_state) {
@@ -129,6 +135,43 @@ pub fn classify(m: &UserMapping, u: &HostUser, shared: &HashSet<String>) -> Verd
         }
     };
     verdict(Status::Adoptable, detail)
+}
+
+/// The row's values in the mapping's match columns (main, joined and child tables), with the
+/// column each came from, non-empty, in the order `users.match` lists them.
+fn match_values(m: &UserMapping, u: &HostUser) -> Vec<(String, String)> {
+    let text = |v: &crate::mapping::HostValue| match v {
+        crate::mapping::HostValue::Text(t) if !t.trim().is_empty() => Some(t.clone()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for mc in &m.match_columns {
+        match mc.at {
+            MatchAt::Table(at) => {
+                let i = m
+                    .read_columns
+                    .iter()
+                    .position(|(a, c)| *a == at && c == &mc.column);
+                if let Some(v) = i.and_then(|i| u.values.get(i)).and_then(text) {
+                    out.push((mc.column.clone(), v));
+                }
+            }
+            MatchAt::Child(ci) => {
+                let (Some(child), Some(rows)) = (m.children.get(ci), u.children.get(ci)) else {
+                    continue;
+                };
+                let Some(i) = child.read_columns.iter().position(|c| c == &mc.column) else {
+                    continue;
+                };
+                out.extend(
+                    rows.iter()
+                        .filter_map(|r| r.values.get(i).and_then(text))
+                        .map(|v| (mc.column.clone(), v)),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The link `import --apply` writes for an adoptable row. Its record of what the identity

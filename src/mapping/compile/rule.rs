@@ -124,13 +124,14 @@ pub(super) fn compile_rule(
     };
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let transforms = transforms(raw, &mut errors);
+    let transforms = transforms(raw, &c, &mut errors);
     let source = source(raw, &c, &resolve, &mut errors, &mut warnings);
     let random = matches!(&source, Some(Source::Template(p)) if p.iter().any(|x| matches!(x, TemplatePart::Random(_))));
     if random
         && (raw.map.is_some()
             || raw.flag.is_some()
             || raw.transform.is_some()
+            || raw.truncate.is_some()
             || raw.default.is_some()
             || raw.read_default.is_some()
             || raw.lookup.is_some())
@@ -183,7 +184,7 @@ pub(super) fn compile_rule(
     Ok((rule, warnings))
 }
 
-fn transforms(raw: &ColumnRule, errors: &mut Vec<String>) -> Vec<Transform> {
+fn transforms(raw: &ColumnRule, c: &Column<'_>, errors: &mut Vec<String>) -> Vec<Transform> {
     let mut out = Vec::new();
     for name in raw
         .transform
@@ -199,7 +200,38 @@ fn transforms(raw: &ColumnRule, errors: &mut Vec<String>) -> Vec<Transform> {
             )),
         }
     }
+    if let Some(n) = raw.truncate {
+        match truncate_problem(n, c) {
+            Some(problem) => errors.push(problem),
+            None => out.push(Transform::Truncate(n)),
+        }
+    }
     out
+}
+
+/// Why `truncate = n` does not fit column `c`, if it does not.
+fn truncate_problem(n: u32, c: &Column<'_>) -> Option<String> {
+    let column = c.name;
+    if c.kind != ColumnKind::Text {
+        return Some(format!(
+            "truncate applies to text columns; \"{column}\" is {}: remove truncate",
+            c.sql_type
+        ));
+    }
+    if n == 0 {
+        return Some("truncate = 0 would store nothing: give the column's length".into());
+    }
+    match c.host.max_len {
+        Some(max) if n > max => Some(format!(
+            "truncate = {n} is longer than \"{column}\" holds ({}): use truncate = {max}",
+            c.sql_type
+        )),
+        _ if c.storage == Storage::Binary => Some(format!(
+            "truncate counts characters, but \"{column}\" ({}) counts bytes: remove truncate",
+            c.sql_type
+        )),
+        _ => None,
+    }
 }
 
 /// Where the column's value comes from: exactly one of `template`, `value` and `attr`.
