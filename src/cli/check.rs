@@ -25,6 +25,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("mapping:  {}", settings.mapping_path().display());
     if let (Some(m), Some(t)) = (&compiled.mapping, &table) {
         describe_users(m, t);
+        describe_extensions(m);
         describe_protected(&db, m).await?;
         describe_groups(m);
     }
@@ -67,6 +68,32 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         );
         for r in &c.rules {
             println!("{}", describe(r));
+        }
+    }
+}
+
+/// Custom extensions (`[extensions]` and custom URNs the columns name): each attribute with
+/// its type and where it is kept — a column, or the bridge's record when none maps it.
+fn describe_extensions(m: &UserMapping) {
+    for ext in m.resource_type.extensions.iter().skip(1) {
+        println!("extension {}:", ext.id);
+        for a in &ext.attrs {
+            let column = m.rules.iter().find(|r| {
+                r.attrs().iter().any(|t| {
+                    t.path.attr == a.name
+                        && t.path
+                            .urn
+                            .as_deref()
+                            .is_some_and(|u| u.eq_ignore_ascii_case(&ext.id))
+                })
+            });
+            let at = match column {
+                Some(r) if r.at == 0 => format!("column {}.{}", m.table, r.column),
+                Some(r) => format!("column {}.{}", m.joined[r.at - 1].table, r.column),
+                None => "kept in the bridge's record (scim_users.resource), no column".into(),
+            };
+            let plural = if a.multi { ", multi-valued" } else { "" };
+            println!("  {} ({}{plural}) → {at}", a.name, a.ty.as_str());
         }
     }
 }

@@ -13,6 +13,39 @@ pub struct MappingFile {
     /// Host groups written by Okta Push Groups; without it groups live only in the bridge.
     #[serde(default)]
     pub groups: Option<GroupsSection>,
+    /// Custom schema extensions of the User resource: URN → attribute → type. Attributes no
+    /// column maps are kept in the bridge's record of what the identity provider sent.
+    #[serde(default)]
+    pub extensions: BTreeMap<String, BTreeMap<String, ExtensionAttr>>,
+}
+
+/// One declared extension attribute: its type (`"string"`, `"boolean"`, `"integer"`,
+/// `"decimal"`, `"dateTime"`, `"reference"`), or `{ type = "string", multi = true }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ExtensionAttr {
+    Type(String),
+    Full(ExtensionAttrFull),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionAttrFull {
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Multi-valued: an array of values of the type.
+    #[serde(default)]
+    pub multi: bool,
+}
+
+impl ExtensionAttr {
+    /// (type as written, multi-valued).
+    pub fn parts(&self) -> (&str, bool) {
+        match self {
+            ExtensionAttr::Type(t) => (t, false),
+            ExtensionAttr::Full(f) => (&f.ty, f.multi),
+        }
+    }
 }
 
 /// Equality conditions on a table's columns: `{ authtype = 4, is_deleted = 0 }`; a list

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::model::MappingFile;
 
+mod extensions;
 mod groups;
 mod lookup;
 mod problems;
@@ -17,6 +18,8 @@ mod rule;
 mod scan;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_ext;
 mod users;
 
 pub use super::compiled::*;

@@ -35,6 +35,7 @@ pub fn compile(
             problems: problems.finish(),
         };
     };
+    super::extensions::check(&mut problems, file);
     let rt = ResourceType::user(&custom_schemas(file));
     let schema = Schema {
         tables,
