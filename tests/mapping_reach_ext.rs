@@ -4,6 +4,9 @@
 //! - `[extensions]`: a custom Okta URN whose `costCenter` has a column and whose other typed
 //!   attributes live in the bridge's record (`scim_users.resource`): served, round-tripped
 //!   through POST, PUT and PATCH, advertised, type-checked, a no-op writing nothing.
+//! - `json_path`: three attributes in one JSON object column (`profile`: PostgreSQL `jsonb`,
+//!   MariaDB `JSON`, SQLite text), the application's own keys kept, change-only writes,
+//!   filters refused with a clear 400, `check`'s misuses.
 //!
 //! Every write is checked on the whole host rows it touched and on those it must not touch.
 
@@ -330,4 +333,148 @@ async fn extensions_round_trip(b: Backend) {
     app.stop().await;
 }
 
-backend_tests!(extensions_round_trip);
+/// The JSON object in `people.profile` of row `id`.
+async fn profile(app: &TestApp, id: &str) -> Value {
+    let rows = people(app).await;
+    match col(&rows, id, "profile") {
+        Some(t) => serde_json::from_str(t).unwrap_or_else(|e| panic!("{t}: {e}")),
+        None => Value::Null,
+    }
+}
+
+/// Keys of one JSON column read, written one by one (the application's keys kept), a no-op
+/// writing nothing, a new user's object holding only what was sent, filters refused, an
+/// unreadable object left alone, and `check`.
+async fn json_keys_read_and_merge(b: Backend) {
+    let app = spawn(b).await;
+    let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let r = app.get("/Users/1").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["title"], "Lead", "{}", r.body);
+    assert!(r.body.get(ent).is_none(), "{}", r.body);
+
+    let before = people(&app).await;
+    let r = app
+        .patch("/Users/1", &op("replace", "title", json!("Chief")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["title"], "Chief");
+    let after = people(&app).await;
+    assert_eq!(changed(&before, &after), ["profile"]);
+    assert_eq!(
+        profile(&app, "1").await,
+        json!({"title": "Chief", "theme": "dark"})
+    );
+
+    let r = app
+        .patch(
+            "/Users/1",
+            &json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": format!("{ent}:department"), "value": "Ops"},
+                {"op": "add", "path": format!("{ACME}:vip"), "value": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body[ent]["department"], "Ops", "{}", r.body);
+    assert_eq!(r.body[ACME]["vip"], true, "{}", r.body);
+    assert_eq!(
+        profile(&app, "1").await,
+        json!({"title": "Chief", "theme": "dark", "dept": "Ops", "vip": true})
+    );
+    assert_eq!(changed(&after, &people(&app).await), ["profile"]);
+
+    // The same value again: nothing written (the link neither).
+    let (host, link) = (people(&app).await, links(&app).await);
+    let r = app
+        .patch("/Users/1", &op("replace", "title", json!("Chief")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((people(&app).await, links(&app).await), (host, link));
+
+    // Removing one key keeps the others.
+    let r = app
+        .patch("/Users/1", &op("remove", "title", Value::Null))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("title").is_none(), "{}", r.body);
+    assert_eq!(
+        profile(&app, "1").await,
+        json!({"theme": "dark", "dept": "Ops", "vip": true})
+    );
+
+    // A new user's object holds what was sent; one sending none of the keys gets none.
+    let mut u = okta_user();
+    u["title"] = json!("Analyst");
+    u[ent] = json!({"department": "Finance"});
+    let r = app.post("/Users", &u).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        profile(&app, &id).await,
+        json!({"title": "Analyst", "dept": "Finance"})
+    );
+    let r = app.get(&format!("/Users/{id}")).await;
+    assert_eq!(
+        (&r.body["title"], &r.body[ent]["department"]),
+        (&json!("Analyst"), &json!("Finance"))
+    );
+
+    // A wrong type is refused before anything is written; filters on a key are refused.
+    let host = people(&app).await;
+    app.patch(
+        "/Users/2",
+        &op("replace", &format!("{ACME}:vip"), json!("yes")),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    let r = app.get("/Users?filter=title%20eq%20%22Chief%22").await;
+    r.assert_error(400, Some("invalidFilter"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("JSON column \"profile\""),
+        "{}",
+        r.body
+    );
+    // A column holding something other than an object is not overwritten.
+    app.exec("UPDATE people SET profile = '[1, 2]' WHERE id = 2")
+        .await;
+    let host2 = people(&app).await;
+    let r = app
+        .patch("/Users/2", &op("replace", "title", json!("Agent")))
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("\"profile\""),
+        "{}",
+        r.body
+    );
+    assert_eq!(people(&app).await, host2);
+    assert_eq!(changed(&host, &host2), ["profile"]);
+
+    // check: each key shown; misuses named with the fix.
+    let mapping = std::fs::read_to_string(mapping_path()).unwrap();
+    let (ok, out) = check(&app, &mapping);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("profile[\"title\"]") && out.contains("← title"),
+        "{out}"
+    );
+    let twice = mapping.replace("json_path = \"dept\"", "json_path = \"title\"");
+    let (ok, out) = check(&app, &twice);
+    assert!(
+        !ok && out.contains("JSON key \"title\" of column \"profile\" is mapped twice"),
+        "{out}"
+    );
+    let int = mapping.replace(
+        "column    = \"profile\"\nattr      = \"title\"",
+        "column    = \"is_active\"\nattr      = \"title\"",
+    );
+    assert_ne!(int, mapping);
+    let (ok, out) = check(&app, &int);
+    assert!(!ok && out.contains("cannot hold a JSON object"), "{out}");
+    app.stop().await;
+}
+
+backend_tests!(extensions_round_trip, json_keys_read_and_merge);

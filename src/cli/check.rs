@@ -132,7 +132,11 @@ fn describe(r: &Rule) -> String {
     } else {
         ""
     };
-    format!("    {:<22} ← {src}{transforms}{flag}{on}", r.column)
+    let column = match &r.json {
+        Some(j) => format!("{}[\"{}\"]", r.column, j.key),
+        None => r.column.clone(),
+    };
+    format!("    {column:<22} ← {src}{transforms}{flag}{on}")
 }
 
 /// The rows `[[users.protect]]` keeps out of SCIM's reach (the first 20).

@@ -330,6 +330,14 @@ pub struct ColumnRule {
     /// a department id) instead of the value itself.
     #[serde(default)]
     pub lookup: Option<LookupSection>,
+    /// One key of a JSON object column: `{ attr = "title", json_path = "title" }`; the
+    /// object's other keys are kept.
+    #[serde(default)]
+    pub json_path: Option<String>,
+    /// The host column, when the mapping key is not its name: several keys of one JSON column
+    /// each need a mapping key of their own (`profile_title = { column = "profile", … }`).
+    #[serde(default)]
+    pub column: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -281,7 +281,7 @@ fn sort_column<'a>(m: &'a UserMapping, q: &ListQuery) -> Result<Option<SortBy<'a
     let rule = m
         .rules
         .iter()
-        .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none())
+        .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none() && r.json.is_none())
         .find(|rule| {
             rule.attr().is_some_and(|t| {
                 t.path.attr == r.attr.name

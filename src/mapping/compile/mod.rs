@@ -10,6 +10,7 @@ use super::model::MappingFile;
 
 mod extensions;
 mod groups;
+mod json;
 mod lookup;
 mod problems;
 mod protect;

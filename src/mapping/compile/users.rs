@@ -162,6 +162,10 @@ fn identity(
         Some(i) if rules[i].direction != Direction::Both => {
             problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be read and written (direction = \"both\")")
         }
+        Some(i) if rules[i].json.is_some() => {
+            let why = super::json::check_user_name(&rules[i]).unwrap_or_default();
+            problems.error(&format!("users.columns.{}", rules[i].column), why);
+        }
         Some(i) if rules[i].kind != ColumnKind::Text => {
             problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be a text column")
         }

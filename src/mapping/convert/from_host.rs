@@ -169,7 +169,8 @@ impl UserMapping {
             else {
                 continue;
             };
-            let h = &values[i];
+            let extracted = super::json::extract(r, &values[i]);
+            let h = &extracted;
             if let Source::Template(parts) = &r.source {
                 let attrs = r.attrs();
                 if attrs.iter().any(|t| done.contains(&t.text.as_str())) {

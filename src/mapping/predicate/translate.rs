@@ -74,7 +74,7 @@ impl UserMapping {
         let mapped: Vec<&str> = self
             .rules
             .iter()
-            .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none())
+            .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none() && r.json.is_none())
             .filter_map(|r| r.attr().map(|t| t.text.as_str()))
             .collect();
         format!(
@@ -197,6 +197,12 @@ impl UserMapping {
 pub(super) fn column_target(p: &AttrPath, r: &Rule) -> Result<Target, ScimError> {
     if r.flag.is_some() || r.lookup.is_some() || matches!(r.source, Source::Template(_)) {
         return Err(encoded(p, r));
+    }
+    if let Some(j) = &r.json {
+        return Err(ScimError::invalid_filter(format!(
+            "filtering on \"{p}\" is not supported: the application keeps it as key \"{}\" of the JSON column \"{}\", which filters do not read",
+            j.key, r.column
+        )));
     }
     Ok(if r.at == 0 {
         Target::Column(r.column.clone())

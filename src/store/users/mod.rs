@@ -15,6 +15,7 @@ use super::rows::key_of;
 use super::StoreError;
 
 mod delete;
+mod json;
 mod link;
 mod lookup;
 mod read;
@@ -99,7 +100,7 @@ pub(super) fn write_targets(m: &UserMapping) -> Vec<(usize, &str, ColumnKind)> {
     let mut out: Vec<(usize, &str, ColumnKind)> = Vec::new();
     for r in m.rules.iter().filter(|r| r.writes()) {
         if !out.iter().any(|(a, c, _)| *a == r.at && *c == r.column) {
-            out.push((r.at, &r.column, r.kind));
+            out.push((r.at, &r.column, r.column_kind()));
         }
     }
     for ch in &m.children {

@@ -113,7 +113,7 @@ pub(super) fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
                     if r.lookup.is_some() {
                         ColumnKind::Text
                     } else {
-                        r.kind
+                        r.column_kind()
                     }
                 })
                 .or_else(|| {
