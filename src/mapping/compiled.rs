@@ -378,6 +378,21 @@ pub struct UserMapping {
     pub read_columns: Vec<(usize, String)>,
     /// Host groups, when the mapping writes them.
     pub host_groups: Option<GroupMapping>,
+    /// Attributes served from other attributes when their own column is empty
+    /// (`read_fallback`).
+    pub fallbacks: Vec<Fallback>,
+}
+
+/// `read_fallback = { userName = ["emails.value"] }`: when `attr` reads empty (NULL, `""`
+/// or no joined row), it is served as the first non-empty of `from`. Why a read-only rule:
+/// the application created these rows without the column (osTicket's guests who only
+/// e-mailed a ticket have no account row), and a user served without a userName cannot be
+/// matched by an identity provider's import; writes still put the attribute in its own
+/// column, so the fallback never shadows a value the identity provider sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    pub attr: AttrTarget,
+    pub from: Vec<AttrTarget>,
 }
 
 /// Rows the mapping keeps out of SCIM's reach.

@@ -88,6 +88,11 @@ pub struct UsersSection {
     /// written into new rows.
     #[serde(default)]
     pub scope: Option<Conditions>,
+    /// Attributes served from another attribute when their own column is empty:
+    /// `{ userName = "emails.value" }` or a list, the first non-empty one wins. Reads (and
+    /// filters) only; writes still go to the attribute's own column.
+    #[serde(default)]
+    pub read_fallback: BTreeMap<String, OneOrMany>,
     pub columns: BTreeMap<String, ColumnRule>,
     /// Rows SCIM must never take over or change (the application's administrators): any
     /// entry that matches protects the row.

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::model::MappingFile;
 
 mod extensions;
+mod fallback;
 mod groups;
 mod json;
 mod lookup;
@@ -21,6 +22,8 @@ mod scan;
 pub(crate) mod tests;
 #[cfg(test)]
 mod tests_ext;
+#[cfg(test)]
+mod tests_fallback;
 mod users;
 
 pub use super::compiled::*;

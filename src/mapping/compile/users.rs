@@ -30,10 +30,7 @@ pub fn compile(
     let mut problems = Problems::default();
     let u = &file.users;
     let Some(table) = need_table(&mut problems, "users.table", tables, all_tables, &u.table) else {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
+        return without_mapping(problems);
     };
     super::extensions::check(&mut problems, file);
     let rt = ResourceType::user(&custom_schemas(file));
@@ -66,6 +63,7 @@ pub fn compile(
         compile_children(&mut problems, &schema, &u.children, table, &rules);
     let (user_name, active) = identity(&mut problems, u, &rules, &failed, u.on_delete);
     check_reads(&mut problems, u, &rules, user_name);
+    let fallbacks = super::fallback::compile_fallbacks(&mut problems, u, &rt, &rules, &children);
     check_deletion(&mut problems, u.on_delete, &scope, &soft_delete);
     check_main_not_null(
         &mut problems,
@@ -86,28 +84,31 @@ pub fn compile(
         &children,
         user_name,
     );
+    super::fallback::check_adoption(
+        &mut problems,
+        &fallbacks,
+        &rules,
+        &children,
+        &joined,
+        &table.name,
+        &match_columns,
+    );
     let host_groups = file
         .groups
         .as_ref()
         .and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
 
     if problems.has_errors() {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
+        return without_mapping(problems);
     }
     let (Some(key), Some(user_name)) = (key, user_name) else {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
+        return without_mapping(problems);
     };
-    let read_columns = read_columns(&rules, &pointer_columns);
     Compiled {
         mapping: Some(UserMapping {
             table: table.name.clone(),
             key,
+            read_columns: read_columns(&rules, &pointer_columns),
             rules,
             user_name,
             active,
@@ -122,9 +123,17 @@ pub fn compile(
             joined,
             children,
             resource_type: rt,
-            read_columns,
             host_groups,
+            fallbacks,
         }),
+        problems: problems.finish(),
+    }
+}
+
+/// The outcome of a mapping with errors: the problems, no mapping.
+fn without_mapping(problems: Problems) -> Compiled {
+    Compiled {
+        mapping: None,
         problems: problems.finish(),
     }
 }

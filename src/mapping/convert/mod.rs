@@ -4,6 +4,7 @@ use super::value::HostValue;
 
 mod change;
 mod encode;
+mod fallback;
 mod from_host;
 pub mod json;
 mod target;

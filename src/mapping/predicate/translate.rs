@@ -20,6 +20,15 @@ impl UserMapping {
     /// `invalidFilter` naming the attribute when it is not stored in a host column or the
     /// comparison cannot be expressed exactly.
     pub fn predicate(&self, f: &Filter) -> Result<Pred, ScimError> {
+        if let Some(fb) = self.fallback_of(f) {
+            let own = self.own_predicate(f)?;
+            return self.fallback_predicate(fb, own, f);
+        }
+        self.own_predicate(f)
+    }
+
+    /// [`UserMapping::predicate`] on the attributes' own columns, `read_fallback` aside.
+    pub(super) fn own_predicate(&self, f: &Filter) -> Result<Pred, ScimError> {
         Ok(match f {
             Filter::And(a, b) => Pred::And(vec![self.predicate(a)?, self.predicate(b)?]),
             Filter::Or(a, b) => Pred::Or(vec![self.predicate(a)?, self.predicate(b)?]),

@@ -14,6 +14,7 @@ use crate::mapping::{ColumnKind, HostValue};
 use super::rows::key_of;
 use super::StoreError;
 
+mod collide;
 mod delete;
 mod json;
 mod link;
@@ -22,9 +23,10 @@ mod read;
 mod related;
 mod write;
 
+pub use collide::{match_collisions, Collision};
 pub use delete::{delete_row, forget, soft_delete};
-pub use link::{dangling_links, forget_links, prelink, shared_match_values};
-pub use read::{count, get, list, page_after, protected};
+pub use link::{dangling_links, forget_links, prelink};
+pub use read::{count, get, keys_matching, list, page_after, protected};
 pub use write::{create, modify};
 
 /// A user as stored: the host row's key and mapped values, and the link if a SCIM identity
