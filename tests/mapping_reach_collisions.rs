@@ -147,4 +147,54 @@ async fn colliding_logins_are_listed_and_refused(b: Backend) {
     app.stop().await;
 }
 
-backend_tests!(colliding_logins_are_listed_and_refused);
+/// A lookup text two rows hold in different case is ambiguous: 409 like an ambiguous user
+/// match, nothing written (no third row, no user); a text one row holds still resolves.
+async fn ambiguous_lookups_answer_409(b: Backend) {
+    let app = spawn_helpdesk(b, "glpi", "glpi").await;
+    app.exec("INSERT INTO glpi_usertitles (id, name, comment, date_mod, date_creation) VALUES (3, 'support engineer', NULL, '2023-01-01 00:00:00', '2023-01-01 00:00:00')")
+        .await;
+    let titles = || app.whole_rows("glpi_usertitles", "1=1", "id");
+    let (before, titles_before) = (host(&app).await, titles().await);
+    let mut body = okta_user("new.person", "New", "Person");
+    body["title"] = serde_json::json!("Support Engineer");
+    let r = app.post("/Users", &body).await;
+    r.assert_error(409, Some("uniqueness"));
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("glpi_usertitles.name")
+            && detail.contains("keys 1, 3")
+            && detail.contains("usertitles_id"),
+        "{detail}"
+    );
+    assert_eq!(
+        (host(&app).await, titles().await),
+        (before.clone(), titles_before.clone())
+    );
+    // A PATCH of an existing user's title is refused the same way, and writes nothing.
+    let patch = serde_json::json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "SUPPORT ENGINEER"}]});
+    app.patch("/Users/11", &patch)
+        .await
+        .assert_error(409, Some("uniqueness"));
+    assert_eq!(
+        (host(&app).await, titles().await),
+        (before.clone(), titles_before.clone())
+    );
+    // A title one row holds resolves to that row.
+    body["title"] = serde_json::json!("team lead");
+    let r = app.post("/Users", &body).await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let row = app
+        .rows(&format!(
+            "SELECT CAST(usertitles_id AS {{T}}) FROM glpi_users WHERE id = {id}"
+        ))
+        .await;
+    assert_eq!(row[0][0].as_deref(), Some("2"));
+    assert_eq!(titles().await, titles_before, "no title added");
+    app.stop().await;
+}
+
+backend_tests!(
+    colliding_logins_are_listed_and_refused,
+    ambiguous_lookups_answer_409
+);
