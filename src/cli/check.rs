@@ -23,12 +23,84 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     let (compiled, table) = super::compile_mapping(settings, &db).await?;
     println!("mapping:  {}", settings.mapping_path().display());
+    let mut problems = compiled.problems.clone();
     if let (Some(m), Some(t)) = (&compiled.mapping, &table) {
         describe_users(m, t);
+        describe_extensions(m);
         describe_protected(&db, m).await?;
         describe_groups(m);
+        problems.extend(without_user_name(&db, m).await?);
+        problems.extend(describe_collisions(&db, m, pending.is_empty()).await?);
     }
-    Ok(print_problems(&compiled.problems))
+    Ok(print_problems(&problems))
+}
+
+/// Host rows whose match values collide case-insensitively (the first 20 values), each with
+/// what a POST of that userName does; a warning when there are any.
+async fn describe_collisions(
+    db: &Db,
+    m: &UserMapping,
+    links: bool,
+) -> anyhow::Result<Option<Problem>> {
+    use crate::service::import::{collision_outcome, collision_rows};
+    let (total, list) = crate::store::users::match_collisions(db, m, 20, links).await?;
+    if total == 0 {
+        return Ok(None);
+    }
+    println!(
+        "collisions: {total} value(s) held by several rows, compared case-insensitively as users.match adopts{}",
+        if total > 20 { " (the first 20)" } else { "" }
+    );
+    for c in &list {
+        println!(
+            "    {:?}: {}; {}",
+            c.value,
+            collision_rows(c),
+            collision_outcome(c)
+        );
+    }
+    Ok(Some(Problem {
+        error: false,
+        key: "users.match".into(),
+        message: format!(
+            "{total} value(s) of the match columns are held by several host rows (listed under \"collisions\"): a POST of such a userName answers 409 unless one row is linked to it; merge or rename the rows in the application before assigning those people"
+        ),
+    }))
+}
+
+/// Host rows that would be served without a userName (RFC 7643 requires one, and an
+/// identity provider's import cannot match them): a warning naming a few, and the fix — a
+/// `read_fallback`, or another one when the mapping's fallbacks are empty too.
+async fn without_user_name(db: &Db, m: &UserMapping) -> anyhow::Result<Option<Problem>> {
+    use crate::scim::filter::Filter;
+    use crate::scim::path::AttrPath;
+    let absent = Filter::Not(Box::new(Filter::Present(AttrPath::simple("userName"))));
+    let pred = m.predicate(&absent)?;
+    let (total, keys) = crate::store::users::keys_matching(db, m, &pred, 10).await?;
+    if total == 0 {
+        return Ok(None);
+    }
+    let ids: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let more = if total > ids.len() as u64 {
+        ", …"
+    } else {
+        ""
+    };
+    let fix = match m.fallbacks.iter().find(|f| f.attr.is_core("userName")) {
+        Some(f) => format!(
+            "their {} is empty too: add another attribute to users.read_fallback.userName, or give them a login in the application",
+            f.from.iter().map(|t| format!("\"{}\"", t.text)).collect::<Vec<_>>().join(", ")
+        ),
+        None => "serve them another attribute under [users], e.g. read_fallback = { userName = \"emails.value\" } (the primary email), and add its column to users.match so a POST of that userName adopts the row".into(),
+    };
+    Ok(Some(Problem {
+        error: false,
+        key: "users.read_fallback".into(),
+        message: format!(
+            "{total} host row(s) would be served without a userName (ids {}{more}), which identity providers cannot match: {fix}",
+            ids.join(", ")
+        ),
+    }))
 }
 
 /// The user table, its rules, and its joined and child tables with theirs.
@@ -71,6 +143,32 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
     }
 }
 
+/// Custom extensions (`[extensions]` and custom URNs the columns name): each attribute with
+/// its type and where it is kept — a column, or the bridge's record when none maps it.
+fn describe_extensions(m: &UserMapping) {
+    for ext in m.resource_type.extensions.iter().skip(1) {
+        println!("extension {}:", ext.id);
+        for a in &ext.attrs {
+            let column = m.rules.iter().find(|r| {
+                r.attrs().iter().any(|t| {
+                    t.path.attr == a.name
+                        && t.path
+                            .urn
+                            .as_deref()
+                            .is_some_and(|u| u.eq_ignore_ascii_case(&ext.id))
+                })
+            });
+            let at = match column {
+                Some(r) if r.at == 0 => format!("column {}.{}", m.table, r.column),
+                Some(r) => format!("column {}.{}", m.joined[r.at - 1].table, r.column),
+                None => "kept in the bridge's record (scim_users.resource), no column".into(),
+            };
+            let plural = if a.multi { ", multi-valued" } else { "" };
+            println!("  {} ({}{plural}) → {at}", a.name, a.ty.as_str());
+        }
+    }
+}
+
 /// One rule as a line: the column, then where its value comes from in the mapping file's own
 /// words (`transform = [...]`, `flag = 2`, `on = "insert"`).
 fn describe(r: &Rule) -> String {
@@ -108,7 +206,11 @@ fn describe(r: &Rule) -> String {
     } else {
         ""
     };
-    format!("    {:<22} ← {src}{transforms}{flag}{on}", r.column)
+    let column = match &r.json {
+        Some(j) => format!("{}[\"{}\"]", r.column, j.key),
+        None => r.column.clone(),
+    };
+    format!("    {column:<22} ← {src}{transforms}{flag}{on}")
 }
 
 /// The rows `[[users.protect]]` keeps out of SCIM's reach (the first 20).

@@ -39,6 +39,17 @@ pub struct Rule {
     pub flag: Option<i64>,
     /// The column holds the key of a row of another table.
     pub lookup: Option<Lookup>,
+    /// The value is one key of a JSON object column; `kind` is then the value's kind inside
+    /// the object, and the column itself holds text.
+    pub json: Option<JsonKey>,
+}
+
+/// One key of a JSON object column (`json_path`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonKey {
+    pub key: String,
+    /// The column's JSON type, which writes are cast to (PostgreSQL `jsonb`, `json`).
+    pub cast: Option<super::host::TypeName>,
 }
 
 /// A lookup table: `key` of the row whose `column` equals the value.
@@ -53,6 +64,14 @@ pub struct Lookup {
 }
 
 impl Rule {
+    /// The kind of what the column stores: text for a JSON key's column.
+    pub fn column_kind(&self) -> ColumnKind {
+        if self.json.is_some() {
+            ColumnKind::Text
+        } else {
+            self.kind
+        }
+    }
     pub fn writes(&self) -> bool {
         self.direction != Direction::FromHost
     }
@@ -359,6 +378,21 @@ pub struct UserMapping {
     pub read_columns: Vec<(usize, String)>,
     /// Host groups, when the mapping writes them.
     pub host_groups: Option<GroupMapping>,
+    /// Attributes served from other attributes when their own column is empty
+    /// (`read_fallback`).
+    pub fallbacks: Vec<Fallback>,
+}
+
+/// `read_fallback = { userName = ["emails.value"] }`: when `attr` reads empty (NULL, `""`
+/// or no joined row), it is served as the first non-empty of `from`. Why a read-only rule:
+/// the application created these rows without the column (osTicket's guests who only
+/// e-mailed a ticket have no account row), and a user served without a userName cannot be
+/// matched by an identity provider's import; writes still put the attribute in its own
+/// column, so the fallback never shadows a value the identity provider sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    pub attr: AttrTarget,
+    pub from: Vec<AttrTarget>,
 }
 
 /// Rows the mapping keeps out of SCIM's reach.

@@ -13,6 +13,39 @@ pub struct MappingFile {
     /// Host groups written by Okta Push Groups; without it groups live only in the bridge.
     #[serde(default)]
     pub groups: Option<GroupsSection>,
+    /// Custom schema extensions of the User resource: URN → attribute → type. Attributes no
+    /// column maps are kept in the bridge's record of what the identity provider sent.
+    #[serde(default)]
+    pub extensions: BTreeMap<String, BTreeMap<String, ExtensionAttr>>,
+}
+
+/// One declared extension attribute: its type (`"string"`, `"boolean"`, `"integer"`,
+/// `"decimal"`, `"dateTime"`, `"reference"`), or `{ type = "string", multi = true }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ExtensionAttr {
+    Type(String),
+    Full(ExtensionAttrFull),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionAttrFull {
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Multi-valued: an array of values of the type.
+    #[serde(default)]
+    pub multi: bool,
+}
+
+impl ExtensionAttr {
+    /// (type as written, multi-valued).
+    pub fn parts(&self) -> (&str, bool) {
+        match self {
+            ExtensionAttr::Type(t) => (t, false),
+            ExtensionAttr::Full(f) => (&f.ty, f.multi),
+        }
+    }
 }
 
 /// Equality conditions on a table's columns: `{ authtype = 4, is_deleted = 0 }`; a list
@@ -55,6 +88,11 @@ pub struct UsersSection {
     /// written into new rows.
     #[serde(default)]
     pub scope: Option<Conditions>,
+    /// Attributes served from another attribute when their own column is empty:
+    /// `{ userName = "emails.value" }` or a list, the first non-empty one wins. Reads (and
+    /// filters) only; writes still go to the attribute's own column.
+    #[serde(default)]
+    pub read_fallback: BTreeMap<String, OneOrMany>,
     pub columns: BTreeMap<String, ColumnRule>,
     /// Rows SCIM must never take over or change (the application's administrators): any
     /// entry that matches protects the row.
@@ -302,6 +340,14 @@ pub struct ColumnRule {
     /// a department id) instead of the value itself.
     #[serde(default)]
     pub lookup: Option<LookupSection>,
+    /// One key of a JSON object column: `{ attr = "title", json_path = "title" }`; the
+    /// object's other keys are kept.
+    #[serde(default)]
+    pub json_path: Option<String>,
+    /// The host column, when the mapping key is not its name: several keys of one JSON column
+    /// each need a mapping key of their own (`profile_title = { column = "profile", … }`).
+    #[serde(default)]
+    pub column: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

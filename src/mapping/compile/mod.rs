@@ -8,7 +8,10 @@ use std::path::Path;
 
 use super::model::MappingFile;
 
+mod extensions;
+mod fallback;
 mod groups;
+mod json;
 mod lookup;
 mod problems;
 mod protect;
@@ -17,6 +20,10 @@ mod rule;
 mod scan;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_ext;
+#[cfg(test)]
+mod tests_fallback;
 mod users;
 
 pub use super::compiled::*;

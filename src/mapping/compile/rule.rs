@@ -35,21 +35,42 @@ pub(super) fn compile_rules(
     let mut named: Vec<(String, &str)> = Vec::new();
     for (column, r) in raw {
         let key = format!("{prefix}.columns.{column}");
-        match compile_rule(rt, table, column, r, child_of) {
+        let written = r.column.as_deref().unwrap_or(column);
+        match compile_rule(rt, table, written, r, child_of) {
             Ok((mut rule, warnings)) => {
                 for w in warnings {
                     problems.warn(&key, w);
                 }
-                problems.spelled(&key, &table.name, column, &rule.column);
-                if let Some((_, other)) = named.iter().find(|(c, _)| *c == rule.column) {
-                    problems.error(&key, format!(
-                        "\"{column}\" and \"{other}\" are the same column of \"{}\" (its name is \"{}\", matched ignoring case); map it once",
-                        table.name, rule.column
-                    ));
-                    continue;
+                problems.spelled(&key, &table.name, written, &rule.column);
+                let twin = named.iter().find(|(c, _)| *c == rule.column);
+                let shared = twin.map(|(_, other)| {
+                    let first = rules.iter().find(|x| x.column == rule.column);
+                    (
+                        other,
+                        first.map_or(Err(String::new()), |f| super::json::may_share(f, &rule)),
+                    )
+                });
+                match shared {
+                    Some((_, Err(why))) if !why.is_empty() => {
+                        problems.error(&key, why);
+                        continue;
+                    }
+                    Some((other, Err(_))) => {
+                        problems.error(&key, format!(
+                            "\"{column}\" and \"{other}\" are the same column of \"{}\" (its name is \"{}\", matched ignoring case); map it once, or give each rule a json_path",
+                            table.name, rule.column
+                        ));
+                        continue;
+                    }
+                    _ => {}
                 }
                 named.push((rule.column.clone(), column));
                 rule.at = at;
+                if rule.json.is_some() && (child_of.is_some() || prefix.starts_with("groups")) {
+                    problems.error(&format!("{key}.json_path"), "JSON keys are available on user and joined tables; map the child or group column as a whole");
+                    failed.push(rule.column.clone());
+                    continue;
+                }
                 if let Some(l) = &r.lookup {
                     let key = format!("{prefix}.columns.{column}.lookup");
                     if child_of.is_some() || prefix.starts_with("groups") {
@@ -115,11 +136,22 @@ pub(super) fn compile_rule(
     let Some(kind) = col.kind else {
         return Err(vec![format!("column \"{}\" has type {}, which the bridge cannot map (text, integer, boolean, date and timestamp columns can be mapped, and enumerated and binary ones holding text)", col.name, col.sql_type)]);
     };
+    let attr_ty = raw
+        .attr
+        .as_deref()
+        .and_then(|t| resolve(t).ok())
+        .map(|t| t.ty);
+    let json = super::json::json_key(col, raw, attr_ty)?;
+    // A JSON key holds the attribute's own kind of value; the column is the object's text.
+    let (kind, storage) = match &json {
+        Some((_, value_kind)) => (*value_kind, Storage::Plain),
+        None => (kind, col.storage()),
+    };
     let c = Column {
         name: &col.name,
         sql_type: &col.sql_type,
         kind,
-        storage: col.storage(),
+        storage,
         host: col,
     };
     let mut errors = Vec::new();
@@ -166,10 +198,12 @@ pub(super) fn compile_rule(
         flag: raw.flag,
         column: col.name.clone(),
         kind,
-        nullable: col.nullable,
-        has_default: col.has_default || col.generated,
-        max_len: col.max_len,
-        int_range: col.int_range,
+        // An absent JSON key is the attribute's absence, whatever the column allows.
+        nullable: col.nullable || json.is_some(),
+        has_default: col.has_default || col.generated || json.is_some(),
+        max_len: col.max_len.filter(|_| json.is_none()),
+        int_range: col.int_range.filter(|_| json.is_none()),
+        json: json.map(|(k, _)| k),
         storage: c.storage,
         source,
         // A secret is made once, when the row is inserted.

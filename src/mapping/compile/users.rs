@@ -30,11 +30,9 @@ pub fn compile(
     let mut problems = Problems::default();
     let u = &file.users;
     let Some(table) = need_table(&mut problems, "users.table", tables, all_tables, &u.table) else {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
+        return without_mapping(problems);
     };
+    super::extensions::check(&mut problems, file);
     let rt = ResourceType::user(&custom_schemas(file));
     let schema = Schema {
         tables,
@@ -65,6 +63,7 @@ pub fn compile(
         compile_children(&mut problems, &schema, &u.children, table, &rules);
     let (user_name, active) = identity(&mut problems, u, &rules, &failed, u.on_delete);
     check_reads(&mut problems, u, &rules, user_name);
+    let fallbacks = super::fallback::compile_fallbacks(&mut problems, u, &rt, &rules, &children);
     check_deletion(&mut problems, u.on_delete, &scope, &soft_delete);
     check_main_not_null(
         &mut problems,
@@ -85,28 +84,31 @@ pub fn compile(
         &children,
         user_name,
     );
+    super::fallback::check_adoption(
+        &mut problems,
+        &fallbacks,
+        &rules,
+        &children,
+        &joined,
+        &table.name,
+        &match_columns,
+    );
     let host_groups = file
         .groups
         .as_ref()
         .and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
 
     if problems.has_errors() {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
+        return without_mapping(problems);
     }
     let (Some(key), Some(user_name)) = (key, user_name) else {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
+        return without_mapping(problems);
     };
-    let read_columns = read_columns(&rules, &pointer_columns);
     Compiled {
         mapping: Some(UserMapping {
             table: table.name.clone(),
             key,
+            read_columns: read_columns(&rules, &pointer_columns),
             rules,
             user_name,
             active,
@@ -121,9 +123,17 @@ pub fn compile(
             joined,
             children,
             resource_type: rt,
-            read_columns,
             host_groups,
+            fallbacks,
         }),
+        problems: problems.finish(),
+    }
+}
+
+/// The outcome of a mapping with errors: the problems, no mapping.
+fn without_mapping(problems: Problems) -> Compiled {
+    Compiled {
+        mapping: None,
         problems: problems.finish(),
     }
 }
@@ -160,6 +170,10 @@ fn identity(
         None => problems.error("users.columns", "no column is mapped from \"userName\"; map the login or email column, e.g. email = { attr = \"userName\" }"),
         Some(i) if rules[i].direction != Direction::Both => {
             problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be read and written (direction = \"both\")");
+        }
+        Some(i) if rules[i].json.is_some() => {
+            let why = super::json::check_user_name(&rules[i]).unwrap_or_default();
+            problems.error(&format!("users.columns.{}", rules[i].column), why);
         }
         Some(i) if rules[i].kind != ColumnKind::Text => {
             problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be a text column");

@@ -4,7 +4,9 @@ use super::value::HostValue;
 
 mod change;
 mod encode;
+mod fallback;
 mod from_host;
+pub mod json;
 mod target;
 mod to_host;
 
@@ -29,6 +31,12 @@ pub enum Assign {
     },
     /// The key of the lookup table's row holding this text; the store resolves it.
     Lookup(String),
+    /// One key of a JSON object column (`None` removes it); [`json::fold`] turns a column's
+    /// keys into one [`Assign::Value`] before anything is written.
+    Json {
+        key: String,
+        value: Option<serde_json::Value>,
+    },
 }
 
 impl Assign {
@@ -38,7 +46,9 @@ impl Assign {
             Assign::Value(v) => v.clone(),
             Assign::Bits { mask, on } => HostValue::Int(if *on { *mask } else { 0 }),
             // Resolved by the store before any write; never bound unresolved.
-            Assign::Lookup(_) => HostValue::Null(crate::mapping::host::ColumnKind::Text),
+            Assign::Lookup(_) | Assign::Json { .. } => {
+                HostValue::Null(crate::mapping::host::ColumnKind::Text)
+            }
         }
     }
 }

@@ -156,6 +156,12 @@ impl Rule {
                 self.column
             )));
         }
+        if let Some(j) = &self.json {
+            return Ok(Some(Assign::Json {
+                key: j.key.clone(),
+                value: super::json::key_value(&h),
+            }));
+        }
         Ok(Some(Assign::Value(h)))
     }
 }

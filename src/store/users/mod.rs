@@ -14,16 +14,19 @@ use crate::mapping::{ColumnKind, HostValue};
 use super::rows::key_of;
 use super::StoreError;
 
+mod collide;
 mod delete;
+mod json;
 mod link;
 mod lookup;
 mod read;
 mod related;
 mod write;
 
+pub use collide::{match_collisions, Collision};
 pub use delete::{delete_row, forget, soft_delete};
-pub use link::{dangling_links, forget_links, prelink, shared_match_values};
-pub use read::{count, get, list, page_after, protected};
+pub use link::{dangling_links, forget_links, prelink};
+pub use read::{count, get, keys_matching, list, page_after, protected};
 pub use write::{create, modify};
 
 /// A user as stored: the host row's key and mapped values, and the link if a SCIM identity
@@ -99,7 +102,7 @@ pub(super) fn write_targets(m: &UserMapping) -> Vec<(usize, &str, ColumnKind)> {
     let mut out: Vec<(usize, &str, ColumnKind)> = Vec::new();
     for r in m.rules.iter().filter(|r| r.writes()) {
         if !out.iter().any(|(a, c, _)| *a == r.at && *c == r.column) {
-            out.push((r.at, &r.column, r.kind));
+            out.push((r.at, &r.column, r.column_kind()));
         }
     }
     for ch in &m.children {

@@ -49,7 +49,7 @@ fn changed_only(m: &UserMapping, stored: &Stored, at: usize, row: &Row) -> Row {
             (_, None) => true,
             (Assign::Value(v), Some(s)) => !v.same_as_stored(s),
             (Assign::Bits { mask, on }, Some(s)) => ((s.as_int().unwrap_or(0) & mask) != 0) != *on,
-            (Assign::Lookup(_), Some(_)) => true,
+            (Assign::Lookup(_) | Assign::Json { .. }, Some(_)) => true,
         })
         .cloned()
         .collect()
@@ -93,6 +93,7 @@ async fn apply(
     resolve_lookups(c, m, d, plan)
         .await?
         .map_err(StoreError::Invalid)?;
+    super::json::fold_plan(m, plan, Some(stored))?;
     let mut tables: Vec<Row> = plan
         .tables
         .iter()
@@ -176,6 +177,7 @@ async fn insert_new(
     resolve_lookups(c, m, d, plan)
         .await?
         .map_err(StoreError::Invalid)?;
+    super::json::fold_plan(m, plan, None)?;
     let key = insert_returning_key(c, d, &m.table, &m.key, insert_values(plan.main())).await?;
     let kv = key_value(m, &key).ok_or(StoreError::NotFound)?;
     for i in 0..m.joined.len() {
