@@ -60,6 +60,15 @@ macro_rules! on_conn {
     };
 }
 
+/// The tracing target of one event per statement sent (`RUST_LOG=scim_bridge::sql=debug`):
+/// how round trips per request are counted (BENCHMARKS.md). Off, it costs one check of the
+/// callsite's interest; the statement text is only built when the target is enabled.
+pub const STATEMENTS: &str = "scim_bridge::sql";
+
+fn trace_statement(q: &Sql) {
+    tracing::debug!(target: STATEMENTS, statement = %q.describe().0);
+}
+
 impl Conn {
     pub(super) fn new(pooled: Pooled) -> Conn {
         Conn {
@@ -93,6 +102,7 @@ impl Conn {
     /// Runs a query and returns its rows as text.
     pub async fn rows(&mut self, q: Sql) -> Result<Vec<TextRow>, StoreError> {
         preview::note(&q);
+        trace_statement(&q);
         self.guarded(async |p| on_conn!(p, |c| q.load::<TextRow>(c).await))
             .await
     }
@@ -102,10 +112,12 @@ impl Conn {
     /// Runs a statement and returns the number of affected rows.
     pub async fn exec(&mut self, q: Sql) -> Result<usize, StoreError> {
         preview::note(&q);
+        trace_statement(&q);
         self.guarded(async |p| on_conn!(p, |c| q.execute(c).await))
             .await
     }
     pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        tracing::debug!(target: STATEMENTS, statement = sql);
         self.guarded(async |p| on_conn!(p, |c| c.batch_execute(sql).await))
             .await
     }
