@@ -103,13 +103,16 @@ pub fn build_binary() -> String {
     assert!(status.success(), "cargo build --release failed");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map_or_else(|| Path::new(REPO).join("target"), |t| {
-            if t.is_relative() {
-                Path::new(REPO).join(t)
-            } else {
-                t
-            }
-        });
+        .map_or_else(
+            || Path::new(REPO).join("target"),
+            |t| {
+                if t.is_relative() {
+                    Path::new(REPO).join(t)
+                } else {
+                    t
+                }
+            },
+        );
     target
         .join("release/scim-bridge")
         .to_string_lossy()

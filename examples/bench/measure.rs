@@ -80,7 +80,13 @@ where
         lat.extend(l);
         failed += b;
     }
-    figure(label.to_string(), n, started.elapsed().as_secs_f64(), lat, failed)
+    figure(
+        label.to_string(),
+        n,
+        started.elapsed().as_secs_f64(),
+        lat,
+        failed,
+    )
 }
 
 /// `measure` for blocking drivers: one thread and connection per worker.

@@ -52,6 +52,10 @@ fn create_values(tag: &str, conc: usize, i: usize) -> (String, String, String, S
 }
 
 /// A PostgreSQL or MySQL connection for the raw ceilings.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a few per run, opened once and never moved"
+)]
 enum Server {
     Pg(AsyncPgConnection),
     My(AsyncMysqlConnection),
@@ -99,15 +103,14 @@ impl Server {
             Server::Pg(c) => {
                 let ok = async {
                     c.batch_execute("BEGIN").await.ok()?;
-                    let key: Vec<TextRow> = diesel::sql_query(format!(
-                        "{RAW_INSERT} RETURNING CAST(id AS TEXT)"
-                    ))
-                    .bind::<Text, _>(login)
-                    .bind::<Text, _>(login)
-                    .load(c)
-                    .await
-                    .ok()?;
-                    let key = key.first()?.get(0)?.to_string();
+                    let key: Vec<TextRow> =
+                        diesel::sql_query(format!("{RAW_INSERT} RETURNING CAST(id AS TEXT)"))
+                            .bind::<Text, _>(login)
+                            .bind::<Text, _>(login)
+                            .load(c)
+                            .await
+                            .ok()?;
+                    let key = key.into_iter().next()?.get(0)?.to_string();
                     diesel::sql_query(RAW_LINK)
                         .bind::<Text, _>(&key)
                         .bind::<Text, _>(login)
@@ -145,7 +148,7 @@ impl Server {
                             .load(c)
                             .await
                             .ok()?;
-                    let key = key.first()?.get(0)?.to_string();
+                    let key = key.into_iter().next()?.get(0)?.to_string();
                     diesel::sql_query(qmarks(RAW_LINK))
                         .bind::<Text, _>(&key)
                         .bind::<Text, _>(login)
@@ -315,16 +318,13 @@ async fn sqlite(url: &str, users: usize, conc: usize) -> Ceiling {
             let ok = (|| -> Option<()> {
                 c.batch_execute("BEGIN IMMEDIATE").ok()?;
                 let key: Vec<TextRow> = diesel::RunQueryDsl::load(
-                    diesel::sql_query(format!(
-                        "{} RETURNING CAST(id AS TEXT)",
-                        qmarks(RAW_INSERT)
-                    ))
-                    .bind::<Text, _>(&login)
-                    .bind::<Text, _>(&login),
+                    diesel::sql_query(format!("{} RETURNING CAST(id AS TEXT)", qmarks(RAW_INSERT)))
+                        .bind::<Text, _>(&login)
+                        .bind::<Text, _>(&login),
                     c,
                 )
                 .ok()?;
-                let key = key.first()?.get(0)?.to_string();
+                let key = key.into_iter().next()?.get(0)?.to_string();
                 diesel::RunQueryDsl::execute(
                     diesel::sql_query(qmarks(RAW_LINK))
                         .bind::<Text, _>(&key)
