@@ -4,6 +4,8 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -22,11 +24,23 @@ pub struct Bridge {
     base: String,
     token: String,
     client: HttpClient,
+    log: Option<Mutex<Receiver<String>>>,
     pub ready_ms: f64,
 }
 
 impl Bridge {
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Bytes) {
+        let (status, body, _) = self.call_traced(method, path, body).await;
+        (status, body)
+    }
+
+    /// As `call`, also returning the request id the bridge logged the request under.
+    pub async fn call_traced(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Bytes, String) {
         let mut b = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -41,17 +55,27 @@ impl Bridge {
         match self.client.request(b.body(body).unwrap()).await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                (
-                    status,
-                    resp.into_body()
-                        .collect()
-                        .await
-                        .map(|b| b.to_bytes())
-                        .unwrap_or_default(),
-                )
+                let rid = resp
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let body = resp
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(http_body_util::Collected::to_bytes)
+                    .unwrap_or_default();
+                (status, body, rid)
             }
-            Err(_) => (0, Bytes::new()),
+            Err(_) => (0, Bytes::new(), String::new()),
         }
+    }
+
+    /// The bridge's log lines, when it was started with a log filter of the benchmark's.
+    pub fn log(&self) -> Option<&Mutex<Receiver<String>>> {
+        self.log.as_ref()
     }
 
     /// Peak resident memory of the bridge process (VmHWM), in MB.
@@ -153,14 +177,18 @@ pub fn install(bin: &str, dir: &Path, db_url: &str, pool: Option<usize>) -> Inst
     Installed { config, token }
 }
 
-/// Starts `serve`; "ready" is measured from here to the log line that announces it.
-pub fn start(bin: &str, installed: Installed) -> Bridge {
+/// Starts `serve`; "ready" is measured from here to the log line that announces it. With
+/// `rust_log` (a tracing filter), the bridge logs under it and its lines after "ready" are
+/// kept for [`Bridge::log`]; otherwise its own `RUST_LOG` is cleared and the lines dropped.
+pub fn start(bin: &str, installed: Installed, rust_log: Option<&str>) -> Bridge {
     let started = Instant::now();
-    let mut child = Command::new(bin)
-        .arg("--config")
-        .arg(&installed.config)
-        .arg("serve")
-        .env_remove("RUST_LOG")
+    let mut cmd = Command::new(bin);
+    cmd.arg("--config").arg(&installed.config).arg("serve");
+    match rust_log {
+        Some(filter) => cmd.env("RUST_LOG", filter),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let mut child = cmd
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -177,7 +205,16 @@ pub fn start(bin: &str, installed: Installed) -> Bridge {
     }
     let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
     assert!(!addr.is_empty(), "the bridge did not start");
-    std::thread::spawn(move || for _ in lines {});
+    let (tx, rx) = channel();
+    let keep = rust_log.is_some();
+    std::thread::spawn(move || {
+        // Read to the end either way, so the bridge never blocks on a full pipe.
+        for line in lines.map_while(Result::ok) {
+            if keep {
+                let _ = tx.send(line);
+            }
+        }
+    });
     Bridge {
         child,
         base: format!("http://{addr}/scim/v2"),
@@ -185,6 +222,7 @@ pub fn start(bin: &str, installed: Installed) -> Bridge {
         client: Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(128)
             .build_http(),
+        log: keep.then(|| Mutex::new(rx)),
         ready_ms,
     }
 }

@@ -15,12 +15,17 @@
 //! scenario (SQLite). `BENCH_POOL` sets database.pool_size (default 4, the shipped default);
 //! the raw ceilings use as many connections, at most the concurrency. The binary is looked
 //! for under `CARGO_TARGET_DIR` when that is set.
+//!
+//! `cargo run --release --example bench -- trips [backends]` counts instead the statements
+//! (and round trips) each kind of request sends, from the bridge's statement trace
+//! (`trips.rs`).
 
 mod bridge;
 mod measure;
 mod raw;
 mod scenarios;
 mod scratch;
+mod trips;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
@@ -38,12 +43,9 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-#[tokio::main]
-async fn main() {
-    let users: usize = std::env::var("BENCH_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+/// Backends named on the command line (`sqlite`, `postgres`, `mysql`/`mariadb`), else SQLite
+/// and each server whose URL is set.
+fn backends() -> Vec<Backend> {
     let mut backends: Vec<Backend> = std::env::args()
         .skip(1)
         .filter_map(|a| match a.as_str() {
@@ -62,11 +64,29 @@ async fn main() {
             backends.push(Backend::Mysql);
         }
     }
+    backends
+}
+
+#[tokio::main]
+async fn main() {
+    let users: usize = std::env::var("BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let bin = bridge::build_binary();
     println!("load average before: {}", loadavg());
+    if std::env::args().nth(1).as_deref() == Some("trips") {
+        let mut all = Vec::new();
+        for b in backends() {
+            all.push(Box::pin(trips::count(b, &bin)).await);
+        }
+        println!("load average after: {}", loadavg());
+        trips::report(&all);
+        return;
+    }
     let mut reports = Vec::new();
-    for b in backends {
-        reports.push(scenarios::bench(b, &bin, users).await);
+    for b in backends() {
+        reports.push(Box::pin(scenarios::bench(b, &bin, users)).await);
     }
     println!("load average after: {}", loadavg());
     for r in &reports {
@@ -74,24 +94,63 @@ async fn main() {
     }
 }
 
-/// The Markdown table for BENCHMARKS.md: the 2026-11-30 columns, then the create-shaped
-/// ceiling (host row + link + audit in one transaction) and creates' share of it.
+/// `1234.5` as "1,235": the tables' number format.
+fn thousands(x: f64) -> String {
+    let digits = format!("{x:.0}");
+    let (sign, digits) = digits
+        .strip_prefix('-')
+        .map_or(("", digits.as_str()), |d| ("-", d));
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{sign}{out}")
+}
+
+fn pct(part: f64, whole: f64) -> String {
+    format!("{:.0}%", 100.0 * part / whole)
+}
+
+/// The Markdown for BENCHMARKS.md: the 2026-11-30 section and table format unchanged, then
+/// the create-shaped ceiling (host row + link + audit in one transaction) in a table of its
+/// own, so rows stay comparable with earlier runs.
 fn summary(r: &scenarios::Report, users: usize) {
-    println!("\n### {:?}, {users} pre-existing users\n", r.backend);
-    println!("| concurrency | creates/s (raw INSERT+COMMIT/s, ratio) | GET userName eq /s (raw SELECT/s, ratio) | GET p50 / p99 | PATCH/s | PUT/s | create p50 / p99 | bridge CPU µs/request: create, GET, PATCH, PUT | raw create-shaped tx/s (creates' ratio) |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("\n### {}\n", r.title);
+    println!("| concurrency | creates/s (raw INSERT+COMMIT/s, ratio) | `userName eq` GETs/s (raw SELECT/s, ratio) | GET p50 / p99 | PATCH/s | PUT/s | create p50 / p99 | bridge CPU µs per request: create, GET, PATCH, PUT |");
+    println!("|---|---|---|---|---|---|---|---|");
     for ((conc, f), (_, raw)) in r.bridge.iter().zip(&r.raw) {
         let (c, g, p, u) = (&f[0], &f[1], &f[2], &f[3]);
-        let (ri, rc, rs) = (&raw.insert, &raw.create, &raw.select);
+        let (ri, rs) = (&raw.insert, &raw.select);
         let failed: usize =
-            f.iter().map(|x| x.failed).sum::<usize>() + ri.failed + rc.failed + rs.failed;
+            f.iter().map(|x| x.failed).sum::<usize>() + ri.failed + raw.create.failed + rs.failed;
+        let cpu: Vec<String> = f
+            .iter()
+            .map(|x| format!("{:.0}", x.cpu_us.unwrap_or(0.0)))
+            .collect();
         println!(
-            "| {conc} | {:.0} ({:.0}, {:.0}%) | {:.0} ({:.0}, {:.0}%) | {:.2} / {:.2} ms | {:.0} | {:.0} | {:.2} / {:.2} ms | {:.0}, {:.0}, {:.0}, {:.0} | {:.0} ({:.0}%) |{}",
-            c.rate, ri.rate, 100.0 * c.rate / ri.rate, g.rate, rs.rate, 100.0 * g.rate / rs.rate, g.p50, g.p99, p.rate, u.rate, c.p50, c.p99,
-            c.cpu_us.unwrap_or(0.0), g.cpu_us.unwrap_or(0.0), p.cpu_us.unwrap_or(0.0), u.cpu_us.unwrap_or(0.0),
-            rc.rate, 100.0 * c.rate / rc.rate,
+            "| {conc} | {} ({}, {}) | {} ({}, {}) | {:.2} / {:.2} ms | {} | {} | {:.2} / {:.2} ms | {} |{}",
+            thousands(c.rate), thousands(ri.rate), pct(c.rate, ri.rate),
+            thousands(g.rate), thousands(rs.rate), pct(g.rate, rs.rate),
+            g.p50, g.p99, thousands(p.rate), thousands(u.rate), c.p50, c.p99, cpu.join(", "),
             if failed > 0 { format!(" {failed} failed") } else { String::new() }
         );
     }
-    println!("\nready to serve {:.0} ms; paging {} users in pages of 100: {:.2} s; bridge peak RSS {:.1} MB; pool_size {}", r.ready_ms, r.paged, r.paging_s, r.rss_mb, r.pool);
+    println!(
+        "\nReady to serve {:.0} ms after start; {} users paged in pages of 100 in {:.2} s; bridge peak RSS {:.1} MB; pool_size {}; {} pre-existing users.",
+        r.ready_ms, thousands(r.paged as f64), r.paging_s, r.rss_mb, r.pool, thousands(users as f64)
+    );
+    println!("\n| concurrency | creates/s | raw create-shaped transactions/s (host row + link + audit) | creates' ratio |");
+    println!("|---|---|---|---|");
+    for ((conc, f), (_, raw)) in r.bridge.iter().zip(&r.raw) {
+        let (c, rc) = (&f[0], &raw.create);
+        println!(
+            "| {conc} | {} | {} | {} |",
+            thousands(c.rate),
+            thousands(rc.rate),
+            pct(c.rate, rc.rate)
+        );
+    }
 }

@@ -18,11 +18,12 @@ pub struct Figure {
     pub cpu_us: Option<f64>,
 }
 
-pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
+/// The latency at `per_mille` (500 = median) of sorted durations, in ms: the nearest rank.
+pub fn percentile(sorted: &[Duration], per_mille: usize) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    let i = ((sorted.len() - 1) * per_mille + 500) / 1000;
     sorted[i].as_secs_f64() * 1000.0
 }
 
@@ -31,8 +32,8 @@ fn figure(label: String, n: usize, secs: f64, mut lat: Vec<Duration>, failed: us
     let f = Figure {
         label,
         rate: n as f64 / secs,
-        p50: percentile(&lat, 0.50),
-        p99: percentile(&lat, 0.99),
+        p50: percentile(&lat, 500),
+        p99: percentile(&lat, 990),
         failed,
         cpu_us: None,
     };

@@ -160,3 +160,36 @@ pub async fn seed_ids(backend: Backend, url: &str, n: usize) -> Vec<(String, Str
         .map(|r| (r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string()))
         .collect()
 }
+
+/// The section title of a backend: "SQLite", "PostgreSQL 15", "MariaDB 10.11".
+pub async fn version(backend: Backend, url: &str) -> String {
+    let sql = match backend {
+        Backend::Sqlite => return "SQLite".to_string(),
+        Backend::Postgres => "SHOW server_version",
+        Backend::Mysql => "SELECT VERSION()",
+    };
+    let rows: Vec<TextRow> = if backend == Backend::Postgres {
+        let mut c = AsyncPgConnection::establish(url).await.unwrap();
+        diesel::sql_query(sql).load(&mut c).await.unwrap()
+    } else {
+        let mut c = AsyncMysqlConnection::establish(url).await.unwrap();
+        diesel::sql_query(sql).load(&mut c).await.unwrap()
+    };
+    let v = rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.get(0).map(str::to_string))
+        .unwrap_or_default();
+    match backend {
+        Backend::Postgres => format!("PostgreSQL {}", v.split('.').next().unwrap_or("")),
+        _ => {
+            let product = if v.contains("MariaDB") {
+                "MariaDB"
+            } else {
+                "MySQL"
+            };
+            let num: Vec<&str> = v.split(['.', '-']).take(2).collect();
+            format!("{product} {}", num.join("."))
+        }
+    }
+}

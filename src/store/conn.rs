@@ -61,12 +61,15 @@ macro_rules! on_conn {
 }
 
 /// The tracing target of one event per statement sent (`RUST_LOG=scim_bridge::sql=debug`):
-/// how round trips per request are counted (BENCHMARKS.md). Off, it costs one check of the
-/// callsite's interest; the statement text is only built when the target is enabled.
+/// how round trips per request are counted (BENCHMARKS.md, `examples/bench -- trips`). Off,
+/// it costs one check of the callsite's interest; the statement text is only built when the
+/// target is enabled.
 pub const STATEMENTS: &str = "scim_bridge::sql";
 
+/// `cached = false` marks a statement kept out of the prepared-statement cache: on
+/// PostgreSQL and MySQL it is prepared on every use, a second round trip.
 fn trace_statement(q: &Sql) {
-    tracing::debug!(target: STATEMENTS, statement = %q.describe().0);
+    tracing::debug!(target: STATEMENTS, statement = %q.describe().0, cached = !q.uncacheable);
 }
 
 impl Conn {
