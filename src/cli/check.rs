@@ -69,6 +69,17 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
             println!("{}", describe(r));
         }
     }
+    for (name, actions) in [
+        ("on_deactivate", &m.on_deactivate),
+        ("on_reactivate", &m.on_reactivate),
+    ] {
+        if !actions.is_empty() {
+            println!("  {name} (when the identity provider changes active, same transaction):");
+            for line in actions.describe() {
+                println!("    {line}");
+            }
+        }
+    }
 }
 
 /// One rule as a line: the column, then where its value comes from in the mapping file's own

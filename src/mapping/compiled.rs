@@ -214,6 +214,8 @@ pub enum Fill {
         kind: ColumnKind,
         storage: Storage,
     },
+    /// A fresh secret for each write (`{ random = 40 }`: a password scrambled on deactivation).
+    Random(RandomFill),
 }
 
 /// Column values a deletion writes (`soft_delete = { is_deleted = 1, deleted_at = "now" }`).
@@ -231,6 +233,7 @@ impl Assignments {
                 let v = match f {
                     Fill::Value(v) => v.clone(),
                     Fill::Now { kind, storage } => HostValue::now(*kind, storage, now),
+                    Fill::Random(r) => HostValue::Text(crate::mapping::convert::fresh_secret(r)),
                 };
                 (c.clone(), v)
             })
@@ -241,6 +244,99 @@ impl Assignments {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// `[users.on_deactivate]` or `[users.on_reactivate]`: what a change of `active` does
+/// besides the `active` column, in the same transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Actions {
+    /// Columns of the user's row.
+    pub set: Assignments,
+    /// Rows of other tables keyed by the user.
+    pub delete: Vec<DeleteRows>,
+}
+
+impl Actions {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.delete.is_empty()
+    }
+
+    /// The actions as `check` lists them, one line each.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .set
+            .0
+            .iter()
+            .map(|(c, f)| {
+                let what = match f {
+                    Fill::Value(v) if v.is_null() => "NULL".to_string(),
+                    Fill::Value(v) => format!("constant {}", v.display()),
+                    Fill::Now { .. } => "now".into(),
+                    Fill::Random(r) => format!(
+                        "random {} characters ({}), new each time",
+                        r.len,
+                        r.alphabet.name()
+                    ),
+                };
+                format!("set {c} ← {what}")
+            })
+            .collect();
+        for d in &self.delete {
+            let mut line = format!("delete rows of {} where {} = user key", d.table, d.parent);
+            for (c, v) in &d.conditions {
+                line.push_str(&format!(" and {c} = {}", v.display()));
+            }
+            out.push(line);
+        }
+        out
+    }
+}
+
+/// A change of a user's `active` by the identity provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateChange {
+    Deactivate,
+    Reactivate,
+}
+
+impl StateChange {
+    /// The change from the resource `before` to `after`: `None` when `after` does not say
+    /// (an attribute not sent) or says what `before` did. A user without `active` is active.
+    pub fn between(before: &Value, after: &Value) -> Option<StateChange> {
+        let was = before
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        match after.get("active").and_then(Value::as_bool)? {
+            false if was => Some(StateChange::Deactivate),
+            true if !was => Some(StateChange::Reactivate),
+            _ => None,
+        }
+    }
+}
+
+impl UserMapping {
+    /// What `change` does besides the `active` column.
+    pub fn actions(&self, change: StateChange) -> &Actions {
+        match change {
+            StateChange::Deactivate => &self.on_deactivate,
+            StateChange::Reactivate => &self.on_reactivate,
+        }
+    }
+
+    /// Whether the mapping can carry out a deactivation: a column holds `active`, or
+    /// `[users.on_deactivate]` does something.
+    pub fn can_deactivate(&self) -> bool {
+        self.active.is_some() || !self.on_deactivate.is_empty()
+    }
+}
+
+/// The rows of `table` whose `parent` holds the user's key and that meet `conditions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteRows {
+    pub table: String,
+    pub parent: String,
+    pub conditions: Vec<(String, HostValue)>,
 }
 
 /// Where in a SCIM resource a rule reads and writes, with canonical names.
@@ -352,6 +448,10 @@ pub struct UserMapping {
     pub protect: Vec<Protect>,
     /// What `on_delete = "soft_delete"` writes.
     pub soft_delete: Assignments,
+    /// What a change of `active` to false does besides the `active` column.
+    pub on_deactivate: Actions,
+    /// What a change of `active` to true does.
+    pub on_reactivate: Actions,
     pub joined: Vec<Joined>,
     pub children: Vec<Child>,
     pub resource_type: ResourceType,

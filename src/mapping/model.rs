@@ -66,6 +66,39 @@ pub struct UsersSection {
     /// Rows holding a multi-valued attribute (emails, phone numbers), one per value.
     #[serde(default)]
     pub children: Vec<ChildSection>,
+    /// What deactivating a user does besides its `active` column: columns set and rows
+    /// deleted, in the same transaction.
+    #[serde(default)]
+    pub on_deactivate: Option<ActionsSection>,
+    /// What reactivating a user does (undoing part of `on_deactivate`).
+    #[serde(default)]
+    pub on_reactivate: Option<ActionsSection>,
+}
+
+/// `[users.on_deactivate]` / `[users.on_reactivate]`: run when the identity provider changes
+/// a user's `active`, never on a request that re-sends the state the user is in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsSection {
+    /// Columns of the user's row: a constant, `"now"`, `{ null = true }` or
+    /// `{ random = N }` (a fresh secret, e.g. to scramble a password).
+    #[serde(default)]
+    pub set: Option<Conditions>,
+    /// Rows of other tables that belong to the user (sessions, role rows), deleted.
+    #[serde(default)]
+    pub delete: Vec<DeleteRowsSection>,
+}
+
+/// `{ table = "sessions", parent = "user_id" }`: the rows of `table` whose `parent` holds the
+/// user's key (and that meet `where`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRowsSection {
+    pub table: String,
+    /// Column holding the user's key.
+    pub parent: String,
+    #[serde(default, rename = "where")]
+    pub conditions: Option<Conditions>,
 }
 
 /// One `[[users.protect]]` entry: conditions on the user's row, a row of another table that

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::model::MappingFile;
 
+mod actions;
 mod groups;
 mod lookup;
 mod problems;

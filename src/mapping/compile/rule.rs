@@ -302,6 +302,22 @@ fn constant(
 /// and a UNIQUE column must not see two rows draw the same value.
 const RANDOM_MIN_BITS: f64 = 64.0;
 
+/// [`random`] for column `host` outside a column rule (a deactivation's `set`).
+pub(super) fn random_for(
+    t: &toml::map::Map<String, toml::Value>,
+    host: &HostColumn,
+    kind: ColumnKind,
+) -> Result<RandomFill, String> {
+    let c = Column {
+        name: &host.name,
+        sql_type: &host.sql_type,
+        kind,
+        storage: host.storage(),
+        host,
+    };
+    random(t, &c)
+}
+
 /// `{ random = N, alphabet = "…" }`: a fresh secret per row, for a text column that holds it.
 fn random(t: &toml::map::Map<String, toml::Value>, c: &Column<'_>) -> Result<RandomFill, String> {
     let usage = "write value = { random = 32 } (a fresh secret of 32 characters for each row inserted), optionally with alphabet = \"hex\"";

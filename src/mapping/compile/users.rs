@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::actions::compile_actions;
 use super::groups::compile_groups;
 use super::problems::{
     assignments, check_not_null, conditions, key_column, need_column, need_table, Problems,
@@ -63,7 +64,29 @@ pub fn compile(
     let joined = compile_joined(&mut problems, &schema, &u.joined, &mut rules);
     let (children, pointer_columns) =
         compile_children(&mut problems, &schema, &u.children, table, &rules);
-    let (user_name, active) = identity(&mut problems, u, &rules, &failed, u.on_delete);
+    let on_deactivate = compile_actions(
+        &mut problems,
+        &schema,
+        "users.on_deactivate",
+        u.on_deactivate.as_ref(),
+        table,
+        &u.key,
+        &rules,
+    );
+    let on_reactivate = compile_actions(
+        &mut problems,
+        &schema,
+        "users.on_reactivate",
+        u.on_reactivate.as_ref(),
+        table,
+        &u.key,
+        &rules,
+    );
+    let deactivation = Deactivation {
+        on_delete: u.on_delete,
+        actions: !on_deactivate.is_empty(),
+    };
+    let (user_name, active) = identity(&mut problems, u, &rules, &failed, deactivation);
     check_reads(&mut problems, u, &rules, user_name);
     check_deletion(&mut problems, u.on_delete, &scope, &soft_delete);
     check_main_not_null(
@@ -118,6 +141,8 @@ pub fn compile(
             scope,
             protect,
             soft_delete,
+            on_deactivate,
+            on_reactivate,
             joined,
             children,
             resource_type: rt,
@@ -128,13 +153,21 @@ pub fn compile(
     }
 }
 
+/// How the mapping carries out a deactivation: `on_delete`, and whether
+/// `[users.on_deactivate]` does anything.
+#[derive(Clone, Copy)]
+struct Deactivation {
+    on_delete: OnDelete,
+    actions: bool,
+}
+
 /// The rules holding `userName` (required, text, read and written) and `active`.
 fn identity(
     problems: &mut Problems,
     u: &UsersSection,
     rules: &[Rule],
     failed: &[String],
-    on_delete: OnDelete,
+    deactivation: Deactivation,
 ) -> (Option<usize>, Option<usize>) {
     let find = |name: &str| {
         rules.iter().position(|r: &Rule| {
@@ -170,8 +203,12 @@ fn identity(
         _ => {}
     }
     let active = find("active").filter(|&i| rules[i].writes());
-    if on_delete == OnDelete::Deactivate && active.is_none() {
-        problems.error("users.on_delete", "\"deactivate\" needs a column mapped from \"active\"; map one, or set on_delete = \"ignore\", \"soft_delete\" or \"delete\"");
+    if active.is_none() && !deactivation.actions {
+        if deactivation.on_delete == OnDelete::Deactivate {
+            problems.error("users.on_delete", "\"deactivate\" needs a column mapped from \"active\" or a [users.on_deactivate] section; map one (e.g. disabled = { attr = \"active\", map = { true = 0, false = 1 } }), declare what deactivation does (e.g. [users.on_deactivate] delete = [{ table = \"sessions\", parent = \"user_id\" }]), or set on_delete = \"ignore\", \"soft_delete\" or \"delete\"");
+        } else {
+            problems.warn("users.on_deactivate", "no column holds \"active\" and nothing is declared for a deactivation, so the bridge cannot carry one out: a PATCH or PUT setting active = false answers 400; map \"active\" to a column, or declare what deactivation does, e.g. [users.on_deactivate] set = { password = { random = 40 } } and delete = [{ table = \"sessions\", parent = \"user_id\" }]");
+        }
     }
     (user_name, active)
 }
@@ -194,7 +231,7 @@ fn check_deletion(
                     Fill::Value(v) if v.is_null() => x.is_null(),
                     Fill::Value(v) => !x.is_null() && x.loosely_equals(v),
                     // The time of the deletion: not NULL, and equal to no constant.
-                    Fill::Now { .. } => false,
+                    Fill::Now { .. } | Fill::Random(_) => false,
                 });
                 &sc.column == c && meets == sc.negate
             })

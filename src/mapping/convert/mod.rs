@@ -9,7 +9,7 @@ mod target;
 mod to_host;
 
 pub use change::{keep_unsent, overlay, shadow_after_patch, Change};
-pub use to_host::row_for;
+pub use to_host::{fresh_secret, row_for};
 
 /// Whether a write inserts a new row or updates an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

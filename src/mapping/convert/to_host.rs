@@ -62,7 +62,7 @@ pub(super) fn render_template(parts: &[TemplatePart], resource: &Value) -> Optio
 
 /// A fresh secret: `len` characters drawn uniformly from the alphabet by a cryptographically
 /// secure generator seeded from the operating system.
-fn fresh_secret(r: &RandomFill) -> String {
+pub fn fresh_secret(r: &RandomFill) -> String {
     use rand::Rng;
     let chars = r.alphabet.chars();
     let mut rng = rand::rng();

@@ -14,6 +14,7 @@ use crate::mapping::{ColumnKind, HostValue};
 use super::rows::key_of;
 use super::StoreError;
 
+mod actions;
 mod delete;
 mod link;
 mod lookup;
@@ -134,6 +135,8 @@ pub struct Planned {
     pub user_name: String,
     pub external_id: Option<String>,
     pub resource: Value,
+    /// The write changes the user's `active`: the mapping's actions for it run too.
+    pub state: Option<crate::mapping::compile::StateChange>,
 }
 
 /// The result of a create.

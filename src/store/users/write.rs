@@ -8,6 +8,7 @@ use crate::mapping::convert::{Assign, Row, RowPlan};
 use crate::mapping::HostValue;
 use crate::store::dialect::Dialect;
 
+use super::actions::run_actions;
 use super::link::{find_matches, link_origin, link_owner, tombstone, unlink, upsert_link};
 use super::lookup::resolve_lookups;
 use super::read::{fetch_host, with_link};
@@ -394,7 +395,17 @@ pub async fn modify<E: From<StoreError>>(
         unprotected(m, &current)?;
         let current = live(with_link(c, m, d, current).await?)?;
         let mut p = plan(&current)?;
-        let (host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
+        let (mut host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
+        if let Some(change) = p.state {
+            let acted = run_actions(c, m, d, key, m.actions(change)).await?;
+            if acted && !host_changed {
+                // The actions are the change: the bookkeeping columns follow it.
+                if let Some(b) = p.row.bookkeeping.first() {
+                    update_host(c, m, key, b).await?;
+                }
+            }
+            host_changed |= acted;
+        }
         if delete {
             tombstone(c, m, &current, &p.user_name).await?;
             let attrs = audit_attributes(m, host, current.link.as_ref(), &p);

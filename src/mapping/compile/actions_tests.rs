@@ -1,0 +1,258 @@
+//! `[users.on_deactivate]` / `[users.on_reactivate]` compiled against a user table without a
+//! disabled column and a sessions table.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use crate::mapping::compile::{compile, parse_str, Compiled, Fill, Problem, StateChange};
+use crate::mapping::host::{ColumnKind, HostColumn, HostTable};
+
+fn column(name: &str, sql_type: &str, kind: ColumnKind, nullable: bool) -> HostColumn {
+    HostColumn {
+        name: name.into(),
+        sql_type: sql_type.into(),
+        kind: Some(kind),
+        nullable,
+        has_default: false,
+        generated: name == "id",
+        primary_key: name == "id",
+        max_len: sql_type
+            .strip_prefix("varchar(")
+            .and_then(|s| s.trim_end_matches(')').parse().ok()),
+        int_range: None,
+        collation: None,
+        ci_index_advice: None,
+    }
+}
+
+fn tables() -> Vec<(&'static str, HostTable)> {
+    use ColumnKind::*;
+    let accounts = HostTable {
+        name: "accounts".into(),
+        columns: vec![
+            column("id", "integer", Int, false),
+            column("login", "varchar(64)", Text, false),
+            column("password", "varchar(64)", Text, false),
+            column("locked_at", "timestamp", Timestamp, true),
+            column("state", "varchar(16)", Text, true),
+            column("title", "varchar(64)", Text, true),
+        ],
+    };
+    let sessions = HostTable {
+        name: "sessions".into(),
+        columns: vec![
+            column("id", "integer", Int, false),
+            column("user_id", "integer", Int, false),
+            column("token", "varchar(64)", Text, false),
+            column("kind", "varchar(16)", Text, true),
+        ],
+    };
+    vec![("accounts", accounts), ("sessions", sessions)]
+}
+
+fn compiled(extra: &str) -> Compiled {
+    let text = format!(
+        "[users]\ntable = \"accounts\"\nkey = \"id\"\n{extra}\n[users.columns]\nlogin = {{ attr = \"userName\" }}\ntitle = {{ attr = \"title\" }}\npassword = {{ value = {{ random = 40 }}, on = \"insert\" }}\n"
+    );
+    let tables: HashMap<String, HostTable> = tables()
+        .into_iter()
+        .map(|(k, t)| (k.to_string(), t))
+        .collect();
+    let all = vec!["accounts".to_string(), "sessions".to_string()];
+    compile(&parse_str(&text).unwrap(), &tables, &all)
+}
+
+fn has(problems: &[Problem], error: bool, key: &str, words: &[&str]) -> bool {
+    problems
+        .iter()
+        .any(|p| p.error == error && p.key == key && words.iter().all(|w| p.message.contains(w)))
+}
+
+const ACTIONS: &str = r#"
+on_delete = "deactivate"
+[users.on_deactivate]
+set = { PASSWORD = { random = 40, alphabet = "base64url" }, locked_at = "now", state = "locked" }
+delete = [{ table = "sessions", parent = "USER_ID" }, { table = "sessions", parent = "user_id", where = { kind = "api" } }]
+[users.on_reactivate]
+set = { locked_at = { null = true }, state = { null = true } }
+"#;
+
+#[test]
+fn actions_compile_with_the_databases_names() {
+    let c = compiled(ACTIONS);
+    assert!(c.problems.iter().all(|p| !p.error), "{:#?}", c.problems);
+    let m = c.mapping.unwrap();
+    assert!(m.active.is_none() && m.can_deactivate());
+    let set = &m.on_deactivate.set.0;
+    assert_eq!(set.len(), 3, "{set:?}");
+    assert!(set
+        .iter()
+        .any(|(c, f)| c == "password" && matches!(f, Fill::Random(r) if r.len == 40)));
+    assert!(set
+        .iter()
+        .any(|(c, f)| c == "locked_at" && matches!(f, Fill::Now { .. })));
+    assert_eq!(m.on_deactivate.delete.len(), 2);
+    assert_eq!(m.on_deactivate.delete[0].table, "sessions");
+    assert_eq!(m.on_deactivate.delete[1].conditions.len(), 1);
+    assert!(m
+        .on_reactivate
+        .set
+        .0
+        .iter()
+        .all(|(_, f)| matches!(f, Fill::Value(v) if v.is_null())));
+    let lines = m.on_deactivate.describe();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("set password ← random 40 characters (base64url)")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "delete rows of sessions where user_id = user key"),
+        "{lines:?}"
+    );
+    // Two fresh secrets differ; "now" is taken at the time.
+    let a: Vec<_> = m.on_deactivate.set.iter().collect();
+    let b: Vec<_> = m.on_deactivate.set.iter().collect();
+    let pw = |v: &[(String, crate::mapping::HostValue)]| {
+        v.iter().find(|(c, _)| c == "password").unwrap().1.clone()
+    };
+    assert_ne!(pw(&a), pw(&b));
+}
+
+#[test]
+fn misuses_are_named_with_the_fix() {
+    let c = compiled(
+        r#"
+[users.on_deactivate]
+set = { passwrd = "x", title = "gone", id = 0, state = { random = 4 } }
+delete = [{ table = "session", parent = "user_id" }, { table = "sessions", parent = "token" }, { table = "accounts", parent = "id" }]
+"#,
+    );
+    let p = &c.problems;
+    assert!(c.mapping.is_none());
+    assert!(
+        has(
+            p,
+            true,
+            "users.on_deactivate.set.passwrd",
+            &["does not exist", "did you mean password"]
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            p,
+            true,
+            "users.on_deactivate.set.title",
+            &["also written from title on every update", "on = \"insert\""]
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        has(p, true, "users.on_deactivate.set.id", &["the user's key"]),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            p,
+            true,
+            "users.on_deactivate.set.state",
+            &["use random = 11 or more"]
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            p,
+            true,
+            "users.on_deactivate.delete[0].table",
+            &["did you mean \"sessions\""]
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            p,
+            true,
+            "users.on_deactivate.delete[1].parent",
+            &["varchar(64)", "user key \"id\" is integer"]
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            p,
+            true,
+            "users.on_deactivate.delete[2].table",
+            &["is the user table", "on_delete = \"delete\""]
+        ),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn without_active_or_actions_check_warns_and_deactivate_on_delete_is_refused() {
+    let c = compiled("on_delete = \"ignore\"");
+    assert!(
+        has(
+            &c.problems,
+            false,
+            "users.on_deactivate",
+            &["cannot carry one out", "answers 400"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+    assert!(!c.mapping.unwrap().can_deactivate());
+    let c = compiled("on_delete = \"deactivate\"");
+    assert!(
+        has(
+            &c.problems,
+            true,
+            "users.on_delete",
+            &["[users.on_deactivate]"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+    // With actions neither is said.
+    let c = compiled(ACTIONS);
+    assert!(
+        c.problems
+            .iter()
+            .all(|p| p.key != "users.on_deactivate" && p.key != "users.on_delete"),
+        "{:#?}",
+        c.problems
+    );
+}
+
+#[test]
+fn a_state_change_is_a_change_of_active_only() {
+    let on = json!({"active": true});
+    let off = json!({"active": false});
+    let unsaid = json!({"userName": "x"});
+    assert_eq!(
+        StateChange::between(&on, &off),
+        Some(StateChange::Deactivate)
+    );
+    assert_eq!(
+        StateChange::between(&unsaid, &off),
+        Some(StateChange::Deactivate),
+        "no active is active"
+    );
+    assert_eq!(
+        StateChange::between(&off, &on),
+        Some(StateChange::Reactivate)
+    );
+    assert_eq!(StateChange::between(&off, &off), None);
+    assert_eq!(StateChange::between(&on, &on), None);
+    assert_eq!(
+        StateChange::between(&off, &unsaid),
+        None,
+        "not sent: unchanged"
+    );
+}
