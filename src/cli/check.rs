@@ -45,8 +45,18 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         println!("{}", describe(r));
     }
     for (i, j) in m.joined.iter().enumerate() {
+        let mut when = String::new();
+        for (c, v) in &j.conditions {
+            when.push_str(&format!(", {c} = {}", v.display()));
+        }
+        if j.on == When::Insert {
+            when.push_str("; created only for users the bridge inserts");
+        }
+        if j.skip_if_absent {
+            when.push_str("; only while its attribute is present, deleted when it is removed");
+        }
         println!(
-            "  joined {} (one row per user: {} = user key)",
+            "  joined {} (one row per user: {} = user key{when})",
             j.table, j.parent
         );
         for r in m.rules.iter().filter(|r| r.at == i + 1) {

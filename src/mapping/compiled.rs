@@ -369,6 +369,10 @@ pub struct Joined {
     pub table: String,
     pub parent: String,
     pub conditions: Vec<(String, HostValue)>,
+    /// `Insert`: created only with a user the bridge inserts.
+    pub on: When,
+    /// The row exists only while one of its attributes is present.
+    pub skip_if_absent: bool,
 }
 
 /// `column = one of values` (or, negated, none of them). A NULL among the values

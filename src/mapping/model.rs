@@ -137,6 +137,14 @@ pub struct JoinedSection {
     /// id); written into the row when the bridge creates it.
     #[serde(default, rename = "where")]
     pub conditions: Option<Conditions>,
+    /// `"insert"`: the row is created only for users the bridge inserts, never for adopted
+    /// ones or on a later update (default `"always"`: whenever a write has something for it).
+    #[serde(default)]
+    pub on: When,
+    /// No row while none of the section's attributes is present; the row is deleted when the
+    /// identity provider removes them (a preference row per attribute).
+    #[serde(default)]
+    pub skip_if_absent: bool,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnRule>,
 }

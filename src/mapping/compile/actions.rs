@@ -146,7 +146,3 @@ fn compile_set(
     });
     out
 }
-
-#[cfg(test)]
-#[path = "actions_tests.rs"]
-mod tests;

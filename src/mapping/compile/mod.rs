@@ -13,6 +13,8 @@ mod groups;
 mod lookup;
 mod problems;
 mod protect;
+#[cfg(test)]
+mod reach_b_tests;
 mod related;
 mod rule;
 mod scan;

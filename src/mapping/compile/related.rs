@@ -65,6 +65,17 @@ fn compile_one_joined(
     let (jr, jfailed) = compile_rules(problems, &prefix, rt, jt, i + 1, None, &j.columns, tables);
     let mut filled: Vec<&str> = vec![parent.as_str()];
     filled.extend(conds.iter().map(|(c, _)| c.as_str()));
+    if j.skip_if_absent {
+        if jr.iter().all(|r| r.attrs().is_empty()) && jfailed.is_empty() {
+            problems.error(&format!("{prefix}.skip_if_absent"), "skip_if_absent keeps the row only while one of the section's attributes is present, but no column here is fed by an attribute; map one (e.g. value = { attr = \"preferredLanguage\" }) or remove skip_if_absent");
+        }
+        // The row exists only with a value: an attribute's column is never written empty.
+        filled.extend(
+            jr.iter()
+                .filter(|r| r.attr().is_some())
+                .map(|r| r.column.as_str()),
+        );
+    }
     check_not_null(
         problems,
         &prefix,
@@ -77,6 +88,8 @@ fn compile_one_joined(
         table: jt.name.clone(),
         parent,
         conditions: conds,
+        on: j.on,
+        skip_if_absent: j.skip_if_absent,
     };
     Some((table, jr))
 }

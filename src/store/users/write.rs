@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::mapping::compile::{PrimaryMark, UserMapping};
 use crate::mapping::convert::{Assign, Row, RowPlan};
+use crate::mapping::model::When;
 use crate::mapping::HostValue;
 use crate::store::dialect::Dialect;
 
@@ -13,7 +14,8 @@ use super::link::{find_matches, link_origin, link_owner, tombstone, unlink, upse
 use super::lookup::resolve_lookups;
 use super::read::{fetch_host, with_link};
 use super::related::{
-    insert_joined, plan_children, pointer_value, run_children, update_joined, ChildOps, Primary,
+    delete_joined, insert_joined, plan_children, pointer_value, run_children, update_joined,
+    ChildOps, Primary,
 };
 use super::{
     key_value, live, unprotected, user_name_hash, CreateConflict, Created, HostUser, Planned,
@@ -106,10 +108,21 @@ async fn apply(
     }
     // A joined row the user lacks is created when the write has something to put in it —
     // never as a side effect (a role row inserted for an agent by a no-op PATCH).
+    // A row created only with the user (`on = "insert"`) never is.
     let missing: Vec<usize> = (0..m.joined.len())
         .filter(|i| !stored.joined.get(*i).copied().unwrap_or(true))
-        .filter(|i| !tables[i + 1].is_empty())
+        .filter(|i| !tables[i + 1].is_empty() && m.joined[*i].on != When::Insert)
         .collect();
+    let dropped: Vec<usize> = (0..m.joined.len())
+        .filter(|i| plan.joined_delete.get(*i) == Some(&true))
+        .filter(|i| stored.joined.get(*i).copied().unwrap_or(false))
+        .collect();
+    for i in &dropped {
+        let columns: Row = (m.rules.iter().filter(|r| r.at == i + 1))
+            .map(|r| (r.column.clone(), Assign::Value(HostValue::Null(r.kind))))
+            .collect();
+        attributes_of(m, i + 1, &columns, &mut attrs);
+    }
     let mut children: Vec<(usize, ChildOps)> = Vec::new();
     let mut pointers: Vec<(String, HostValue)> = Vec::new();
     for (ci, (child, items)) in m.children.iter().zip(&plan.children).enumerate() {
@@ -133,7 +146,11 @@ async fn apply(
             children.push((ci, ops));
         }
     }
-    if tables.iter().all(Vec::is_empty) && missing.is_empty() && children.is_empty() {
+    if tables.iter().all(Vec::is_empty)
+        && missing.is_empty()
+        && dropped.is_empty()
+        && children.is_empty()
+    {
         return Ok((false, attrs));
     }
     for (at, row) in plan.bookkeeping.iter().enumerate() {
@@ -146,6 +163,8 @@ async fn apply(
     for i in 0..m.joined.len() {
         if missing.contains(&i) {
             insert_joined(c, m, i, &kv, plan.joined_insert[i].as_ref()).await?;
+        } else if dropped.contains(&i) {
+            delete_joined(c, m, i, &kv).await?;
         } else {
             update_joined(c, m, i, &kv, &tables[i + 1]).await?;
         }
@@ -180,7 +199,10 @@ async fn insert_new(
     let key = insert_returning_key(c, d, &m.table, &m.key, insert_values(plan.main())).await?;
     let kv = key_value(m, &key).ok_or(StoreError::NotFound)?;
     for i in 0..m.joined.len() {
-        insert_joined(c, m, i, &kv, plan.joined_insert[i].as_ref()).await?;
+        let row = plan.joined_insert[i].as_ref();
+        if row.is_some() || !m.joined[i].skip_if_absent {
+            insert_joined(c, m, i, &kv, row).await?;
+        }
     }
     let mut pointers: Row = Vec::new();
     for (child, items) in m.children.iter().zip(&plan.children) {

@@ -1,5 +1,6 @@
-//! `[users.on_deactivate]` / `[users.on_reactivate]` compiled against a user table without a
-//! disabled column and a sessions table.
+//! Issue 16 part B compiled against a user table without a disabled column, a sessions table
+//! and a preference table: `[users.on_deactivate]` / `[users.on_reactivate]`, and joined rows
+//! with `on = "insert"` and `skip_if_absent`.
 
 use std::collections::HashMap;
 
@@ -48,7 +49,20 @@ fn tables() -> Vec<(&'static str, HostTable)> {
             column("kind", "varchar(16)", Text, true),
         ],
     };
-    vec![("accounts", accounts), ("sessions", sessions)]
+    let preferences = HostTable {
+        name: "preferences".into(),
+        columns: vec![
+            column("id", "integer", Int, false),
+            column("user_id", "integer", Int, false),
+            column("name", "varchar(32)", Text, false),
+            column("value", "varchar(100)", Text, false),
+        ],
+    };
+    vec![
+        ("accounts", accounts),
+        ("sessions", sessions),
+        ("preferences", preferences),
+    ]
 }
 
 fn compiled(extra: &str) -> Compiled {
@@ -59,7 +73,11 @@ fn compiled(extra: &str) -> Compiled {
         .into_iter()
         .map(|(k, t)| (k.to_string(), t))
         .collect();
-    let all = vec!["accounts".to_string(), "sessions".to_string()];
+    let all = vec![
+        "accounts".to_string(),
+        "sessions".to_string(),
+        "preferences".to_string(),
+    ];
     compile(&parse_str(&text).unwrap(), &tables, &all)
 }
 
@@ -254,5 +272,81 @@ fn a_state_change_is_a_change_of_active_only() {
         StateChange::between(&off, &unsaid),
         None,
         "not sent: unchanged"
+    );
+}
+
+const PREFS: &str = r#"
+on_delete = "ignore"
+[[users.joined]]
+table = "preferences"
+parent = "user_id"
+where = { name = "language" }
+skip_if_absent = true
+columns = { value = { attr = "preferredLanguage" } }
+[[users.joined]]
+table = "preferences"
+parent = "user_id"
+where = { name = "welcome" }
+on = "insert"
+columns = { value = { value = "pending" } }
+"#;
+
+#[test]
+fn joined_presence_compiles_and_plans_rows_only_with_a_value() {
+    use crate::mapping::convert::Change;
+    use crate::mapping::model::When;
+    let c = compiled(PREFS);
+    assert!(c.problems.iter().all(|p| !p.error), "{:#?}", c.problems);
+    // value NOT NULL is filled whenever the row exists: no warning about it.
+    assert!(
+        !c.problems
+            .iter()
+            .any(|p| p.key.contains("preferences.columns.value")),
+        "{:#?}",
+        c.problems
+    );
+    let m = c.mapping.unwrap();
+    assert!(m.joined[0].skip_if_absent && m.joined[0].on == When::Always);
+    assert!(!m.joined[1].skip_if_absent && m.joined[1].on == When::Insert);
+
+    let with = json!({"userName": "a", "preferredLanguage": "fr"});
+    let without = json!({"userName": "a"});
+    let plan = m.to_row(&with, Change::Insert).unwrap();
+    assert!(plan.joined_insert[0].is_some() && plan.joined_insert[1].is_some());
+    let plan = m.to_row(&without, Change::Insert).unwrap();
+    assert!(
+        plan.joined_insert[0].is_none(),
+        "no row without the attribute"
+    );
+    assert!(!plan.joined_delete[0], "nothing to delete on insert");
+    // Removing it deletes the row; leaving it absent deletes nothing.
+    let update = |before| Change::Update {
+        before,
+        strict: true,
+        sent: None,
+    };
+    let plan = m.to_row(&without, update(&with)).unwrap();
+    assert!(
+        plan.joined_delete[0] && plan.tables[1].is_empty(),
+        "{plan:?}"
+    );
+    let plan = m.to_row(&without, update(&without)).unwrap();
+    assert!(!plan.joined_delete[0]);
+    let plan = m.to_row(&with, update(&without)).unwrap();
+    assert!(!plan.joined_delete[0] && !plan.tables[1].is_empty());
+}
+
+#[test]
+fn skip_if_absent_needs_an_attribute() {
+    let c = compiled(&PREFS.replace("on = \"insert\"", "skip_if_absent = true"));
+    assert!(
+        has(
+            &c.problems,
+            true,
+            "users.joined.preferences.skip_if_absent",
+            &["no column here is fed by an attribute"]
+        ),
+        "{:#?}",
+        c.problems
     );
 }

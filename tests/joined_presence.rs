@@ -1,0 +1,160 @@
+//! Joined rows that exist only while their attribute does (`skip_if_absent = true`) and only
+//! for users the bridge creates (`on = "insert"`), issue 16, over HTTP against
+//! `tests/fixtures/helpdesks/deprov` (one preference row per attribute, `value NOT NULL`) with
+//! ONE mapping file on SQLite, PostgreSQL and MariaDB. Every write is checked on the whole
+//! preference rows: the user's own and everybody else's.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+
+async fn spawn(b: Backend) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = helpdesk_database(b, dir.path(), "deprov").await;
+    spawn_on_url(
+        b,
+        url,
+        dir,
+        Options {
+            mapping: format!("{REPO}/tests/fixtures/helpdesks/deprov/mapping.toml"),
+            extra_config: String::new(),
+        },
+    )
+    .await
+}
+
+/// The user's preference rows as (name, value), by name.
+async fn prefs(app: &TestApp, user: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = app
+        .rows(&format!(
+            "SELECT name, value FROM preferences WHERE user_id = {user}"
+        ))
+        .await
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+async fn all_prefs(app: &TestApp, filter: &str) -> Vec<Vec<(String, Option<String>)>> {
+    app.whole_rows("preferences", filter, "id").await
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// A create writes a row per present attribute and none for an absent one; adding an
+/// attribute inserts its row, removing it (PATCH remove, PUT without it) deletes the row; a
+/// no-op writes nothing; `on = "insert"` rows are never made for an adopted user, nor later.
+async fn rows_follow_their_attribute(b: Backend) {
+    let app = spawn(b).await;
+    let seeded = all_prefs(&app, "1=1").await;
+    let r = app
+        .post(
+            "/Users",
+            &json!({"schemas": [USER], "userName": "dave", "preferredLanguage": "fr", "title": "Boss"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let dave = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        prefs(&app, &dave).await,
+        pairs(&[("language", "fr"), ("signature", "Boss")]),
+        "no timezone row: the attribute is absent (a NULL would break value NOT NULL)"
+    );
+    let r = app
+        .post("/Users", &json!({"schemas": [USER], "userName": "eve"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let eve = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(prefs(&app, &eve).await, vec![]);
+    let others = format!("user_id NOT IN ({dave}, {eve})");
+    assert_eq!(all_prefs(&app, &others).await, seeded);
+
+    // Adding the timezone inserts its row; nothing else changes.
+    let r = app
+        .patch(
+            &format!("/Users/{dave}"),
+            &patch(json!([{"op": "add", "path": "timezone", "value": "Europe/Paris"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        prefs(&app, &dave).await,
+        pairs(&[
+            ("language", "fr"),
+            ("signature", "Boss"),
+            ("timezone", "Europe/Paris")
+        ])
+    );
+
+    // PATCH remove: the language row is deleted (not emptied); GET no longer shows it.
+    let before = all_prefs(&app, &format!("name <> 'language' OR user_id <> {dave}")).await;
+    let r = app
+        .patch(
+            &format!("/Users/{dave}"),
+            &patch(json!([{"op": "remove", "path": "preferredLanguage"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body.get("preferredLanguage"), None, "{}", r.body);
+    assert_eq!(all_prefs(&app, "1=1").await, before);
+
+    // PUT without the timezone (sent before): its row is deleted; the same PUT again: nothing.
+    let put = json!({"schemas": [USER], "userName": "dave", "title": "Boss"});
+    let r = app.put(&format!("/Users/{dave}"), &put).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(prefs(&app, &dave).await, pairs(&[("signature", "Boss")]));
+    let before = all_prefs(&app, "1=1").await;
+    let r = app.put(&format!("/Users/{dave}"), &put).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(all_prefs(&app, "1=1").await, before);
+    // A value again: the row comes back.
+    let r = app
+        .patch(
+            &format!("/Users/{dave}"),
+            &patch(json!([{"op": "replace", "path": "preferredLanguage", "value": "it"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        prefs(&app, &dave).await,
+        pairs(&[("language", "it"), ("signature", "Boss")])
+    );
+
+    // Adopting ann (the application's user, language "de"): her row is kept as it is, and no
+    // signature row is made — not on adoption, not on a later update.
+    let before = all_prefs(&app, "1=1").await;
+    let r = app
+        .post(
+            "/Users",
+            &json!({"schemas": [USER], "userName": "ann", "title": "Lead", "preferredLanguage": "de"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], "1", "{}", r.body);
+    assert_eq!(all_prefs(&app, "1=1").await, before);
+    let r = app
+        .patch(
+            "/Users/1",
+            &patch(json!([{"op": "replace", "path": "title", "value": "Head"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(all_prefs(&app, "1=1").await, before);
+    assert_eq!(prefs(&app, "1").await, pairs(&[("language", "de")]));
+    app.stop().await;
+}
+
+backend_tests!(rows_follow_their_attribute);
