@@ -1,5 +1,6 @@
-//! Joined rows that exist only while their attribute does (`skip_if_absent = true`) and only
-//! for users the bridge creates (`on = "insert"`), issue 16, over HTTP against
+//! Joined rows that exist only while their attribute does (`skip_if_absent = true`), only
+//! for users the bridge creates (`on = "insert"`), and keyed by the login rather than the
+//! user's key (`user_column`, kept in step on a rename), issue 16, over HTTP against
 //! `tests/fixtures/helpdesks/deprov` (one preference row per attribute, `value NOT NULL`) with
 //! ONE mapping file on SQLite, PostgreSQL and MariaDB. Every write is checked on the whole
 //! preference rows: the user's own and everybody else's.
@@ -157,4 +158,97 @@ async fn rows_follow_their_attribute(b: Backend) {
     app.stop().await;
 }
 
-backend_tests!(rows_follow_their_attribute);
+fn settings_of<'a>(
+    rows: &'a [Vec<(String, Option<String>)>],
+    id: &str,
+) -> &'a Vec<(String, Option<String>)> {
+    rows.iter()
+        .find(|r| r[0].1.as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("no settings row {id}: {rows:?}"))
+}
+
+/// Settings keyed by the login: read and filtered through it; a rename moves the user's row
+/// with it in the same request (nobody else's), and later writes find it under the new login.
+async fn rows_keyed_by_the_login_follow_it(b: Backend) {
+    let app = spawn(b).await;
+    let r = app.get("/Users/1").await;
+    assert_eq!(r.body["nickName"], "Annie", "{}", r.body);
+    let r = app.get("/Users?filter=nickName%20eq%20%22Bobby%22").await;
+    assert_eq!(r.body["Resources"][0]["userName"], "bob", "{}", r.body);
+
+    let before = app.whole_rows("user_settings", "1=1", "id").await;
+    let r = app
+        .patch(
+            "/Users/1",
+            &patch(json!([{"op": "replace", "path": "userName", "value": "ann.smith"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["nickName"], "Annie", "{}", r.body);
+    let after = app.whole_rows("user_settings", "1=1", "id").await;
+    assert_eq!(
+        settings_of(&after, "2"),
+        settings_of(&before, "2"),
+        "bob's row"
+    );
+    assert_eq!(
+        settings_of(&after, "1"),
+        &vec![
+            ("id".to_string(), Some("1".to_string())),
+            ("login".to_string(), Some("ann.smith".to_string())),
+            ("nickname".to_string(), Some("Annie".to_string())),
+        ]
+    );
+    assert_eq!(after.len(), before.len());
+    let r = app
+        .patch(
+            "/Users/1",
+            &patch(json!([{"op": "replace", "path": "nickName", "value": "Ann S."}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = app.whole_rows("user_settings", "1=1", "id").await;
+    assert_eq!(settings_of(&after, "1")[2].1.as_deref(), Some("Ann S."));
+    assert_eq!(after.len(), before.len());
+
+    // A new user's row holds its login; a rename and a new nickname in one request move and
+    // change that one row.
+    let r = app
+        .post(
+            "/Users",
+            &json!({"schemas": [USER], "userName": "frank", "nickName": "Frankie"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let frank = r.body["id"].as_str().unwrap().to_string();
+    let rows = app
+        .rows("SELECT login, nickname FROM user_settings WHERE login LIKE 'frank%'")
+        .await;
+    assert_eq!(
+        rows,
+        vec![vec![Some("frank".into()), Some("Frankie".into())]]
+    );
+    let r = app
+        .patch(
+            &format!("/Users/{frank}"),
+            &patch(
+                json!([{"op": "replace", "value": {"userName": "franklin", "nickName": "Frank"}}]),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["nickName"], "Frank", "{}", r.body);
+    let rows = app
+        .rows("SELECT login, nickname FROM user_settings WHERE login LIKE 'frank%'")
+        .await;
+    assert_eq!(
+        rows,
+        vec![vec![Some("franklin".into()), Some("Frank".into())]]
+    );
+    app.stop().await;
+}
+
+backend_tests!(
+    rows_follow_their_attribute,
+    rows_keyed_by_the_login_follow_it
+);

@@ -55,8 +55,13 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         if j.skip_if_absent {
             when.push_str("; only while its attribute is present, deleted when it is removed");
         }
+        let holds = if j.user_column == m.key.name {
+            "user key".to_string()
+        } else {
+            format!("the user's {}, kept in step when it changes", j.user_column)
+        };
         println!(
-            "  joined {} (one row per user: {} = user key{when})",
+            "  joined {} (one row per user: {} = {holds}{when})",
             j.table, j.parent
         );
         for r in m.rules.iter().filter(|r| r.at == i + 1) {

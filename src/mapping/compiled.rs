@@ -363,11 +363,15 @@ pub struct KeyColumn {
     pub generate: Option<KeyGenerate>,
 }
 
-/// A table holding at most one row per user, joined on `parent = user key`.
+/// A table holding at most one row per user, joined on `parent = user column` (the key
+/// unless `user_column` says otherwise).
 #[derive(Debug, Clone)]
 pub struct Joined {
     pub table: String,
     pub parent: String,
+    /// The column of the user's row `parent` holds: the key, or another (the login).
+    pub user_column: String,
+    pub user_column_kind: ColumnKind,
     pub conditions: Vec<(String, HostValue)>,
     /// `Insert`: created only with a user the bridge inserts.
     pub on: When,

@@ -131,8 +131,12 @@ pub struct HasRow {
 #[serde(deny_unknown_fields)]
 pub struct JoinedSection {
     pub table: String,
-    /// Column holding the user's key.
+    /// Column holding the user's key (or the value of `user_column`).
     pub parent: String,
+    /// The column of the user's row that `parent` holds, when it is not the key (a table
+    /// keyed by the login). Kept in step: when the column changes, so does `parent`.
+    #[serde(default)]
+    pub user_column: Option<String>,
     /// Conditions that pick this user's row when the table holds several kinds (e.g. a role
     /// id); written into the row when the bridge creates it.
     #[serde(default, rename = "where")]

@@ -27,10 +27,13 @@ pub(super) fn compile_joined(
     schema: &Schema<'_>,
     sections: &[JoinedSection],
     rules: &mut Vec<Rule>,
+    user: (&HostTable, &str),
 ) -> Vec<Joined> {
     let mut joined = Vec::new();
     for (i, j) in sections.iter().enumerate() {
-        if let Some((table, jr)) = compile_one_joined(problems, schema, i, j) {
+        if let Some((mut table, jr)) = compile_one_joined(problems, schema, i, j) {
+            (table.user_column, table.user_column_kind) =
+                user_column(problems, j, user.0, user.1, schema.tables);
             rules.extend(jr);
             joined.push(table);
         }
@@ -87,11 +90,43 @@ fn compile_one_joined(
     let table = Joined {
         table: jt.name.clone(),
         parent,
+        user_column: String::new(),
+        user_column_kind: ColumnKind::Int,
         conditions: conds,
         on: j.on,
         skip_if_absent: j.skip_if_absent,
     };
     Some((table, jr))
+}
+
+/// The column of the user's row a joined section's `parent` holds: `user_column`, checked
+/// (it exists; `parent` has its type), or the user key.
+fn user_column(
+    problems: &mut Problems,
+    j: &JoinedSection,
+    main: &HostTable,
+    key: &str,
+    tables: &HashMap<String, HostTable>,
+) -> (String, ColumnKind) {
+    let key_col = main.column(key);
+    let the_key = (
+        key_col.map_or(key, |c| c.name.as_str()).to_string(),
+        key_col.and_then(|c| c.kind).unwrap_or(ColumnKind::Int),
+    );
+    let Some(raw) = &j.user_column else {
+        return the_key;
+    };
+    let k = format!("users.joined.{}.user_column", j.table);
+    let Some(uc) = need_column(problems, &k, main, raw) else {
+        return the_key;
+    };
+    let parent = tables.get(&j.table).and_then(|t| t.column(&j.parent));
+    if let Some(p) = parent.filter(|p| p.kind != uc.kind) {
+        problems.error(&k, format!(
+            "\"{}.{}\" is {} but \"{}\" of the user table is {}; name a column of the user row holding what \"{}\" holds",
+            j.table, p.name, p.sql_type, uc.name, uc.sql_type, p.name));
+    }
+    (uc.name.clone(), uc.kind.unwrap_or(ColumnKind::Text))
 }
 
 /// Every child table, and the main-table columns that point at a primary child row.

@@ -61,7 +61,13 @@ pub fn compile(
         u.soft_delete.as_ref(),
     );
     let protect = compile_protect(&mut problems, &u.protect, table, &u.key, tables, all_tables);
-    let joined = compile_joined(&mut problems, &schema, &u.joined, &mut rules);
+    let joined = compile_joined(
+        &mut problems,
+        &schema,
+        &u.joined,
+        &mut rules,
+        (table, &u.key),
+    );
     let (children, pointer_columns) =
         compile_children(&mut problems, &schema, &u.children, table, &rules);
     let on_deactivate = compile_actions(

@@ -33,10 +33,11 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
             where_parent(&mut q, &child.parent, kv.clone(), &child.conditions);
             c.exec(q).await?;
         }
-        for j in &m.joined {
+        let parents = super::side_key::parents(c, m, d, key).await?;
+        for (j, pv) in m.joined.iter().zip(parents) {
             let mut q = Sql::new();
             q.raw("DELETE FROM ").ident(&j.table);
-            where_parent(&mut q, &j.parent, kv.clone(), &j.conditions);
+            where_parent(&mut q, &j.parent, pv, &j.conditions);
             c.exec(q).await?;
         }
         crate::store::groups::remove_host_memberships(c, m, key).await?;

@@ -20,6 +20,7 @@ mod link;
 mod lookup;
 mod read;
 mod related;
+mod side_key;
 mod write;
 
 pub use delete::{delete_row, forget, soft_delete};

@@ -17,6 +17,7 @@ use super::related::{
     delete_joined, insert_joined, plan_children, pointer_value, run_children, update_joined,
     ChildOps, Primary,
 };
+use super::side_key;
 use super::{
     key_value, live, unprotected, user_name_hash, CreateConflict, Created, HostUser, Planned,
     Stored, ORIGIN_DELETED, ORIGIN_IMPORT,
@@ -159,14 +160,18 @@ async fn apply(
             tables[at].extend(extra);
         }
     }
+    // Joined rows keyed by a user column (the login) follow it when it changes.
+    let before = side_key::parents(c, m, d, key).await?;
     update_host(c, m, key, &tables[0]).await?;
-    for i in 0..m.joined.len() {
+    let parents = side_key::parents(c, m, d, key).await?;
+    side_key::follow(c, m, &before, &parents).await?;
+    for (i, pv) in parents.iter().enumerate() {
         if missing.contains(&i) {
-            insert_joined(c, m, i, &kv, plan.joined_insert[i].as_ref()).await?;
+            insert_joined(c, m, i, pv, plan.joined_insert[i].as_ref()).await?;
         } else if dropped.contains(&i) {
-            delete_joined(c, m, i, &kv).await?;
+            delete_joined(c, m, i, pv).await?;
         } else {
-            update_joined(c, m, i, &kv, &tables[i + 1]).await?;
+            update_joined(c, m, i, pv, &tables[i + 1]).await?;
         }
     }
     for (ci, ops) in children {
@@ -198,10 +203,11 @@ async fn insert_new(
         .map_err(StoreError::Invalid)?;
     let key = insert_returning_key(c, d, &m.table, &m.key, insert_values(plan.main())).await?;
     let kv = key_value(m, &key).ok_or(StoreError::NotFound)?;
-    for i in 0..m.joined.len() {
+    let parents = side_key::parents(c, m, d, &key).await?;
+    for (i, pv) in parents.iter().enumerate() {
         let row = plan.joined_insert[i].as_ref();
         if row.is_some() || !m.joined[i].skip_if_absent {
-            insert_joined(c, m, i, &kv, row).await?;
+            insert_joined(c, m, i, pv, row).await?;
         }
     }
     let mut pointers: Row = Vec::new();

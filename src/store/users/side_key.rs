@@ -1,0 +1,80 @@
+//! Joined tables keyed by a column of the user's row other than its key (`user_column`, e.g.
+//! the login): the value each table's `parent` holds for a user, and keeping those rows in
+//! step when that column changes — in the write's transaction, so a renamed user keeps its
+//! rows.
+
+use crate::mapping::compile::UserMapping;
+use crate::mapping::HostValue;
+use crate::store::dialect::{cast_text, Dialect};
+use crate::store::rows::where_parent;
+use crate::store::sql::Sql;
+use crate::store::{Conn, StoreError};
+
+use super::key_value;
+
+/// Per joined table, the value its `parent` column holds for user `key`: the key itself, or
+/// the user row's `user_column` (read, so it is what the row holds now).
+pub(super) async fn parents(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+) -> Result<Vec<HostValue>, StoreError> {
+    let kv = key_value(m, key).ok_or(StoreError::NotFound)?;
+    let mut columns: Vec<&str> = Vec::new();
+    for j in m.joined.iter().filter(|j| j.user_column != m.key.name) {
+        if !columns.contains(&j.user_column.as_str()) {
+            columns.push(&j.user_column);
+        }
+    }
+    if columns.is_empty() {
+        return Ok(vec![kv; m.joined.len()]);
+    }
+    let mut q = Sql::new();
+    q.raw("SELECT ");
+    for (i, col) in columns.iter().enumerate() {
+        if i > 0 {
+            q.raw(", ");
+        }
+        cast_text(&mut q, d, None, col);
+    }
+    q.raw(" FROM ")
+        .ident(&m.table)
+        .raw(" WHERE ")
+        .ident(&m.key.name)
+        .raw(" = ")
+        .bind(kv.clone());
+    let row = c.row(q).await?.ok_or(StoreError::NotFound)?;
+    Ok(m.joined
+        .iter()
+        .map(|j| match columns.iter().position(|c| *c == j.user_column) {
+            None => kv.clone(),
+            Some(i) => HostValue::from_db_text(j.user_column_kind, row.get(i)),
+        })
+        .collect())
+}
+
+/// Moves the rows of joined tables keyed by a user column that changed from `before` to
+/// `after` (as [`parents`] gave them): `UPDATE t SET parent = after WHERE parent = before`.
+pub(super) async fn follow(
+    c: &mut Conn,
+    m: &UserMapping,
+    before: &[HostValue],
+    after: &[HostValue],
+) -> Result<(), StoreError> {
+    for ((j, old), new) in m.joined.iter().zip(before).zip(after) {
+        if j.user_column == m.key.name || old.is_null() || new.same_as_stored(old) {
+            continue;
+        }
+        let mut q = Sql::new();
+        q.raw("UPDATE ")
+            .ident(&j.table)
+            .raw(" SET ")
+            .ident(&j.parent)
+            .raw(" = ")
+            .bind(new.clone());
+        where_parent(&mut q, &j.parent, old.clone(), &j.conditions);
+        c.exec(q).await?;
+    }
+    Ok(())
+}
