@@ -177,12 +177,9 @@ async fn rows_keyed_by_the_login_follow_it(b: Backend) {
     assert_eq!(r.body["Resources"][0]["userName"], "bob", "{}", r.body);
 
     let before = app.whole_rows("user_settings", "1=1", "id").await;
-    let r = app
-        .patch(
-            "/Users/1",
-            &patch(json!([{"op": "replace", "path": "userName", "value": "ann.smith"}])),
-        )
-        .await;
+    let accounts = app.whole_rows("accounts", "1=1", "id").await;
+    let rename = patch(json!([{"op": "replace", "path": "userName", "value": "ann.smith"}]));
+    let r = app.patch("/Users/1", &rename).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["nickName"], "Annie", "{}", r.body);
     let after = app.whole_rows("user_settings", "1=1", "id").await;
@@ -200,6 +197,25 @@ async fn rows_keyed_by_the_login_follow_it(b: Backend) {
         ]
     );
     assert_eq!(after.len(), before.len());
+    // The account: only its login and updated_at changed; bob's not at all.
+    let accounts_after = app.whole_rows("accounts", "1=1", "id").await;
+    assert_eq!(accounts_after[1], accounts[1], "bob's account");
+    let changed: Vec<&str> = (accounts[0].iter().zip(&accounts_after[0]))
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.0.as_str())
+        .collect();
+    assert_eq!(changed, ["login", "updated_at"], "{accounts_after:?}");
+
+    // The same rename again writes nothing, in either table.
+    let r = app.patch("/Users/1", &rename).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(app.whole_rows("user_settings", "1=1", "id").await, after);
+    assert_eq!(
+        app.whole_rows("accounts", "1=1", "id").await,
+        accounts_after
+    );
+
+    // A later write finds the row under the new login.
     let r = app
         .patch(
             "/Users/1",
@@ -209,6 +225,11 @@ async fn rows_keyed_by_the_login_follow_it(b: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     let after = app.whole_rows("user_settings", "1=1", "id").await;
     assert_eq!(settings_of(&after, "1")[2].1.as_deref(), Some("Ann S."));
+    assert_eq!(
+        settings_of(&after, "2"),
+        settings_of(&before, "2"),
+        "bob's row"
+    );
     assert_eq!(after.len(), before.len());
 
     // A new user's row holds its login; a rename and a new nickname in one request move and
@@ -221,30 +242,30 @@ async fn rows_keyed_by_the_login_follow_it(b: Backend) {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let frank = r.body["id"].as_str().unwrap().to_string();
-    let rows = app
-        .rows("SELECT login, nickname FROM user_settings WHERE login LIKE 'frank%'")
-        .await;
+    let frank_rows = "SELECT login, nickname FROM user_settings WHERE login LIKE 'frank%'";
+    let rows = app.rows(frank_rows).await;
     assert_eq!(
         rows,
-        vec![vec![Some("frank".into()), Some("Frankie".into())]]
+        [[Some("frank".to_string()), Some("Frankie".to_string())]]
     );
-    let r = app
-        .patch(
-            &format!("/Users/{frank}"),
-            &patch(
-                json!([{"op": "replace", "value": {"userName": "franklin", "nickName": "Frank"}}]),
-            ),
-        )
+    let others = app
+        .whole_rows("user_settings", "login NOT LIKE 'frank%'", "id")
         .await;
+    let both = json!([{"op": "replace", "value": {"userName": "franklin", "nickName": "Frank"}}]);
+    let r = app.patch(&format!("/Users/{frank}"), &patch(both)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["nickName"], "Frank", "{}", r.body);
-    let rows = app
-        .rows("SELECT login, nickname FROM user_settings WHERE login LIKE 'frank%'")
-        .await;
+    let rows = app.rows(frank_rows).await;
     assert_eq!(
         rows,
-        vec![vec![Some("franklin".into()), Some("Frank".into())]]
+        [[Some("franklin".to_string()), Some("Frank".to_string())]]
     );
+    let now = app
+        .whole_rows("user_settings", "login NOT LIKE 'frank%'", "id")
+        .await;
+    assert_eq!(now, others, "nobody else's row");
+    let r = app.get("/Users?filter=nickName%20eq%20%22Frank%22").await;
+    assert_eq!(r.body["Resources"][0]["userName"], "franklin", "{}", r.body);
     app.stop().await;
 }
 

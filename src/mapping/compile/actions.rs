@@ -6,12 +6,44 @@
 use super::problems::{assignments, conditions, need_column, need_table, single, Problems};
 use super::related::Schema;
 use super::rule::random_for;
-use crate::mapping::compiled::{Actions, Assignments, DeleteRows, Fill, Rule};
+use crate::mapping::compiled::{Actions, Assignments, DeleteRows, Fill, Joined, Rule};
 use crate::mapping::host::HostTable;
-use crate::mapping::model::{ActionsSection, Conditions, When};
+use crate::mapping::model::{ActionsSection, Conditions, UsersSection, When};
+
+/// Both actions sections: `(on_deactivate, on_reactivate)`. A column a joined table is keyed
+/// by (`user_column`) is refused: its rows follow a change made by a write, not by an action.
+pub(super) fn compile_deprovisioning(
+    problems: &mut Problems,
+    schema: &Schema<'_>,
+    u: &UsersSection,
+    table: &HostTable,
+    rules: &[Rule],
+    joined: &[Joined],
+) -> (Actions, Actions) {
+    let key = table
+        .column(&u.key)
+        .map_or(u.key.as_str(), |c| c.name.as_str());
+    let mut both = [
+        ("users.on_deactivate", u.on_deactivate.as_ref()),
+        ("users.on_reactivate", u.on_reactivate.as_ref()),
+    ]
+    .map(|(k, raw)| {
+        let a = compile_actions(problems, schema, k, raw, table, &u.key, rules);
+        for (c, _) in &a.set.0 {
+            if let Some(j) = joined.iter().find(|j| &j.user_column == c && c != key) {
+                problems.error(&format!("{k}.set.{c}"), format!(
+                    "\"{c}\" keys the rows of {} (users.joined user_column), which an action would leave behind; remove it from {k}.set", j.table));
+            }
+        }
+        a
+    });
+    let on_reactivate = std::mem::take(&mut both[1]);
+    let on_deactivate = std::mem::take(&mut both[0]);
+    (on_deactivate, on_reactivate)
+}
 
 /// One actions section (`key` is `users.on_deactivate` or `users.on_reactivate`).
-pub(super) fn compile_actions(
+fn compile_actions(
     problems: &mut Problems,
     schema: &Schema<'_>,
     key: &str,
@@ -33,7 +65,7 @@ pub(super) fn compile_actions(
     let set: Vec<(String, Fill)> = set
         .into_iter()
         .filter(|(c, _)| {
-            if c != user_key && !table.column(user_key).is_some_and(|k| &k.name == c) {
+            if c != user_key && table.column(user_key).is_none_or(|k| &k.name != c) {
                 return true;
             }
             problems.error(

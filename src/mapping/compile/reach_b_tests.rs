@@ -1,6 +1,6 @@
 //! Issue 16 part B compiled against a user table without a disabled column, a sessions table
 //! and a preference table: `[users.on_deactivate]` / `[users.on_reactivate]`, and joined rows
-//! with `on = "insert"` and `skip_if_absent`.
+//! with `on = "insert"`, `skip_if_absent` and `user_column`.
 
 use std::collections::HashMap;
 
@@ -38,6 +38,7 @@ fn tables() -> Vec<(&'static str, HostTable)> {
             column("locked_at", "timestamp", Timestamp, true),
             column("state", "varchar(16)", Text, true),
             column("title", "varchar(64)", Text, true),
+            column("handle", "varchar(64)", Text, true),
         ],
     };
     let sessions = HostTable {
@@ -58,10 +59,19 @@ fn tables() -> Vec<(&'static str, HostTable)> {
             column("value", "varchar(100)", Text, false),
         ],
     };
+    let settings = HostTable {
+        name: "user_settings".into(),
+        columns: vec![
+            column("id", "integer", Int, false),
+            column("login", "varchar(64)", Text, false),
+            column("nickname", "varchar(64)", Text, true),
+        ],
+    };
     vec![
         ("accounts", accounts),
         ("sessions", sessions),
         ("preferences", preferences),
+        ("user_settings", settings),
     ]
 }
 
@@ -77,6 +87,7 @@ fn compiled(extra: &str) -> Compiled {
         "accounts".to_string(),
         "sessions".to_string(),
         "preferences".to_string(),
+        "user_settings".to_string(),
     ];
     compile(&parse_str(&text).unwrap(), &tables, &all)
 }
@@ -345,6 +356,78 @@ fn skip_if_absent_needs_an_attribute() {
             true,
             "users.joined.preferences.skip_if_absent",
             &["no column here is fed by an attribute"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+}
+
+const SETTINGS: &str = r#"
+[[users.joined]]
+table = "user_settings"
+parent = "LOGIN"
+user_column = "Login"
+columns = { nickname = { attr = "nickName" } }
+"#;
+
+#[test]
+fn user_column_resolves_to_the_databases_name_and_type() {
+    let c = compiled(&format!("{PREFS}{SETTINGS}"));
+    assert!(c.problems.iter().all(|p| !p.error), "{:#?}", c.problems);
+    let m = c.mapping.unwrap();
+    // Without user_column a joined table is keyed by the user key.
+    assert_eq!(
+        (
+            m.joined[0].user_column.as_str(),
+            m.joined[0].user_column_kind
+        ),
+        ("id", ColumnKind::Int)
+    );
+    let s = &m.joined[2];
+    assert_eq!(
+        (s.parent.as_str(), s.user_column.as_str()),
+        ("login", "login")
+    );
+    assert_eq!(s.user_column_kind, ColumnKind::Text);
+}
+
+#[test]
+fn user_column_misuses_are_named_with_the_fix() {
+    let key = "users.joined.user_settings.user_column";
+    let c = compiled(&SETTINGS.replace("user_column = \"Login\"", "user_column = \"logon\""));
+    assert!(has(&c.problems, true, key, &["logon"]), "{:#?}", c.problems);
+    // parent holds a login, user_column names the integer key.
+    let c = compiled(&SETTINGS.replace("user_column = \"Login\"", "user_column = \"id\""));
+    assert!(
+        has(
+            &c.problems,
+            true,
+            key,
+            &["user_settings.login", "name a column of the user row"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+    // A nullable column: the users without a value would get no row.
+    let nullable = SETTINGS.replace("user_column = \"Login\"", "user_column = \"title\"");
+    let c = compiled(&format!("on_delete = \"ignore\"\n{nullable}"));
+    assert!(c.problems.iter().all(|p| !p.error), "{:#?}", c.problems);
+    assert!(
+        has(&c.problems, false, key, &["may be NULL", "NOT NULL"]),
+        "{:#?}",
+        c.problems
+    );
+    // An action changing the column would leave the rows behind.
+    let handle = SETTINGS.replace("user_column = \"Login\"", "user_column = \"handle\"");
+    let c = compiled(&format!(
+        "[users.on_deactivate]\nset = {{ handle = \"gone\" }}\n{handle}"
+    ));
+    assert!(
+        has(
+            &c.problems,
+            true,
+            "users.on_deactivate.set.handle",
+            &["user_settings", "remove it"]
         ),
         "{:#?}",
         c.problems

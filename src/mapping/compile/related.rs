@@ -9,7 +9,7 @@ use super::problems::{
 use super::rule::compile_rules;
 use crate::mapping::compiled::{Child, Joined, PrimaryMark, Rule};
 use crate::mapping::host::{ColumnKind, HostTable};
-use crate::mapping::model::{ChildSection, JoinedSection};
+use crate::mapping::model::{ChildSection, JoinedSection, UsersSection};
 use crate::mapping::value::HostValue;
 use crate::scim::path::AttrPath;
 use crate::scim::resource::ResourceType;
@@ -25,15 +25,15 @@ pub(super) struct Schema<'a> {
 pub(super) fn compile_joined(
     problems: &mut Problems,
     schema: &Schema<'_>,
-    sections: &[JoinedSection],
+    u: &UsersSection,
+    main: &HostTable,
     rules: &mut Vec<Rule>,
-    user: (&HostTable, &str),
 ) -> Vec<Joined> {
     let mut joined = Vec::new();
-    for (i, j) in sections.iter().enumerate() {
+    for (i, j) in u.joined.iter().enumerate() {
         if let Some((mut table, jr)) = compile_one_joined(problems, schema, i, j) {
             (table.user_column, table.user_column_kind) =
-                user_column(problems, j, user.0, user.1, schema.tables);
+                user_column(problems, j, main, &u.key, schema.tables);
             rules.extend(jr);
             joined.push(table);
         }
@@ -125,6 +125,12 @@ fn user_column(
         problems.error(&k, format!(
             "\"{}.{}\" is {} but \"{}\" of the user table is {}; name a column of the user row holding what \"{}\" holds",
             j.table, p.name, p.sql_type, uc.name, uc.sql_type, p.name));
+    }
+    if uc.nullable {
+        // NULL = NULL matches nothing: such a user could never find its row again.
+        problems.warn(&k, format!(
+            "\"{}\" may be NULL: a user whose {} is NULL gets no row in {} (the bridge skips it); make the column NOT NULL or name one every user has a value in",
+            uc.name, uc.name, j.table));
     }
     (uc.name.clone(), uc.kind.unwrap_or(ColumnKind::Text))
 }

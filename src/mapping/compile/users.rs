@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::actions::compile_actions;
+use super::actions::compile_deprovisioning;
 use super::groups::compile_groups;
 use super::problems::{
     assignments, check_not_null, conditions, key_column, need_column, need_table, Problems,
@@ -61,33 +61,11 @@ pub fn compile(
         u.soft_delete.as_ref(),
     );
     let protect = compile_protect(&mut problems, &u.protect, table, &u.key, tables, all_tables);
-    let joined = compile_joined(
-        &mut problems,
-        &schema,
-        &u.joined,
-        &mut rules,
-        (table, &u.key),
-    );
+    let joined = compile_joined(&mut problems, &schema, u, table, &mut rules);
     let (children, pointer_columns) =
         compile_children(&mut problems, &schema, &u.children, table, &rules);
-    let on_deactivate = compile_actions(
-        &mut problems,
-        &schema,
-        "users.on_deactivate",
-        u.on_deactivate.as_ref(),
-        table,
-        &u.key,
-        &rules,
-    );
-    let on_reactivate = compile_actions(
-        &mut problems,
-        &schema,
-        "users.on_reactivate",
-        u.on_reactivate.as_ref(),
-        table,
-        &u.key,
-        &rules,
-    );
+    let (on_deactivate, on_reactivate) =
+        compile_deprovisioning(&mut problems, &schema, u, table, &rules, &joined);
     let deactivation = Deactivation {
         on_delete: u.on_delete,
         actions: !on_deactivate.is_empty(),
@@ -119,13 +97,7 @@ pub fn compile(
         .as_ref()
         .and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
 
-    if problems.has_errors() {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
-    }
-    let (Some(key), Some(user_name)) = (key, user_name) else {
+    let (false, Some(key), Some(user_name)) = (problems.has_errors(), key, user_name) else {
         return Compiled {
             mapping: None,
             problems: problems.finish(),

@@ -34,7 +34,7 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
             c.exec(q).await?;
         }
         let parents = super::side_key::parents(c, m, d, key).await?;
-        for (j, pv) in m.joined.iter().zip(parents) {
+        for (j, pv) in m.joined.iter().zip(parents).filter(|(_, pv)| !pv.is_null()) {
             let mut q = Sql::new();
             q.raw("DELETE FROM ").ident(&j.table);
             where_parent(&mut q, &j.parent, pv, &j.conditions);

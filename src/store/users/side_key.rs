@@ -4,6 +4,7 @@
 //! rows.
 
 use crate::mapping::compile::UserMapping;
+use crate::mapping::convert::Row;
 use crate::mapping::HostValue;
 use crate::store::dialect::{cast_text, Dialect};
 use crate::store::rows::where_parent;
@@ -52,6 +53,16 @@ pub(super) async fn parents(
             Some(i) => HostValue::from_db_text(j.user_column_kind, row.get(i)),
         })
         .collect())
+}
+
+/// Whether `row` (assignments to the user's row) writes a column some joined table is keyed
+/// by: only then are the parents read again and the rows moved.
+pub(super) fn moves(m: &UserMapping, row: &Row) -> bool {
+    row.iter().any(|(col, _)| {
+        m.joined
+            .iter()
+            .any(|j| &j.user_column == col && j.user_column != m.key.name)
+    })
 }
 
 /// Moves the rows of joined tables keyed by a user column that changed from `before` to

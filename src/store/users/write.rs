@@ -76,6 +76,27 @@ fn attributes_of(m: &UserMapping, at: usize, columns: &Row, out: &mut Vec<String
     }
 }
 
+/// The joined rows a write inserts (`missing`) and deletes (`dropped`), by index. A joined
+/// row the user lacks is created when the write has something to put in it — never as a side
+/// effect (a role row inserted for an agent by a no-op PATCH); a row created only with the
+/// user (`on = "insert"`) never is.
+fn joined_presence(
+    m: &UserMapping,
+    stored: &Stored,
+    tables: &[Row],
+    plan: &RowPlan,
+) -> (Vec<usize>, Vec<usize>) {
+    let missing = (0..m.joined.len())
+        .filter(|i| !stored.joined.get(*i).copied().unwrap_or(true))
+        .filter(|i| !tables[i + 1].is_empty() && m.joined[*i].on != When::Insert)
+        .collect();
+    let dropped = (0..m.joined.len())
+        .filter(|i| plan.joined_delete.get(*i) == Some(&true))
+        .filter(|i| stored.joined.get(*i).copied().unwrap_or(false))
+        .collect();
+    (missing, dropped)
+}
+
 /// Writes `plan` into the stored user `current`: the columns whose value differs from what
 /// is stored, the joined rows that are missing or change, the child rows that change, and
 /// the bookkeeping columns (`updated_at`) when anything else changed. Nothing at all when
@@ -107,17 +128,7 @@ async fn apply(
     for (at, row) in tables.iter().enumerate() {
         attributes_of(m, at, row, &mut attrs);
     }
-    // A joined row the user lacks is created when the write has something to put in it —
-    // never as a side effect (a role row inserted for an agent by a no-op PATCH).
-    // A row created only with the user (`on = "insert"`) never is.
-    let missing: Vec<usize> = (0..m.joined.len())
-        .filter(|i| !stored.joined.get(*i).copied().unwrap_or(true))
-        .filter(|i| !tables[i + 1].is_empty() && m.joined[*i].on != When::Insert)
-        .collect();
-    let dropped: Vec<usize> = (0..m.joined.len())
-        .filter(|i| plan.joined_delete.get(*i) == Some(&true))
-        .filter(|i| stored.joined.get(*i).copied().unwrap_or(false))
-        .collect();
+    let (missing, dropped) = joined_presence(m, stored, &tables, plan);
     for i in &dropped {
         let columns: Row = (m.rules.iter().filter(|r| r.at == i + 1))
             .map(|r| (r.column.clone(), Assign::Value(HostValue::Null(r.kind))))
@@ -161,11 +172,17 @@ async fn apply(
         }
     }
     // Joined rows keyed by a user column (the login) follow it when it changes.
-    let before = side_key::parents(c, m, d, key).await?;
+    let mut parents = side_key::parents(c, m, d, key).await?;
     update_host(c, m, key, &tables[0]).await?;
-    let parents = side_key::parents(c, m, d, key).await?;
-    side_key::follow(c, m, &before, &parents).await?;
+    if side_key::moves(m, &tables[0]) {
+        let before = std::mem::replace(&mut parents, side_key::parents(c, m, d, key).await?);
+        side_key::follow(c, m, &before, &parents).await?;
+    }
     for (i, pv) in parents.iter().enumerate() {
+        if pv.is_null() {
+            // No row can be keyed by a NULL (`check` warns about a nullable `user_column`).
+            continue;
+        }
         if missing.contains(&i) {
             insert_joined(c, m, i, pv, plan.joined_insert[i].as_ref()).await?;
         } else if dropped.contains(&i) {
@@ -206,7 +223,7 @@ async fn insert_new(
     let parents = side_key::parents(c, m, d, &key).await?;
     for (i, pv) in parents.iter().enumerate() {
         let row = plan.joined_insert[i].as_ref();
-        if row.is_some() || !m.joined[i].skip_if_absent {
+        if !pv.is_null() && (row.is_some() || !m.joined[i].skip_if_absent) {
             insert_joined(c, m, i, pv, row).await?;
         }
     }
