@@ -57,6 +57,11 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         }
         let holds = if j.user_column == m.key.name {
             "user key".to_string()
+        } else if j.before_user {
+            format!(
+                "the user's {} (the row is inserted first; its new key written there)",
+                j.user_column
+            )
         } else {
             format!("the user's {}, kept in step when it changes", j.user_column)
         };

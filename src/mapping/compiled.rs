@@ -372,6 +372,10 @@ pub struct Joined {
     /// The column of the user's row `parent` holds: the key, or another (the login).
     pub user_column: String,
     pub user_column_kind: ColumnKind,
+    /// `parent` is this table's generated key and `user_column` a column of the user's row
+    /// that points at it (a principal row): the row is inserted before the user's, and its
+    /// new key is written into `user_column`.
+    pub before_user: bool,
     pub conditions: Vec<(String, HostValue)>,
     /// `Insert`: created only with a user the bridge inserts.
     pub on: When,

@@ -1,6 +1,6 @@
 //! Issue 16 part B compiled against a user table without a disabled column, a sessions table
 //! and a preference table: `[users.on_deactivate]` / `[users.on_reactivate]`, and joined rows
-//! with `on = "insert"`, `skip_if_absent` and `user_column`.
+//! with `on = "insert"`, `skip_if_absent`, `user_column`, and rows the user's row points at.
 
 use std::collections::HashMap;
 
@@ -39,6 +39,7 @@ fn tables() -> Vec<(&'static str, HostTable)> {
             column("state", "varchar(16)", Text, true),
             column("title", "varchar(64)", Text, true),
             column("handle", "varchar(64)", Text, true),
+            column("principal_id", "integer", Int, true),
         ],
     };
     let sessions = HostTable {
@@ -67,7 +68,16 @@ fn tables() -> Vec<(&'static str, HostTable)> {
             column("nickname", "varchar(64)", Text, true),
         ],
     };
+    let principals = HostTable {
+        name: "principals".into(),
+        columns: vec![
+            column("id", "integer", Int, false),
+            column("kind", "varchar(16)", Text, false),
+            column("display", "varchar(64)", Text, true),
+        ],
+    };
     vec![
+        ("principals", principals),
         ("accounts", accounts),
         ("sessions", sessions),
         ("preferences", preferences),
@@ -76,8 +86,13 @@ fn tables() -> Vec<(&'static str, HostTable)> {
 }
 
 fn compiled(extra: &str) -> Compiled {
+    compiled_with_column(extra, "")
+}
+
+/// `compiled` with one more line in `[users.columns]`.
+fn compiled_with_column(extra: &str, column: &str) -> Compiled {
     let text = format!(
-        "[users]\ntable = \"accounts\"\nkey = \"id\"\n{extra}\n[users.columns]\nlogin = {{ attr = \"userName\" }}\ntitle = {{ attr = \"title\" }}\npassword = {{ value = {{ random = 40 }}, on = \"insert\" }}\n"
+        "[users]\ntable = \"accounts\"\nkey = \"id\"\n{extra}\n[users.columns]\nlogin = {{ attr = \"userName\" }}\ntitle = {{ attr = \"title\" }}\npassword = {{ value = {{ random = 40 }}, on = \"insert\" }}\n{column}\n"
     );
     let tables: HashMap<String, HostTable> = tables()
         .into_iter()
@@ -88,6 +103,7 @@ fn compiled(extra: &str) -> Compiled {
         "sessions".to_string(),
         "preferences".to_string(),
         "user_settings".to_string(),
+        "principals".to_string(),
     ];
     compile(&parse_str(&text).unwrap(), &tables, &all)
 }
@@ -428,6 +444,46 @@ fn user_column_misuses_are_named_with_the_fix() {
             true,
             "users.on_deactivate.set.handle",
             &["user_settings", "remove it"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+}
+
+const PRINCIPAL: &str = r#"
+on_delete = "ignore"
+[[users.joined]]
+table = "principals"
+parent = "id"
+user_column = "principal_id"
+where = { kind = "User" }
+columns = { display = { attr = "displayName" } }
+"#;
+
+#[test]
+fn a_row_the_user_points_at_is_inserted_first() {
+    let c = compiled(PRINCIPAL);
+    assert!(c.problems.iter().all(|p| !p.error), "{:#?}", c.problems);
+    // No "may be NULL" warning: the bridge fills principal_id itself.
+    assert!(
+        !c.problems.iter().any(|p| p.key.contains("user_column")),
+        "{:#?}",
+        c.problems
+    );
+    let m = c.mapping.unwrap();
+    assert!(m.joined[0].before_user);
+    assert_eq!(m.joined[0].user_column, "principal_id");
+    // A table keyed by the login is not one: its parent is no generated key.
+    let c = compiled(&format!("on_delete = \"ignore\"\n{SETTINGS}"));
+    assert!(!c.mapping.unwrap().joined[0].before_user);
+    // The bridge writes principal_id: a rule for it is refused.
+    let c = compiled_with_column(PRINCIPAL, "principal_id = { value = 0 }");
+    assert!(
+        has(
+            &c.problems,
+            true,
+            "users.columns.principal_id",
+            &["principals", "remove this rule"]
         ),
         "{:#?}",
         c.problems

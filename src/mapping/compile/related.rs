@@ -34,6 +34,7 @@ pub(super) fn compile_joined(
         if let Some((mut table, jr)) = compile_one_joined(problems, schema, i, j) {
             (table.user_column, table.user_column_kind) =
                 user_column(problems, j, main, &u.key, schema.tables);
+            table.before_user = before_user(problems, &table, &u.key, main, schema, rules);
             rules.extend(jr);
             joined.push(table);
         }
@@ -92,6 +93,7 @@ fn compile_one_joined(
         parent,
         user_column: String::new(),
         user_column_kind: ColumnKind::Int,
+        before_user: false,
         conditions: conds,
         on: j.on,
         skip_if_absent: j.skip_if_absent,
@@ -126,13 +128,42 @@ fn user_column(
             "\"{}.{}\" is {} but \"{}\" of the user table is {}; name a column of the user row holding what \"{}\" holds",
             j.table, p.name, p.sql_type, uc.name, uc.sql_type, p.name));
     }
-    if uc.nullable {
+    if uc.nullable && !parent.is_some_and(|p| p.generated) {
         // NULL = NULL matches nothing: such a user could never find its row again.
         problems.warn(&k, format!(
             "\"{}\" may be NULL: a user whose {} is NULL gets no row in {} (the bridge skips it); make the column NOT NULL or name one every user has a value in",
             uc.name, uc.name, j.table));
     }
     (uc.name.clone(), uc.kind.unwrap_or(ColumnKind::Text))
+}
+
+/// Whether joined table `j` is one the user's row points at: its `parent` is its generated
+/// key, held by `user_column`. Then the bridge fills that column with the new row's key, so
+/// no rule may write it.
+fn before_user(
+    problems: &mut Problems,
+    j: &Joined,
+    user_key: &str,
+    main: &HostTable,
+    schema: &Schema<'_>,
+    rules: &[Rule],
+) -> bool {
+    let generated = (schema.tables.get(&j.table))
+        .and_then(|t| t.column(&j.parent))
+        .is_some_and(|p| p.generated);
+    let is_key = main.column(user_key).map_or(user_key, |c| c.name.as_str()) == j.user_column;
+    if !generated || is_key {
+        return false;
+    }
+    for r in rules
+        .iter()
+        .filter(|r| r.at == 0 && r.column == j.user_column)
+    {
+        problems.error(&format!("users.columns.{}", r.column), format!(
+            "\"{}\" holds the key of the user's {} row, which the bridge inserts first and writes here (users.joined user_column); remove this rule",
+            r.column, j.table));
+    }
+    true
 }
 
 /// Every child table, and the main-table columns that point at a primary child row.

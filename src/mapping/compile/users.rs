@@ -78,7 +78,7 @@ pub fn compile(
         table,
         &rules,
         &scope,
-        &pointer_columns,
+        (&pointer_columns, &joined),
         key.as_ref(),
         &failed,
     );
@@ -313,7 +313,7 @@ fn check_main_not_null(
     table: &HostTable,
     rules: &[Rule],
     scope: &[Condition],
-    pointer_columns: &[String],
+    (pointer_columns, joined): (&[String], &[Joined]),
     key: Option<&KeyColumn>,
     failed: &[String],
 ) {
@@ -324,6 +324,8 @@ fn check_main_not_null(
         .map(|c| c.column.as_str())
         .collect();
     filled.extend(pointer_columns.iter().map(String::as_str));
+    // Filled with the key of a row inserted first (a principal).
+    filled.extend((joined.iter().filter(|j| j.before_user)).map(|j| j.user_column.as_str()));
     if let Some(k) = key.filter(|k| k.generate.is_some()) {
         filled.push(k.name.as_str());
     }

@@ -3,11 +3,11 @@
 //! step when that column changes — in the write's transaction, so a renamed user keeps its
 //! rows.
 
-use crate::mapping::compile::UserMapping;
+use crate::mapping::compile::{KeyColumn, UserMapping};
 use crate::mapping::convert::Row;
 use crate::mapping::HostValue;
 use crate::store::dialect::{cast_text, Dialect};
-use crate::store::rows::where_parent;
+use crate::store::rows::{insert_returning_key, insert_values, key_of, where_parent};
 use crate::store::sql::Sql;
 use crate::store::{Conn, StoreError};
 
@@ -88,4 +88,31 @@ pub(super) async fn follow(
         c.exec(q).await?;
     }
     Ok(())
+}
+
+/// Inserts the row of joined table `i` that the user's row points at (`before_user`, a
+/// principal): its conditions and what an insert writes. Returns the user's column and the
+/// row's new key, for the user's row.
+pub(super) async fn insert_first(
+    c: &mut Conn,
+    d: Dialect,
+    m: &UserMapping,
+    i: usize,
+    row: Option<&Row>,
+) -> Result<(String, HostValue), StoreError> {
+    let j = &m.joined[i];
+    let mut cols = j.conditions.clone();
+    if let Some(row) = row {
+        cols.extend(insert_values(row));
+    }
+    let key = KeyColumn {
+        name: j.parent.clone(),
+        kind: j.user_column_kind,
+        generated: true,
+        generate: None,
+    };
+    let k = insert_returning_key(c, d, &j.table, &key, cols).await?;
+    let v = key_of(j.user_column_kind, &k)
+        .ok_or_else(|| StoreError::Other(format!("{}: key {k} is not a key", j.table)))?;
+    Ok((j.user_column.clone(), v))
 }

@@ -97,6 +97,43 @@ fn joined_presence(
     (missing, dropped)
 }
 
+/// Writes the user's row (`tables[0]`) and its joined rows: inserts the `missing`, deletes
+/// the `dropped`, updates the others. Rows keyed by a user column (the login) follow it when
+/// it changes; a missing row the user's row points at (`before_user`) is inserted and the
+/// user's row pointed at it.
+async fn write_user_rows(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+    plan: &RowPlan,
+    tables: &[Row],
+    (missing, dropped): (&[usize], &[usize]),
+) -> Result<(), StoreError> {
+    let mut parents = side_key::parents(c, m, d, key).await?;
+    update_host(c, m, key, &tables[0]).await?;
+    if side_key::moves(m, &tables[0]) {
+        let before = std::mem::replace(&mut parents, side_key::parents(c, m, d, key).await?);
+        side_key::follow(c, m, &before, &parents).await?;
+    }
+    for (i, pv) in parents.iter().enumerate() {
+        let row = plan.joined_insert[i].as_ref();
+        if missing.contains(&i) && m.joined[i].before_user {
+            let (col, k) = side_key::insert_first(c, d, m, i, row).await?;
+            update_host(c, m, key, &vec![(col, Assign::Value(k))]).await?;
+        } else if pv.is_null() {
+            // No row can be keyed by a NULL (`check` warns about a nullable `user_column`).
+        } else if missing.contains(&i) {
+            insert_joined(c, m, i, pv, row).await?;
+        } else if dropped.contains(&i) {
+            delete_joined(c, m, i, pv).await?;
+        } else {
+            update_joined(c, m, i, pv, &tables[i + 1]).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `plan` into the stored user `current`: the columns whose value differs from what
 /// is stored, the joined rows that are missing or change, the child rows that change, and
 /// the bookkeeping columns (`updated_at`) when anything else changed. Nothing at all when
@@ -171,26 +208,7 @@ async fn apply(
             tables[at].extend(extra);
         }
     }
-    // Joined rows keyed by a user column (the login) follow it when it changes.
-    let mut parents = side_key::parents(c, m, d, key).await?;
-    update_host(c, m, key, &tables[0]).await?;
-    if side_key::moves(m, &tables[0]) {
-        let before = std::mem::replace(&mut parents, side_key::parents(c, m, d, key).await?);
-        side_key::follow(c, m, &before, &parents).await?;
-    }
-    for (i, pv) in parents.iter().enumerate() {
-        if pv.is_null() {
-            // No row can be keyed by a NULL (`check` warns about a nullable `user_column`).
-            continue;
-        }
-        if missing.contains(&i) {
-            insert_joined(c, m, i, pv, plan.joined_insert[i].as_ref()).await?;
-        } else if dropped.contains(&i) {
-            delete_joined(c, m, i, pv).await?;
-        } else {
-            update_joined(c, m, i, pv, &tables[i + 1]).await?;
-        }
-    }
+    write_user_rows(c, m, d, key, plan, &tables, (&missing, &dropped)).await?;
     for (ci, ops) in children {
         let child = &m.children[ci];
         let primary = run_children(c, d, child, &kv, ops).await?;
@@ -218,12 +236,21 @@ async fn insert_new(
     resolve_lookups(c, m, d, plan)
         .await?
         .map_err(StoreError::Invalid)?;
-    let key = insert_returning_key(c, d, &m.table, &m.key, insert_values(plan.main())).await?;
+    // Rows the user's row points at first: their new keys go into it.
+    let mut main = insert_values(plan.main());
+    for (i, j) in m.joined.iter().enumerate().filter(|(_, j)| j.before_user) {
+        let row = plan.joined_insert[i].as_ref();
+        if row.is_some() || !j.skip_if_absent {
+            main.push(side_key::insert_first(c, d, m, i, row).await?);
+        }
+    }
+    let key = insert_returning_key(c, d, &m.table, &m.key, main).await?;
     let kv = key_value(m, &key).ok_or(StoreError::NotFound)?;
     let parents = side_key::parents(c, m, d, &key).await?;
     for (i, pv) in parents.iter().enumerate() {
         let row = plan.joined_insert[i].as_ref();
-        if !pv.is_null() && (row.is_some() || !m.joined[i].skip_if_absent) {
+        let first = m.joined[i].before_user;
+        if !first && !pv.is_null() && (row.is_some() || !m.joined[i].skip_if_absent) {
             insert_joined(c, m, i, pv, row).await?;
         }
     }

@@ -1,0 +1,126 @@
+//! Dependent rows (issue 16): a joined row the user's row points at — `accounts.principal_id`
+//! holds `principals.id`, a generated key — over HTTP against
+//! `tests/fixtures/helpdesks/principals` with ONE mapping file on SQLite, PostgreSQL and
+//! MariaDB (a real foreign key on the last two). A new user's principal is inserted first and
+//! its key written into the account; an adopted account without one gets one; a DELETE removes
+//! the account, then its principal. Every write is checked on the whole rows of both tables.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+
+type Rows = Vec<Vec<(String, Option<String>)>>;
+
+async fn spawn(b: Backend) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = helpdesk_database(b, dir.path(), "principals").await;
+    spawn_on_url(
+        b,
+        url,
+        dir,
+        Options {
+            mapping: format!("{REPO}/tests/fixtures/helpdesks/principals/mapping.toml"),
+            extra_config: String::new(),
+        },
+    )
+    .await
+}
+
+fn row(cells: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+    cells
+        .iter()
+        .map(|(c, v)| (c.to_string(), v.map(str::to_string)))
+        .collect()
+}
+
+fn principal(id: &str, kind: &str, display: Option<&str>) -> Vec<(String, Option<String>)> {
+    row(&[("id", Some(id)), ("kind", Some(kind)), ("display", display)])
+}
+
+fn account(id: &str, login: &str, principal: Option<&str>) -> Vec<(String, Option<String>)> {
+    row(&[
+        ("id", Some(id)),
+        ("login", Some(login)),
+        ("principal_id", principal),
+    ])
+}
+
+async fn both(app: &TestApp) -> (Rows, Rows) {
+    (
+        app.whole_rows("accounts", "1=1", "id").await,
+        app.whole_rows("principals", "1=1", "id").await,
+    )
+}
+
+/// Create, update, filter, adopt and delete through a row the user's row points at.
+async fn principal_rows_come_first(b: Backend) {
+    let app = spawn(b).await;
+    let (accounts, principals) = both(&app).await;
+    let r = app.get("/Users/1").await;
+    assert_eq!(r.body["displayName"], "Ann Archer", "{}", r.body);
+
+    // A new user: its principal is inserted (conditions and attributes), then the account
+    // pointing at it.
+    let r = app
+        .post(
+            "/Users",
+            &json!({"schemas": [USER], "userName": "carol", "displayName": "Carol Cho"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["displayName"], "Carol Cho", "{}", r.body);
+    let carol = r.body["id"].as_str().unwrap().to_string();
+    let (a, p) = both(&app).await;
+    let mut want_p = principals.clone();
+    want_p.push(principal("3", "User", Some("Carol Cho")));
+    assert_eq!(p, want_p);
+    let mut want_a = accounts.clone();
+    want_a.push(account(&carol, "carol", Some("3")));
+    assert_eq!(a, want_a);
+
+    // An update writes the principal only; a filter reads through it.
+    let ops = json!({"schemas": [PATCH_OP], "Operations": [
+        {"op": "replace", "path": "displayName", "value": "Carol Chen"}]});
+    let r = app.patch(&format!("/Users/{carol}"), &ops).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    want_p[2] = principal("3", "User", Some("Carol Chen"));
+    assert_eq!(both(&app).await, (want_a.clone(), want_p.clone()));
+    let r = app
+        .get("/Users?filter=displayName%20eq%20%22Carol%20Chen%22")
+        .await;
+    assert_eq!(r.body["totalResults"], 1, "{}", r.body);
+    assert_eq!(r.body["Resources"][0]["userName"], "carol", "{}", r.body);
+    // The same PATCH again writes nothing.
+    let r = app.patch(&format!("/Users/{carol}"), &ops).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(both(&app).await, (want_a.clone(), want_p.clone()));
+
+    // bob, made before principals existed, is adopted: his principal is made when a write
+    // has something for it, and his account pointed at it — nothing else changes.
+    let r = app
+        .post(
+            "/Users",
+            &json!({"schemas": [USER], "userName": "bob", "displayName": "Bob Brown"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], "2", "{}", r.body);
+    assert_eq!(r.body["displayName"], "Bob Brown", "{}", r.body);
+    want_p.push(principal("4", "User", Some("Bob Brown")));
+    want_a[1] = account("2", "bob", Some("4"));
+    assert_eq!(both(&app).await, (want_a.clone(), want_p.clone()));
+
+    // DELETE (on_delete = "delete"): the account, then the principal it pointed at (the
+    // foreign key allows no other order); the group's principal and ann's stay.
+    let r = app.delete(&format!("/Users/{carol}")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    want_a.retain(|r| r[0].1.as_deref() != Some(carol.as_str()));
+    want_p.retain(|r| r[0].1.as_deref() != Some("3"));
+    assert_eq!(both(&app).await, (want_a, want_p));
+    app.stop().await;
+}
+
+backend_tests!(principal_rows_come_first);
