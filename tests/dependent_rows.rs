@@ -3,7 +3,8 @@
 //! `tests/fixtures/helpdesks/principals` with ONE mapping file on SQLite, PostgreSQL and
 //! MariaDB (a real foreign key on the last two). A new user's principal is inserted first and
 //! its key written into the account; an adopted account without one gets one; a DELETE removes
-//! the account, then its principal. Every write is checked on the whole rows of both tables.
+//! the account, then its principal. `{ own_key = true }` columns hold their row's own key.
+//! Every write is checked on the whole rows of both tables.
 
 mod common;
 
@@ -36,14 +37,27 @@ fn row(cells: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// A principal row the bridge made: `object_id` holds its own key.
 fn principal(id: &str, kind: &str, display: Option<&str>) -> Vec<(String, Option<String>)> {
-    row(&[("id", Some(id)), ("kind", Some(kind)), ("display", display)])
+    row(&[
+        ("id", Some(id)),
+        ("kind", Some(kind)),
+        ("object_id", Some(id)),
+        ("display", display),
+    ])
 }
 
-fn account(id: &str, login: &str, principal: Option<&str>) -> Vec<(String, Option<String>)> {
+/// An account row; `created_by` holds its own key when the bridge made it.
+fn account(
+    id: &str,
+    login: &str,
+    created_by: Option<&str>,
+    principal: Option<&str>,
+) -> Vec<(String, Option<String>)> {
     row(&[
         ("id", Some(id)),
         ("login", Some(login)),
+        ("created_by", created_by),
         ("principal_id", principal),
     ])
 }
@@ -62,8 +76,8 @@ async fn principal_rows_come_first(b: Backend) {
     let r = app.get("/Users/1").await;
     assert_eq!(r.body["displayName"], "Ann Archer", "{}", r.body);
 
-    // A new user: its principal is inserted (conditions and attributes), then the account
-    // pointing at it.
+    // A new user: its principal is inserted (conditions, attributes, its own key as its
+    // object_id), then the account pointing at it (and holding its own key as created_by).
     let r = app
         .post(
             "/Users",
@@ -78,7 +92,7 @@ async fn principal_rows_come_first(b: Backend) {
     want_p.push(principal("3", "User", Some("Carol Cho")));
     assert_eq!(p, want_p);
     let mut want_a = accounts.clone();
-    want_a.push(account(&carol, "carol", Some("3")));
+    want_a.push(account(&carol, "carol", Some(&carol), Some("3")));
     assert_eq!(a, want_a);
 
     // An update writes the principal only; a filter reads through it.
@@ -99,7 +113,8 @@ async fn principal_rows_come_first(b: Backend) {
     assert_eq!(both(&app).await, (want_a.clone(), want_p.clone()));
 
     // bob, made before principals existed, is adopted: his principal is made when a write
-    // has something for it, and his account pointed at it — nothing else changes.
+    // has something for it, and his account pointed at it — nothing else changes (created_by
+    // is written only into a row the bridge inserts).
     let r = app
         .post(
             "/Users",
@@ -110,7 +125,7 @@ async fn principal_rows_come_first(b: Backend) {
     assert_eq!(r.body["id"], "2", "{}", r.body);
     assert_eq!(r.body["displayName"], "Bob Brown", "{}", r.body);
     want_p.push(principal("4", "User", Some("Bob Brown")));
-    want_a[1] = account("2", "bob", Some("4"));
+    want_a[1] = account("2", "bob", None, Some("4"));
     assert_eq!(both(&app).await, (want_a.clone(), want_p.clone()));
 
     // DELETE (on_delete = "delete"): the account, then the principal it pointed at (the

@@ -107,6 +107,7 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
 fn describe(r: &Rule) -> String {
     let src = match &r.source {
         Source::Attr(a) => a.text.clone(),
+        Source::Const(_) if r.own_key => "the row's own key (written just after the insert)".into(),
         Source::Const(v) => format!("constant {}", v.display()),
         Source::Now => "now".to_string(),
         Source::Template(_) => format!(

@@ -39,6 +39,9 @@ pub struct Rule {
     pub flag: Option<i64>,
     /// The column holds the key of a row of another table.
     pub lookup: Option<Lookup>,
+    /// `value = { own_key = true }`: the column holds its own row's key, written just after
+    /// the row is inserted (the insert writes a placeholder, `source`).
+    pub own_key: bool,
 }
 
 /// A lookup table: `key` of the row whose `column` equals the value.

@@ -40,6 +40,7 @@ fn tables() -> Vec<(&'static str, HostTable)> {
             column("title", "varchar(64)", Text, true),
             column("handle", "varchar(64)", Text, true),
             column("principal_id", "integer", Int, true),
+            column("created_by", "integer", Int, true),
         ],
     };
     let sessions = HostTable {
@@ -73,6 +74,7 @@ fn tables() -> Vec<(&'static str, HostTable)> {
         columns: vec![
             column("id", "integer", Int, false),
             column("kind", "varchar(16)", Text, false),
+            column("object_id", "integer", Int, false),
             column("display", "varchar(64)", Text, true),
         ],
     };
@@ -457,7 +459,7 @@ table = "principals"
 parent = "id"
 user_column = "principal_id"
 where = { kind = "User" }
-columns = { display = { attr = "displayName" } }
+columns = { display = { attr = "displayName" }, object_id = { value = { own_key = true } } }
 "#;
 
 #[test]
@@ -484,6 +486,57 @@ fn a_row_the_user_points_at_is_inserted_first() {
             true,
             "users.columns.principal_id",
             &["principals", "remove this rule"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+}
+
+#[test]
+fn own_key_columns_are_filled_once_and_misuses_named() {
+    use crate::mapping::model::When;
+    // principals.object_id is NOT NULL: the insert's placeholder fills it, then the key.
+    let c = compiled_with_column(PRINCIPAL, "created_by = { value = { own_key = true } }");
+    assert!(c.problems.iter().all(|p| !p.error), "{:#?}", c.problems);
+    let m = c.mapping.unwrap();
+    for (at, col) in [(0, "created_by"), (1, "object_id")] {
+        let r = m
+            .rules
+            .iter()
+            .find(|r| r.at == at && r.column == col)
+            .unwrap();
+        assert!(r.own_key && r.on == When::Insert, "{r:?}");
+    }
+    // A text column for an integer key; a section whose key the bridge never learns; a
+    // malformed value.
+    let c = compiled_with_column(PRINCIPAL, "handle = { value = { own_key = true } }");
+    assert!(
+        has(&c.problems, true, "users.columns.handle", &["key's type"]),
+        "{:#?}",
+        c.problems
+    );
+    let prefs = PREFS.replace(
+        "columns = { value = { attr = \"preferredLanguage\" } }",
+        "columns = { value = { attr = \"preferredLanguage\" }, user_id = { value = { own_key = true } } }",
+    );
+    let c = compiled(&prefs);
+    assert!(
+        has(
+            &c.problems,
+            true,
+            "users.joined.preferences.columns.user_id",
+            &["user_column", "remove it"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+    let c = compiled_with_column(PRINCIPAL, "created_by = { value = { own_key = false } }");
+    assert!(
+        has(
+            &c.problems,
+            true,
+            "users.columns.created_by",
+            &["{ own_key = true }"]
         ),
         "{:#?}",
         c.problems

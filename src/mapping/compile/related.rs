@@ -39,7 +39,39 @@ pub(super) fn compile_joined(
             joined.push(table);
         }
     }
+    check_own_keys(problems, u, main, rules, &joined);
     joined
+}
+
+/// `value = { own_key = true }` needs a row whose key the bridge learns when it inserts it —
+/// the user's, or a joined row the user's row points at — and a column of the key's type.
+fn check_own_keys(
+    problems: &mut Problems,
+    u: &UsersSection,
+    main: &HostTable,
+    rules: &[Rule],
+    joined: &[Joined],
+) {
+    for r in rules.iter().filter(|r| r.own_key) {
+        let (table, key_kind) = match r.at {
+            0 => (u.table.as_str(), main.column(&u.key).and_then(|k| k.kind)),
+            at => {
+                let Some(j) = joined.get(at - 1) else {
+                    continue;
+                };
+                if !j.before_user {
+                    problems.error(&format!("users.joined.{}.columns.{}", j.table, r.column), format!(
+                        "value = {{ own_key = true }} needs the row's key, which the bridge learns only for a row the user's row points at (parent = its generated key, user_column = the user's column); remove it or key {} that way", j.table));
+                    continue;
+                }
+                (j.table.as_str(), Some(j.user_column_kind))
+            }
+        };
+        if key_kind.is_some_and(|k| k != r.kind) {
+            problems.error(&format!("users.columns.{}", r.column), format!(
+                "value = {{ own_key = true }}: \"{}\" does not have the type of {table}'s key; name a column of the key's type", r.column));
+        }
+    }
 }
 
 fn compile_one_joined(
@@ -178,6 +210,10 @@ pub(super) fn compile_children(
     let mut pointer_columns = Vec::new();
     for c in sections {
         if let Some(child) = compile_child(problems, schema, c, main, rules, &mut pointer_columns) {
+            for r in child.rules.iter().filter(|r| r.own_key) {
+                problems.error(&format!("users.children.{}.columns.{}", c.table, r.column),
+                    "value = { own_key = true } is for the user's row and joined rows the user's row points at; write the key with a constant or remove the column");
+            }
             children.push(child);
         }
     }

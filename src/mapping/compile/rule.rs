@@ -127,7 +127,8 @@ pub(super) fn compile_rule(
     let transforms = transforms(raw, &mut errors);
     let source = source(raw, &c, &resolve, &mut errors, &mut warnings);
     let random = matches!(&source, Some(Source::Template(p)) if p.iter().any(|x| matches!(x, TemplatePart::Random(_))));
-    if random
+    let own_key = matches!(&raw.value, Some(toml::Value::Table(t)) if t.contains_key("own_key"));
+    if (random || own_key)
         && (raw.map.is_some()
             || raw.flag.is_some()
             || raw.transform.is_some()
@@ -135,7 +136,7 @@ pub(super) fn compile_rule(
             || raw.read_default.is_some()
             || raw.lookup.is_some())
     {
-        errors.push("value = { random = … } is made by the bridge: remove map, flag, transform, default, read_default and lookup".into());
+        errors.push("value = { random = … } or { own_key = true } is made by the bridge: remove map, flag, transform, default, read_default and lookup".into());
     }
     let attr_ty = match &source {
         Some(Source::Attr(t)) => Some(t.ty),
@@ -171,8 +172,13 @@ pub(super) fn compile_rule(
         int_range: col.int_range,
         storage: c.storage,
         source,
-        // A secret is made once, when the row is inserted.
-        on: if random { When::Insert } else { raw.on },
+        // A secret is made once, when the row is inserted; so is the row's key.
+        on: if random || own_key {
+            When::Insert
+        } else {
+            raw.on
+        },
+        own_key,
         direction: raw.direction,
         transforms,
         default,
@@ -281,6 +287,9 @@ fn constant(
         return Some(Source::Now);
     }
     if let toml::Value::Table(t) = v {
+        if t.contains_key("own_key") {
+            return own_key_placeholder(t, c).map_err(|m| errors.push(m)).ok();
+        }
         return match random(t, c) {
             Ok(r) => Some(Source::Template(vec![TemplatePart::Random(r)])),
             Err(m) => {
@@ -295,6 +304,28 @@ fn constant(
             errors.push(format!("value: {m}"));
             None
         }
+    }
+}
+
+/// `{ own_key = true }`: the column holds its row's own key, written just after the row is
+/// inserted (a principal's `object_id`); the insert writes a placeholder of the column's type.
+/// Whether the table's key is one the bridge learns is checked by its section.
+fn own_key_placeholder(
+    t: &toml::map::Map<String, toml::Value>,
+    c: &Column<'_>,
+) -> Result<Source, String> {
+    if t.len() != 1 || t.get("own_key") != Some(&toml::Value::Boolean(true)) {
+        return Err(
+            "value: write { own_key = true } (the row's own key) and nothing else in it".into(),
+        );
+    }
+    match c.kind {
+        ColumnKind::Int => Ok(Source::Const(HostValue::Int(0))),
+        ColumnKind::Text => Ok(Source::Const(HostValue::Text(String::new()))),
+        _ => Err(format!(
+            "value = {{ own_key = true }} needs an integer or text column holding a key, but \"{}\" is {}",
+            c.name, c.sql_type
+        )),
     }
 }
 

@@ -114,5 +114,35 @@ pub(super) async fn insert_first(
     let k = insert_returning_key(c, d, &j.table, &key, cols).await?;
     let v = key_of(j.user_column_kind, &k)
         .ok_or_else(|| StoreError::Other(format!("{}: key {k} is not a key", j.table)))?;
+    own_key(c, m, i + 1, (&j.table, &j.parent), &v).await?;
     Ok((j.user_column.clone(), v))
+}
+
+/// Writes a just inserted row's key into its `{ own_key = true }` columns (table `at`: 0 the
+/// user's, `n` joined `n - 1`), replacing the insert's placeholder.
+pub(super) async fn own_key(
+    c: &mut Conn,
+    m: &UserMapping,
+    at: usize,
+    (table, key): (&str, &str),
+    kv: &HostValue,
+) -> Result<(), StoreError> {
+    let columns: Vec<&str> = (m.rules.iter())
+        .filter(|r| r.at == at && r.own_key)
+        .map(|r| r.column.as_str())
+        .collect();
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let mut q = Sql::new();
+    q.raw("UPDATE ").ident(table).raw(" SET ");
+    for (n, col) in columns.iter().enumerate() {
+        if n > 0 {
+            q.raw(", ");
+        }
+        q.ident(col).raw(" = ").bind(kv.clone());
+    }
+    q.raw(" WHERE ").ident(key).raw(" = ").bind(kv.clone());
+    c.exec(q).await?;
+    Ok(())
 }

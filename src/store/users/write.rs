@@ -246,6 +246,7 @@ async fn insert_new(
     }
     let key = insert_returning_key(c, d, &m.table, &m.key, main).await?;
     let kv = key_value(m, &key).ok_or(StoreError::NotFound)?;
+    side_key::own_key(c, m, 0, (&m.table, &m.key.name), &kv).await?;
     let parents = side_key::parents(c, m, d, &key).await?;
     for (i, pv) in parents.iter().enumerate() {
         let row = plan.joined_insert[i].as_ref();
