@@ -3,7 +3,8 @@
 //! `tests/fixtures/helpdesks/principals` with ONE mapping file on SQLite, PostgreSQL and
 //! MariaDB (a real foreign key on the last two). A new user's principal is inserted first and
 //! its key written into the account; an adopted account without one gets one; a DELETE removes
-//! the account, then its principal. `{ own_key = true }` columns hold their row's own key.
+//! the account, then its principal. `{ own_key = true }` columns hold their row's own key; a
+//! joined row made after the account holds the principal's key (`{ key_of = "principals" }`).
 //! Every write is checked on the whole rows of both tables.
 
 mod common;
@@ -62,6 +63,16 @@ fn account(
     ])
 }
 
+/// An ACL-equivalence group row: the user's key, its principal's.
+fn acl_group(id: &str, user: &str, principal: &str) -> Vec<(String, Option<String>)> {
+    row(&[
+        ("id", Some(id)),
+        ("domain", Some("ACLEquivalence")),
+        ("instance", Some(user)),
+        ("principal_id", Some(principal)),
+    ])
+}
+
 async fn both(app: &TestApp) -> (Rows, Rows) {
     (
         app.whole_rows("accounts", "1=1", "id").await,
@@ -69,10 +80,15 @@ async fn both(app: &TestApp) -> (Rows, Rows) {
     )
 }
 
+async fn groups(app: &TestApp) -> Rows {
+    app.whole_rows("acl_groups", "1=1", "id").await
+}
+
 /// Create, update, filter, adopt and delete through a row the user's row points at.
 async fn principal_rows_come_first(b: Backend) {
     let app = spawn(b).await;
     let (accounts, principals) = both(&app).await;
+    let mut want_g = groups(&app).await;
     let r = app.get("/Users/1").await;
     assert_eq!(r.body["displayName"], "Ann Archer", "{}", r.body);
 
@@ -94,6 +110,9 @@ async fn principal_rows_come_first(b: Backend) {
     let mut want_a = accounts.clone();
     want_a.push(account(&carol, "carol", Some(&carol), Some("3")));
     assert_eq!(a, want_a);
+    // Then her ACL-equivalence group, holding her principal's key.
+    want_g.push(acl_group("2", &carol, "3"));
+    assert_eq!(groups(&app).await, want_g);
 
     // An update writes the principal only; a filter reads through it.
     let ops = json!({"schemas": [PATCH_OP], "Operations": [
@@ -127,14 +146,22 @@ async fn principal_rows_come_first(b: Backend) {
     want_p.push(principal("4", "User", Some("Bob Brown")));
     want_a[1] = account("2", "bob", None, Some("4"));
     assert_eq!(both(&app).await, (want_a.clone(), want_p.clone()));
+    assert_eq!(
+        groups(&app).await,
+        want_g,
+        "no group for an adopted user (on = insert)"
+    );
 
-    // DELETE (on_delete = "delete"): the account, then the principal it pointed at (the
-    // foreign key allows no other order); the group's principal and ann's stay.
+    // DELETE (on_delete = "delete"): the ACL group and the account, then the principal they
+    // pointed at (the foreign keys allow no other order); the group's principal, ann's rows
+    // and bob's stay.
     let r = app.delete(&format!("/Users/{carol}")).await;
     assert_eq!(r.status, 204, "{}", r.body);
     want_a.retain(|r| r[0].1.as_deref() != Some(carol.as_str()));
     want_p.retain(|r| r[0].1.as_deref() != Some("3"));
     assert_eq!(both(&app).await, (want_a, want_p));
+    want_g.retain(|r| r[0].1.as_deref() != Some("2"));
+    assert_eq!(groups(&app).await, want_g);
     app.stop().await;
 }
 

@@ -108,6 +108,10 @@ fn describe(r: &Rule) -> String {
     let src = match &r.source {
         Source::Attr(a) => a.text.clone(),
         Source::Const(_) if r.own_key => "the row's own key (written just after the insert)".into(),
+        Source::Const(_) if r.key_of.is_some() => format!(
+            "the key of the user's {} row (inserted before)",
+            r.key_of.as_deref().unwrap_or_default()
+        ),
         Source::Const(v) => format!("constant {}", v.display()),
         Source::Now => "now".to_string(),
         Source::Template(_) => format!(

@@ -42,6 +42,10 @@ pub struct Rule {
     /// `value = { own_key = true }`: the column holds its own row's key, written just after
     /// the row is inserted (the insert writes a placeholder, `source`).
     pub own_key: bool,
+    /// `value = { key_of = "principals" }`: the column holds the key of the user's row of
+    /// that joined table (one the user's row points at, inserted first); written when this
+    /// row is inserted.
+    pub key_of: Option<String>,
 }
 
 /// A lookup table: `key` of the row whose `column` equals the value.

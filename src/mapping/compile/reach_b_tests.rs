@@ -78,7 +78,16 @@ fn tables() -> Vec<(&'static str, HostTable)> {
             column("display", "varchar(64)", Text, true),
         ],
     };
+    let acl_groups = HostTable {
+        name: "acl_groups".into(),
+        columns: vec![
+            column("id", "integer", Int, false),
+            column("instance", "integer", Int, false),
+            column("principal_id", "integer", Int, false),
+        ],
+    };
     vec![
+        ("acl_groups", acl_groups),
         ("principals", principals),
         ("accounts", accounts),
         ("sessions", sessions),
@@ -106,6 +115,7 @@ fn compiled_with_column(extra: &str, column: &str) -> Compiled {
         "preferences".to_string(),
         "user_settings".to_string(),
         "principals".to_string(),
+        "acl_groups".to_string(),
     ];
     compile(&parse_str(&text).unwrap(), &tables, &all)
 }
@@ -537,6 +547,64 @@ fn own_key_columns_are_filled_once_and_misuses_named() {
             true,
             "users.columns.created_by",
             &["{ own_key = true }"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+}
+
+const ACL: &str = r#"
+[[users.joined]]
+table = "acl_groups"
+parent = "instance"
+on = "insert"
+columns = { principal_id = { value = { key_of = "PRINCIPALS" } } }
+"#;
+
+#[test]
+fn key_of_names_a_row_inserted_before() {
+    let c = compiled(&format!("{PRINCIPAL}{ACL}"));
+    assert!(c.problems.iter().all(|p| !p.error), "{:#?}", c.problems);
+    let m = c.mapping.unwrap();
+    let r = m.rules.iter().find(|r| r.at == 2).unwrap();
+    assert_eq!(
+        r.key_of.as_deref(),
+        Some("principals"),
+        "the database's spelling"
+    );
+    // Declared before the principal whose key it needs, but inserted after the account: fine.
+    let principal = PRINCIPAL.replace("on_delete = \"ignore\"\n", "");
+    let c = compiled(&format!("on_delete = \"ignore\"\n{ACL}{principal}"));
+    assert!(c.problems.iter().all(|p| !p.error), "{:#?}", c.problems);
+
+    let key = "users.joined.acl_groups.columns.principal_id";
+    for (extra, words) in [
+        (
+            format!(
+                "on_delete = \"ignore\"\n{SETTINGS}{}",
+                ACL.replace("PRINCIPALS", "user_settings")
+            ),
+            &["only for a row the user's row points at"][..],
+        ),
+        (
+            format!("{PRINCIPAL}{}", ACL.replace("PRINCIPALS", "nowhere")),
+            &["no [[users.joined]] section"][..],
+        ),
+    ] {
+        let c = compiled(&extra);
+        assert!(has(&c.problems, true, key, words), "{:#?}", c.problems);
+    }
+    // The user's row holds such a key through user_column.
+    let c = compiled_with_column(
+        PRINCIPAL,
+        "created_by = { value = { key_of = \"principals\" } }",
+    );
+    assert!(
+        has(
+            &c.problems,
+            true,
+            "users.columns.created_by",
+            &["user_column = \"created_by\""]
         ),
         "{:#?}",
         c.problems

@@ -40,7 +40,53 @@ pub(super) fn compile_joined(
         }
     }
     check_own_keys(problems, u, main, rules, &joined);
+    check_key_of(problems, rules, &joined);
     joined
+}
+
+/// `value = { key_of = "principals" }` names one joined section whose key the bridge learns
+/// (a row the user's row points at), inserted before this row: declared earlier when this
+/// row is inserted before the user too. The name is set to the database's spelling.
+fn check_key_of(problems: &mut Problems, rules: &mut [Rule], joined: &[Joined]) {
+    for r in rules.iter_mut() {
+        let Some(name) = r.key_of.clone() else {
+            continue;
+        };
+        let k = match r.at {
+            0 => format!("users.columns.{}", r.column),
+            at => format!(
+                "users.joined.{}.columns.{}",
+                joined.get(at - 1).map_or("?", |j| j.table.as_str()),
+                r.column
+            ),
+        };
+        if r.at == 0 {
+            problems.error(&k, format!("the user's row holds the key of a joined row through that section's user_column: write user_column = \"{}\" in the [[users.joined]] section of {name} and remove this rule", r.column));
+            continue;
+        }
+        let found: Vec<usize> = (0..joined.len())
+            .filter(|a| joined[*a].table.eq_ignore_ascii_case(&name))
+            .collect();
+        let (this, a) = match found.as_slice() {
+            [a] => (&joined[r.at - 1], &joined[*a]),
+            [] => {
+                problems.error(&k, format!("no [[users.joined]] section has table \"{name}\"; name the table of a section whose row the user's row points at"));
+                continue;
+            }
+            _ => {
+                problems.error(&k, format!("several [[users.joined]] sections have table \"{name}\"; key_of needs exactly one"));
+                continue;
+            }
+        };
+        if !a.before_user {
+            problems.error(&k, format!("the bridge learns the key of {name} only for a row the user's row points at (parent = its generated key, user_column = the user's column holding it); key {name} that way or remove this rule"));
+        } else if this.before_user && found[0] >= r.at - 1 {
+            problems.error(&k, format!("{name} is inserted after {} (sections are inserted in the order written): move the [[users.joined]] section of {name} above it", this.table));
+        } else if a.user_column_kind != r.kind {
+            problems.error(&k, format!("\"{}\" does not have the type of {name}'s key; name a column of the key's type", r.column));
+        }
+        r.key_of = Some(a.table.clone());
+    }
 }
 
 /// `value = { own_key = true }` needs a row whose key the bridge learns when it inserts it —

@@ -128,7 +128,11 @@ pub(super) fn compile_rule(
     let source = source(raw, &c, &resolve, &mut errors, &mut warnings);
     let random = matches!(&source, Some(Source::Template(p)) if p.iter().any(|x| matches!(x, TemplatePart::Random(_))));
     let own_key = matches!(&raw.value, Some(toml::Value::Table(t)) if t.contains_key("own_key"));
-    if (random || own_key)
+    let key_of = match &raw.value {
+        Some(toml::Value::Table(t)) => t.get("key_of").and_then(toml::Value::as_str),
+        _ => None,
+    };
+    if (random || own_key || key_of.is_some())
         && (raw.map.is_some()
             || raw.flag.is_some()
             || raw.transform.is_some()
@@ -136,7 +140,7 @@ pub(super) fn compile_rule(
             || raw.read_default.is_some()
             || raw.lookup.is_some())
     {
-        errors.push("value = { random = … } or { own_key = true } is made by the bridge: remove map, flag, transform, default, read_default and lookup".into());
+        errors.push("value = { random = … }, { own_key = true } or { key_of = \"…\" } is made by the bridge: remove map, flag, transform, default, read_default and lookup".into());
     }
     let attr_ty = match &source {
         Some(Source::Attr(t)) => Some(t.ty),
@@ -173,12 +177,13 @@ pub(super) fn compile_rule(
         storage: c.storage,
         source,
         // A secret is made once, when the row is inserted; so is the row's key.
-        on: if random || own_key {
+        on: if random || own_key || key_of.is_some() {
             When::Insert
         } else {
             raw.on
         },
         own_key,
+        key_of: key_of.map(str::to_string),
         direction: raw.direction,
         transforms,
         default,
@@ -287,8 +292,8 @@ fn constant(
         return Some(Source::Now);
     }
     if let toml::Value::Table(t) = v {
-        if t.contains_key("own_key") {
-            return own_key_placeholder(t, c).map_err(|m| errors.push(m)).ok();
+        if t.contains_key("own_key") || t.contains_key("key_of") {
+            return key_placeholder(t, c).map_err(|m| errors.push(m)).ok();
         }
         return match random(t, c) {
             Ok(r) => Some(Source::Template(vec![TemplatePart::Random(r)])),
@@ -308,22 +313,23 @@ fn constant(
 }
 
 /// `{ own_key = true }`: the column holds its row's own key, written just after the row is
-/// inserted (a principal's `object_id`); the insert writes a placeholder of the column's type.
-/// Whether the table's key is one the bridge learns is checked by its section.
-fn own_key_placeholder(
+/// inserted (a principal's `object_id`); `{ key_of = "principals" }`: the key of the user's
+/// row of that joined table, inserted before. The insert writes a placeholder of the
+/// column's type; whether the key is one the bridge learns is checked by the sections.
+fn key_placeholder(
     t: &toml::map::Map<String, toml::Value>,
     c: &Column<'_>,
 ) -> Result<Source, String> {
-    if t.len() != 1 || t.get("own_key") != Some(&toml::Value::Boolean(true)) {
-        return Err(
-            "value: write { own_key = true } (the row's own key) and nothing else in it".into(),
-        );
+    let own = t.get("own_key") == Some(&toml::Value::Boolean(true));
+    let of = t.get("key_of").is_some_and(toml::Value::is_str);
+    if t.len() != 1 || !(own || of) {
+        return Err("value: write { own_key = true } (the row's own key) or { key_of = \"principals\" } (the key of the user's row of a joined table), and nothing else in it".into());
     }
     match c.kind {
         ColumnKind::Int => Ok(Source::Const(HostValue::Int(0))),
         ColumnKind::Text => Ok(Source::Const(HostValue::Text(String::new()))),
         _ => Err(format!(
-            "value = {{ own_key = true }} needs an integer or text column holding a key, but \"{}\" is {}",
+            "value = {{ own_key = … }} or {{ key_of = … }} needs an integer or text column holding a key, but \"{}\" is {}",
             c.name, c.sql_type
         )),
     }

@@ -4,7 +4,7 @@
 //! rows.
 
 use crate::mapping::compile::{KeyColumn, UserMapping};
-use crate::mapping::convert::Row;
+use crate::mapping::convert::{Assign, Row};
 use crate::mapping::HostValue;
 use crate::store::dialect::{cast_text, Dialect};
 use crate::store::rows::{insert_returning_key, insert_values, key_of, where_parent};
@@ -145,4 +145,26 @@ pub(super) async fn own_key(
     q.raw(" WHERE ").ident(key).raw(" = ").bind(kv.clone());
     c.exec(q).await?;
     Ok(())
+}
+
+/// `row` (an insert of joined table `i`) with each `{ key_of = "…" }` column set to the key
+/// of the user's row of that table, as `keys` (per joined table) holds it.
+pub(super) fn with_keys(
+    m: &UserMapping,
+    i: usize,
+    row: Option<&Row>,
+    keys: &[HostValue],
+) -> Option<Row> {
+    let mut row = row?.clone();
+    for r in m.rules.iter().filter(|r| r.at == i + 1) {
+        let Some(table) = &r.key_of else { continue };
+        let key = (m.joined.iter())
+            .position(|j| j.before_user && &j.table == table)
+            .and_then(|a| keys.get(a))
+            .filter(|k| !k.is_null());
+        if let (Some(k), Some(slot)) = (key, row.iter_mut().find(|(c, _)| c == &r.column)) {
+            slot.1 = Assign::Value(k.clone());
+        }
+    }
+    Some(row)
 }

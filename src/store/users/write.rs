@@ -116,15 +116,17 @@ async fn write_user_rows(
         let before = std::mem::replace(&mut parents, side_key::parents(c, m, d, key).await?);
         side_key::follow(c, m, &before, &parents).await?;
     }
-    for (i, pv) in parents.iter().enumerate() {
-        let row = plan.joined_insert[i].as_ref();
+    for i in 0..parents.len() {
+        let row = side_key::with_keys(m, i, plan.joined_insert[i].as_ref(), &parents);
+        let pv = &parents[i];
         if missing.contains(&i) && m.joined[i].before_user {
-            let (col, k) = side_key::insert_first(c, d, m, i, row).await?;
+            let (col, k) = side_key::insert_first(c, d, m, i, row.as_ref()).await?;
+            parents[i] = k.clone();
             update_host(c, m, key, &vec![(col, Assign::Value(k))]).await?;
         } else if pv.is_null() {
             // No row can be keyed by a NULL (`check` warns about a nullable `user_column`).
         } else if missing.contains(&i) {
-            insert_joined(c, m, i, pv, row).await?;
+            insert_joined(c, m, i, pv, row.as_ref()).await?;
         } else if dropped.contains(&i) {
             delete_joined(c, m, i, pv).await?;
         } else {
@@ -238,10 +240,15 @@ async fn insert_new(
         .map_err(StoreError::Invalid)?;
     // Rows the user's row points at first: their new keys go into it.
     let mut main = insert_values(plan.main());
+    let mut learned: Vec<HostValue> = (m.joined.iter())
+        .map(|j| HostValue::Null(j.user_column_kind))
+        .collect();
     for (i, j) in m.joined.iter().enumerate().filter(|(_, j)| j.before_user) {
-        let row = plan.joined_insert[i].as_ref();
+        let row = side_key::with_keys(m, i, plan.joined_insert[i].as_ref(), &learned);
         if row.is_some() || !j.skip_if_absent {
-            main.push(side_key::insert_first(c, d, m, i, row).await?);
+            let (col, k) = side_key::insert_first(c, d, m, i, row.as_ref()).await?;
+            learned[i] = k.clone();
+            main.push((col, k));
         }
     }
     let key = insert_returning_key(c, d, &m.table, &m.key, main).await?;
@@ -249,10 +256,10 @@ async fn insert_new(
     side_key::own_key(c, m, 0, (&m.table, &m.key.name), &kv).await?;
     let parents = side_key::parents(c, m, d, &key).await?;
     for (i, pv) in parents.iter().enumerate() {
-        let row = plan.joined_insert[i].as_ref();
+        let row = side_key::with_keys(m, i, plan.joined_insert[i].as_ref(), &parents);
         let first = m.joined[i].before_user;
         if !first && !pv.is_null() && (row.is_some() || !m.joined[i].skip_if_absent) {
-            insert_joined(c, m, i, pv, row).await?;
+            insert_joined(c, m, i, pv, row.as_ref()).await?;
         }
     }
     let mut pointers: Row = Vec::new();
