@@ -117,8 +117,28 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         println!("{}", describe(r));
     }
     for (i, j) in m.joined.iter().enumerate() {
+        let mut when = String::new();
+        for (c, v) in &j.conditions {
+            when.push_str(&format!(", {c} = {}", v.display()));
+        }
+        if j.on == When::Insert {
+            when.push_str("; created only for users the bridge inserts");
+        }
+        if j.skip_if_absent {
+            when.push_str("; only while its attribute is present, deleted when it is removed");
+        }
+        let holds = if j.user_column == m.key.name {
+            "user key".to_string()
+        } else if j.before_user {
+            format!(
+                "the user's {} (the row is inserted first; its new key written there)",
+                j.user_column
+            )
+        } else {
+            format!("the user's {}, kept in step when it changes", j.user_column)
+        };
         println!(
-            "  joined {} (one row per user: {} = user key)",
+            "  joined {} (one row per user: {} = {holds}{when})",
             j.table, j.parent
         );
         for r in m.rules.iter().filter(|r| r.at == i + 1) {
@@ -139,6 +159,17 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         );
         for r in &c.rules {
             println!("{}", describe(r));
+        }
+    }
+    for (name, actions) in [
+        ("on_deactivate", &m.on_deactivate),
+        ("on_reactivate", &m.on_reactivate),
+    ] {
+        if !actions.is_empty() {
+            println!("  {name} (when the identity provider changes active, same transaction):");
+            for line in actions.describe() {
+                println!("    {line}");
+            }
         }
     }
 }
@@ -174,6 +205,11 @@ fn describe_extensions(m: &UserMapping) {
 fn describe(r: &Rule) -> String {
     let src = match &r.source {
         Source::Attr(a) => a.text.clone(),
+        Source::Const(_) if r.own_key => "the row's own key (written just after the insert)".into(),
+        Source::Const(_) if r.key_of.is_some() => format!(
+            "the key of the user's {} row (inserted before)",
+            r.key_of.as_deref().unwrap_or_default()
+        ),
         Source::Const(v) => format!("constant {}", v.display()),
         Source::Now => "now".to_string(),
         Source::Template(_) => format!(

@@ -104,6 +104,39 @@ pub struct UsersSection {
     /// Rows holding a multi-valued attribute (emails, phone numbers), one per value.
     #[serde(default)]
     pub children: Vec<ChildSection>,
+    /// What deactivating a user does besides its `active` column: columns set and rows
+    /// deleted, in the same transaction.
+    #[serde(default)]
+    pub on_deactivate: Option<ActionsSection>,
+    /// What reactivating a user does (undoing part of `on_deactivate`).
+    #[serde(default)]
+    pub on_reactivate: Option<ActionsSection>,
+}
+
+/// `[users.on_deactivate]` / `[users.on_reactivate]`: run when the identity provider changes
+/// a user's `active`, never on a request that re-sends the state the user is in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsSection {
+    /// Columns of the user's row: a constant, `"now"`, `{ null = true }` or
+    /// `{ random = N }` (a fresh secret, e.g. to scramble a password).
+    #[serde(default)]
+    pub set: Option<Conditions>,
+    /// Rows of other tables that belong to the user (sessions, role rows), deleted.
+    #[serde(default)]
+    pub delete: Vec<DeleteRowsSection>,
+}
+
+/// `{ table = "sessions", parent = "user_id" }`: the rows of `table` whose `parent` holds the
+/// user's key (and that meet `where`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRowsSection {
+    pub table: String,
+    /// Column holding the user's key.
+    pub parent: String,
+    #[serde(default, rename = "where")]
+    pub conditions: Option<Conditions>,
 }
 
 /// One `[[users.protect]]` entry: conditions on the user's row, a row of another table that
@@ -136,12 +169,24 @@ pub struct HasRow {
 #[serde(deny_unknown_fields)]
 pub struct JoinedSection {
     pub table: String,
-    /// Column holding the user's key.
+    /// Column holding the user's key (or the value of `user_column`).
     pub parent: String,
+    /// The column of the user's row that `parent` holds, when it is not the key (a table
+    /// keyed by the login). Kept in step: when the column changes, so does `parent`.
+    #[serde(default)]
+    pub user_column: Option<String>,
     /// Conditions that pick this user's row when the table holds several kinds (e.g. a role
     /// id); written into the row when the bridge creates it.
     #[serde(default, rename = "where")]
     pub conditions: Option<Conditions>,
+    /// `"insert"`: the row is created only for users the bridge inserts, never for adopted
+    /// ones or on a later update (default `"always"`: whenever a write has something for it).
+    #[serde(default)]
+    pub on: When,
+    /// No row while none of the section's attributes is present; the row is deleted when the
+    /// identity provider removes them (a preference row per attribute).
+    #[serde(default)]
+    pub skip_if_absent: bool,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnRule>,
 }

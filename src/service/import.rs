@@ -235,6 +235,7 @@ pub fn prelink_plan(user_name: &str) -> Planned {
         user_name: user_name.to_string(),
         external_id: None,
         resource: Value::Object(resource),
+        state: None,
     }
 }
 

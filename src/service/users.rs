@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use super::{check_if_match, App, ServiceError};
+use crate::mapping::compile::StateChange;
 use crate::mapping::convert::{keep_unsent, overlay, shadow_after_patch, Change, RowPlan};
 use crate::mapping::model::{AdoptState, OnDelete};
 use crate::mapping::UserMapping;
@@ -166,7 +167,26 @@ fn plan(
         user_name,
         external_id,
         resource: shadow,
+        state: None,
     })
+}
+
+/// The change of `active` from `before` to `after`, refused when the mapping cannot carry
+/// out a deactivation: answering 200 while the application's account stays usable would
+/// tell the identity provider the user is locked out when nothing happened.
+fn state_change(
+    m: &UserMapping,
+    before: &Value,
+    after: &Value,
+) -> Result<Option<StateChange>, ScimError> {
+    let change = StateChange::between(before, after);
+    if change == Some(StateChange::Deactivate) && !m.can_deactivate() {
+        return Err(ScimError::mutability(format!(
+            "this bridge cannot deactivate users: no column of table \"{}\" holds \"active\" and the mapping declares no [users.on_deactivate] actions, so the account would stay usable; ask the operator to map \"active\" or declare what deactivation does (run `scim-bridge check`)",
+            m.table
+        )));
+    }
+    Ok(change)
 }
 
 fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
@@ -454,7 +474,11 @@ async fn modify(
                         strict: false,
                         sent: shadow,
                     };
-                    plan(m, next, &effective, change)?
+                    let state = state_change(m, &before, &effective)?;
+                    Planned {
+                        state,
+                        ..plan(m, next, &effective, change)?
+                    }
                 }
                 Write::Patch | Write::Deactivate => {
                     let change = Change::Update {
@@ -466,6 +490,7 @@ async fn modify(
                     let mut planned = plan(m, next.clone(), &next, change)?;
                     // The record keeps what the identity provider sent, not the host's view.
                     planned.resource = shadow_after_patch(shadow, &before, &planned.resource);
+                    planned.state = state_change(m, &before, &next)?;
                     planned
                 }
             };

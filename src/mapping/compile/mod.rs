@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::model::MappingFile;
 
+mod actions;
 mod extensions;
 mod fallback;
 mod groups;
@@ -15,6 +16,8 @@ mod json;
 mod lookup;
 mod problems;
 mod protect;
+#[cfg(test)]
+mod reach_b_tests;
 mod related;
 mod rule;
 mod scan;

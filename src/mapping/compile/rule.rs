@@ -159,16 +159,13 @@ pub(super) fn compile_rule(
     let transforms = transforms(raw, &c, &mut errors);
     let source = source(raw, &c, &resolve, &mut errors, &mut warnings);
     let random = matches!(&source, Some(Source::Template(p)) if p.iter().any(|x| matches!(x, TemplatePart::Random(_))));
-    if random
-        && (raw.map.is_some()
-            || raw.flag.is_some()
-            || raw.transform.is_some()
-            || raw.truncate.is_some()
-            || raw.default.is_some()
-            || raw.read_default.is_some()
-            || raw.lookup.is_some())
-    {
-        errors.push("value = { random = … } is made by the bridge: remove map, flag, transform, default, read_default and lookup".into());
+    let own_key = matches!(&raw.value, Some(toml::Value::Table(t)) if t.contains_key("own_key"));
+    let key_of = match &raw.value {
+        Some(toml::Value::Table(t)) => t.get("key_of").and_then(toml::Value::as_str),
+        _ => None,
+    };
+    if random || own_key || key_of.is_some() {
+        refuse_encodings(raw, &mut errors);
     }
     let attr_ty = match &source {
         Some(Source::Attr(t)) => Some(t.ty),
@@ -206,8 +203,14 @@ pub(super) fn compile_rule(
         json: json.map(|(k, _)| k),
         storage: c.storage,
         source,
-        // A secret is made once, when the row is inserted.
-        on: if random { When::Insert } else { raw.on },
+        // A secret is made once, when the row is inserted; so is the row's key.
+        on: if random || own_key || key_of.is_some() {
+            When::Insert
+        } else {
+            raw.on
+        },
+        own_key,
+        key_of: key_of.map(str::to_string),
         direction: raw.direction,
         transforms,
         default,
@@ -216,6 +219,20 @@ pub(super) fn compile_rule(
         read_default: raw.read_default.as_ref().map(toml_to_json),
     };
     Ok((rule, warnings))
+}
+
+/// A value the bridge makes (a secret, a row's key) is stored as made: no encoding applies.
+fn refuse_encodings(raw: &ColumnRule, errors: &mut Vec<String>) {
+    if raw.map.is_some()
+        || raw.flag.is_some()
+        || raw.transform.is_some()
+        || raw.truncate.is_some()
+        || raw.default.is_some()
+        || raw.read_default.is_some()
+        || raw.lookup.is_some()
+    {
+        errors.push("value = { random = … }, { own_key = true } or { key_of = \"…\" } is made by the bridge: remove map, flag, transform, truncate, default, read_default and lookup".into());
+    }
 }
 
 fn transforms(raw: &ColumnRule, c: &Column<'_>, errors: &mut Vec<String>) -> Vec<Transform> {
@@ -347,6 +364,9 @@ fn constant(
         return Some(Source::Now);
     }
     if let toml::Value::Table(t) = v {
+        if t.contains_key("own_key") || t.contains_key("key_of") {
+            return key_placeholder(t, c).map_err(|m| errors.push(m)).ok();
+        }
         return match random(t, c) {
             Ok(r) => Some(Source::Template(vec![TemplatePart::Random(r)])),
             Err(m) => {
@@ -364,9 +384,48 @@ fn constant(
     }
 }
 
+/// `{ own_key = true }`: the column holds its row's own key, written just after the row is
+/// inserted (a principal's `object_id`); `{ key_of = "principals" }`: the key of the user's
+/// row of that joined table, inserted before. The insert writes a placeholder of the
+/// column's type; whether the key is one the bridge learns is checked by the sections.
+fn key_placeholder(
+    t: &toml::map::Map<String, toml::Value>,
+    c: &Column<'_>,
+) -> Result<Source, String> {
+    let own = t.get("own_key") == Some(&toml::Value::Boolean(true));
+    let of = t.get("key_of").is_some_and(toml::Value::is_str);
+    if t.len() != 1 || !(own || of) {
+        return Err("value: write { own_key = true } (the row's own key) or { key_of = \"principals\" } (the key of the user's row of a joined table), and nothing else in it".into());
+    }
+    match c.kind {
+        ColumnKind::Int => Ok(Source::Const(HostValue::Int(0))),
+        ColumnKind::Text => Ok(Source::Const(HostValue::Text(String::new()))),
+        _ => Err(format!(
+            "value = {{ own_key = … }} or {{ key_of = … }} needs an integer or text column holding a key, but \"{}\" is {}",
+            c.name, c.sql_type
+        )),
+    }
+}
+
 /// The least entropy a random fill may have: a login cookie or a token must not be guessed,
 /// and a UNIQUE column must not see two rows draw the same value.
 const RANDOM_MIN_BITS: f64 = 64.0;
+
+/// [`random`] for column `host` outside a column rule (a deactivation's `set`).
+pub(super) fn random_for(
+    t: &toml::map::Map<String, toml::Value>,
+    host: &HostColumn,
+    kind: ColumnKind,
+) -> Result<RandomFill, String> {
+    let c = Column {
+        name: &host.name,
+        sql_type: &host.sql_type,
+        kind,
+        storage: host.storage(),
+        host,
+    };
+    random(t, &c)
+}
 
 /// `{ random = N, alphabet = "…" }`: a fresh secret per row, for a text column that holds it.
 fn random(t: &toml::map::Map<String, toml::Value>, c: &Column<'_>) -> Result<RandomFill, String> {

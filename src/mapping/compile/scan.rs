@@ -46,6 +46,14 @@ fn named_tables(file: &MappingFile) -> Vec<(String, String)> {
     for c in &u.children {
         out.push((format!("users.children.{}.table", c.table), c.table.clone()));
     }
+    for (name, a) in [
+        ("on_deactivate", &u.on_deactivate),
+        ("on_reactivate", &u.on_reactivate),
+    ] {
+        for (i, d) in a.iter().flat_map(|a| a.delete.iter()).enumerate() {
+            out.push((format!("users.{name}.delete[{i}].table"), d.table.clone()));
+        }
+    }
     if let Some(g) = &file.groups {
         out.push(("groups.table".into(), g.table.clone()));
         out.push(("groups.members.table".into(), g.members.table.clone()));

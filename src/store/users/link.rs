@@ -191,6 +191,7 @@ pub(super) async fn tombstone(
                 user_name: user_name.to_string(),
                 external_id: None,
                 resource: serde_json::json!({"userName": user_name}),
+                state: None,
             };
             upsert_link(c, m, &current.key, &p, false, ORIGIN_DELETED).await?;
         }

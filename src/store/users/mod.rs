@@ -14,6 +14,7 @@ use crate::mapping::{ColumnKind, HostValue};
 use super::rows::key_of;
 use super::StoreError;
 
+mod actions;
 mod collide;
 mod delete;
 mod json;
@@ -21,6 +22,7 @@ mod link;
 mod lookup;
 mod read;
 mod related;
+mod side_key;
 mod write;
 
 pub use collide::{match_collisions, Collision};
@@ -137,6 +139,8 @@ pub struct Planned {
     pub user_name: String,
     pub external_id: Option<String>,
     pub resource: Value,
+    /// The write changes the user's `active`: the mapping's actions for it run too.
+    pub state: Option<crate::mapping::compile::StateChange>,
 }
 
 /// The result of a create.
