@@ -386,25 +386,62 @@ fn json_request_lines_keep_the_span_fields_and_latency_is_a_number() {
 }
 
 #[test]
-fn sighup_without_tls_is_ignored_not_fatal() {
-    // `systemctl reload` sends SIGHUP (ExecReload=); a bridge without TLS keeps serving.
+fn sighup_reloads_the_mapping_and_a_bad_one_keeps_the_old_serving() {
+    // `systemctl reload` sends SIGHUP (ExecReload=): the mapping is read and validated again;
+    // without TLS there is nothing else to re-read, and the bridge keeps serving throughout.
     let dir = setup("");
+    let token =
+        String::from_utf8(run(dir.path(), &["token", "create", "--name", "okta"], &[]).stdout)
+            .unwrap()
+            .trim()
+            .to_string();
     let (mut child, mut lines, addr) = start_serve(dir.path());
-    let pid = child.id();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let said = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .find(|l| l.contains("SIGHUP"))
-        .expect("the SIGHUP is logged");
-    assert!(said.contains("no TLS configured"), "{said}");
-    assert!(child.0.try_wait().unwrap().is_none(), "still running");
-    let resp = http(&addr, "GET /healthz", "-");
+    let kenji = "GET /scim/v2/Users?filter=userName%20eq%20%22kenji.wong%40acme.example%22";
+    let resp = http(&addr, kenji, &token);
+    assert!(
+        resp.starts_with("HTTP/1.1 200") && resp.contains("\"Support\""),
+        "{resp}"
+    );
+    let hup = |lines: &mut std::io::Lines<BufReader<std::process::ChildStderr>>| {
+        assert!(Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        lines
+            .by_ref()
+            .map(Result::unwrap)
+            .find(|l| l.contains("SIGHUP"))
+            .expect("the SIGHUP is logged")
+    };
+    // The department no longer mapped: new requests no longer serve it.
+    let mapping = dir.path().join("mapping.toml");
+    let text = std::fs::read_to_string(&mapping).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("department"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, text);
+    std::fs::write(&mapping, &without).unwrap();
+    let said = hup(&mut lines);
+    assert!(said.contains("mapping reloaded"), "{said}");
+    let resp = http(&addr, kenji, &token);
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(!resp.contains("Support"), "{resp}");
+    // A mapping that does not fit the database is refused; the previous one keeps serving.
+    std::fs::write(
+        &mapping,
+        format!("{without}nickname_col = {{ attr = \"nickName\" }}\n"),
+    )
+    .unwrap();
+    let said = hup(&mut lines);
+    assert!(said.contains("mapping not reloaded"), "{said}");
+    assert!(said.contains("nickname_col"), "names what is wrong: {said}");
+    let resp = http(&addr, kenji, &token);
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(!resp.contains("Support"), "{resp}");
+    assert!(child.0.try_wait().unwrap().is_none(), "still running");
     stop(child);
 }
 

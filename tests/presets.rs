@@ -707,8 +707,10 @@ async fn preview_shows_statements_and_writes_nothing() {
                 .unwrap()
         }
     };
-    // The first run creates the bridge's own tables (as `serve` would); count after it.
+    // A dry run creates nothing, not even the bridge's own tables: it asks for `migrate`.
     let (ok, out) = bridge(&cfg, &["preview"], Some(&user));
+    assert!(!ok && out.contains("run `scim-bridge migrate`"), "{out}");
+    let (ok, out) = bridge(&cfg, &["migrate"], None);
     assert!(ok, "{out}");
     let before = (
         count("SELECT CAST(COUNT(*) AS TEXT) FROM ost_user").await,

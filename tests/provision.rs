@@ -136,6 +136,18 @@ async fn provision_existing_users_without_duplicates(b: Backend) {
 async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
     let app = spawn_app(b).await;
     seed_extra(&app).await;
+    // A contact without a login of its own (osTicket's guests who e-mailed a ticket): a create
+    // whose userName is its email adopts it, since `match` lists email.
+    app.exec(
+        "INSERT INTO users (login, email, firstname, lastname, active, role, password, created_at, updated_at) VALUES \
+         ('', 'Guest@Example.com', 'Gus', 'Guest', TRUE, 'customer', 'g-hash', '2024-05-04 10:00:00', '2024-05-04 10:00:00')",
+    )
+    .await;
+    let guest_id = app
+        .rows("SELECT CAST(id AS {T}) FROM users WHERE login = ''")
+        .await[0][0]
+        .clone()
+        .unwrap();
     let config = app.dir.path().join("config.toml");
     let run = |args: &[&str]| {
         Command::new(BIN)
@@ -180,6 +192,21 @@ async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
     assert_eq!(status_of("dup.a").as_deref(), Some("ambiguous"));
     assert_eq!(status_of("dup.b").as_deref(), Some("ambiguous"));
     assert!(String::from_utf8_lossy(&o.stderr).contains("2 ambiguous"));
+    let guest = rows.iter().find(|r| r["id"] == guest_id.as_str()).unwrap();
+    assert_eq!(guest["status"], "adoptable", "{guest}");
+    assert_eq!(guest["user_name"], serde_json::Value::Null, "{guest}");
+    assert!(
+        guest["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a create whose userName is \"Guest@Example.com\" adopts it by \"email\""),
+        "{guest}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(" 0 without a userName"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM scim_users").await,
         0,
@@ -233,6 +260,18 @@ async fn import_reports_and_prelinks_then_create_adopts(b: Backend) {
         .await[0][0]
             .as_deref(),
         Some("Support")
+    );
+    // The guest: adopted by its email, as import said; its login is filled in.
+    let r = app
+        .post("/Users", &okta_user("guest@example.com", "Gus", "Guest"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], guest_id.as_str());
+    assert_eq!(
+        app.rows(&format!("SELECT login FROM users WHERE id = {guest_id}"))
+            .await[0][0]
+            .as_deref(),
+        Some("guest@example.com")
     );
     // ...and a second create is then a real conflict.
     app.post("/Users", &okta_user("carol@example.com", "C", "C"))

@@ -23,13 +23,85 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     let (compiled, table) = super::compile_mapping(settings, &db).await?;
     println!("mapping:  {}", settings.mapping_path().display());
+    let mut problems = compiled.problems.clone();
     if let (Some(m), Some(t)) = (&compiled.mapping, &table) {
         describe_users(m, t);
+        describe_extensions(m);
         describe_protected(&db, m).await?;
         describe_grants(m);
         describe_groups(m);
+        problems.extend(without_user_name(&db, m).await?);
+        problems.extend(describe_collisions(&db, m, pending.is_empty()).await?);
     }
-    Ok(print_problems(&compiled.problems))
+    Ok(print_problems(&problems))
+}
+
+/// Host rows whose match values collide case-insensitively (the first 20 values), each with
+/// what a POST of that userName does; a warning when there are any.
+async fn describe_collisions(
+    db: &Db,
+    m: &UserMapping,
+    links: bool,
+) -> anyhow::Result<Option<Problem>> {
+    use crate::service::import::{collision_outcome, collision_rows};
+    let (total, list) = crate::store::users::match_collisions(db, m, 20, links).await?;
+    if total == 0 {
+        return Ok(None);
+    }
+    println!(
+        "collisions: {total} value(s) held by several rows, compared case-insensitively as users.match adopts{}",
+        if total > 20 { " (the first 20)" } else { "" }
+    );
+    for c in &list {
+        println!(
+            "    {:?}: {}; {}",
+            c.value,
+            collision_rows(c),
+            collision_outcome(c)
+        );
+    }
+    Ok(Some(Problem {
+        error: false,
+        key: "users.match".into(),
+        message: format!(
+            "{total} value(s) of the match columns are held by several host rows (listed under \"collisions\"): a POST of such a userName answers 409 unless one row is linked to it; merge or rename the rows in the application before assigning those people"
+        ),
+    }))
+}
+
+/// Host rows that would be served without a userName (RFC 7643 requires one, and an
+/// identity provider's import cannot match them): a warning naming a few, and the fix — a
+/// `read_fallback`, or another one when the mapping's fallbacks are empty too.
+async fn without_user_name(db: &Db, m: &UserMapping) -> anyhow::Result<Option<Problem>> {
+    use crate::scim::filter::Filter;
+    use crate::scim::path::AttrPath;
+    let absent = Filter::Not(Box::new(Filter::Present(AttrPath::simple("userName"))));
+    let pred = m.predicate(&absent)?;
+    let (total, keys) = crate::store::users::keys_matching(db, m, &pred, 10).await?;
+    if total == 0 {
+        return Ok(None);
+    }
+    let ids: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let more = if total > ids.len() as u64 {
+        ", …"
+    } else {
+        ""
+    };
+    let fix = match m.fallbacks.iter().find(|f| f.attr.is_core("userName")) {
+        Some(f) => format!(
+            "their {} is empty too: add another attribute to users.read_fallback.userName, or give them a login in the application",
+            f.from.iter().map(|t| format!("\"{}\"", t.text)).collect::<Vec<_>>().join(", ")
+        ),
+        None => "serve them another attribute under [users], e.g. read_fallback = { userName = \"emails.value\" } (the primary email), and add its column to users.match so a POST of that userName adopts the row".into(),
+    };
+    Ok(Some(Problem {
+        error: false,
+        key: "users.read_fallback".into(),
+        message: format!(
+            "{total} host row(s) would be served without a userName (ids {}{more}), which identity providers cannot match: {fix}",
+            ids.join(", ")
+        ),
+    }))
 }
 
 /// The user table, its rules, and its joined and child tables with theirs.
@@ -46,8 +118,28 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         println!("{}", describe(r));
     }
     for (i, j) in m.joined.iter().enumerate() {
+        let mut when = String::new();
+        for (c, v) in &j.conditions {
+            when.push_str(&format!(", {c} = {}", v.display()));
+        }
+        if j.on == When::Insert {
+            when.push_str("; created only for users the bridge inserts");
+        }
+        if j.skip_if_absent {
+            when.push_str("; only while its attribute is present, deleted when it is removed");
+        }
+        let holds = if j.user_column == m.key.name {
+            "user key".to_string()
+        } else if j.before_user {
+            format!(
+                "the user's {} (the row is inserted first; its new key written there)",
+                j.user_column
+            )
+        } else {
+            format!("the user's {}, kept in step when it changes", j.user_column)
+        };
         println!(
-            "  joined {} (one row per user: {} = user key)",
+            "  joined {} (one row per user: {} = {holds}{when})",
             j.table, j.parent
         );
         for r in m.rules.iter().filter(|r| r.at == i + 1) {
@@ -68,6 +160,43 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
         );
         for r in &c.rules {
             println!("{}", describe(r));
+        }
+    }
+    for (name, actions) in [
+        ("on_deactivate", &m.on_deactivate),
+        ("on_reactivate", &m.on_reactivate),
+    ] {
+        if !actions.is_empty() {
+            println!("  {name} (when the identity provider changes active, same transaction):");
+            for line in actions.describe() {
+                println!("    {line}");
+            }
+        }
+    }
+}
+
+/// Custom extensions (`[extensions]` and custom URNs the columns name): each attribute with
+/// its type and where it is kept — a column, or the bridge's record when none maps it.
+fn describe_extensions(m: &UserMapping) {
+    for ext in m.resource_type.extensions.iter().skip(1) {
+        println!("extension {}:", ext.id);
+        for a in &ext.attrs {
+            let column = m.rules.iter().find(|r| {
+                r.attrs().iter().any(|t| {
+                    t.path.attr == a.name
+                        && t.path
+                            .urn
+                            .as_deref()
+                            .is_some_and(|u| u.eq_ignore_ascii_case(&ext.id))
+                })
+            });
+            let at = match column {
+                Some(r) if r.at == 0 => format!("column {}.{}", m.table, r.column),
+                Some(r) => format!("column {}.{}", m.joined[r.at - 1].table, r.column),
+                None => "kept in the bridge's record (scim_users.resource), no column".into(),
+            };
+            let plural = if a.multi { ", multi-valued" } else { "" };
+            println!("  {} ({}{plural}) → {at}", a.name, a.ty.as_str());
         }
     }
 }
@@ -111,6 +240,11 @@ fn describe_grants(m: &UserMapping) {
 fn describe(r: &Rule) -> String {
     let src = match &r.source {
         Source::Attr(a) => a.text.clone(),
+        Source::Const(_) if r.own_key => "the row's own key (written just after the insert)".into(),
+        Source::Const(_) if r.key_of.is_some() => format!(
+            "the key of the user's {} row (inserted before)",
+            r.key_of.as_deref().unwrap_or_default()
+        ),
         Source::Const(v) => format!("constant {}", v.display()),
         Source::Now => "now".to_string(),
         Source::Template(_) => format!(
@@ -123,24 +257,31 @@ fn describe(r: &Rule) -> String {
         ),
     };
     let flag = r.flag.map(|b| format!(", flag = {b}")).unwrap_or_default();
-    let transforms = if r.transforms.is_empty() {
+    let words: Vec<String> = r
+        .transforms
+        .iter()
+        .filter_map(|t| transform_word(*t).map(|w| format!("\"{w}\"")))
+        .collect();
+    let mut transforms = if words.is_empty() {
         String::new()
     } else {
-        format!(
-            ", transform = [{}]",
-            r.transforms
-                .iter()
-                .map(|t| format!("\"{}\"", transform_word(*t)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!(", transform = [{}]", words.join(", "))
     };
+    for t in &r.transforms {
+        if let Transform::Truncate(n) = t {
+            transforms.push_str(&format!(", truncate = {n}"));
+        }
+    }
     let on = if r.on == When::Insert {
         ", on = \"insert\""
     } else {
         ""
     };
-    format!("    {:<22} ← {src}{transforms}{flag}{on}", r.column)
+    let column = match &r.json {
+        Some(j) => format!("{}[\"{}\"]", r.column, j.key),
+        None => r.column.clone(),
+    };
+    format!("    {column:<22} ← {src}{transforms}{flag}{on}")
 }
 
 /// The rows `[[users.protect]]` keeps out of SCIM's reach (the first 20).
@@ -200,15 +341,17 @@ fn print_problems(problems: &[Problem]) -> ExitCode {
     }
 }
 
-/// A transform as the mapping file spells it (the names `transform = …` accepts).
-fn transform_word(t: Transform) -> &'static str {
-    match t {
+/// A transform as the mapping file spells it (the names `transform = …` accepts); `truncate`
+/// is a key of its own.
+fn transform_word(t: Transform) -> Option<&'static str> {
+    Some(match t {
         Transform::Trim => "trim",
         Transform::Lowercase => "lowercase",
         Transform::Uppercase => "uppercase",
         Transform::Not => "not",
         Transform::NullIfEmpty => "null_if_empty",
-    }
+        Transform::Truncate(_) => return None,
+    })
 }
 
 #[cfg(test)]
@@ -225,8 +368,9 @@ mod tests {
             Transform::Not,
             Transform::NullIfEmpty,
         ] {
-            assert_eq!(Transform::parse(transform_word(t)), Some(t));
+            assert_eq!(transform_word(t).and_then(Transform::parse), Some(t));
         }
+        assert_eq!(transform_word(Transform::Truncate(10)), None);
         for d in [
             OnDelete::Deactivate,
             OnDelete::Delete,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::ImportFormat;
 use crate::config::Settings;
-use crate::service::import::{classify, prelink_plan, Status, Verdict};
+use crate::service::import::{by_value, classify, prelink_plan, Status, Verdict};
 use crate::store::users as store;
 
 /// Rows read per page; memory stays flat whatever the table size.
@@ -75,10 +75,18 @@ pub async fn run(
     apply: bool,
     format: ImportFormat,
 ) -> anyhow::Result<ExitCode> {
-    let app = super::prepare(settings, Duration::from_secs(5)).await?;
+    let app = if apply {
+        super::prepare(settings, Duration::from_secs(5)).await?
+    } else {
+        super::prepare_dry_run(settings, Duration::from_secs(5)).await?
+    };
     let m = &app.users;
     let total = store::count(&app.db, m).await?;
-    let shared = store::shared_match_values(&app.db, m).await?;
+    let shared = by_value(
+        store::match_collisions(&app.db, m, usize::MAX, true)
+            .await?
+            .1,
+    );
     let mut progress = Progress {
         total,
         done: 0,
@@ -143,10 +151,15 @@ pub async fn run(
 }
 
 pub async fn reconcile(settings: &Settings, fix: bool) -> anyhow::Result<ExitCode> {
-    let app = super::prepare(settings, Duration::from_secs(5)).await?;
+    let app = if fix {
+        super::prepare(settings, Duration::from_secs(5)).await?
+    } else {
+        super::prepare_dry_run(settings, Duration::from_secs(5)).await?
+    };
     let m = &app.users;
     let dangling = store::dangling_links(&app.db, m).await?;
-    let shared = store::shared_match_values(&app.db, m).await?;
+    // Only the host's userName is wanted here, not the collisions.
+    let shared = crate::service::import::Collisions::new();
     let mut renamed = Vec::new();
     let mut deleted = Vec::new();
     let mut after: Option<String> = None;

@@ -347,13 +347,35 @@ pub(crate) fn connect_error(url: &DbUrl, why: &str) -> anyhow::Error {
 /// # Errors
 /// Unreachable database, failed migrations, or mapping errors (each listed).
 pub async fn prepare(settings: &Settings, retry_for: Duration) -> anyhow::Result<App> {
+    prepare_for(settings, retry_for, false).await
+}
+
+/// What `preview` and `import` (without `--apply`) need: like [`prepare`], but the bridge's
+/// migrations are never applied, whatever `database.migrate_on_start` says — a dry run writes
+/// nothing to the application's database, its schema included.
+///
+/// # Errors
+/// As [`prepare`], and when the bridge's tables are not (all) in the database yet.
+pub async fn prepare_dry_run(settings: &Settings, retry_for: Duration) -> anyhow::Result<App> {
+    prepare_for(settings, retry_for, true).await
+}
+
+async fn prepare_for(
+    settings: &Settings,
+    retry_for: Duration,
+    dry_run: bool,
+) -> anyhow::Result<App> {
     let url = settings.db_url()?;
     ensure_database_file(settings, &url)?;
     let db = connect_with_retry(settings, &url, retry_for).await?;
-    apply_or_require_migrations(settings, &url).await?;
+    if dry_run {
+        require_migrations(&url, "a dry run does not create them (it writes nothing to the application's database); run `scim-bridge migrate`, which creates only tables named scim_*, then run this again").await?;
+    } else {
+        apply_or_require_migrations(settings, &url).await?;
+    }
     let users = load_mapping(settings, &db).await?;
     Ok(App {
-        db,
+        db: std::sync::Arc::new(db),
         users,
         groups: crate::scim::resource::ResourceType::group(),
         pager: Default::default(),
@@ -367,10 +389,23 @@ async fn apply_or_require_migrations(settings: &Settings, url: &DbUrl) -> anyhow
             info!(migration = %m, "applied migration");
         }
     } else {
-        let r = migrate::migrate(url, false).await?;
-        if !r.pending.is_empty() {
-            bail!("the bridge's tables need migrations ({}); run `scim-bridge migrate` or set database.migrate_on_start = true", r.pending.join(", "));
-        }
+        require_migrations(
+            url,
+            "run `scim-bridge migrate` or set database.migrate_on_start = true",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Fails, naming `fix`, when any of the bridge's migrations is not applied; reads only.
+async fn require_migrations(url: &DbUrl, fix: &str) -> anyhow::Result<()> {
+    let r = migrate::migrate(url, false).await?;
+    if !r.pending.is_empty() {
+        bail!(
+            "the bridge's tables need migrations ({}); {fix}",
+            r.pending.join(", ")
+        );
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ pub async fn run(
         (_, Some(id)) => id,
         (_, None) => bail!("--operation replace and patch need --id <the user's id>"),
     };
-    let app = super::prepare(settings, Duration::from_secs(3)).await?;
+    let app = super::prepare_dry_run(settings, Duration::from_secs(3)).await?;
     let base = match settings.server.public_url.trim_end_matches('/') {
         "" => format!(
             "http://{}{}",

@@ -65,7 +65,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
     let state = Arc::new(State {
-        app,
+        app: app.into(),
         http: http_settings(settings),
         limits: limits(settings),
         metrics: Default::default(),
@@ -85,24 +85,16 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
                 .context("server.tls_cert_file / server.tls_key_file")?,
         )),
     };
-    // SIGHUP (`systemctl reload`) re-reads the TLS files; without TLS it is acknowledged and
-    // ignored, never the default action of ending the process.
+    // SIGHUP (`systemctl reload`) re-reads the TLS files and the mapping; never the default
+    // action of ending the process.
     #[cfg(unix)]
     {
-        let reloader = tls.clone();
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .context("installing the SIGHUP handler")?;
+        let (tls, state, settings) = (tls.clone(), Arc::clone(&state), settings.clone());
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                match &reloader {
-                    Some(t) => match t.reload() {
-                        Ok(()) => info!("SIGHUP: TLS certificate reloaded"),
-                        Err(e) => {
-                            tracing::error!(cause = %e, "SIGHUP: TLS certificate not reloaded; the previous one stays in use");
-                        }
-                    },
-                    None => info!("SIGHUP: nothing to re-read (no TLS configured)"),
-                }
+                reload(tls.as_deref(), &state, &settings).await;
             }
         });
     }
@@ -111,7 +103,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         base_path = %settings.server.base_path,
         database = ?settings.db_url()?,
         mapping = %settings.mapping_path().display(),
-        table = %state.app.users.table,
+        table = %state.app.load().users.table,
         tls = tls.is_some(),
         requests_per_token = settings.token_in_flight(),
         queue_per_token = settings.limits.per_token_queue,
@@ -162,5 +154,31 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => info!("SIGINT received"),
         () = term => info!("SIGTERM received"),
+    }
+}
+
+/// What SIGHUP re-reads: the TLS files, then the mapping — validated against the live schema
+/// first, as at start; a file that fails keeps the previous certificate or mapping serving,
+/// and the log says why.
+#[cfg(unix)]
+async fn reload(tls: Option<&crate::http::tls::Tls>, state: &State, settings: &Settings) {
+    if let Some(t) = tls {
+        match t.reload() {
+            Ok(()) => info!("SIGHUP: TLS certificate reloaded"),
+            Err(e) => {
+                tracing::error!(cause = %e, "SIGHUP: TLS certificate not reloaded; the previous one stays in use");
+            }
+        }
+    }
+    let current = state.app.load();
+    match super::load_mapping(settings, &current.db).await {
+        Ok(users) => {
+            let table = users.table.clone();
+            state.app.replace(current.with_users(users));
+            info!(mapping = %settings.mapping_path().display(), table = %table, "SIGHUP: mapping reloaded; new requests use it");
+        }
+        Err(e) => {
+            tracing::error!(mapping = %settings.mapping_path().display(), cause = %e, "SIGHUP: mapping not reloaded; the previous one keeps serving");
+        }
     }
 }

@@ -45,6 +45,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::NotFound => ApiError::Scim(ScimError::not_found("resource not found")),
             StoreError::Invalid(m) => ApiError::Scim(ScimError::invalid_value(m)),
+            StoreError::Ambiguous(m) => ApiError::Scim(ScimError::uniqueness(m)),
             StoreError::Protected(who) => ApiError::Scim(ScimError::new(
                 403,
                 None,

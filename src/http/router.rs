@@ -39,6 +39,7 @@ use super::state::State;
 use crate::scim::list::ListQuery;
 use crate::scim::query::Projection;
 use crate::scim::ScimError;
+use crate::service::App;
 use request::{authenticate, base_url, client_address, header, read_json};
 
 /// A request whose body, if dropped unread, drains the rest (see [`super::drain`]).
@@ -245,6 +246,8 @@ struct Ctx {
 /// An authenticated and admitted request, as the route families see it.
 struct Call<'a> {
     state: &'a Arc<State>,
+    /// The application as it was when the request was admitted (see [`crate::http::state::Current`]).
+    app: Arc<App>,
     method: Method,
     /// The resource id of `/Users/{id}`, `/Groups/{id}`, `/Schemas/{id}`…; empty otherwise.
     id: String,
@@ -369,6 +372,7 @@ async fn admit<'a>(
     let _ = crate::store::audit::ACTOR.try_with(|a| a.borrow_mut().clone_from(&token));
     Ok(Call {
         state,
+        app: state.app.load(),
         method: req.method().clone(),
         id: id.unwrap_or_default(),
         base: base_url(state, &req),

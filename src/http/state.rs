@@ -2,6 +2,7 @@
 //! metrics. Its own module so that the router, the server and the metrics endpoint depend on
 //! it without depending on each other.
 
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::connections::ConnectionSettings;
@@ -21,8 +22,29 @@ pub struct HttpSettings {
     pub connections: ConnectionSettings,
 }
 
+/// The application as requests see it. Each request takes one snapshot when it is admitted
+/// and keeps it to its end, so a reload never changes the mapping under a request in flight.
+pub struct Current(RwLock<Arc<App>>);
+
+impl Current {
+    pub fn load(&self) -> Arc<App> {
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Serves `app` from the next request on; requests in flight finish on the one they took.
+    pub fn replace(&self, app: App) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(app);
+    }
+}
+
+impl From<App> for Current {
+    fn from(app: App) -> Self {
+        Current(RwLock::new(Arc::new(app)))
+    }
+}
+
 pub struct State {
-    pub app: App,
+    pub app: Current,
     pub http: HttpSettings,
     pub limits: Limits,
     pub metrics: Metrics,
@@ -31,7 +53,7 @@ pub struct State {
 impl Exposition for State {
     fn exposition(&self) -> String {
         self.metrics
-            .render(&self.app.db.pool_usage(), &self.limits.usage())
+            .render(&self.app.load().db.pool_usage(), &self.limits.usage())
     }
 
     fn connection_settings(&self) -> ConnectionSettings {

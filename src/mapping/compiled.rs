@@ -39,6 +39,24 @@ pub struct Rule {
     pub flag: Option<i64>,
     /// The column holds the key of a row of another table.
     pub lookup: Option<Lookup>,
+    /// `value = { own_key = true }`: the column holds its own row's key, written just after
+    /// the row is inserted (the insert writes a placeholder, `source`).
+    pub own_key: bool,
+    /// `value = { key_of = "principals" }`: the column holds the key of the user's row of
+    /// that joined table (one the user's row points at, inserted first); written when this
+    /// row is inserted.
+    pub key_of: Option<String>,
+    /// The value is one key of a JSON object column; `kind` is then the value's kind inside
+    /// the object, and the column itself holds text.
+    pub json: Option<JsonKey>,
+}
+
+/// One key of a JSON object column (`json_path`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonKey {
+    pub key: String,
+    /// The column's JSON type, which writes are cast to (PostgreSQL `jsonb`, `json`).
+    pub cast: Option<super::host::TypeName>,
 }
 
 /// A lookup table: `key` of the row whose `column` equals the value.
@@ -53,6 +71,14 @@ pub struct Lookup {
 }
 
 impl Rule {
+    /// The kind of what the column stores: text for a JSON key's column.
+    pub fn column_kind(&self) -> ColumnKind {
+        if self.json.is_some() {
+            ColumnKind::Text
+        } else {
+            self.kind
+        }
+    }
     pub fn writes(&self) -> bool {
         self.direction != Direction::FromHost
     }
@@ -214,6 +240,8 @@ pub enum Fill {
         kind: ColumnKind,
         storage: Storage,
     },
+    /// A fresh secret for each write (`{ random = 40 }`: a password scrambled on deactivation).
+    Random(RandomFill),
 }
 
 /// Column values a deletion writes (`soft_delete = { is_deleted = 1, deleted_at = "now" }`).
@@ -231,6 +259,7 @@ impl Assignments {
                 let v = match f {
                     Fill::Value(v) => v.clone(),
                     Fill::Now { kind, storage } => HostValue::now(*kind, storage, now),
+                    Fill::Random(r) => HostValue::Text(crate::mapping::convert::fresh_secret(r)),
                 };
                 (c.clone(), v)
             })
@@ -241,6 +270,99 @@ impl Assignments {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// `[users.on_deactivate]` or `[users.on_reactivate]`: what a change of `active` does
+/// besides the `active` column, in the same transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Actions {
+    /// Columns of the user's row.
+    pub set: Assignments,
+    /// Rows of other tables keyed by the user.
+    pub delete: Vec<DeleteRows>,
+}
+
+impl Actions {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.delete.is_empty()
+    }
+
+    /// The actions as `check` lists them, one line each.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .set
+            .0
+            .iter()
+            .map(|(c, f)| {
+                let what = match f {
+                    Fill::Value(v) if v.is_null() => "NULL".to_string(),
+                    Fill::Value(v) => format!("constant {}", v.display()),
+                    Fill::Now { .. } => "now".into(),
+                    Fill::Random(r) => format!(
+                        "random {} characters ({}), new each time",
+                        r.len,
+                        r.alphabet.name()
+                    ),
+                };
+                format!("set {c} ← {what}")
+            })
+            .collect();
+        for d in &self.delete {
+            let mut line = format!("delete rows of {} where {} = user key", d.table, d.parent);
+            for (c, v) in &d.conditions {
+                line.push_str(&format!(" and {c} = {}", v.display()));
+            }
+            out.push(line);
+        }
+        out
+    }
+}
+
+/// A change of a user's `active` by the identity provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateChange {
+    Deactivate,
+    Reactivate,
+}
+
+impl StateChange {
+    /// The change from the resource `before` to `after`: `None` when `after` does not say
+    /// (an attribute not sent) or says what `before` did. A user without `active` is active.
+    pub fn between(before: &Value, after: &Value) -> Option<StateChange> {
+        let was = before
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        match after.get("active").and_then(Value::as_bool)? {
+            false if was => Some(StateChange::Deactivate),
+            true if !was => Some(StateChange::Reactivate),
+            _ => None,
+        }
+    }
+}
+
+impl UserMapping {
+    /// What `change` does besides the `active` column.
+    pub fn actions(&self, change: StateChange) -> &Actions {
+        match change {
+            StateChange::Deactivate => &self.on_deactivate,
+            StateChange::Reactivate => &self.on_reactivate,
+        }
+    }
+
+    /// Whether the mapping can carry out a deactivation: a column holds `active`, or
+    /// `[users.on_deactivate]` does something.
+    pub fn can_deactivate(&self) -> bool {
+        self.active.is_some() || !self.on_deactivate.is_empty()
+    }
+}
+
+/// The rows of `table` whose `parent` holds the user's key and that meet `conditions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteRows {
+    pub table: String,
+    pub parent: String,
+    pub conditions: Vec<(String, HostValue)>,
 }
 
 /// Where in a SCIM resource a rule reads and writes, with canonical names.
@@ -267,12 +389,24 @@ pub struct KeyColumn {
     pub generate: Option<KeyGenerate>,
 }
 
-/// A table holding at most one row per user, joined on `parent = user key`.
+/// A table holding at most one row per user, joined on `parent = user column` (the key
+/// unless `user_column` says otherwise).
 #[derive(Debug, Clone)]
 pub struct Joined {
     pub table: String,
     pub parent: String,
+    /// The column of the user's row `parent` holds: the key, or another (the login).
+    pub user_column: String,
+    pub user_column_kind: ColumnKind,
+    /// `parent` is this table's generated key and `user_column` a column of the user's row
+    /// that points at it (a principal row): the row is inserted before the user's, and its
+    /// new key is written into `user_column`.
+    pub before_user: bool,
     pub conditions: Vec<(String, HostValue)>,
+    /// `Insert`: created only with a user the bridge inserts.
+    pub on: When,
+    /// The row exists only while one of its attributes is present.
+    pub skip_if_absent: bool,
 }
 
 /// `column = one of values` (or, negated, none of them). A NULL among the values
@@ -352,6 +486,10 @@ pub struct UserMapping {
     pub protect: Vec<Protect>,
     /// What `on_delete = "soft_delete"` writes.
     pub soft_delete: Assignments,
+    /// What a change of `active` to false does besides the `active` column.
+    pub on_deactivate: Actions,
+    /// What a change of `active` to true does.
+    pub on_reactivate: Actions,
     pub joined: Vec<Joined>,
     pub children: Vec<Child>,
     pub resource_type: ResourceType,
@@ -361,6 +499,21 @@ pub struct UserMapping {
     pub host_groups: Option<GroupMapping>,
     /// What membership of a pushed group gives (`[[users.grants]]`).
     pub grants: Vec<Grant>,
+    /// Attributes served from other attributes when their own column is empty
+    /// (`read_fallback`).
+    pub fallbacks: Vec<Fallback>,
+}
+
+/// `read_fallback = { userName = ["emails.value"] }`: when `attr` reads empty (NULL, `""`
+/// or no joined row), it is served as the first non-empty of `from`. Why a read-only rule:
+/// the application created these rows without the column (osTicket's guests who only
+/// e-mailed a ticket have no account row), and a user served without a userName cannot be
+/// matched by an identity provider's import; writes still put the attribute in its own
+/// column, so the fallback never shadows a value the identity provider sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    pub attr: AttrTarget,
+    pub from: Vec<AttrTarget>,
 }
 
 /// A grant: what members of one pushed group get, and what leaving it writes back.

@@ -116,6 +116,10 @@ pub enum Storage {
     /// the dialect's text cast; a value is written as text, which the database stores as its
     /// bytes (UTF-8).
     Binary,
+    /// A JSON column (PostgreSQL `json`/`jsonb`, MySQL `JSON`): text holding an object whose
+    /// keys `json_path` rules read and write; `cast` is the type PostgreSQL needs a written
+    /// value cast to.
+    Json { cast: Option<TypeName> },
 }
 
 impl Storage {
@@ -143,10 +147,17 @@ impl Storage {
     /// The type a value written into (or compared with) this column must be cast to.
     pub fn cast(&self) -> Option<&TypeName> {
         match self {
-            Storage::Enum { cast, .. } => cast.as_ref(),
+            Storage::Enum { cast, .. } | Storage::Json { cast } => cast.as_ref(),
             _ => None,
         }
     }
+}
+
+/// The declared type PostgreSQL's introspection reports for a `json` or `jsonb` column:
+/// `pg_catalog.json`, so that [`HostColumn::storage`] tells it from MySQL's `JSON` (which
+/// needs no cast).
+pub fn pg_json_type(name: &str) -> Option<String> {
+    matches!(name, "json" | "jsonb").then(|| format!("pg_catalog.{name}"))
 }
 
 /// The declared type PostgreSQL's introspection reports for an enum column, in the form
@@ -226,6 +237,15 @@ impl HostColumn {
         let base = t.split(['(', ' ']).next().unwrap_or("");
         match base {
             "date" => Storage::Date,
+            // MySQL's JSON, and PostgreSQL's as introspection reports them (see
+            // [`pg_json_type`]): only PostgreSQL needs a cast.
+            "json" => Storage::Json { cast: None },
+            "jsonb" | "pg_catalog.json" | "pg_catalog.jsonb" => Storage::Json {
+                cast: Some(TypeName {
+                    schema: "pg_catalog".into(),
+                    name: base.trim_start_matches("pg_catalog.").into(),
+                }),
+            },
             "blob" | "tinyblob" | "mediumblob" | "longblob" | "varbinary" | "binary" => {
                 Storage::Binary
             }

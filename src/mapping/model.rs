@@ -13,6 +13,39 @@ pub struct MappingFile {
     /// Host groups written by Okta Push Groups; without it groups live only in the bridge.
     #[serde(default)]
     pub groups: Option<GroupsSection>,
+    /// Custom schema extensions of the User resource: URN → attribute → type. Attributes no
+    /// column maps are kept in the bridge's record of what the identity provider sent.
+    #[serde(default)]
+    pub extensions: BTreeMap<String, BTreeMap<String, ExtensionAttr>>,
+}
+
+/// One declared extension attribute: its type (`"string"`, `"boolean"`, `"integer"`,
+/// `"decimal"`, `"dateTime"`, `"reference"`), or `{ type = "string", multi = true }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ExtensionAttr {
+    Type(String),
+    Full(ExtensionAttrFull),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionAttrFull {
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Multi-valued: an array of values of the type.
+    #[serde(default)]
+    pub multi: bool,
+}
+
+impl ExtensionAttr {
+    /// (type as written, multi-valued).
+    pub fn parts(&self) -> (&str, bool) {
+        match self {
+            ExtensionAttr::Type(t) => (t, false),
+            ExtensionAttr::Full(f) => (&f.ty, f.multi),
+        }
+    }
 }
 
 /// Equality conditions on a table's columns: `{ authtype = 4, is_deleted = 0 }`; a list
@@ -55,6 +88,11 @@ pub struct UsersSection {
     /// written into new rows.
     #[serde(default)]
     pub scope: Option<Conditions>,
+    /// Attributes served from another attribute when their own column is empty:
+    /// `{ userName = "emails.value" }` or a list, the first non-empty one wins. Reads (and
+    /// filters) only; writes still go to the attribute's own column.
+    #[serde(default)]
+    pub read_fallback: BTreeMap<String, OneOrMany>,
     pub columns: BTreeMap<String, ColumnRule>,
     /// Rows SCIM must never take over or change (the application's administrators): any
     /// entry that matches protects the row.
@@ -70,6 +108,39 @@ pub struct UsersSection {
     /// back when the user leaves the group, is deactivated or deleted.
     #[serde(default)]
     pub grants: Vec<GrantSection>,
+    /// What deactivating a user does besides its `active` column: columns set and rows
+    /// deleted, in the same transaction.
+    #[serde(default)]
+    pub on_deactivate: Option<ActionsSection>,
+    /// What reactivating a user does (undoing part of `on_deactivate`).
+    #[serde(default)]
+    pub on_reactivate: Option<ActionsSection>,
+}
+
+/// `[users.on_deactivate]` / `[users.on_reactivate]`: run when the identity provider changes
+/// a user's `active`, never on a request that re-sends the state the user is in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsSection {
+    /// Columns of the user's row: a constant, `"now"`, `{ null = true }` or
+    /// `{ random = N }` (a fresh secret, e.g. to scramble a password).
+    #[serde(default)]
+    pub set: Option<Conditions>,
+    /// Rows of other tables that belong to the user (sessions, role rows), deleted.
+    #[serde(default)]
+    pub delete: Vec<DeleteRowsSection>,
+}
+
+/// `{ table = "sessions", parent = "user_id" }`: the rows of `table` whose `parent` holds the
+/// user's key (and that meet `where`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRowsSection {
+    pub table: String,
+    /// Column holding the user's key.
+    pub parent: String,
+    #[serde(default, rename = "where")]
+    pub conditions: Option<Conditions>,
 }
 
 /// One `[[users.grants]]` entry: members of the pushed group `group` get `set` (columns of
@@ -121,12 +192,24 @@ pub struct HasRow {
 #[serde(deny_unknown_fields)]
 pub struct JoinedSection {
     pub table: String,
-    /// Column holding the user's key.
+    /// Column holding the user's key (or the value of `user_column`).
     pub parent: String,
+    /// The column of the user's row that `parent` holds, when it is not the key (a table
+    /// keyed by the login). Kept in step: when the column changes, so does `parent`.
+    #[serde(default)]
+    pub user_column: Option<String>,
     /// Conditions that pick this user's row when the table holds several kinds (e.g. a role
     /// id); written into the row when the bridge creates it.
     #[serde(default, rename = "where")]
     pub conditions: Option<Conditions>,
+    /// `"insert"`: the row is created only for users the bridge inserts, never for adopted
+    /// ones or on a later update (default `"always"`: whenever a write has something for it).
+    #[serde(default)]
+    pub on: When,
+    /// No row while none of the section's attributes is present; the row is deleted when the
+    /// identity provider removes them (a preference row per attribute).
+    #[serde(default)]
+    pub skip_if_absent: bool,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnRule>,
 }
@@ -299,6 +382,11 @@ pub struct ColumnRule {
     /// Applied in order on the way to the host: trim, lowercase, uppercase, not, null_if_empty.
     #[serde(default)]
     pub transform: Option<OneOrMany>,
+    /// Cut text to at most this many characters on the way to the host, instead of refusing
+    /// a value longer than the column with 400. Opt-in, because the application then holds
+    /// less than the identity provider sent (and serves that back).
+    #[serde(default)]
+    pub truncate: Option<u32>,
     /// Used when the attribute is absent.
     #[serde(default)]
     pub default: Option<toml::Value>,
@@ -320,6 +408,14 @@ pub struct ColumnRule {
     /// a department id) instead of the value itself.
     #[serde(default)]
     pub lookup: Option<LookupSection>,
+    /// One key of a JSON object column: `{ attr = "title", json_path = "title" }`; the
+    /// object's other keys are kept.
+    #[serde(default)]
+    pub json_path: Option<String>,
+    /// The host column, when the mapping key is not its name: several keys of one JSON column
+    /// each need a mapping key of their own (`profile_title = { column = "profile", … }`).
+    #[serde(default)]
+    pub column: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

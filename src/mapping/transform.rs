@@ -12,6 +12,9 @@ pub enum Transform {
     Not,
     /// An empty string becomes NULL.
     NullIfEmpty,
+    /// Text cut to at most this many characters (`truncate = N`, the rule's opt-in; without
+    /// it a value longer than its column is refused with 400). Always applied last.
+    Truncate(u32),
 }
 
 impl Transform {
@@ -43,6 +46,7 @@ impl Transform {
             (Transform::Lowercase, Value::String(s)) => Value::String(s.to_lowercase()),
             (Transform::Uppercase, Value::String(s)) => Value::String(s.to_uppercase()),
             (Transform::NullIfEmpty, Value::String(s)) if s.is_empty() => Value::Null,
+            (Transform::Truncate(n), Value::String(s)) => Value::String(truncated(s, n)),
             (Transform::Not, Value::Bool(b)) => Value::Bool(!b),
             (Transform::Not, other) => {
                 return Err(format!("transform \"not\" needs a boolean, got {other}"))
@@ -59,6 +63,16 @@ impl Transform {
             (_, other) => other,
         }
     }
+}
+
+/// `s` cut after `n` characters (not bytes: VARCHAR lengths on PostgreSQL and MySQL count
+/// characters, and a cut inside a character would not be text).
+fn truncated(mut s: String, n: u32) -> String {
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    if let Some((at, _)) = s.char_indices().nth(n) {
+        s.truncate(at);
+    }
+    s
 }
 
 #[cfg(test)]
@@ -78,6 +92,20 @@ mod tests {
         );
         assert_eq!(Transform::Not.apply(json!(true)).unwrap(), json!(false));
         assert!(Transform::Not.apply(json!("x")).is_err());
+        assert_eq!(
+            Transform::Truncate(3).apply(json!("Zoë Ångström")).unwrap(),
+            json!("Zoë"),
+            "characters, not bytes"
+        );
+        assert_eq!(
+            Transform::Truncate(5).apply(json!("ab")).unwrap(),
+            json!("ab")
+        );
+        assert_eq!(
+            Transform::Truncate(2).apply(json!(12345)).unwrap(),
+            json!(12345),
+            "only text is cut"
+        );
         assert_eq!(
             Transform::NullIfEmpty.apply(json!("")).unwrap(),
             json!(null)

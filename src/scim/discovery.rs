@@ -112,7 +112,7 @@ mod tests {
     fn documents_describe_the_mapping_extensions() {
         let rt = ResourceType::user(&[(
             "urn:ietf:params:scim:schemas:extension:acme:2.0:User".into(),
-            vec!["badge".into()],
+            vec![crate::scim::schema::custom_string_attr("badge")],
         )]);
         let doc = resource_type(&rt, "http://h/scim/v2");
         assert_eq!(doc["endpoint"], "/Users");

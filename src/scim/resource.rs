@@ -37,8 +37,8 @@ pub struct Resolved<'a> {
 
 impl ResourceType {
     /// The User resource type with the enterprise extension and any custom extensions the
-    /// mapping declares (`urn → attribute names`).
-    pub fn user(custom: &[(String, Vec<String>)]) -> Self {
+    /// mapping declares (`urn → attribute definitions`).
+    pub fn user(custom: &[schema::CustomSchema]) -> Self {
         let mut extensions = vec![SchemaDef {
             id: schema::ENTERPRISE_USER_SCHEMA.to_string(),
             name: "EnterpriseUser".to_string(),
@@ -53,10 +53,7 @@ impl ResourceType {
                 id: urn.clone(),
                 name: urn.rsplit(':').next().unwrap_or(urn).to_string(),
                 description: "Custom extension declared by the active mapping".to_string(),
-                attrs: attrs
-                    .iter()
-                    .map(|a| schema::custom_string_attr(a))
-                    .collect(),
+                attrs: attrs.clone(),
             });
         }
         ResourceType {
@@ -334,7 +331,7 @@ mod tests {
     fn users() -> ResourceType {
         ResourceType::user(&[(
             "urn:ietf:params:scim:schemas:extension:acme:2.0:User".into(),
-            vec!["badge".into()],
+            vec![schema::custom_string_attr("badge")],
         )])
     }
 

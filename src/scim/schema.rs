@@ -57,6 +57,20 @@ pub enum AttrType {
 }
 
 impl AttrType {
+    /// The type a mapping's `[extensions]` may declare, by its RFC 7643 name (any case).
+    pub fn parse_simple(name: &str) -> Option<AttrType> {
+        [
+            AttrType::String,
+            AttrType::Boolean,
+            AttrType::Decimal,
+            AttrType::Integer,
+            AttrType::DateTime,
+            AttrType::Reference,
+        ]
+        .into_iter()
+        .find(|t| t.as_str().eq_ignore_ascii_case(name))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AttrType::String => "string",
@@ -467,10 +481,21 @@ pub fn common_attr(name: &str) -> Option<&'static AttrDef> {
 
 /// A custom (Okta profile-editor style) string attribute declared by the mapping.
 pub fn custom_string_attr(name: &str) -> AttrDef {
+    custom_attr(name, AttrType::String, false)
+}
+
+/// A custom attribute of a declared type (`[extensions]` in the mapping), single- or
+/// multi-valued; read-write, not case-exact, never required.
+pub fn custom_attr(name: &str, ty: AttrType, multi: bool) -> AttrDef {
     // Leaked once per declared attribute at start-up; the set is fixed for the process.
     let name: &'static str = Box::leak(name.to_string().into_boxed_str());
-    s(name, "Custom attribute declared by the active mapping.")
+    let mut a = attr(name, ty, "Custom attribute declared by the active mapping.");
+    a.multi = multi;
+    a
 }
+
+/// A custom extension of the User resource: its URN and typed attributes.
+pub type CustomSchema = (String, Vec<AttrDef>);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,8 @@ pub(crate) mod import;
 pub(crate) mod pager;
 pub(crate) mod users;
 
+use std::sync::Arc;
+
 use crate::mapping::UserMapping;
 use crate::scim::resource::ResourceType;
 use crate::scim::ScimError;
@@ -13,10 +15,25 @@ use crate::store::{Db, StoreError};
 
 /// Everything a request needs, shared by all requests.
 pub struct App {
-    pub db: Db,
+    /// Shared with the `App` a mapping reload makes: the pools outlive any one mapping.
+    pub db: Arc<Db>,
     pub users: UserMapping,
     pub groups: ResourceType,
     pub pager: pager::Pager,
+}
+
+impl App {
+    /// The same database with another user mapping, for a reload (SIGHUP). Paging starts
+    /// afresh: a cursor remembers a position in an order the old mapping defined.
+    #[must_use]
+    pub fn with_users(&self, users: UserMapping) -> App {
+        App {
+            db: Arc::clone(&self.db),
+            users,
+            groups: self.groups.clone(),
+            pager: pager::Pager::default(),
+        }
+    }
 }
 
 /// `If-Match` (RFC 7644 §3.14): the write proceeds only if the client saw the current version.

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use super::{check_if_match, App, ServiceError};
+use crate::mapping::compile::StateChange;
 use crate::mapping::convert::{keep_unsent, overlay, shadow_after_patch, Change, RowPlan};
 use crate::mapping::model::{AdoptState, OnDelete};
 use crate::mapping::UserMapping;
@@ -42,7 +43,16 @@ fn ts(t: Option<NaiveDateTime>) -> Option<String> {
 
 /// The SCIM view of a stored user, without `id`/`meta`/`groups` (what PATCH operates on).
 fn view(m: &UserMapping, u: &HostUser) -> Value {
-    let mut r = m.to_resource(&u.values, &u.children, u.link.as_ref().map(|l| &l.resource));
+    let mut r = stored_view(m, u);
+    m.serve_fallbacks(&mut r);
+    r
+}
+
+/// [`view`] without `read_fallback`s: what adoption compares a request with, so that a
+/// userName served from the email of a user without a login is still written into the login
+/// column when the identity provider takes the user over.
+fn stored_view(m: &UserMapping, u: &HostUser) -> Value {
+    let mut r = m.to_stored_resource(&u.values, &u.children, u.link.as_ref().map(|l| &l.resource));
     if let (Some(ext), Some(obj)) = (
         u.link.as_ref().and_then(|l| l.external_id.clone()),
         r.as_object_mut(),
@@ -157,7 +167,26 @@ fn plan(
         user_name,
         external_id,
         resource: shadow,
+        state: None,
     })
+}
+
+/// The change of `active` from `before` to `after`, refused when the mapping cannot carry
+/// out a deactivation: answering 200 while the application's account stays usable would
+/// tell the identity provider the user is locked out when nothing happened.
+fn state_change(
+    m: &UserMapping,
+    before: &Value,
+    after: &Value,
+) -> Result<Option<StateChange>, ScimError> {
+    let change = StateChange::between(before, after);
+    if change == Some(StateChange::Deactivate) && !m.can_deactivate() {
+        return Err(ScimError::mutability(format!(
+            "this bridge cannot deactivate users: no column of table \"{}\" holds \"active\" and the mapping declares no [users.on_deactivate] actions, so the account would stay usable; ask the operator to map \"active\" or declare what deactivation does (run `scim-bridge check`)",
+            m.table
+        )));
+    }
+    Ok(change)
 }
 
 fn conflict_detail(m: &UserMapping, user_name: &str) -> String {
@@ -172,7 +201,7 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
     let insert_row = std::mem::take(&mut planned.row);
     // Adoption merges: the request's attributes over the row as the application has it.
     let adopt = |current: &HostUser| -> Result<RowPlan, ServiceError> {
-        let before = view(m, current);
+        let before = stored_view(m, current);
         // A user deleted over SCIM and created again comes back in the state it is sent.
         let recreated = current.link.as_ref().is_some_and(|l| l.deleted);
         let change = Change::Adopt {
@@ -278,10 +307,20 @@ fn sort_column<'a>(m: &'a UserMapping, q: &ListQuery) -> Result<Option<SortBy<'a
         .resource_type
         .resolve(p)
         .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail)))?;
+    if let Some(fb) = m.fallbacks.iter().find(|fb| {
+        fb.attr.path.attr == r.attr.name
+            && fb.attr.path.sub.as_deref() == r.sub.map(|s| s.name)
+            && fb.attr.path.urn.as_deref() == r.urn
+    }) {
+        return Err(ScimError::invalid_value(format!(
+            "users cannot be sorted by \"{p}\": it is served from \"{}\" where that column is empty (users.read_fallback), which one sort column cannot order; filter on it instead",
+            fb.from.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join("\", \"")
+        )));
+    }
     let rule = m
         .rules
         .iter()
-        .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none())
+        .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none() && r.json.is_none())
         .find(|rule| {
             rule.attr().is_some_and(|t| {
                 t.path.attr == r.attr.name
@@ -435,7 +474,11 @@ async fn modify(
                         strict: false,
                         sent: shadow,
                     };
-                    plan(m, next, &effective, change)?
+                    let state = state_change(m, &before, &effective)?;
+                    Planned {
+                        state,
+                        ..plan(m, next, &effective, change)?
+                    }
                 }
                 Write::Patch | Write::Deactivate => {
                     let change = Change::Update {
@@ -447,6 +490,7 @@ async fn modify(
                     let mut planned = plan(m, next.clone(), &next, change)?;
                     // The record keeps what the identity provider sent, not the host's view.
                     planned.resource = shadow_after_patch(shadow, &before, &planned.resource);
+                    planned.state = state_change(m, &before, &next)?;
                     planned
                 }
             };

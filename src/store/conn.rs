@@ -60,6 +60,18 @@ macro_rules! on_conn {
     };
 }
 
+/// The tracing target of one event per statement sent (`RUST_LOG=scim_bridge::sql=debug`):
+/// how round trips per request are counted (BENCHMARKS.md, `examples/bench -- trips`). Off,
+/// it costs one check of the callsite's interest; the statement text is only built when the
+/// target is enabled.
+pub const STATEMENTS: &str = "scim_bridge::sql";
+
+/// `cached = false` marks a statement kept out of the prepared-statement cache: on
+/// PostgreSQL and MySQL it is prepared on every use, a second round trip.
+fn trace_statement(q: &Sql) {
+    tracing::debug!(target: STATEMENTS, statement = %q.describe().0, cached = !q.uncacheable);
+}
+
 impl Conn {
     pub(super) fn new(pooled: Pooled) -> Conn {
         Conn {
@@ -93,6 +105,7 @@ impl Conn {
     /// Runs a query and returns its rows as text.
     pub async fn rows(&mut self, q: Sql) -> Result<Vec<TextRow>, StoreError> {
         preview::note(&q);
+        trace_statement(&q);
         self.guarded(async |p| on_conn!(p, |c| q.load::<TextRow>(c).await))
             .await
     }
@@ -102,10 +115,12 @@ impl Conn {
     /// Runs a statement and returns the number of affected rows.
     pub async fn exec(&mut self, q: Sql) -> Result<usize, StoreError> {
         preview::note(&q);
+        trace_statement(&q);
         self.guarded(async |p| on_conn!(p, |c| q.execute(c).await))
             .await
     }
     pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        tracing::debug!(target: STATEMENTS, statement = sql);
         self.guarded(async |p| on_conn!(p, |c| c.batch_execute(sql).await))
             .await
     }

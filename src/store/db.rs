@@ -238,12 +238,15 @@ impl Db {
                     .map_err(|_| timeout())?
                     .map_err(|e| unavailable(e.to_string()))?,
             )),
-            AnyPool::My(p) => Conn::new(Pooled::My(
+            AnyPool::My(p) => Conn::new(Pooled::My({
+                // The checkout's ping (`RecyclingMethod::Verified`; a new connection runs its
+                // setup instead) is a round trip the statement trace would not show otherwise.
+                tracing::debug!(target: super::conn::STATEMENTS, statement = "SELECT 1 (checkout ping)", cached = true);
                 tokio::time::timeout(t, p.get())
                     .await
                     .map_err(|_| timeout())?
-                    .map_err(|e| unavailable(e.to_string()))?,
-            )),
+                    .map_err(|e| unavailable(e.to_string()))?
+            })),
             AnyPool::Lite(p) => Conn::new(Pooled::Lite(
                 tokio::time::timeout(t, p.get())
                     .await

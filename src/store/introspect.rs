@@ -1,7 +1,9 @@
 //! Reads the live schema of a host table (columns, types, defaults, keys, indexes) so the
 //! mapping can be validated against what really exists.
 
-use crate::mapping::host::{pg_enum_type, ColumnKind, HostColumn, HostTable, Storage};
+use crate::mapping::host::{
+    pg_enum_type, pg_json_type, ColumnKind, HostColumn, HostTable, Storage,
+};
 
 use super::dialect::Dialect;
 use super::sql::Sql;
@@ -52,6 +54,13 @@ fn column_kind(dialect: Dialect, ty: &str) -> Option<ColumnKind> {
     }
     if t.contains("timestamp") || t.starts_with("datetime") {
         return Some(ColumnKind::Timestamp);
+    }
+    // JSON objects are read and written as their text (`json_path` keys).
+    if matches!(
+        base,
+        "json" | "jsonb" | "pg_catalog.json" | "pg_catalog.jsonb"
+    ) {
+        return Some(ColumnKind::Text);
     }
     if t.contains("char")
         || t.contains("text")
@@ -297,7 +306,10 @@ async fn pg_columns(c: &mut Conn, table: &str) -> Result<Vec<HostColumn>, StoreE
                     r.get(1).unwrap_or(""),
                     &labels,
                 ),
-                None => r.get(1).unwrap_or("").to_string(),
+                None => {
+                    let ty = r.get(1).unwrap_or("");
+                    pg_json_type(ty).unwrap_or_else(|| ty.to_string())
+                }
             };
             let default = r.get(3);
             let generated =

@@ -29,10 +29,19 @@ pub struct MigrationReport {
     pub pending: Vec<String>,
 }
 
+/// Per backend, a query naming `scim_schema_migrations` if it exists (column `version`), so
+/// that listing pending migrations reads the catalog instead of creating the table: a dry run
+/// (`check`, `preview`, `import`, `migrate --dry-run`) writes nothing to the application's
+/// database.
+const SQLITE_EXISTS: &str = "SELECT name AS version FROM sqlite_master WHERE type = 'table' AND name = 'scim_schema_migrations'";
+const POSTGRES_EXISTS: &str = "SELECT CAST(table_name AS TEXT) AS version FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'scim_schema_migrations'";
+const MYSQL_EXISTS: &str = "SELECT CAST(table_name AS CHAR) AS version FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'scim_schema_migrations'";
+
 fn run_sync<C>(
     conn: &mut C,
     source: &EmbeddedMigrations,
     apply: bool,
+    exists: &str,
 ) -> Result<MigrationReport, StoreError>
 where
     C: Connection,
@@ -45,14 +54,25 @@ where
     diesel::query_builder::SqlQuery: diesel::query_builder::QueryFragment<C::Backend>,
 {
     let err = |e: String| StoreError::Other(format!("migration: {e}"));
-    conn.batch_execute(TABLE_DDL)
-        .map_err(|e| err(e.to_string()))?;
-    let done: Vec<String> = diesel::sql_query("SELECT version FROM scim_schema_migrations")
-        .load::<Version>(conn)
-        .map_err(|e| err(e.to_string()))?
-        .into_iter()
-        .map(|v| v.version)
-        .collect();
+    let recorded = apply
+        || !diesel::sql_query(exists)
+            .load::<Version>(conn)
+            .map_err(|e| err(e.to_string()))?
+            .is_empty();
+    if apply {
+        conn.batch_execute(TABLE_DDL)
+            .map_err(|e| err(e.to_string()))?;
+    }
+    let done: Vec<String> = if recorded {
+        diesel::sql_query("SELECT version FROM scim_schema_migrations")
+            .load::<Version>(conn)
+            .map_err(|e| err(e.to_string()))?
+            .into_iter()
+            .map(|v| v.version)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut report = MigrationReport::default();
     let migrations =
         MigrationSource::<C::Backend>::migrations(source).map_err(|e| err(e.to_string()))?;
@@ -94,17 +114,17 @@ pub async fn migrate(url: &DbUrl, apply: bool) -> Result<MigrationReport, StoreE
         DbUrl::Sqlite(path) => {
             let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            run_sync(&mut c, &SQLITE, apply)
+            run_sync(&mut c, &SQLITE, apply, SQLITE_EXISTS)
         }
         DbUrl::Postgres(u) => {
             let mut c = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&u)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            run_sync(&mut c, &POSTGRES, apply)
+            run_sync(&mut c, &POSTGRES, apply, POSTGRES_EXISTS)
         }
         DbUrl::Mysql(u) => {
             let mut c = AsyncConnectionWrapper::<AsyncMysqlConnection>::establish(&u)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            run_sync(&mut c, &MYSQL, apply)
+            run_sync(&mut c, &MYSQL, apply, MYSQL_EXISTS)
         }
     })
     .await

@@ -56,6 +56,10 @@ pub enum StoreError {
     /// A value the application's data does not allow (an unknown lookup value).
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// A value several rows of the application hold where one is expected (a lookup text
+    /// two rows hold case-insensitively): answered 409 like an ambiguous user match.
+    #[error("ambiguous: {0}")]
+    Ambiguous(String),
     /// The row is one the mapping protects (`users.protect`): SCIM may not change it. Says
     /// who such rows are.
     #[error("protected row: {0}")]

@@ -33,7 +33,8 @@ impl<'a> PredCtx<'a> {
     }
 }
 
-/// ` LEFT JOIN <joined> j1 ON j1.parent = h.key AND j1.<cond> = ? …` for every joined table.
+/// ` LEFT JOIN <joined> j1 ON j1.parent = h.key AND j1.<cond> = ? …` for every joined table
+/// (`h.<user_column>` for a table keyed by another column of the user's row).
 pub fn joins(q: &mut Sql, m: &UserMapping) {
     for (i, j) in m.joined.iter().enumerate() {
         let alias = table_alias(i + 1);
@@ -48,7 +49,7 @@ pub fn joins(q: &mut Sql, m: &UserMapping) {
             .raw(" = ")
             .ident(HOST_ALIAS)
             .raw(".")
-            .ident(&m.key.name);
+            .ident(&j.user_column);
         for (c, v) in &j.conditions {
             q.raw(" AND ")
                 .ident(&alias)

@@ -34,7 +34,8 @@ pub(super) fn set_list(q: &mut Sql, row: &Row) {
                     .int(*mask)
                     .raw(")");
             }
-            Assign::Lookup(_) => {
+            // JSON keys are folded into a Value before any statement (see convert::json).
+            Assign::Lookup(_) | Assign::Json { .. } => {
                 q.bind(a.insert_value());
             }
             Assign::Bits { mask, on: false } => {

@@ -437,7 +437,7 @@ pub async fn spawn_on_url(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = Arc::new(State {
-        app,
+        app: app.into(),
         http: scim_bridge::cli::http_settings(&settings),
         limits: scim_bridge::cli::limits(&settings),
         metrics: Default::default(),

@@ -16,8 +16,8 @@ use crate::scim::ScimError;
 type Answer = Result<Response<Body>, ApiError>;
 
 /// The resource types served: users, then groups.
-fn types<'a>(call: &Call<'a>) -> [&'a ResourceType; 2] {
-    let app = &call.state.app;
+fn types<'c>(call: &'c Call<'_>) -> [&'c ResourceType; 2] {
+    let app = &call.app;
     [&app.users.resource_type, &app.groups]
 }
 

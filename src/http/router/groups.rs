@@ -2,6 +2,8 @@
 //! A GET of a whole group streams its members; a PATCH answers 204 unless attributes are asked
 //! for, so a large group's member list is never sent unasked.
 
+use std::sync::Arc;
+
 use hyper::{Method, Response, StatusCode};
 
 use super::reply::{created, method_not_allowed, not_modified, resource_response, with_etag};
@@ -12,12 +14,13 @@ use crate::scim::list::ListQuery;
 use crate::scim::query::Projection;
 use crate::service::groups as service;
 use crate::service::users::Answer;
+use crate::service::App;
 
 type Reply = Result<Response<Body>, ApiError>;
 
 /// `/Groups`: GET lists, POST creates.
 pub(super) async fn collection(mut call: Call<'_>) -> Reply {
-    let app = &call.state.app;
+    let app: &App = &call.app;
     match call.method {
         Method::GET => {
             let q = call.list_query()?;
@@ -43,13 +46,13 @@ pub(super) async fn search(mut call: Call<'_>) -> Reply {
     let q = ListQuery::from_search_body(&take_json(&mut call.json))?;
     Ok(response::json(
         StatusCode::OK,
-        &service::list(&call.state.app, &q, &call.base).await?,
+        &service::list(&call.app, &q, &call.base).await?,
     ))
 }
 
 /// `/Groups/{id}`: GET, PUT, PATCH, DELETE.
 pub(super) async fn resource(mut call: Call<'_>) -> Reply {
-    let app = &call.state.app;
+    let app: &App = &call.app;
     let if_match = call.if_match.as_deref();
     match call.method {
         Method::GET => get(call).await,
@@ -100,12 +103,11 @@ pub(super) async fn resource(mut call: Call<'_>) -> Reply {
 /// A group: with a projection, built and sent whole; without, its members are streamed,
 /// never built in memory.
 async fn get(mut call: Call<'_>) -> Reply {
-    let state = call.state;
-    let app = &state.app;
+    let app = Arc::clone(&call.app);
     let if_none_match = call.if_none_match.as_deref();
     let p = call.projection()?;
     if !p.is_empty() {
-        let a = service::get(app, &call.id, &p, &call.base).await?;
+        let a = service::get(&app, &call.id, &p, &call.base).await?;
         return Ok(resource_response(
             StatusCode::OK,
             &Answer {
@@ -117,7 +119,7 @@ async fn get(mut call: Call<'_>) -> Reply {
     }
     // All members: streamed, never built in memory.
     let head = service::get(
-        app,
+        &app,
         &call.id,
         &Projection::parse(None, Some("members"))?,
         &call.base,
@@ -127,12 +129,11 @@ async fn get(mut call: Call<'_>) -> Reply {
         return Ok(resource_response(StatusCode::OK, &head, if_none_match));
     }
     let (resp, tx) = response::streamed(StatusCode::OK);
-    let state = state.clone();
     // The members are read while they are sent: the token's slot goes with them.
     let slot = call.admitted.take();
     let (id, base) = (std::mem::take(&mut call.id), std::mem::take(&mut call.base));
     tokio::spawn(async move {
-        service::stream_members(&state.app, &id, &head.resource, &base, tx).await;
+        service::stream_members(&app, &id, &head.resource, &base, tx).await;
         drop(slot);
     });
     Ok(with_etag(resp, &head.version))

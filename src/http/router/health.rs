@@ -13,7 +13,7 @@ pub(super) fn healthz() -> Response<Body> {
 /// `/readyz`: the database answers and the bridge's migrations are applied. It reveals only
 /// whether the bridge can serve.
 pub(super) async fn readyz(state: &State) -> Response<Body> {
-    match crate::store::migrate::current(&state.app.db).await {
+    match crate::store::migrate::current(&state.app.load().db).await {
         Ok(true) => response::text(StatusCode::OK, "ready\n"),
         Ok(false) => response::text(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -68,7 +68,7 @@ pub(super) async fn authenticate(state: &State, req: &Req) -> Result<String, Api
             "the Authorization header must use the Bearer scheme",
         ))?
         .trim();
-    tokens::authenticate(&state.app.db, token)
+    tokens::authenticate(&state.app.load().db, token)
         .await?
         .ok_or(ApiError::Unauthorized(
             "the bearer token is not valid (revoked, mistyped or never issued)",

@@ -12,6 +12,7 @@ use crate::http::response::{self, Body};
 use crate::mapping::model::OnDelete;
 use crate::scim::list::ListQuery;
 use crate::service::users::{self as service, Answer};
+use crate::service::App;
 
 type Reply = Result<Response<Body>, ApiError>;
 
@@ -23,7 +24,7 @@ pub(super) async fn collection(mut call: Call<'_>, ctx: &mut Ctx) -> Reply {
             let q = call.list_query()?;
             Ok(response::json(
                 StatusCode::OK,
-                &service::list(&state.app, &q, base).await?,
+                &service::list(&call.app, &q, base).await?,
             ))
         }
         Method::POST => {
@@ -32,7 +33,7 @@ pub(super) async fn collection(mut call: Call<'_>, ctx: &mut Ctx) -> Reply {
                 .get("userName")
                 .and_then(Value::as_str)
                 .map(|s| s.chars().take(200).collect());
-            let out = service::create(&state.app, &body, &call.base).await?;
+            let out = service::create(&call.app, &body, &call.base).await?;
             state.metrics.outcome(if out.adopted {
                 Outcome::Adopted
             } else {
@@ -52,14 +53,14 @@ pub(super) async fn search(mut call: Call<'_>) -> Reply {
     let q = ListQuery::from_search_body(&take_json(&mut call.json))?;
     Ok(response::json(
         StatusCode::OK,
-        &service::list(&call.state.app, &q, &call.base).await?,
+        &service::list(&call.app, &q, &call.base).await?,
     ))
 }
 
 /// `/Users/{id}`: GET, PUT, PATCH, DELETE.
 pub(super) async fn resource(mut call: Call<'_>, ctx: &mut Ctx) -> Reply {
     let state = call.state;
-    let app = &state.app;
+    let app: &App = &call.app;
     let (id, base) = (call.id.as_str(), call.base.as_str());
     let if_match = call.if_match.as_deref();
     match call.method {

@@ -8,16 +8,26 @@ use std::path::Path;
 
 use super::model::MappingFile;
 
+mod actions;
+mod extensions;
+mod fallback;
 mod grants;
 mod groups;
+mod json;
 mod lookup;
 mod problems;
 mod protect;
+#[cfg(test)]
+mod reach_b_tests;
 mod related;
 mod rule;
 mod scan;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_ext;
+#[cfg(test)]
+mod tests_fallback;
 mod users;
 
 pub use super::compiled::*;

@@ -436,7 +436,8 @@ pub(super) fn now_fits(c: &HostColumn, kind: ColumnKind) -> Result<Option<String
     }
 }
 
-/// `soft_delete = { column = value | "now" | { null = true } }`: what a deletion writes.
+/// `soft_delete = { column = value | "now" | { null = true } }`: what a deletion writes (and
+/// a deactivation's `set`).
 pub(super) fn assignments(
     problems: &mut Problems,
     key: &str,
@@ -484,7 +485,7 @@ pub(super) fn assignments(
                 continue;
             }
             (_, Some(Ok(false))) => {
-                problems.error(&k, "a deletion writes values: { null = false } names none; write \"now\", a value or { null = true }");
+                problems.error(&k, "this writes values: { null = false } names none; write \"now\", a value or { null = true }");
                 continue;
             }
             (_, Some(Err(m))) => {
@@ -492,7 +493,7 @@ pub(super) fn assignments(
                 continue;
             }
             (toml::Value::Array(_), _) => {
-                problems.error(&k, "give one value here: the one a deletion writes");
+                problems.error(&k, "give one value here: the one the bridge writes");
                 continue;
             }
             (v, None) => match constant_for(c, kind, v) {

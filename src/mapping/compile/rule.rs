@@ -35,21 +35,42 @@ pub(super) fn compile_rules(
     let mut named: Vec<(String, &str)> = Vec::new();
     for (column, r) in raw {
         let key = format!("{prefix}.columns.{column}");
-        match compile_rule(rt, table, column, r, child_of) {
+        let written = r.column.as_deref().unwrap_or(column);
+        match compile_rule(rt, table, written, r, child_of) {
             Ok((mut rule, warnings)) => {
                 for w in warnings {
                     problems.warn(&key, w);
                 }
-                problems.spelled(&key, &table.name, column, &rule.column);
-                if let Some((_, other)) = named.iter().find(|(c, _)| *c == rule.column) {
-                    problems.error(&key, format!(
-                        "\"{column}\" and \"{other}\" are the same column of \"{}\" (its name is \"{}\", matched ignoring case); map it once",
-                        table.name, rule.column
-                    ));
-                    continue;
+                problems.spelled(&key, &table.name, written, &rule.column);
+                let twin = named.iter().find(|(c, _)| *c == rule.column);
+                let shared = twin.map(|(_, other)| {
+                    let first = rules.iter().find(|x| x.column == rule.column);
+                    (
+                        other,
+                        first.map_or(Err(String::new()), |f| super::json::may_share(f, &rule)),
+                    )
+                });
+                match shared {
+                    Some((_, Err(why))) if !why.is_empty() => {
+                        problems.error(&key, why);
+                        continue;
+                    }
+                    Some((other, Err(_))) => {
+                        problems.error(&key, format!(
+                            "\"{column}\" and \"{other}\" are the same column of \"{}\" (its name is \"{}\", matched ignoring case); map it once, or give each rule a json_path",
+                            table.name, rule.column
+                        ));
+                        continue;
+                    }
+                    _ => {}
                 }
                 named.push((rule.column.clone(), column));
                 rule.at = at;
+                if rule.json.is_some() && (child_of.is_some() || prefix.starts_with("groups")) {
+                    problems.error(&format!("{key}.json_path"), "JSON keys are available on user and joined tables; map the child or group column as a whole");
+                    failed.push(rule.column.clone());
+                    continue;
+                }
                 if let Some(l) = &r.lookup {
                     let key = format!("{prefix}.columns.{column}.lookup");
                     if child_of.is_some() || prefix.starts_with("groups") {
@@ -115,27 +136,36 @@ pub(super) fn compile_rule(
     let Some(kind) = col.kind else {
         return Err(vec![format!("column \"{}\" has type {}, which the bridge cannot map (text, integer, boolean, date and timestamp columns can be mapped, and enumerated and binary ones holding text)", col.name, col.sql_type)]);
     };
+    let attr_ty = raw
+        .attr
+        .as_deref()
+        .and_then(|t| resolve(t).ok())
+        .map(|t| t.ty);
+    let json = super::json::json_key(col, raw, attr_ty)?;
+    // A JSON key holds the attribute's own kind of value; the column is the object's text.
+    let (kind, storage) = match &json {
+        Some((_, value_kind)) => (*value_kind, Storage::Plain),
+        None => (kind, col.storage()),
+    };
     let c = Column {
         name: &col.name,
         sql_type: &col.sql_type,
         kind,
-        storage: col.storage(),
+        storage,
         host: col,
     };
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let transforms = transforms(raw, &mut errors);
+    let transforms = transforms(raw, &c, &mut errors);
     let source = source(raw, &c, &resolve, &mut errors, &mut warnings);
     let random = matches!(&source, Some(Source::Template(p)) if p.iter().any(|x| matches!(x, TemplatePart::Random(_))));
-    if random
-        && (raw.map.is_some()
-            || raw.flag.is_some()
-            || raw.transform.is_some()
-            || raw.default.is_some()
-            || raw.read_default.is_some()
-            || raw.lookup.is_some())
-    {
-        errors.push("value = { random = … } is made by the bridge: remove map, flag, transform, default, read_default and lookup".into());
+    let own_key = matches!(&raw.value, Some(toml::Value::Table(t)) if t.contains_key("own_key"));
+    let key_of = match &raw.value {
+        Some(toml::Value::Table(t)) => t.get("key_of").and_then(toml::Value::as_str),
+        _ => None,
+    };
+    if random || own_key || key_of.is_some() {
+        refuse_encodings(raw, &mut errors);
     }
     let attr_ty = match &source {
         Some(Source::Attr(t)) => Some(t.ty),
@@ -165,14 +195,22 @@ pub(super) fn compile_rule(
         flag: raw.flag,
         column: col.name.clone(),
         kind,
-        nullable: col.nullable,
-        has_default: col.has_default || col.generated,
-        max_len: col.max_len,
-        int_range: col.int_range,
+        // An absent JSON key is the attribute's absence, whatever the column allows.
+        nullable: col.nullable || json.is_some(),
+        has_default: col.has_default || col.generated || json.is_some(),
+        max_len: col.max_len.filter(|_| json.is_none()),
+        int_range: col.int_range.filter(|_| json.is_none()),
+        json: json.map(|(k, _)| k),
         storage: c.storage,
         source,
-        // A secret is made once, when the row is inserted.
-        on: if random { When::Insert } else { raw.on },
+        // A secret is made once, when the row is inserted; so is the row's key.
+        on: if random || own_key || key_of.is_some() {
+            When::Insert
+        } else {
+            raw.on
+        },
+        own_key,
+        key_of: key_of.map(str::to_string),
         direction: raw.direction,
         transforms,
         default,
@@ -183,7 +221,21 @@ pub(super) fn compile_rule(
     Ok((rule, warnings))
 }
 
-fn transforms(raw: &ColumnRule, errors: &mut Vec<String>) -> Vec<Transform> {
+/// A value the bridge makes (a secret, a row's key) is stored as made: no encoding applies.
+fn refuse_encodings(raw: &ColumnRule, errors: &mut Vec<String>) {
+    if raw.map.is_some()
+        || raw.flag.is_some()
+        || raw.transform.is_some()
+        || raw.truncate.is_some()
+        || raw.default.is_some()
+        || raw.read_default.is_some()
+        || raw.lookup.is_some()
+    {
+        errors.push("value = { random = … }, { own_key = true } or { key_of = \"…\" } is made by the bridge: remove map, flag, transform, truncate, default, read_default and lookup".into());
+    }
+}
+
+fn transforms(raw: &ColumnRule, c: &Column<'_>, errors: &mut Vec<String>) -> Vec<Transform> {
     let mut out = Vec::new();
     for name in raw
         .transform
@@ -199,7 +251,38 @@ fn transforms(raw: &ColumnRule, errors: &mut Vec<String>) -> Vec<Transform> {
             )),
         }
     }
+    if let Some(n) = raw.truncate {
+        match truncate_problem(n, c) {
+            Some(problem) => errors.push(problem),
+            None => out.push(Transform::Truncate(n)),
+        }
+    }
     out
+}
+
+/// Why `truncate = n` does not fit column `c`, if it does not.
+fn truncate_problem(n: u32, c: &Column<'_>) -> Option<String> {
+    let column = c.name;
+    if c.kind != ColumnKind::Text {
+        return Some(format!(
+            "truncate applies to text columns; \"{column}\" is {}: remove truncate",
+            c.sql_type
+        ));
+    }
+    if n == 0 {
+        return Some("truncate = 0 would store nothing: give the column's length".into());
+    }
+    match c.host.max_len {
+        Some(max) if n > max => Some(format!(
+            "truncate = {n} is longer than \"{column}\" holds ({}): use truncate = {max}",
+            c.sql_type
+        )),
+        _ if c.storage == Storage::Binary => Some(format!(
+            "truncate counts characters, but \"{column}\" ({}) counts bytes: remove truncate",
+            c.sql_type
+        )),
+        _ => None,
+    }
 }
 
 /// Where the column's value comes from: exactly one of `template`, `value` and `attr`.
@@ -281,6 +364,9 @@ fn constant(
         return Some(Source::Now);
     }
     if let toml::Value::Table(t) = v {
+        if t.contains_key("own_key") || t.contains_key("key_of") {
+            return key_placeholder(t, c).map_err(|m| errors.push(m)).ok();
+        }
         return match random(t, c) {
             Ok(r) => Some(Source::Template(vec![TemplatePart::Random(r)])),
             Err(m) => {
@@ -298,9 +384,48 @@ fn constant(
     }
 }
 
+/// `{ own_key = true }`: the column holds its row's own key, written just after the row is
+/// inserted (a principal's `object_id`); `{ key_of = "principals" }`: the key of the user's
+/// row of that joined table, inserted before. The insert writes a placeholder of the
+/// column's type; whether the key is one the bridge learns is checked by the sections.
+fn key_placeholder(
+    t: &toml::map::Map<String, toml::Value>,
+    c: &Column<'_>,
+) -> Result<Source, String> {
+    let own = t.get("own_key") == Some(&toml::Value::Boolean(true));
+    let of = t.get("key_of").is_some_and(toml::Value::is_str);
+    if t.len() != 1 || !(own || of) {
+        return Err("value: write { own_key = true } (the row's own key) or { key_of = \"principals\" } (the key of the user's row of a joined table), and nothing else in it".into());
+    }
+    match c.kind {
+        ColumnKind::Int => Ok(Source::Const(HostValue::Int(0))),
+        ColumnKind::Text => Ok(Source::Const(HostValue::Text(String::new()))),
+        _ => Err(format!(
+            "value = {{ own_key = … }} or {{ key_of = … }} needs an integer or text column holding a key, but \"{}\" is {}",
+            c.name, c.sql_type
+        )),
+    }
+}
+
 /// The least entropy a random fill may have: a login cookie or a token must not be guessed,
 /// and a UNIQUE column must not see two rows draw the same value.
 const RANDOM_MIN_BITS: f64 = 64.0;
+
+/// [`random`] for column `host` outside a column rule (a deactivation's `set`).
+pub(super) fn random_for(
+    t: &toml::map::Map<String, toml::Value>,
+    host: &HostColumn,
+    kind: ColumnKind,
+) -> Result<RandomFill, String> {
+    let c = Column {
+        name: &host.name,
+        sql_type: &host.sql_type,
+        kind,
+        storage: host.storage(),
+        host,
+    };
+    random(t, &c)
+}
 
 /// `{ random = N, alphabet = "…" }`: a fresh secret per row, for a text column that holds it.
 fn random(t: &toml::map::Map<String, toml::Value>, c: &Column<'_>) -> Result<RandomFill, String> {

@@ -6,7 +6,8 @@ use super::super::model::MappingFile;
 use super::Problem;
 use crate::mapping::host::HostTable;
 use crate::scim::patch::PatchPath;
-use crate::scim::schema::{self};
+use crate::scim::path::AttrPath;
+use crate::scim::schema::{self, AttrType, CustomSchema};
 
 /// Every host table a mapping names, main table first.
 pub fn tables_named(file: &MappingFile) -> Vec<String> {
@@ -44,6 +45,14 @@ fn named_tables(file: &MappingFile) -> Vec<(String, String)> {
     out.extend(lookups);
     for c in &u.children {
         out.push((format!("users.children.{}.table", c.table), c.table.clone()));
+    }
+    for (name, a) in [
+        ("on_deactivate", &u.on_deactivate),
+        ("on_reactivate", &u.on_reactivate),
+    ] {
+        for (i, d) in a.iter().flat_map(|a| a.delete.iter()).enumerate() {
+            out.push((format!("users.{name}.delete[{i}].table"), d.table.clone()));
+        }
     }
     // A grant's row is written like a joined row: introspected, and its engine checked.
     for (i, g) in u.grants.iter().enumerate() {
@@ -90,9 +99,51 @@ pub fn engine_problems(
     out
 }
 
-/// Custom extension URNs (and their attribute names) used by the mapping's `attr` paths.
-pub fn custom_schemas(file: &MappingFile) -> Vec<(String, Vec<String>)> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+/// The custom extensions of the User resource: those `[extensions]` declares, with their
+/// types (an unknown type is reported by `extensions::check` and served as a string here),
+/// then the URNs and attributes the `attr` paths name that it does not, as strings.
+pub fn custom_schemas(file: &MappingFile) -> Vec<CustomSchema> {
+    let mut out: Vec<CustomSchema> = Vec::new();
+    for (urn, attrs) in &file.extensions {
+        if is_builtin(urn) {
+            continue;
+        }
+        let defs = attrs
+            .iter()
+            .map(|(name, a)| {
+                let (ty, multi) = a.parts();
+                let ty = AttrType::parse_simple(ty).unwrap_or(AttrType::String);
+                schema::custom_attr(name, ty, multi)
+            })
+            .collect();
+        out.push((urn.clone(), defs));
+    }
+    for p in attr_paths(file) {
+        let Some(urn) = p.urn else { continue };
+        if is_builtin(&urn) {
+            continue;
+        }
+        match out.iter_mut().find(|(u, _)| u.eq_ignore_ascii_case(&urn)) {
+            Some((_, attrs)) => {
+                if schema::find_attr(attrs, &p.attr).is_none() {
+                    attrs.push(schema::custom_string_attr(&p.attr));
+                }
+            }
+            None => out.push((urn, vec![schema::custom_string_attr(&p.attr)])),
+        }
+    }
+    out
+}
+
+/// The core User schema and the enterprise extension: served always, never declared.
+pub(super) fn is_builtin(urn: &str) -> bool {
+    urn.eq_ignore_ascii_case(schema::USER_SCHEMA)
+        || urn.eq_ignore_ascii_case(schema::ENTERPRISE_USER_SCHEMA)
+        || schema::legacy(urn).is_some()
+}
+
+/// Every attribute path the user rules name (`attr`, and each `{…}` of a template).
+pub(super) fn attr_paths(file: &MappingFile) -> Vec<AttrPath> {
     let mut texts: Vec<String> = Vec::new();
     let all_rules = file
         .users
@@ -107,26 +158,10 @@ pub fn custom_schemas(file: &MappingFile) -> Vec<(String, Vec<String>)> {
             texts.extend(template_attrs(t));
         }
     }
-    for text in &texts {
-        let Ok(p) = PatchPath::parse(text) else {
-            continue;
-        };
-        let Some(urn) = p.attr.urn else { continue };
-        if urn.eq_ignore_ascii_case(schema::USER_SCHEMA)
-            || urn.eq_ignore_ascii_case(schema::ENTERPRISE_USER_SCHEMA)
-        {
-            continue;
-        }
-        match out.iter_mut().find(|(u, _)| u.eq_ignore_ascii_case(&urn)) {
-            Some((_, attrs)) => {
-                if !attrs.iter().any(|a| a.eq_ignore_ascii_case(&p.attr.attr)) {
-                    attrs.push(p.attr.attr.clone());
-                }
-            }
-            None => out.push((urn, vec![p.attr.attr.clone()])),
-        }
-    }
-    out
+    texts
+        .iter()
+        .filter_map(|t| PatchPath::parse(t).ok().map(|p| p.attr))
+        .collect()
 }
 
 /// The `{…}` attribute names of a template, in order.

@@ -14,7 +14,12 @@ use crate::mapping::host::{pg_enum_type, ColumnKind, HostColumn, HostTable, Stor
 use crate::mapping::model::When;
 use crate::mapping::value::HostValue;
 
-fn column(name: &str, sql_type: &str, kind: Option<ColumnKind>, nullable: bool) -> HostColumn {
+pub(super) fn column(
+    name: &str,
+    sql_type: &str,
+    kind: Option<ColumnKind>,
+    nullable: bool,
+) -> HostColumn {
     HostColumn {
         name: name.into(),
         sql_type: sql_type.into(),
@@ -41,7 +46,7 @@ fn kinds() -> String {
 }
 
 /// A user table whose names are spelled in mixed case, as PostgreSQL keeps quoted names.
-fn users() -> HostTable {
+pub(super) fn users() -> HostTable {
     use ColumnKind::*;
     let presence = pg_enum_type(
         "public",
@@ -91,7 +96,7 @@ externalref  = { template = "scim:{userName}", direction = "to_host" }
 signature    = { attr = "title" }
 "#;
 
-fn compile_with(text: &str, tables: Vec<(&str, HostTable)>, all: &[&str]) -> Compiled {
+pub(super) fn compile_with(text: &str, tables: Vec<(&str, HostTable)>, all: &[&str]) -> Compiled {
     let tables: HashMap<String, HostTable> = tables
         .into_iter()
         .map(|(k, t)| (k.to_string(), t))
@@ -113,7 +118,7 @@ fn reach() -> (UserMapping, Vec<Problem>) {
 
 /// Compiles `rule` (one line of `[users.columns]`, or more) over [`users`] with a minimal
 /// mapping; the problems.
-fn problems_of(extra_users: &str, rules: &str) -> Vec<Problem> {
+pub(super) fn problems_of(extra_users: &str, rules: &str) -> Vec<Problem> {
     let on_delete = if extra_users.contains("on_delete") {
         ""
     } else {
@@ -125,7 +130,7 @@ fn problems_of(extra_users: &str, rules: &str) -> Vec<Problem> {
     compile_with(&text, vec![("Users", users())], &[]).problems
 }
 
-fn has(problems: &[Problem], error: bool, key: &str, words: &[&str]) -> bool {
+pub(super) fn has(problems: &[Problem], error: bool, key: &str, words: &[&str]) -> bool {
     problems
         .iter()
         .any(|p| p.error == error && p.key == key && words.iter().all(|w| p.message.contains(w)))
@@ -750,4 +755,51 @@ fn listings_describe_each_source() {
     );
     assert_eq!(d("ExternalRef"), "template \"scim:{userName}\"");
     assert_eq!(d("Created"), "now");
+}
+
+#[test]
+fn truncate_fits_the_column_or_is_refused_naming_the_fix() {
+    let p = problems_of("", "Email = { attr = \"emails.value\", truncate = 100 }");
+    assert!(p.iter().all(|p| !p.error), "{p:#?}");
+    for (rule, words) in [
+        (
+            "Email = { attr = \"emails.value\", truncate = 101 }",
+            &["truncate = 101", "use truncate = 100"][..],
+        ),
+        (
+            "Email = { attr = \"emails.value\", truncate = 0 }",
+            &["truncate = 0"][..],
+        ),
+        (
+            "Status = { attr = \"title\", truncate = 3 }",
+            &["text columns", "remove truncate"][..],
+        ),
+        (
+            "Signature = { attr = \"title\", truncate = 3 }",
+            &["counts bytes"][..],
+        ),
+    ] {
+        let p = problems_of("", rule);
+        let column = rule.split(' ').next().unwrap();
+        assert!(
+            has(&p, true, &format!("users.columns.{column}"), words),
+            "{rule}: {p:#?}"
+        );
+    }
+    // Applied last, after the other transforms, and read back as stored.
+    let c = compile_with(
+        "[users]\ntable = \"Users\"\nkey = \"Id\"\non_delete = \"ignore\"\n[users.columns]\nUserName = { attr = \"userName\" }\nKind = { value = \"agent\" }\nCookie = { value = \"x\" }\nCreated = { value = 0 }\nExternalRef = { attr = \"title\", transform = \"uppercase\", truncate = 4 }\n",
+        vec![("Users", users())],
+        &[],
+    );
+    let m = c.mapping.expect("compiles");
+    let plan = m
+        .to_row(
+            &json!({"userName": "ann", "title": "  chef de cuisine"}),
+            Change::Insert,
+        )
+        .unwrap();
+    assert!(plan
+        .main_values()
+        .contains(&("ExternalRef".into(), HostValue::Text("  CH".into()))));
 }

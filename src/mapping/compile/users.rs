@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::actions::compile_deprovisioning;
 use super::groups::compile_groups;
 use super::problems::{
     assignments, check_not_null, conditions, key_column, need_column, need_table, Problems,
@@ -14,8 +15,8 @@ use super::rule::compile_rules;
 use super::scan::custom_schemas;
 use super::Compiled;
 use crate::mapping::compiled::{
-    Assignments, Child, Condition, Fill, Joined, KeyColumn, MatchAt, MatchColumn, Rule, Source,
-    TemplatePart, UserMapping,
+    Actions, Assignments, Child, Condition, Fill, Joined, KeyColumn, MatchAt, MatchColumn, Rule,
+    Source, TemplatePart, UserMapping,
 };
 use crate::mapping::host::{ColumnKind, HostTable, Storage};
 use crate::mapping::model::{Direction, MappingFile, OnDelete, UsersSection};
@@ -30,11 +31,9 @@ pub fn compile(
     let mut problems = Problems::default();
     let u = &file.users;
     let Some(table) = need_table(&mut problems, "users.table", tables, all_tables, &u.table) else {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
+        return without_mapping(problems);
     };
+    super::extensions::check(&mut problems, file);
     let rt = ResourceType::user(&custom_schemas(file));
     let schema = Schema {
         tables,
@@ -42,16 +41,8 @@ pub fn compile(
         rt: &rt,
     };
     let key = key_column(&mut problems, "users.key", table, &u.key, u.key_generate);
-    let (mut rules, failed) = compile_rules(
-        &mut problems,
-        "users",
-        &rt,
-        table,
-        0,
-        None,
-        &u.columns,
-        tables,
-    );
+    let p = &mut problems;
+    let (mut rules, failed) = compile_rules(p, "users", &rt, table, 0, None, &u.columns, tables);
     let scope = conditions(&mut problems, "users.scope", table, u.scope.as_ref(), true);
     let soft_delete = assignments(
         &mut problems,
@@ -61,18 +52,22 @@ pub fn compile(
     );
     let protect = compile_protect(&mut problems, &u.protect, table, &u.key, tables, all_tables);
     let grants = super::grants::compile_grants(&mut problems, &schema, u, table, &rules);
-    let joined = compile_joined(&mut problems, &schema, &u.joined, &mut rules);
+    let joined = compile_joined(&mut problems, &schema, u, table, &mut rules);
     let (children, pointer_columns) =
         compile_children(&mut problems, &schema, &u.children, table, &rules);
-    let (user_name, active) = identity(&mut problems, u, &rules, &failed, u.on_delete);
+    let (on_deactivate, on_reactivate) =
+        compile_deprovisioning(&mut problems, &schema, u, table, &rules, &joined);
+    let how = Deactivation::of(u.on_delete, &on_deactivate);
+    let (user_name, active) = identity(&mut problems, u, &rules, &failed, how);
     check_reads(&mut problems, u, &rules, user_name);
+    let fallbacks = super::fallback::compile_fallbacks(&mut problems, u, &rt, &rules, &children);
     check_deletion(&mut problems, u.on_delete, &scope, &soft_delete);
     check_main_not_null(
         &mut problems,
         table,
         &rules,
         &scope,
-        &pointer_columns,
+        (&pointer_columns, &joined),
         key.as_ref(),
         &failed,
     );
@@ -86,28 +81,27 @@ pub fn compile(
         &children,
         user_name,
     );
-    let host_groups = file
-        .groups
-        .as_ref()
-        .and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
+    super::fallback::check_adoption(
+        &mut problems,
+        &fallbacks,
+        &rules,
+        &children,
+        &joined,
+        &table.name,
+        &match_columns,
+    );
+    let groups = file.groups.as_ref();
+    let host_groups =
+        groups.and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
 
-    if problems.has_errors() {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
-    }
-    let (Some(key), Some(user_name)) = (key, user_name) else {
-        return Compiled {
-            mapping: None,
-            problems: problems.finish(),
-        };
+    let (false, Some(key), Some(user_name)) = (problems.has_errors(), key, user_name) else {
+        return without_mapping(problems);
     };
-    let read_columns = read_columns(&rules, &pointer_columns);
     Compiled {
         mapping: Some(UserMapping {
             table: table.name.clone(),
             key,
+            read_columns: read_columns(&rules, &pointer_columns),
             rules,
             user_name,
             active,
@@ -119,14 +113,41 @@ pub fn compile(
             scope,
             protect,
             soft_delete,
+            on_deactivate,
+            on_reactivate,
             joined,
             children,
             resource_type: rt,
-            read_columns,
             host_groups,
             grants,
+            fallbacks,
         }),
         problems: problems.finish(),
+    }
+}
+
+/// The outcome of a mapping with errors: the problems, no mapping.
+fn without_mapping(problems: Problems) -> Compiled {
+    Compiled {
+        mapping: None,
+        problems: problems.finish(),
+    }
+}
+
+/// How the mapping carries out a deactivation: `on_delete`, and whether
+/// `[users.on_deactivate]` does anything.
+#[derive(Clone, Copy)]
+struct Deactivation {
+    on_delete: OnDelete,
+    actions: bool,
+}
+
+impl Deactivation {
+    fn of(on_delete: OnDelete, on_deactivate: &Actions) -> Self {
+        Deactivation {
+            on_delete,
+            actions: !on_deactivate.is_empty(),
+        }
     }
 }
 
@@ -136,7 +157,7 @@ fn identity(
     u: &UsersSection,
     rules: &[Rule],
     failed: &[String],
-    on_delete: OnDelete,
+    deactivation: Deactivation,
 ) -> (Option<usize>, Option<usize>) {
     let find = |name: &str| {
         rules.iter().position(|r: &Rule| {
@@ -163,6 +184,10 @@ fn identity(
         Some(i) if rules[i].direction != Direction::Both => {
             problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be read and written (direction = \"both\")");
         }
+        Some(i) if rules[i].json.is_some() => {
+            let why = super::json::check_user_name(&rules[i]).unwrap_or_default();
+            problems.error(&format!("users.columns.{}", rules[i].column), why);
+        }
         Some(i) if rules[i].kind != ColumnKind::Text => {
             problems.error(&format!("users.columns.{}", rules[i].column), "the userName column must be a text column");
         }
@@ -172,8 +197,12 @@ fn identity(
         _ => {}
     }
     let active = find("active").filter(|&i| rules[i].writes());
-    if on_delete == OnDelete::Deactivate && active.is_none() {
-        problems.error("users.on_delete", "\"deactivate\" needs a column mapped from \"active\"; map one, or set on_delete = \"ignore\", \"soft_delete\" or \"delete\"");
+    if active.is_none() && !deactivation.actions {
+        if deactivation.on_delete == OnDelete::Deactivate {
+            problems.error("users.on_delete", "\"deactivate\" needs a column mapped from \"active\" or a [users.on_deactivate] section; map one (e.g. disabled = { attr = \"active\", map = { true = 0, false = 1 } }), declare what deactivation does (e.g. [users.on_deactivate] delete = [{ table = \"sessions\", parent = \"user_id\" }]), or set on_delete = \"ignore\", \"soft_delete\" or \"delete\"");
+        } else {
+            problems.warn("users.on_deactivate", "no column holds \"active\" and nothing is declared for a deactivation, so the bridge cannot carry one out: a PATCH or PUT setting active = false answers 400; map \"active\" to a column, or declare what deactivation does, e.g. [users.on_deactivate] set = { password = { random = 40 } } and delete = [{ table = \"sessions\", parent = \"user_id\" }]");
+        }
     }
     (user_name, active)
 }
@@ -196,7 +225,7 @@ fn check_deletion(
                     Fill::Value(v) if v.is_null() => x.is_null(),
                     Fill::Value(v) => !x.is_null() && x.loosely_equals(v),
                     // The time of the deletion: not NULL, and equal to no constant.
-                    Fill::Now { .. } => false,
+                    Fill::Now { .. } | Fill::Random(_) => false,
                 });
                 &sc.column == c && meets == sc.negate
             })
@@ -300,7 +329,7 @@ fn check_main_not_null(
     table: &HostTable,
     rules: &[Rule],
     scope: &[Condition],
-    pointer_columns: &[String],
+    (pointer_columns, joined): (&[String], &[Joined]),
     key: Option<&KeyColumn>,
     failed: &[String],
 ) {
@@ -311,6 +340,8 @@ fn check_main_not_null(
         .map(|c| c.column.as_str())
         .collect();
     filled.extend(pointer_columns.iter().map(String::as_str));
+    // Filled with the key of a row inserted first (a principal).
+    filled.extend((joined.iter().filter(|j| j.before_user)).map(|j| j.user_column.as_str()));
     if let Some(k) = key.filter(|k| k.generate.is_some()) {
         filled.push(k.name.as_str());
     }

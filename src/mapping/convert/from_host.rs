@@ -130,14 +130,15 @@ impl Child {
 }
 
 impl UserMapping {
-    /// Builds the SCIM view of a user. `values` are the host values of
-    /// [`UserMapping::read_columns`]; `children` the rows of each child table; `shadow` the
-    /// last resource the IdP sent, if any.
+    /// Builds the SCIM view of a user as the host stores it, without `read_fallback`s (what
+    /// adoption compares a request with, so a fallback value is never taken for a stored one).
+    /// `values` are the host values of [`UserMapping::read_columns`]; `children` the rows of
+    /// each child table; `shadow` the last resource the IdP sent, if any.
     ///
     /// The host is the truth for mapped attributes. Where a lossy transform (lowercase, trim)
     /// makes the host value differ from what the IdP sent only by that transform, the IdP's
     /// spelling is kept, so the IdP sees no drift and does not loop updates.
-    pub fn to_resource(
+    pub fn to_stored_resource(
         &self,
         values: &[HostValue],
         children: &[Vec<ChildRow>],
@@ -169,7 +170,8 @@ impl UserMapping {
             else {
                 continue;
             };
-            let h = &values[i];
+            let extracted = super::json::extract(r, &values[i]);
+            let h = &extracted;
             if let Source::Template(parts) = &r.source {
                 let attrs = r.attrs();
                 if attrs.iter().any(|t| done.contains(&t.text.as_str())) {

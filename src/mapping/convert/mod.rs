@@ -4,12 +4,15 @@ use super::value::HostValue;
 
 mod change;
 mod encode;
+mod fallback;
 mod from_host;
+mod joined;
+pub mod json;
 mod target;
 mod to_host;
 
 pub use change::{keep_unsent, overlay, shadow_after_patch, Change};
-pub use to_host::row_for;
+pub use to_host::{fresh_secret, row_for};
 
 /// Whether a write inserts a new row or updates an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +32,12 @@ pub enum Assign {
     },
     /// The key of the lookup table's row holding this text; the store resolves it.
     Lookup(String),
+    /// One key of a JSON object column (`None` removes it); [`json::fold`] turns a column's
+    /// keys into one [`Assign::Value`] before anything is written.
+    Json {
+        key: String,
+        value: Option<serde_json::Value>,
+    },
 }
 
 impl Assign {
@@ -38,7 +47,9 @@ impl Assign {
             Assign::Value(v) => v.clone(),
             Assign::Bits { mask, on } => HostValue::Int(if *on { *mask } else { 0 }),
             // Resolved by the store before any write; never bound unresolved.
-            Assign::Lookup(_) => HostValue::Null(crate::mapping::host::ColumnKind::Text),
+            Assign::Lookup(_) | Assign::Json { .. } => {
+                HostValue::Null(crate::mapping::host::ColumnKind::Text)
+            }
         }
     }
 }
@@ -69,8 +80,12 @@ pub struct RowPlan {
     /// Per table: columns written only when the user changes otherwise (`updated_at`,
     /// constants with `on = "always"`). Empty on insert, where everything is in `tables`.
     pub bookkeeping: Vec<Row>,
-    /// Per joined table: the full row to insert when the user has none yet.
+    /// Per joined table: the full row to insert when the user has none yet; `None` for a
+    /// `skip_if_absent` row without a value (no row).
     pub joined_insert: Vec<Option<Row>>,
+    /// Per joined table: the write removes the values of a `skip_if_absent` row, which is
+    /// deleted (when the user has it).
+    pub joined_delete: Vec<bool>,
     /// Per child table: the values wanted, or `None` to leave the rows alone.
     pub children: Vec<Option<Vec<ChildItem>>>,
     /// Adoption: child rows whose value the request does not name are kept, and the host's
@@ -85,6 +100,7 @@ impl RowPlan {
             tables: vec![Vec::new(); tables],
             bookkeeping: vec![Vec::new(); tables],
             joined_insert: vec![None; tables.saturating_sub(1)],
+            joined_delete: vec![false; tables.saturating_sub(1)],
             children: Vec::new(),
             merge_children: false,
         }

@@ -62,7 +62,7 @@ pub(super) fn render_template(parts: &[TemplatePart], resource: &Value) -> Optio
 
 /// A fresh secret: `len` characters drawn uniformly from the alphabet by a cryptographically
 /// secure generator seeded from the operating system.
-fn fresh_secret(r: &RandomFill) -> String {
+pub fn fresh_secret(r: &RandomFill) -> String {
     use rand::Rng;
     let chars = r.alphabet.chars();
     let mut rng = rand::rng();
@@ -155,6 +155,12 @@ impl Rule {
                 "\"{what}\" is required: the application's column \"{}\" cannot be empty",
                 self.column
             )));
+        }
+        if let Some(j) = &self.json {
+            return Ok(Some(Assign::Json {
+                key: j.key.clone(),
+                value: super::json::key_value(&h),
+            }));
         }
         Ok(Some(Assign::Value(h)))
     }
@@ -272,13 +278,20 @@ impl UserMapping {
         let mode = change.mode();
         let previous = change.previous();
         let mut plan = RowPlan::empty(self.joined.len() + 1);
+        let absent = self.absent_joined(resource);
         for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| r.writes()) {
             let identifier = i == self.user_name
                 || self
                     .match_columns
                     .iter()
                     .any(|mc| mc.at == MatchAt::Table(r.at) && mc.column == r.column);
-            let to = match change.gate(r, resource, identifier) {
+            let gate = change.gate(r, resource, identifier);
+            if r.at > 0 && absent[r.at - 1] {
+                // No value left for a row that exists only with one: deleted, not emptied.
+                plan.joined_delete[r.at - 1] |= gate == Gate::Write && mode != WriteMode::Insert;
+                continue;
+            }
+            let to = match gate {
                 Gate::Skip => continue,
                 Gate::Write => &mut plan.tables[r.at],
                 Gate::Bookkeeping => &mut plan.bookkeeping[r.at],
@@ -292,6 +305,9 @@ impl UserMapping {
         }
         // A joined row missing on update is created with everything an insert would write.
         for (i, _) in self.joined.iter().enumerate() {
+            if absent[i] {
+                continue;
+            }
             let mut row: Row = Vec::new();
             for r in self.rules.iter().filter(|r| r.writes() && r.at == i + 1) {
                 if let Ok(Some(a)) = r.assign(resource, WriteMode::Insert, None, now) {

@@ -37,6 +37,7 @@
 use super::value::HostValue;
 use crate::scim::filter::CompareOp;
 
+mod fallback;
 mod slots;
 mod translate;
 

@@ -20,6 +20,15 @@ impl UserMapping {
     /// `invalidFilter` naming the attribute when it is not stored in a host column or the
     /// comparison cannot be expressed exactly.
     pub fn predicate(&self, f: &Filter) -> Result<Pred, ScimError> {
+        if let Some(fb) = self.fallback_of(f) {
+            let own = self.own_predicate(f)?;
+            return self.fallback_predicate(fb, own, f);
+        }
+        self.own_predicate(f)
+    }
+
+    /// [`UserMapping::predicate`] on the attributes' own columns, `read_fallback` aside.
+    pub(super) fn own_predicate(&self, f: &Filter) -> Result<Pred, ScimError> {
         Ok(match f {
             Filter::And(a, b) => Pred::And(vec![self.predicate(a)?, self.predicate(b)?]),
             Filter::Or(a, b) => Pred::Or(vec![self.predicate(a)?, self.predicate(b)?]),
@@ -74,7 +83,7 @@ impl UserMapping {
         let mapped: Vec<&str> = self
             .rules
             .iter()
-            .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none())
+            .filter(|r| r.reads() && r.flag.is_none() && r.lookup.is_none() && r.json.is_none())
             .filter_map(|r| r.attr().map(|t| t.text.as_str()))
             .collect();
         format!(
@@ -197,6 +206,12 @@ impl UserMapping {
 pub(super) fn column_target(p: &AttrPath, r: &Rule) -> Result<Target, ScimError> {
     if r.flag.is_some() || r.lookup.is_some() || matches!(r.source, Source::Template(_)) {
         return Err(encoded(p, r));
+    }
+    if let Some(j) = &r.json {
+        return Err(ScimError::invalid_filter(format!(
+            "filtering on \"{p}\" is not supported: the application keeps it as key \"{}\" of the JSON column \"{}\", which filters do not read",
+            j.key, r.column
+        )));
     }
     Ok(if r.at == 0 {
         Target::Column(r.column.clone())

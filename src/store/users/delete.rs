@@ -1,7 +1,8 @@
 //! `DELETE /Users/{id}` in each of its `on_delete` forms.
 
-use crate::mapping::compile::UserMapping;
+use crate::mapping::compile::{Joined, UserMapping};
 use crate::mapping::convert::{Assign, Row};
+use crate::mapping::HostValue;
 
 use super::link::{tombstone, unlink};
 use super::read::{fetch_host, with_link};
@@ -9,7 +10,7 @@ use super::write::update_host;
 use super::{host_user_name, key_value};
 use crate::store::rows::where_parent;
 use crate::store::sql::Sql;
-use crate::store::{Db, StoreError};
+use crate::store::{Conn, Db, StoreError};
 
 /// `DELETE` with `on_delete = "delete"`: removes the user's child and joined rows, its host
 /// group memberships, the host row and the link.
@@ -33,11 +34,14 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
             where_parent(&mut q, &child.parent, kv.clone(), &child.conditions);
             c.exec(q).await?;
         }
-        for j in &m.joined {
-            let mut q = Sql::new();
-            q.raw("DELETE FROM ").ident(&j.table);
-            where_parent(&mut q, &j.parent, kv.clone(), &j.conditions);
-            c.exec(q).await?;
+        let parents = super::side_key::parents(c, m, d, key).await?;
+        let rows: Vec<_> = (m.joined.iter().zip(parents))
+            .filter(|(_, pv)| !pv.is_null())
+            .collect();
+        // Rows the user's row points at (a principal) go after it.
+        let (after, before): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(j, _)| j.before_user);
+        for (j, pv) in before {
+            delete_rows_of(c, j, pv).await?;
         }
         crate::store::groups::remove_host_memberships(c, m, key).await?;
         let mut q = Sql::new();
@@ -48,6 +52,9 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
             .raw(" = ")
             .bind(kv.clone());
         let n = c.exec(q).await?;
+        for (j, pv) in after {
+            delete_rows_of(c, j, pv).await?;
+        }
         if n > 0 {
             crate::store::audit::record(c, "User", key, None, "delete", &[]).await?;
         }
@@ -57,6 +64,15 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
         Ok(n > 0)
     })
     .await
+}
+
+/// Deletes the user's rows of joined table `j`, keyed by `pv`.
+async fn delete_rows_of(c: &mut Conn, j: &Joined, pv: HostValue) -> Result<(), StoreError> {
+    let mut q = Sql::new();
+    q.raw("DELETE FROM ").ident(&j.table);
+    where_parent(&mut q, &j.parent, pv, &j.conditions);
+    c.exec(q).await?;
+    Ok(())
 }
 
 /// `DELETE` with `on_delete = "soft_delete"`: writes the soft-delete values (the row leaves

@@ -191,6 +191,7 @@ pub(super) async fn tombstone(
                 user_name: user_name.to_string(),
                 external_id: None,
                 resource: serde_json::json!({"userName": user_name}),
+                state: None,
             };
             upsert_link(c, m, &current.key, &p, false, ORIGIN_DELETED).await?;
         }
@@ -235,48 +236,6 @@ pub async fn prelink(
         }
     }
     Ok(made)
-}
-
-/// Values (trimmed, lower-cased) that more than one host row holds in its match columns: a
-/// create with such a userName would be ambiguous.
-pub async fn shared_match_values(
-    db: &Db,
-    m: &UserMapping,
-) -> Result<std::collections::HashSet<String>, StoreError> {
-    let d = db.dialect;
-    let mut c = db.reader().await?;
-    let mut q = Sql::new();
-    q.raw("SELECT v FROM (");
-    let main_columns: Vec<&str> = m
-        .match_columns
-        .iter()
-        .filter(|mc| mc.at == MatchAt::Table(0))
-        .map(|mc| mc.column.as_str())
-        .collect();
-    if main_columns.is_empty() {
-        return Ok(Default::default());
-    }
-    for (i, col) in main_columns.iter().enumerate() {
-        if i > 0 {
-            q.raw(" UNION ");
-        }
-        q.raw("SELECT ");
-        cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
-        q.raw(" AS k, lower(trim(")
-            .ident(HOST_ALIAS)
-            .raw(".")
-            .ident(col)
-            .raw(")) AS v FROM ")
-            .ident(&m.table)
-            .raw(" ")
-            .ident(HOST_ALIAS);
-    }
-    q.raw(") x WHERE v IS NOT NULL AND v <> '' GROUP BY v HAVING COUNT(DISTINCT k) > 1");
-    Ok(c.rows(q)
-        .await?
-        .into_iter()
-        .filter_map(|r| r.get(0).map(str::to_string))
-        .collect())
 }
 
 /// Links whose host row no longer exists (deleted inside the application).

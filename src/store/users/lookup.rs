@@ -49,8 +49,27 @@ pub(super) async fn resolve_lookups(
             cast_text(&mut q, d, Some("lk"), &l.key.name);
             q.raw(" FROM ").ident(&l.table).raw(" lk WHERE ");
             dialect::ci_equals(&mut q, d, "lk", &l.column, text.trim());
-            q.raw(" ORDER BY lk.").ident(&l.key.name).raw(" LIMIT 1");
-            let key = match c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)) {
+            // Two rows holding the text in different case would make the choice arbitrary:
+            // refused like an ambiguous user match, never picked silently.
+            q.raw(" ORDER BY lk.").ident(&l.key.name).raw(" LIMIT 3");
+            let keys: Vec<String> = c
+                .rows(q)
+                .await?
+                .into_iter()
+                .filter_map(|r| r.get(0).map(str::to_string))
+                .collect();
+            if keys.len() > 1 {
+                return Err(StoreError::Ambiguous(format!(
+                    "{:?} is held by several rows of {}.{} when compared case-insensitively (keys {}{}), so which one \"{}\" should hold is ambiguous: merge or rename them in the application",
+                    text.trim(),
+                    l.table,
+                    l.column,
+                    keys[..2].join(", "),
+                    if keys.len() > 2 { ", …" } else { "" },
+                    rule.column
+                )));
+            }
+            let key = match keys.into_iter().next() {
                 Some(k) => k,
                 None if l.create => {
                     let value = HostValue::Text(text.trim().to_string());

@@ -14,17 +14,22 @@ use crate::mapping::{ColumnKind, HostValue};
 use super::rows::key_of;
 use super::StoreError;
 
+mod actions;
+mod collide;
 mod delete;
 pub(crate) mod grants;
+mod json;
 mod link;
 mod lookup;
 mod read;
 mod related;
+mod side_key;
 mod write;
 
+pub use collide::{match_collisions, Collision};
 pub use delete::{delete_row, forget, soft_delete};
-pub use link::{dangling_links, forget_links, prelink, shared_match_values};
-pub use read::{count, get, list, page_after, protected};
+pub use link::{dangling_links, forget_links, prelink};
+pub use read::{count, get, keys_matching, list, page_after, protected};
 pub use write::{create, modify};
 
 /// A user as stored: the host row's key and mapped values, and the link if a SCIM identity
@@ -92,7 +97,7 @@ pub(super) fn write_targets(m: &UserMapping) -> Vec<(usize, &str, ColumnKind)> {
     let mut out: Vec<(usize, &str, ColumnKind)> = Vec::new();
     for r in m.rules.iter().filter(|r| r.writes()) {
         if !out.iter().any(|(a, c, _)| *a == r.at && *c == r.column) {
-            out.push((r.at, &r.column, r.kind));
+            out.push((r.at, &r.column, r.column_kind()));
         }
     }
     for ch in &m.children {
@@ -127,6 +132,8 @@ pub struct Planned {
     pub user_name: String,
     pub external_id: Option<String>,
     pub resource: Value,
+    /// The write changes the user's `active`: the mapping's actions for it run too.
+    pub state: Option<crate::mapping::compile::StateChange>,
 }
 
 /// The result of a create.

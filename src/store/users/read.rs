@@ -113,7 +113,7 @@ pub(super) fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
                     if r.lookup.is_some() {
                         ColumnKind::Text
                     } else {
-                        r.kind
+                        r.column_kind()
                     }
                 })
                 .or_else(|| {
@@ -501,6 +501,60 @@ pub async fn count(db: &Db, m: &UserMapping) -> Result<u64, StoreError> {
     let ctx = PredCtx::users(db.dialect, m);
     let mut c = db.reader().await?;
     count_rows(&mut c, &ctx, scoped(m, None).as_ref()).await
+}
+
+/// Keys of the host rows in scope matching `pred` (at most `limit`, in key order) and how
+/// many match in all — host tables only, so `check` can use it before the bridge's own
+/// tables exist.
+///
+/// # Errors
+/// The database's.
+pub async fn keys_matching(
+    db: &Db,
+    m: &UserMapping,
+    pred: &Pred,
+    limit: usize,
+) -> Result<(u64, Vec<String>), StoreError> {
+    let d = db.dialect;
+    let ctx = PredCtx::users(d, m);
+    let pred = scoped(m, Some(pred));
+    let mut c = db.reader().await?;
+    // Not `count_rows`: that leaves out users deleted over SCIM, which asks scim_users.
+    let mut n = Sql::new();
+    n.raw("SELECT CAST(COUNT(*) AS ")
+        .raw(dialect::text_type(d))
+        .raw(") FROM ")
+        .ident(&m.table)
+        .raw(" ")
+        .ident(HOST_ALIAS);
+    predicate::joins(&mut n, m);
+    if let Some(p) = &pred {
+        n.raw(" WHERE ");
+        predicate::render(&mut n, &ctx, p);
+    }
+    let total = c
+        .row(n)
+        .await?
+        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
+        .unwrap_or(0);
+    let mut q = select_host(m, d, false, false);
+    if let Some(p) = &pred {
+        q.raw(" WHERE ");
+        predicate::render(&mut q, &ctx, p);
+    }
+    q.raw(" ORDER BY ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(&m.key.name)
+        .raw(" LIMIT ")
+        .int(i64::try_from(limit).unwrap_or(i64::MAX));
+    let keys = c
+        .rows(q)
+        .await?
+        .iter()
+        .map(|r| parse_host_row(m, r).key)
+        .collect();
+    Ok((total, keys))
 }
 
 /// Rows the mapping protects, for `check`: (key, userName column's value, protect entry), at

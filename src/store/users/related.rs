@@ -42,6 +42,22 @@ pub(super) async fn insert_joined(
     Ok(())
 }
 
+/// Deletes the user's row of joined table `i` (a `skip_if_absent` row whose values the
+/// identity provider removed).
+pub(super) async fn delete_joined(
+    c: &mut Conn,
+    m: &UserMapping,
+    i: usize,
+    kv: &HostValue,
+) -> Result<(), StoreError> {
+    let j = &m.joined[i];
+    let mut q = Sql::new();
+    q.raw("DELETE FROM ").ident(&j.table);
+    where_parent(&mut q, &j.parent, kv.clone(), &j.conditions);
+    c.exec(q).await?;
+    Ok(())
+}
+
 /// Updates the given columns of joined row `i`.
 pub(super) async fn update_joined(
     c: &mut Conn,

@@ -5,15 +5,19 @@ use serde_json::Value;
 
 use crate::mapping::compile::{PrimaryMark, UserMapping};
 use crate::mapping::convert::{Assign, Row, RowPlan};
+use crate::mapping::model::When;
 use crate::mapping::HostValue;
 use crate::store::dialect::Dialect;
 
+use super::actions::run_actions;
 use super::link::{find_matches, link_origin, link_owner, tombstone, unlink, upsert_link};
 use super::lookup::resolve_lookups;
 use super::read::{fetch_host, with_link};
 use super::related::{
-    insert_joined, plan_children, pointer_value, run_children, update_joined, ChildOps, Primary,
+    delete_joined, insert_joined, plan_children, pointer_value, run_children, update_joined,
+    ChildOps, Primary,
 };
+use super::side_key;
 use super::{
     key_value, live, user_name_hash, CreateConflict, Created, HostUser, Planned, Stored,
     ORIGIN_DELETED, ORIGIN_IMPORT,
@@ -49,7 +53,7 @@ fn changed_only(m: &UserMapping, stored: &Stored, at: usize, row: &Row) -> Row {
             (_, None) => true,
             (Assign::Value(v), Some(s)) => !v.same_as_stored(s),
             (Assign::Bits { mask, on }, Some(s)) => ((s.as_int().unwrap_or(0) & mask) != 0) != *on,
-            (Assign::Lookup(_), Some(_)) => true,
+            (Assign::Lookup(_) | Assign::Json { .. }, Some(_)) => true,
         })
         .cloned()
         .collect()
@@ -70,6 +74,66 @@ fn attributes_of(m: &UserMapping, at: usize, columns: &Row, out: &mut Vec<String
             }
         }
     }
+}
+
+/// The joined rows a write inserts (`missing`) and deletes (`dropped`), by index. A joined
+/// row the user lacks is created when the write has something to put in it — never as a side
+/// effect (a role row inserted for an agent by a no-op PATCH); a row created only with the
+/// user (`on = "insert"`) never is.
+fn joined_presence(
+    m: &UserMapping,
+    stored: &Stored,
+    tables: &[Row],
+    plan: &RowPlan,
+) -> (Vec<usize>, Vec<usize>) {
+    let missing = (0..m.joined.len())
+        .filter(|i| !stored.joined.get(*i).copied().unwrap_or(true))
+        .filter(|i| !tables[i + 1].is_empty() && m.joined[*i].on != When::Insert)
+        .collect();
+    let dropped = (0..m.joined.len())
+        .filter(|i| plan.joined_delete.get(*i) == Some(&true))
+        .filter(|i| stored.joined.get(*i).copied().unwrap_or(false))
+        .collect();
+    (missing, dropped)
+}
+
+/// Writes the user's row (`tables[0]`) and its joined rows: inserts the `missing`, deletes
+/// the `dropped`, updates the others. Rows keyed by a user column (the login) follow it when
+/// it changes; a missing row the user's row points at (`before_user`) is inserted and the
+/// user's row pointed at it.
+async fn write_user_rows(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+    plan: &RowPlan,
+    tables: &[Row],
+    (missing, dropped): (&[usize], &[usize]),
+) -> Result<(), StoreError> {
+    let mut parents = side_key::parents(c, m, d, key).await?;
+    update_host(c, m, key, &tables[0]).await?;
+    if side_key::moves(m, &tables[0]) {
+        let before = std::mem::replace(&mut parents, side_key::parents(c, m, d, key).await?);
+        side_key::follow(c, m, &before, &parents).await?;
+    }
+    for i in 0..parents.len() {
+        let row = side_key::with_keys(m, i, plan.joined_insert[i].as_ref(), &parents);
+        let pv = &parents[i];
+        if missing.contains(&i) && m.joined[i].before_user {
+            let (col, k) = side_key::insert_first(c, d, m, i, row.as_ref()).await?;
+            parents[i] = k.clone();
+            update_host(c, m, key, &vec![(col, Assign::Value(k))]).await?;
+        } else if pv.is_null() {
+            // No row can be keyed by a NULL (`check` warns about a nullable `user_column`).
+        } else if missing.contains(&i) {
+            insert_joined(c, m, i, pv, row.as_ref()).await?;
+        } else if dropped.contains(&i) {
+            delete_joined(c, m, i, pv).await?;
+        } else {
+            update_joined(c, m, i, pv, &tables[i + 1]).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `plan` into the stored user `current`: the columns whose value differs from what
@@ -93,6 +157,7 @@ async fn apply(
     resolve_lookups(c, m, d, plan)
         .await?
         .map_err(StoreError::Invalid)?;
+    super::json::fold_plan(m, plan, Some(stored))?;
     let mut tables: Vec<Row> = plan
         .tables
         .iter()
@@ -103,12 +168,13 @@ async fn apply(
     for (at, row) in tables.iter().enumerate() {
         attributes_of(m, at, row, &mut attrs);
     }
-    // A joined row the user lacks is created when the write has something to put in it —
-    // never as a side effect (a role row inserted for an agent by a no-op PATCH).
-    let missing: Vec<usize> = (0..m.joined.len())
-        .filter(|i| !stored.joined.get(*i).copied().unwrap_or(true))
-        .filter(|i| !tables[i + 1].is_empty())
-        .collect();
+    let (missing, dropped) = joined_presence(m, stored, &tables, plan);
+    for i in &dropped {
+        let columns: Row = (m.rules.iter().filter(|r| r.at == i + 1))
+            .map(|r| (r.column.clone(), Assign::Value(HostValue::Null(r.kind))))
+            .collect();
+        attributes_of(m, i + 1, &columns, &mut attrs);
+    }
     let mut children: Vec<(usize, ChildOps)> = Vec::new();
     let mut pointers: Vec<(String, HostValue)> = Vec::new();
     for (ci, (child, items)) in m.children.iter().zip(&plan.children).enumerate() {
@@ -132,7 +198,11 @@ async fn apply(
             children.push((ci, ops));
         }
     }
-    if tables.iter().all(Vec::is_empty) && missing.is_empty() && children.is_empty() {
+    if tables.iter().all(Vec::is_empty)
+        && missing.is_empty()
+        && dropped.is_empty()
+        && children.is_empty()
+    {
         return Ok((false, attrs));
     }
     for (at, row) in plan.bookkeeping.iter().enumerate() {
@@ -141,14 +211,7 @@ async fn apply(
             tables[at].extend(extra);
         }
     }
-    update_host(c, m, key, &tables[0]).await?;
-    for i in 0..m.joined.len() {
-        if missing.contains(&i) {
-            insert_joined(c, m, i, &kv, plan.joined_insert[i].as_ref()).await?;
-        } else {
-            update_joined(c, m, i, &kv, &tables[i + 1]).await?;
-        }
-    }
+    write_user_rows(c, m, d, key, plan, &tables, (&missing, &dropped)).await?;
     for (ci, ops) in children {
         let child = &m.children[ci];
         let primary = run_children(c, d, child, &kv, ops).await?;
@@ -176,10 +239,30 @@ async fn insert_new(
     resolve_lookups(c, m, d, plan)
         .await?
         .map_err(StoreError::Invalid)?;
-    let key = insert_returning_key(c, d, &m.table, &m.key, insert_values(plan.main())).await?;
+    super::json::fold_plan(m, plan, None)?;
+    // Rows the user's row points at first: their new keys go into it.
+    let mut main = insert_values(plan.main());
+    let mut learned: Vec<HostValue> = (m.joined.iter())
+        .map(|j| HostValue::Null(j.user_column_kind))
+        .collect();
+    for (i, j) in m.joined.iter().enumerate().filter(|(_, j)| j.before_user) {
+        let row = side_key::with_keys(m, i, plan.joined_insert[i].as_ref(), &learned);
+        if row.is_some() || !j.skip_if_absent {
+            let (col, k) = side_key::insert_first(c, d, m, i, row.as_ref()).await?;
+            learned[i] = k.clone();
+            main.push((col, k));
+        }
+    }
+    let key = insert_returning_key(c, d, &m.table, &m.key, main).await?;
     let kv = key_value(m, &key).ok_or(StoreError::NotFound)?;
-    for i in 0..m.joined.len() {
-        insert_joined(c, m, i, &kv, plan.joined_insert[i].as_ref()).await?;
+    side_key::own_key(c, m, 0, (&m.table, &m.key.name), &kv).await?;
+    let parents = side_key::parents(c, m, d, &key).await?;
+    for (i, pv) in parents.iter().enumerate() {
+        let row = side_key::with_keys(m, i, plan.joined_insert[i].as_ref(), &parents);
+        let first = m.joined[i].before_user;
+        if !first && !pv.is_null() && (row.is_some() || !m.joined[i].skip_if_absent) {
+            insert_joined(c, m, i, pv, row.as_ref()).await?;
+        }
     }
     let mut pointers: Row = Vec::new();
     for (child, items) in m.children.iter().zip(&plan.children) {
@@ -394,7 +477,17 @@ pub async fn modify<E: From<StoreError>>(
         super::grants::unprotected(c, d, m, &current).await?;
         let current = live(with_link(c, m, d, current).await?)?;
         let mut p = plan(&current)?;
-        let (host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
+        let (mut host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
+        if let Some(change) = p.state {
+            let acted = run_actions(c, m, d, key, m.actions(change)).await?;
+            if acted && !host_changed {
+                // The actions are the change: the bookkeeping columns follow it.
+                if let Some(b) = p.row.bookkeeping.first() {
+                    update_host(c, m, key, b).await?;
+                }
+            }
+            host_changed |= acted;
+        }
         if delete {
             tombstone(c, m, &current, &p.user_name).await?;
             super::grants::sync(c, d, m, key).await?;
