@@ -158,7 +158,7 @@ pub fn install(bin: &str, dir: &Path, db_url: &str, pool: Option<usize>) -> Inst
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{db_url}\"\n{pool}acquire_timeout_ms = 30000\n[mapping]\nfile = \"{REPO}/mappings/demo.toml\"\n[limits]\nper_address_per_second = 1000000\nper_address_burst = 1000000\nper_token_per_second = 1000000\nper_token_burst = 1000000\n[log]\nformat = \"json\"\nlevel = \"info\"\n"
+            "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{db_url}\"\n{pool}acquire_timeout_ms = 30000\n[mapping]\nfile = \"{REPO}/mappings/demo.toml\"\n[limits]\nper_token_per_second = 1000000\nper_token_burst = 1000000\n[log]\nformat = \"json\"\nlevel = \"info\"\n"
         ),
     )
     .unwrap();
