@@ -117,8 +117,13 @@ impl Bridge {
 }
 
 /// Builds the release binary (the benchmark measures what operators run) and returns its
-/// path: under `CARGO_TARGET_DIR` when that is set, as cargo itself does, else `target/`.
+/// path (`BENCH_BIN` names one instead): under `CARGO_TARGET_DIR` when that is set, as cargo itself does, else `target/`.
 pub fn build_binary() -> String {
+    // An already built binary: building `--bin` after the example switches dev-dependency
+    // features and rebuilds much of the tree.
+    if let Ok(bin) = std::env::var("BENCH_BIN") {
+        return bin;
+    }
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "--bin", "scim-bridge"])
         .current_dir(REPO)
@@ -158,7 +163,7 @@ pub fn install(bin: &str, dir: &Path, db_url: &str, pool: Option<usize>) -> Inst
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{db_url}\"\n{pool}acquire_timeout_ms = 30000\n[mapping]\nfile = \"{REPO}/mappings/demo.toml\"\n[limits]\nper_address_per_second = 1000000\nper_address_burst = 1000000\nper_token_per_second = 1000000\nper_token_burst = 1000000\n[log]\nformat = \"json\"\nlevel = \"info\"\n"
+            "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{db_url}\"\n{pool}acquire_timeout_ms = 30000\n[mapping]\nfile = \"{REPO}/mappings/demo.toml\"\n[limits]\nper_token_per_second = 1000000\nper_token_burst = 1000000\n[log]\nformat = \"json\"\nlevel = \"info\"\n"
         ),
     )
     .unwrap();
