@@ -554,6 +554,8 @@ pub struct GroupMapping {
     pub match_column: Option<String>,
     pub on_delete: OnDelete,
     pub soft_delete: Assignments,
+    /// Which rows of the table are groups (`groups.scope`).
+    pub scope: Vec<Condition>,
     /// Rules over the Group resource (`displayName`, constants).
     pub rules: Vec<Rule>,
     pub members: Members,

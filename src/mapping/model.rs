@@ -263,6 +263,11 @@ pub struct GroupsSection {
     pub on_delete: OnDelete,
     #[serde(default)]
     pub soft_delete: Option<Conditions>,
+    /// Which rows of the table are groups, when groups share a table with users (single-table
+    /// inheritance: `{ type = "Group" }`): `match` looks only there, and single values are
+    /// written into new group rows.
+    #[serde(default)]
+    pub scope: Option<Conditions>,
     pub columns: BTreeMap<String, ColumnRule>,
     pub members: MembersSection,
 }

@@ -138,7 +138,7 @@ pub(super) fn check_adoption(
     rules: &[Rule],
     children: &[Child],
     joined: &[crate::mapping::compiled::Joined],
-    main_table: &str,
+    main_table: &crate::mapping::host::HostTable,
     match_columns: &[MatchColumn],
 ) {
     let Some(fb) = fallbacks.iter().find(|f| f.attr.is_core("userName")) else {
@@ -150,7 +150,7 @@ pub(super) fn check_adoption(
             .filter(|r| r.reads() && r.attr().is_some_and(|x| x.path == t.path))
             .map(|r| {
                 let table = if r.at == 0 {
-                    main_table
+                    &main_table.name
                 } else {
                     &joined[r.at - 1].table
                 };

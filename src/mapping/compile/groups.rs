@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use super::problems::{assignments, check_not_null, key_column, need_column, need_table, Problems};
+use super::problems::{
+    assignments, check_not_null, conditions, key_column, need_column, need_table, Problems,
+};
 use super::rule::compile_rules;
 use crate::mapping::compiled::{GroupMapping, KeyColumn, Members, Source};
 use crate::mapping::host::{ColumnKind, HostTable};
@@ -64,7 +66,12 @@ pub(super) fn compile_groups(
     if g.on_delete == OnDelete::SoftDelete && soft_delete.is_empty() {
         problems.error("groups.soft_delete", "on_delete = \"soft_delete\" needs the values that mark a group deleted, e.g. soft_delete = { active = false }");
     }
-    let mut filled: Vec<&str> = Vec::new();
+    let scope = conditions(problems, "groups.scope", table, g.scope.as_ref(), true);
+    let mut filled: Vec<&str> = scope
+        .iter()
+        .filter(|c| !c.negate && c.values.len() == 1)
+        .map(|c| c.column.as_str())
+        .collect();
     if let Some(k) = key.as_ref().filter(|k| k.generate.is_some()) {
         filled.push(k.name.as_str());
     }
@@ -84,6 +91,7 @@ pub(super) fn compile_groups(
         match_column,
         on_delete: g.on_delete,
         soft_delete,
+        scope,
         rules,
         members: members?,
     })

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::actions::compile_deprovisioning;
+use super::fallback::{check_adoption, compile_fallbacks};
 use super::groups::compile_groups;
 use super::problems::{
     assignments, check_not_null, conditions, key_column, need_column, need_table, Problems,
@@ -60,7 +61,7 @@ pub fn compile(
     let how = Deactivation::of(u.on_delete, &on_deactivate);
     let (user_name, active) = identity(&mut problems, u, &rules, &failed, how);
     check_reads(&mut problems, u, &rules, user_name);
-    let fallbacks = super::fallback::compile_fallbacks(&mut problems, u, &rt, &rules, &children);
+    let fallbacks = compile_fallbacks(&mut problems, u, &rt, &rules, &children);
     check_deletion(&mut problems, u.on_delete, &scope, &soft_delete);
     check_main_not_null(
         &mut problems,
@@ -81,20 +82,20 @@ pub fn compile(
         &children,
         user_name,
     );
-    super::fallback::check_adoption(
+    check_adoption(
         &mut problems,
         &fallbacks,
         &rules,
         &children,
         &joined,
-        &table.name,
+        table,
         &match_columns,
     );
     let groups = file.groups.as_ref();
     let host_groups =
         groups.and_then(|g| compile_groups(&mut problems, g, tables, all_tables, key.as_ref()));
-
-    let (false, Some(key), Some(user_name)) = (problems.has_errors(), key, user_name) else {
+    check_shared_table(&mut problems, host_groups.as_ref(), &table.name, &scope);
+    let (Some(key), Some(user_name), false) = (key, user_name, problems.has_errors()) else {
         return without_mapping(problems);
     };
     Compiled {
@@ -123,6 +124,27 @@ pub fn compile(
             fallbacks,
         }),
         problems: problems.finish(),
+    }
+}
+
+/// Groups kept in the user table (single-table inheritance) need a scope on both sides, or a
+/// group would be served as a user and a user matched as a group.
+fn check_shared_table(
+    problems: &mut Problems,
+    groups: Option<&crate::mapping::compiled::GroupMapping>,
+    users_table: &str,
+    users_scope: &[Condition],
+) {
+    let Some(g) = groups.filter(|g| g.table == users_table) else {
+        return;
+    };
+    if g.scope.is_empty() || users_scope.is_empty() {
+        let missing = if g.scope.is_empty() {
+            "groups.scope"
+        } else {
+            "users.scope"
+        };
+        problems.error(missing, format!("groups and users share table \"{users_table}\": give both a scope that tells them apart, e.g. groups.scope = {{ type = \"Group\" }} and users.scope = {{ type = \"User\" }}, so a group is never served as a user nor a user matched as a group"));
     }
 }
 

@@ -9,7 +9,8 @@ use crate::mapping::{ColumnKind, HostValue};
 use crate::store::dialect::Dialect;
 
 use super::{GroupPlanned, CHUNK};
-use crate::store::dialect;
+use crate::store::dialect::{self, HOST_ALIAS};
+use crate::store::predicate::{self, PredCtx};
 use crate::store::rows::{insert_returning_key, key_of, set_list};
 use crate::store::sql::Sql;
 use crate::store::{Conn, StoreError};
@@ -159,11 +160,27 @@ pub(super) async fn host_group_create(
     if let Some(col) = &g.match_column {
         let mut q = Sql::new();
         q.raw("SELECT ");
-        dialect::cast_text(&mut q, d, Some("hg"), &g.key.name);
-        q.raw(" FROM ").ident(&g.table).raw(" hg WHERE ");
-        dialect::ci_equals(&mut q, d, "hg", col, p.display_name.trim());
+        dialect::cast_text(&mut q, d, Some(HOST_ALIAS), &g.key.name);
+        q.raw(" FROM ")
+            .ident(&g.table)
+            .raw(" ")
+            .ident(HOST_ALIAS)
+            .raw(" WHERE ");
+        dialect::ci_equals(&mut q, d, HOST_ALIAS, col, p.display_name.trim());
+        // Only the group rows (`groups.scope`): a user with that surname is not the group.
+        if let Some(scope) = crate::mapping::Pred::conditions(&g.scope) {
+            let ctx = PredCtx {
+                dialect: d,
+                host_table: &g.table,
+                key: &g.key.name,
+                key_kind: g.key.kind,
+                users: None,
+            };
+            q.raw(" AND ");
+            predicate::render(&mut q, &ctx, &scope);
+        }
         q.raw(" ORDER BY ")
-            .ident("hg")
+            .ident(HOST_ALIAS)
             .raw(".")
             .ident(&g.key.name)
             .raw(" LIMIT 2");
@@ -188,10 +205,19 @@ pub(super) async fn host_group_create(
             k
         }
         None => {
-            let cols = insert
+            let mut cols: Vec<(String, HostValue)> = insert
                 .iter()
                 .map(|(c, a)| (c.clone(), a.insert_value()))
                 .collect();
+            // A new group row is in the groups' scope: its single values are written.
+            for s in g.scope.iter().filter(|s| !s.negate) {
+                if let ([v], false) = (
+                    s.values.as_slice(),
+                    cols.iter().any(|(c, _)| c == &s.column),
+                ) {
+                    cols.push((s.column.clone(), v.clone()));
+                }
+            }
             insert_returning_key(c, d, &g.table, &g.key, cols).await?
         }
     };
