@@ -280,11 +280,19 @@ pub struct Actions {
     pub set: Assignments,
     /// Rows of other tables keyed by the user.
     pub delete: Vec<DeleteRows>,
+    /// `record_only = true`: nothing to write, on purpose.
+    pub record_only: bool,
 }
 
 impl Actions {
+    /// Whether the actions write nothing.
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.delete.is_empty()
+    }
+
+    /// Whether the mapping says what a deactivation does (writes, or `record_only`).
+    pub fn declared(&self) -> bool {
+        self.record_only || !self.is_empty()
     }
 
     /// The actions as `check` lists them, one line each.
@@ -313,6 +321,11 @@ impl Actions {
                 line.push_str(&format!(" and {c} = {}", v.display()));
             }
             out.push(line);
+        }
+        if self.record_only {
+            out.push(
+                "nothing in the application (record_only: kept in the bridge's record)".into(),
+            );
         }
         out
     }
@@ -353,7 +366,7 @@ impl UserMapping {
     /// Whether the mapping can carry out a deactivation: a column holds `active`, or
     /// `[users.on_deactivate]` does something.
     pub fn can_deactivate(&self) -> bool {
-        self.active.is_some() || !self.on_deactivate.is_empty()
+        self.active.is_some() || self.on_deactivate.declared()
     }
 }
 

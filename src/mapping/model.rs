@@ -129,6 +129,11 @@ pub struct ActionsSection {
     /// Rows of other tables that belong to the user (sessions, role rows), deleted.
     #[serde(default)]
     pub delete: Vec<DeleteRowsSection>,
+    /// `record_only = true`: the application's users have no account to lock (FreeScout
+    /// customers, contacts who only e-mail), so a deactivation is kept in the bridge's record
+    /// and writes nothing — declared, so that it is a decision and not an oversight.
+    #[serde(default)]
+    pub record_only: bool,
 }
 
 /// `{ table = "sessions", parent = "user_id" }`: the rows of `table` whose `parent` holds the

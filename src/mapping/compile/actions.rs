@@ -116,9 +116,16 @@ fn compile_actions(
             conditions: conds,
         });
     }
+    if raw.record_only && !(set.is_empty() && delete.is_empty()) {
+        problems.error(
+            &format!("{key}.record_only"),
+            "record_only = true says a deactivation writes nothing, but set or delete is given too; remove record_only, or the set and delete entries",
+        );
+    }
     Actions {
         set: Assignments(set),
         delete,
+        record_only: raw.record_only,
     }
 }
 

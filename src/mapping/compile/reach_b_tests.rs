@@ -288,6 +288,34 @@ fn without_active_or_actions_check_warns_and_deactivate_on_delete_is_refused() {
 }
 
 #[test]
+fn record_only_declares_a_deactivation_that_writes_nothing() {
+    let c = compiled("on_delete = \"ignore\"\n[users.on_deactivate]\nrecord_only = true");
+    assert!(
+        c.problems
+            .iter()
+            .all(|p| p.key != "users.on_deactivate" && !p.error),
+        "{:#?}",
+        c.problems
+    );
+    let m = c.mapping.unwrap();
+    assert!(m.can_deactivate() && m.on_deactivate.is_empty());
+    assert!(m.on_deactivate.describe()[0].contains("record_only"));
+    let c = compiled(
+        "on_delete = \"ignore\"\n[users.on_deactivate]\nrecord_only = true\nset = { locked_at = \"now\" }",
+    );
+    assert!(
+        has(
+            &c.problems,
+            true,
+            "users.on_deactivate.record_only",
+            &["remove record_only"]
+        ),
+        "{:#?}",
+        c.problems
+    );
+}
+
+#[test]
 fn a_state_change_is_a_change_of_active_only() {
     let on = json!({"active": true});
     let off = json!({"active": false});

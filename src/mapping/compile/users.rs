@@ -168,7 +168,7 @@ impl Deactivation {
     fn of(on_delete: OnDelete, on_deactivate: &Actions) -> Self {
         Deactivation {
             on_delete,
-            actions: !on_deactivate.is_empty(),
+            actions: on_deactivate.declared(),
         }
     }
 }
