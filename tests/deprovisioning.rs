@@ -15,7 +15,6 @@ use common::*;
 use serde_json::{json, Value};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
 
 fn mapping_path() -> String {
     format!("{REPO}/tests/fixtures/helpdesks/deprov/mapping.toml")
@@ -236,14 +235,14 @@ async fn without_actions_deactivation_is_refused(b: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(accounts(&app).await, rows);
 
-    let (ok, out) = check(&app, &bare);
+    let (ok, out) = app.check(&bare);
     assert!(ok, "{out}");
     assert!(
         out.contains("warning: users.on_deactivate: no column holds \"active\"")
             && out.contains("answers 400"),
         "{out}"
     );
-    let (ok, out) = check(&app, &full);
+    let (ok, out) = app.check(&full);
     assert!(ok && out.contains("0 error(s)"), "{out}");
     assert!(
         out.contains("on_deactivate (when the identity provider changes active")
@@ -254,7 +253,7 @@ async fn without_actions_deactivation_is_refused(b: Backend) {
         "{out}"
     );
     let typo = full.replace("parent = \"user_id\"", "parent = \"userid\"");
-    let (ok, out) = check(&app, &typo);
+    let (ok, out) = app.check(&typo);
     assert!(!ok, "{out}");
     assert!(
         out.contains("users.on_deactivate.delete[0].parent")
@@ -264,37 +263,6 @@ async fn without_actions_deactivation_is_refused(b: Backend) {
     app.stop().await;
 }
 
-/// `scim-bridge check` on the test's database with `mapping`: (success, output).
-fn check(app: &TestApp, mapping: &str) -> (bool, String) {
-    let dir = app.dir.path();
-    let m = dir.join("check-mapping.toml");
-    std::fs::write(&m, mapping).unwrap();
-    let cfg = dir.join("check.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\nurl = \"{}\"\n[mapping]\nfile = \"{}\"\n[log]\nlevel = \"warn\"\n",
-            app.db_url,
-            m.display()
-        ),
-    )
-    .unwrap();
-    let o = std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("check")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
 
 backend_tests!(
     actions_run_when_active_changes_and_only_then,

@@ -27,7 +27,6 @@ use common::*;
 use serde_json::{json, Value};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
 
 fn mapping_path() -> String {
     format!("{REPO}/tests/fixtures/helpdesks/reach/mapping.toml")
@@ -138,37 +137,6 @@ fn paula() -> Value {
         "userType": "agent", "title": "Leitung Büro", "preferredLanguage": "fr", "active": true})
 }
 
-/// `scim-bridge check` on the test's database with `mapping`: (success, output).
-fn check(app: &TestApp, mapping: &str) -> (bool, String) {
-    let dir = app.dir.path();
-    let m = dir.join("check-mapping.toml");
-    std::fs::write(&m, mapping).unwrap();
-    let cfg = dir.join("check.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\nurl = \"{}\"\n[mapping]\nfile = \"{}\"\n[log]\nlevel = \"warn\"\n",
-            app.db_url,
-            m.display()
-        ),
-    )
-    .unwrap();
-    let o = std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("check")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
 
 /// Reads: the scope (enum labels, a null form, a null among values) picks three of six rows;
 /// reads take userName from its column, names from the template, the title from a binary
@@ -219,7 +187,7 @@ async fn reads_scope_filters_and_check(b: Backend) {
 
     // check: no errors; the spellings it used; where userName is read from; MyISAM on MariaDB.
     let mapping = std::fs::read_to_string(mapping_path()).unwrap();
-    let (ok, out) = check(&app, &mapping);
+    let (ok, out) = app.check(&mapping);
     assert!(ok && out.contains("0 error(s)"), "{out}");
     assert!(
         out.contains("names found by ignoring case in table \"Users\"")
@@ -252,7 +220,7 @@ async fn reads_scope_filters_and_check(b: Backend) {
         "template = \"scim:{userName}\"",
     );
     assert_ne!(readable, mapping);
-    let (ok, out) = check(&app, &readable);
+    let (ok, out) = app.check(&readable);
     assert!(!ok, "{out}");
     assert!(
         out.contains("\"userName\" is also read from column \"UserName\"")
@@ -260,12 +228,12 @@ async fn reads_scope_filters_and_check(b: Backend) {
         "{out}"
     );
     let short = mapping.replace("{ random = 32 }", "{ random = 6 }");
-    let (ok, out) = check(&app, &short);
+    let (ok, out) = app.check(&short);
     assert!(!ok && out.contains("use random = 11 or more"), "{out}");
     if b != Backend::Sqlite {
         // SQLite keeps its "enums" in CHECK constraints, which the bridge does not read.
         let robot = mapping.replace("[\"agent\", \"customer\"]", "[\"agent\", \"robot\"]");
-        let (ok, out) = check(&app, &robot);
+        let (ok, out) = app.check(&robot);
         assert!(!ok, "{out}");
         assert!(
             out.contains("\"robot\" is not one of the values column \"Kind\" accepts")

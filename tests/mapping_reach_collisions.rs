@@ -9,7 +9,11 @@ mod common;
 
 use common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
+
+/// The GLPI preset, as shipped.
+fn glpi() -> String {
+    std::fs::read_to_string(format!("{REPO}/mappings/glpi.toml")).unwrap()
+}
 
 type Rows = Vec<Vec<(String, Option<String>)>>;
 
@@ -20,33 +24,6 @@ async fn host(app: &TestApp) -> (Rows, Rows) {
     )
 }
 
-/// `scim-bridge <args>` on the test's database with the GLPI preset: (success, output).
-fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let cfg = app.dir.path().join("cli.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\nurl = \"{}\"\n[mapping]\nfile = \"{REPO}/mappings/glpi.toml\"\n[log]\nlevel = \"warn\"\n",
-            app.db_url
-        ),
-    )
-    .unwrap();
-    let o = std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
 
 /// The line of `out` that mentions `needle`.
 fn line<'a>(out: &'a str, needle: &str) -> &'a str {
@@ -61,7 +38,7 @@ async fn colliding_logins_are_listed_and_refused(b: Backend) {
     app.exec("UPDATE glpi_users SET name = 'Alice.Anderson' WHERE id = 16")
         .await;
 
-    let (ok, out) = cli(&app, &["check"]);
+    let (ok, out) = app.cli_with(&glpi(), &["check"]);
     assert!(ok, "collisions are a warning: {out}");
     let lea = line(&out, "\"alice.anderson\":");
     assert!(
@@ -82,7 +59,7 @@ async fn colliding_logins_are_listed_and_refused(b: Backend) {
         "{out}"
     );
     // import says the same per row.
-    let (ok, out) = cli(&app, &["import"]);
+    let (ok, out) = app.cli_with(&glpi(), &["import"]);
     assert!(ok, "{out}");
     for id in ["11 ", "16 "] {
         let l = out
@@ -125,7 +102,7 @@ async fn colliding_logins_are_listed_and_refused(b: Backend) {
     );
     app.exec("UPDATE glpi_users SET name = 'Alice.Anderson' WHERE id = 16")
         .await;
-    let (_, out) = cli(&app, &["check"]);
+    let (_, out) = app.cli_with(&glpi(), &["check"]);
     assert!(
         line(&out, "\"alice.anderson\":").contains("already provisioned as user 11"),
         "{out}"

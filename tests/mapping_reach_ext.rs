@@ -21,7 +21,6 @@ use serde_json::{json, Value};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ACME: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
-const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
 
 fn mapping_path() -> String {
     format!("{REPO}/tests/fixtures/helpdesks/extend/mapping.toml")
@@ -101,37 +100,6 @@ fn op(op: &str, path: &str, value: Value) -> Value {
     patch_op(json!([one]))
 }
 
-/// `scim-bridge check` on the test's database with `mapping`: (success, output).
-fn check(app: &TestApp, mapping: &str) -> (bool, String) {
-    let dir = app.dir.path();
-    let m = dir.join("check-mapping.toml");
-    std::fs::write(&m, mapping).unwrap();
-    let cfg = dir.join("check.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\nurl = \"{}\"\n[mapping]\nfile = \"{}\"\n[log]\nlevel = \"warn\"\n",
-            app.db_url,
-            m.display()
-        ),
-    )
-    .unwrap();
-    let o = std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("check")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
 
 fn okta_user() -> Value {
     json!({"schemas": [USER, ACME], "userName": "cleo", "displayName": "Cleo Custom",
@@ -315,7 +283,7 @@ async fn extensions_round_trip(b: Backend) {
 
     // check lists where each attribute is kept, and names the fix for misuses.
     let mapping = std::fs::read_to_string(mapping_path()).unwrap();
-    let (ok, out) = check(&app, &mapping);
+    let (ok, out) = app.check(&mapping);
     assert!(ok, "{out}");
     assert!(
         out.contains("costCenter (string) → column people.cost_center")
@@ -329,7 +297,7 @@ async fn extensions_round_trip(b: Backend) {
         "is_active   =",
         "full_name2 = { attr = \"urn:ietf:params:scim:schemas:extension:acme:2.0:User:hiredAt\" }\nis_active   =",
     );
-    let (ok, out) = check(&app, &bad);
+    let (ok, out) = app.check(&bad);
     assert!(!ok, "{out}");
     assert!(
         out.contains("unknown type \"int\"; use one of")
@@ -461,14 +429,14 @@ async fn json_keys_read_and_merge(b: Backend) {
 
     // check: each key shown; misuses named with the fix.
     let mapping = std::fs::read_to_string(mapping_path()).unwrap();
-    let (ok, out) = check(&app, &mapping);
+    let (ok, out) = app.check(&mapping);
     assert!(ok, "{out}");
     assert!(
         out.contains("profile[\"title\"]") && out.contains("← title"),
         "{out}"
     );
     let twice = mapping.replace("json_path = \"dept\"", "json_path = \"title\"");
-    let (ok, out) = check(&app, &twice);
+    let (ok, out) = app.check(&twice);
     assert!(
         !ok && out.contains("JSON key \"title\" of column \"profile\" is mapped twice"),
         "{out}"
@@ -478,7 +446,7 @@ async fn json_keys_read_and_merge(b: Backend) {
         "column    = \"is_active\"\nattr      = \"title\"",
     );
     assert_ne!(int, mapping);
-    let (ok, out) = check(&app, &int);
+    let (ok, out) = app.check(&int);
     assert!(!ok && out.contains("cannot hold a JSON object"), "{out}");
     app.stop().await;
 }

@@ -10,7 +10,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
 
 type Rows = Vec<Vec<(String, Option<String>)>>;
 
@@ -63,37 +62,6 @@ async fn search(app: &TestApp, filter: &str) -> (u64, Vec<String>) {
     (r.body["totalResults"].as_u64().unwrap(), ids)
 }
 
-/// `scim-bridge <args>` on the test's database with `mapping`: (success, output).
-fn cli(app: &TestApp, mapping: &str, args: &[&str]) -> (bool, String) {
-    let dir = app.dir.path();
-    let m = dir.join("cli-mapping.toml");
-    std::fs::write(&m, mapping).unwrap();
-    let cfg = dir.join("cli.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\nurl = \"{}\"\n[mapping]\nfile = \"{}\"\n[log]\nlevel = \"warn\"\n",
-            app.db_url,
-            m.display()
-        ),
-    )
-    .unwrap();
-    let o = std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
 
 fn preset() -> String {
     std::fs::read_to_string(format!("{REPO}/mappings/osticket.toml")).unwrap()

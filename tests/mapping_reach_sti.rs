@@ -9,7 +9,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scim-bridge");
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 fn mapping_path() -> String {
@@ -26,34 +25,6 @@ fn cell<'a>(rows: &'a Rows, id: &str, c: &str) -> Option<&'a str> {
     row.iter().find(|(n, _)| n == c).unwrap().1.as_deref()
 }
 
-/// `scim-bridge check` with `mapping` on the test's database: (success, output).
-fn check(app: &TestApp, mapping: &str) -> (bool, String) {
-    let m = app.dir.path().join("check-mapping.toml");
-    std::fs::write(&m, mapping).unwrap();
-    let cfg = app.dir.path().join("check.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[database]\nurl = \"{}\"\n[mapping]\nfile = \"{}\"\n[log]\nlevel = \"warn\"\n",
-            app.db_url,
-            m.display()
-        ),
-    )
-    .unwrap();
-    let o = std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("check")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.success(), out)
-}
 
 async fn groups_beside_users_are_told_apart_by_scope(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -125,9 +96,9 @@ async fn groups_beside_users_are_told_apart_by_scope(b: Backend) {
 
     // check: the preset-like mapping passes; a shared table without groups.scope is refused.
     let text = std::fs::read_to_string(mapping_path()).unwrap();
-    let (ok, out) = check(&app, &text);
+    let (ok, out) = app.check(&text);
     assert!(ok, "{out}");
-    let (ok, out) = check(&app, &text.replace("scope = { kind = \"Group\" }\n", ""));
+    let (ok, out) = app.check(&text.replace("scope = { kind = \"Group\" }\n", ""));
     assert!(
         !ok && out.contains("groups.scope") && out.contains("share table \"principals\""),
         "{out}"

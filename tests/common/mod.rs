@@ -575,6 +575,44 @@ impl TestApp {
             .await;
     }
 
+    /// `scim-bridge ARGS` on this app's database with the mapping text `mapping` (written
+    /// beside the app's own config): whether it succeeded, and what it printed.
+    pub fn cli_with(&self, mapping: &str, args: &[&str]) -> (bool, String) {
+        let dir = self.dir.path();
+        let m = dir.join("cli-mapping.toml");
+        std::fs::write(&m, mapping).unwrap();
+        let cfg = dir.join("cli.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[database]\nurl = \"{}\"\n[mapping]\nfile = \"{}\"\n[log]\nlevel = \"warn\"\n",
+                self.db_url,
+                m.display()
+            ),
+        )
+        .unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_scim-bridge"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    }
+
+    /// `scim-bridge check` of the mapping text `mapping` on this app's database.
+    pub fn check(&self, mapping: &str) -> (bool, String) {
+        self.cli_with(mapping, &["check"])
+    }
+
     /// One row of the demo `users` table by login, as text (`active` as "1"/"0").
     pub async fn user_row(&self, login: &str) -> Option<Vec<Option<String>>> {
         self.rows(&format!(

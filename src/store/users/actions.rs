@@ -53,21 +53,10 @@ async fn stored_values(
     kv: &HostValue,
     planned: &[(String, HostValue)],
 ) -> Result<Vec<HostValue>, StoreError> {
-    let mut q = Sql::new();
-    q.raw("SELECT ");
-    for (i, (col, _)) in planned.iter().enumerate() {
-        if i > 0 {
-            q.raw(", ");
-        }
-        cast_text(&mut q, d, None, col);
-    }
-    q.raw(" FROM ")
-        .ident(&m.table)
-        .raw(" WHERE ")
-        .ident(&m.key.name)
-        .raw(" = ")
-        .bind(kv.clone());
-    let row = c.row(q).await?.ok_or(StoreError::NotFound)?;
+    let columns: Vec<&str> = planned.iter().map(|(col, _)| col.as_str()).collect();
+    let row = super::user_columns(c, d, m, kv, &columns)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     Ok(planned
         .iter()
         .enumerate()

@@ -225,16 +225,8 @@ async fn current(
     kv: &HostValue,
     column: &str,
 ) -> Result<Option<String>, StoreError> {
-    let mut q = Sql::new();
-    q.raw("SELECT ");
-    cast_text(&mut q, d, None, column);
-    q.raw(" FROM ")
-        .ident(&m.table)
-        .raw(" WHERE ")
-        .ident(&m.key.name)
-        .raw(" = ")
-        .bind(kv.clone());
-    Ok(c.row(q).await?.and_then(|r| r.get(0).map(str::to_string)))
+    let row = super::user_columns(c, d, m, kv, &[column]).await?;
+    Ok(row.and_then(|r| r.get(0).map(str::to_string)))
 }
 
 fn holds(stored: Option<&str>, v: &HostValue) -> bool {

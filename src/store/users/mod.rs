@@ -211,3 +211,30 @@ mod tests {
         assert_eq!(&u[14..15], "4");
     }
 }
+
+/// Columns of user `kv`'s row, as text, in the order given; `None` when the row is gone. The
+/// one read the write paths share when they need what the row holds now (actions, grants,
+/// rows keyed by a column other than the key).
+pub(super) async fn user_columns(
+    c: &mut super::Conn,
+    d: super::dialect::Dialect,
+    m: &UserMapping,
+    kv: &HostValue,
+    columns: &[&str],
+) -> Result<Option<super::sql::TextRow>, StoreError> {
+    let mut q = super::sql::Sql::new();
+    q.raw("SELECT ");
+    for (i, col) in columns.iter().enumerate() {
+        if i > 0 {
+            q.raw(", ");
+        }
+        super::dialect::cast_text(&mut q, d, None, col);
+    }
+    q.raw(" FROM ")
+        .ident(&m.table)
+        .raw(" WHERE ")
+        .ident(&m.key.name)
+        .raw(" = ")
+        .bind(kv.clone());
+    c.row(q).await
+}

@@ -31,21 +31,9 @@ pub(super) async fn parents(
     if columns.is_empty() {
         return Ok(vec![kv; m.joined.len()]);
     }
-    let mut q = Sql::new();
-    q.raw("SELECT ");
-    for (i, col) in columns.iter().enumerate() {
-        if i > 0 {
-            q.raw(", ");
-        }
-        cast_text(&mut q, d, None, col);
-    }
-    q.raw(" FROM ")
-        .ident(&m.table)
-        .raw(" WHERE ")
-        .ident(&m.key.name)
-        .raw(" = ")
-        .bind(kv.clone());
-    let row = c.row(q).await?.ok_or(StoreError::NotFound)?;
+    let row = super::user_columns(c, d, m, &kv, &columns)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     Ok(m.joined
         .iter()
         .map(|j| match columns.iter().position(|c| *c == j.user_column) {
