@@ -263,7 +263,6 @@ async fn without_actions_deactivation_is_refused(b: Backend) {
     app.stop().await;
 }
 
-
 backend_tests!(
     actions_run_when_active_changes_and_only_then,
     without_actions_deactivation_is_refused,

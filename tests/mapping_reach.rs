@@ -137,7 +137,6 @@ fn paula() -> Value {
         "userType": "agent", "title": "Leitung Büro", "preferredLanguage": "fr", "active": true})
 }
 
-
 /// Reads: the scope (enum labels, a null form, a null among values) picks three of six rows;
 /// reads take userName from its column, names from the template, the title from a binary
 /// column and the language from a LONGBLOB preference; filters compare enums and binary

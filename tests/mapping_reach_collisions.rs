@@ -9,7 +9,6 @@ mod common;
 
 use common::*;
 
-
 /// The GLPI preset, as shipped.
 fn glpi() -> String {
     std::fs::read_to_string(format!("{REPO}/mappings/glpi.toml")).unwrap()
@@ -23,7 +22,6 @@ async fn host(app: &TestApp) -> (Rows, Rows) {
         app.whole_rows("glpi_useremails", "1=1", "id").await,
     )
 }
-
 
 /// The line of `out` that mentions `needle`.
 fn line<'a>(out: &'a str, needle: &str) -> &'a str {

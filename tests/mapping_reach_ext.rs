@@ -100,7 +100,6 @@ fn op(op: &str, path: &str, value: Value) -> Value {
     patch_op(json!([one]))
 }
 
-
 fn okta_user() -> Value {
     json!({"schemas": [USER, ACME], "userName": "cleo", "displayName": "Cleo Custom",
         "emails": [{"value": "cleo@example.com", "type": "work", "primary": true}], "active": true,

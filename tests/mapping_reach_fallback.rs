@@ -10,7 +10,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-
 type Rows = Vec<Vec<(String, Option<String>)>>;
 
 /// Every osTicket table the preset reads or writes, whole.
@@ -62,7 +61,6 @@ async fn search(app: &TestApp, filter: &str) -> (u64, Vec<String>) {
     (r.body["totalResults"].as_u64().unwrap(), ids)
 }
 
-
 fn preset() -> String {
     std::fs::read_to_string(format!("{REPO}/mappings/osticket.toml")).unwrap()
 }
@@ -70,11 +68,11 @@ fn preset() -> String {
 /// `check`: the preset serves everyone; without the fallback the 8 guests are named with
 /// the fix; a fallback POSTs could not adopt by, and a misuse, are named with theirs.
 fn check_names_rows_without_a_user_name(app: &TestApp) {
-    let (ok, out) = cli(app, &preset(), &["check"]);
+    let (ok, out) = app.cli_with(&preset(), &["check"]);
     assert!(ok, "{out}");
     assert!(!out.contains("without a userName"), "{out}");
     let bare = preset().replace("read_fallback = { userName = \"emails.value\" }\n", "");
-    let (ok, out) = cli(app, &bare, &["check"]);
+    let (ok, out) = app.cli_with(&bare, &["check"]);
     assert!(ok, "a warning, not an error: {out}");
     assert!(
         out.contains(
@@ -87,13 +85,13 @@ fn check_names_rows_without_a_user_name(app: &TestApp) {
         "match = [\"ost_user_account.username\", \"ost_user_email.address\"]",
         "match = [\"ost_user_account.username\"]",
     );
-    let (_, out) = cli(app, &no_match, &["check"]);
+    let (_, out) = app.cli_with(&no_match, &["check"]);
     assert!(
         out.contains("add \"ost_user_email.address\" to users.match"),
         "{out}"
     );
     let wrong = preset().replace("userName = \"emails.value\"", "userName = \"title\"");
-    let (ok, out) = cli(app, &wrong, &["check"]);
+    let (ok, out) = app.cli_with(&wrong, &["check"]);
     assert!(
         !ok && out.contains("users.read_fallback.userName") && out.contains("map a column to it"),
         "{out}"

@@ -25,7 +25,6 @@ fn cell<'a>(rows: &'a Rows, id: &str, c: &str) -> Option<&'a str> {
     row.iter().find(|(n, _)| n == c).unwrap().1.as_deref()
 }
 
-
 async fn groups_beside_users_are_told_apart_by_scope(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let url = helpdesk_database(b, dir.path(), "sti").await;

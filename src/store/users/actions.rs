@@ -5,7 +5,7 @@
 use crate::mapping::compile::{Actions, UserMapping};
 use crate::mapping::convert::{Assign, Row};
 use crate::mapping::{ColumnKind, HostValue};
-use crate::store::dialect::{cast_text, Dialect};
+use crate::store::dialect::Dialect;
 use crate::store::rows::where_parent;
 use crate::store::sql::Sql;
 use crate::store::{Conn, StoreError};

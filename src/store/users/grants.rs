@@ -23,7 +23,7 @@ use crate::mapping::compile::{Grant, UserMapping};
 use crate::mapping::grants::without_grants;
 use crate::mapping::HostValue;
 use crate::scim::Folded;
-use crate::store::dialect::{cast_text, Dialect, HOST_ALIAS};
+use crate::store::dialect::{Dialect, HOST_ALIAS};
 use crate::store::predicate::{self, PredCtx};
 use crate::store::rows::where_parent;
 use crate::store::sql::Sql;

@@ -187,31 +187,6 @@ pub enum CreateConflict {
     Protected(String, String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_name_key_is_case_and_space_insensitive() {
-        assert_eq!(
-            user_name_hash(" Alice@Example.COM "),
-            user_name_hash("alice@example.com")
-        );
-        assert_ne!(
-            user_name_hash("alice@example.com"),
-            user_name_hash("alice@example.org")
-        );
-        assert_eq!(user_name_hash("ÄRGER@x"), user_name_hash("ärger@x"));
-    }
-
-    #[test]
-    fn uuids_are_v4() {
-        let u = crate::store::new_uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-    }
-}
-
 /// Columns of user `kv`'s row, as text, in the order given; `None` when the row is gone. The
 /// one read the write paths share when they need what the row holds now (actions, grants,
 /// rows keyed by a column other than the key).
@@ -237,4 +212,29 @@ pub(super) async fn user_columns(
         .raw(" = ")
         .bind(kv.clone());
     c.row(q).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_name_key_is_case_and_space_insensitive() {
+        assert_eq!(
+            user_name_hash(" Alice@Example.COM "),
+            user_name_hash("alice@example.com")
+        );
+        assert_ne!(
+            user_name_hash("alice@example.com"),
+            user_name_hash("alice@example.org")
+        );
+        assert_eq!(user_name_hash("ÄRGER@x"), user_name_hash("ärger@x"));
+    }
+
+    #[test]
+    fn uuids_are_v4() {
+        let u = crate::store::new_uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+    }
 }

@@ -6,7 +6,7 @@
 use crate::mapping::compile::{KeyColumn, UserMapping};
 use crate::mapping::convert::{Assign, Row};
 use crate::mapping::HostValue;
-use crate::store::dialect::{cast_text, Dialect};
+use crate::store::dialect::Dialect;
 use crate::store::rows::{insert_returning_key, insert_values, key_of, where_parent};
 use crate::store::sql::Sql;
 use crate::store::{Conn, StoreError};
