@@ -468,16 +468,37 @@ fn child_exists(q: &mut Sql, ctx: &PredCtx<'_>, i: usize, inner: impl FnOnce(&mu
         q.raw("1=0");
         return;
     };
+    user_child_exists(q, ctx, child, "c", inner);
+}
+
+/// `EXISTS (SELECT 1 FROM <child> <alias> WHERE <alias>.parent = h.key AND <conditions> AND
+/// <inner>)`: one of the user's rows of `child`, under `alias`, meets `inner`.
+fn user_child_exists(
+    q: &mut Sql,
+    ctx: &PredCtx<'_>,
+    child: &crate::mapping::compile::Child,
+    alias: &'static str,
+    inner: impl FnOnce(&mut Sql),
+) {
     q.raw("EXISTS (SELECT 1 FROM ")
         .ident(&child.table)
-        .raw(" c WHERE c.")
+        .raw(" ")
+        .raw(alias)
+        .raw(" WHERE ")
+        .raw(alias)
+        .raw(".")
         .ident(&child.parent)
         .raw(" = ")
         .ident(HOST_ALIAS)
         .raw(".")
         .ident(ctx.key);
     for (col, v) in &child.conditions {
-        q.raw(" AND c.").ident(col).raw(" = ").bind(v.clone());
+        q.raw(" AND ")
+            .raw(alias)
+            .raw(".")
+            .ident(col)
+            .raw(" = ")
+            .bind(v.clone());
     }
     q.raw(" AND ");
     inner(q);
@@ -495,20 +516,7 @@ fn primary_row(q: &mut Sql, ctx: &PredCtx<'_>, i: usize) {
     let key = &child.key.name;
     // `EXISTS (SELECT 1 FROM <child> c2 WHERE <c2 is one of the same user's rows> AND <cond>)`
     let sibling = |q: &mut Sql, cond: &dyn Fn(&mut Sql)| {
-        q.raw("EXISTS (SELECT 1 FROM ")
-            .ident(&child.table)
-            .raw(" c2 WHERE c2.")
-            .ident(&child.parent)
-            .raw(" = ")
-            .ident(HOST_ALIAS)
-            .raw(".")
-            .ident(ctx.key);
-        for (col, v) in &child.conditions {
-            q.raw(" AND c2.").ident(col).raw(" = ").bind(v.clone());
-        }
-        q.raw(" AND ");
-        cond(q);
-        q.raw(")");
+        user_child_exists(q, ctx, child, "c2", |q| cond(q));
     };
     let lower = |q: &mut Sql| {
         q.raw("c2.").ident(key).raw(" < c.").ident(key);
