@@ -31,6 +31,25 @@ fn bridge(config: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `init` names the other tables that look like user tables (never the chosen one), with how
+/// to draft from one of them.
+fn other_tables_are_offered(out: &str, app: &str, table: &str) {
+    // The other tables that look like user tables are named, with how to pick one.
+    if let Some(line) = out
+        .lines()
+        .find(|l| l.starts_with("other tables that could hold users:"))
+    {
+        assert!(!line.contains(&format!("\"{table}\" (")), "{line}");
+        assert!(line.ends_with("run init again with --table NAME"), "{line}");
+    }
+    if app == "osticket" {
+        assert!(
+            out.contains("other tables that could hold users: \"ost_user_account\""),
+            "the end users' account table is offered beside the staff table: {out}"
+        );
+    }
+}
+
 /// `app`'s fixture, its expected user table and the decisions its draft must name.
 async fn draft_passes_check_and_provisions(b: Backend, app: &str, table: &str, decide: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
@@ -45,6 +64,7 @@ async fn draft_passes_check_and_provisions(b: Backend, app: &str, table: &str, d
         "{out}"
     );
     assert!(out.contains("\n0 error(s)"), "{out}");
+    other_tables_are_offered(&out, app, table);
     // The lines to decide are named with file and line, and are marked in the file.
     let mapping = std::fs::read_to_string(init_dir.join("mapping.toml")).unwrap();
     let lines: Vec<&str> = mapping.lines().collect();
