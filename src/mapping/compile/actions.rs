@@ -3,7 +3,9 @@
 //! fresh random secret) and rows of other tables keyed by the user deleted (sessions, role
 //! rows). Checked against the live schema like every other section.
 
-use super::problems::{assignments, conditions, need_column, need_table, single, Problems};
+use super::problems::{
+    assignments, conditions, need_column, need_table, single, writable_column, Problems,
+};
 use super::related::Schema;
 use super::rule::random_for;
 use crate::mapping::compiled::{Actions, Assignments, DeleteRows, Fill, Joined, Rule};
@@ -149,17 +151,8 @@ fn compile_set(
     let mut out = assignments(problems, key, table, Some(&plain)).0;
     for (col, v) in raw.iter().filter(|(_, v)| is_random(v)) {
         let k = format!("{key}.{col}");
-        let (Some(c), toml::Value::Table(t)) = (need_column(problems, &k, table, col), v) else {
-            continue;
-        };
-        let Some(kind) = c.kind else {
-            problems.error(
-                &k,
-                format!(
-                    "column \"{col}\" has type {}, which the bridge cannot write",
-                    c.sql_type
-                ),
-            );
+        let toml::Value::Table(t) = v else { continue };
+        let Some((c, kind)) = writable_column(problems, &k, table, col) else {
             continue;
         };
         match random_for(t, c, kind) {

@@ -28,6 +28,8 @@ pub(crate) mod tests;
 mod tests_ext;
 #[cfg(test)]
 mod tests_fallback;
+#[cfg(test)]
+mod tests_truncate;
 mod users;
 
 pub use super::compiled::*;

@@ -162,6 +162,29 @@ pub(super) fn need_column<'t>(
     }
 }
 
+/// [`need_column`], and a type the bridge can write (its kind), or the error saying so.
+pub(super) fn writable_column<'t>(
+    problems: &mut Problems,
+    key: &str,
+    table: &'t HostTable,
+    name: &str,
+) -> Option<(&'t HostColumn, ColumnKind)> {
+    let c = need_column(problems, key, table, name)?;
+    match c.kind {
+        Some(kind) => Some((c, kind)),
+        None => {
+            problems.error(
+                key,
+                format!(
+                    "column \"{name}\" has type {}, which the bridge cannot write",
+                    c.sql_type
+                ),
+            );
+            None
+        }
+    }
+}
+
 /// Why `name` names no column of `table`, with the fix.
 pub(super) fn no_column(table: &HostTable, name: &str) -> String {
     let same = table.same_but_case(name);
@@ -447,17 +470,7 @@ pub(super) fn assignments(
     let mut out = Vec::new();
     for (col, v) in raw.into_iter().flatten() {
         let k = format!("{key}.{col}");
-        let Some(c) = need_column(problems, &k, table, col) else {
-            continue;
-        };
-        let Some(kind) = c.kind else {
-            problems.error(
-                &k,
-                format!(
-                    "column \"{col}\" has type {}, which the bridge cannot write",
-                    c.sql_type
-                ),
-            );
+        let Some((c, kind)) = writable_column(problems, &k, table, col) else {
             continue;
         };
         let storage = c.storage();

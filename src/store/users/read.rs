@@ -454,6 +454,28 @@ pub(super) async fn count_rows(
         .unwrap_or(0))
 }
 
+/// `select` restricted to `pred`, the first `limit` rows in key order: one index range, the
+/// shape every keyed page read shares.
+fn first_in_key_order(
+    mut q: Sql,
+    m: &UserMapping,
+    ctx: &PredCtx<'_>,
+    pred: Option<&Pred>,
+    limit: usize,
+) -> Sql {
+    if let Some(p) = pred {
+        q.raw(" WHERE ");
+        predicate::render(&mut q, ctx, p);
+    }
+    q.raw(" ORDER BY ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(&m.key.name)
+        .raw(" LIMIT ")
+        .count(limit);
+    q
+}
+
 /// Host rows after `after` in key order, with their links: the import's streaming read, one
 /// index range per page however large the table.
 pub async fn page_after(
@@ -472,17 +494,13 @@ pub async fn page_after(
         fold_case: false,
     });
     let pred = scoped(m, after_pred.as_ref());
-    let mut q = select_host(m, d, false, true);
-    if let Some(p) = &pred {
-        q.raw(" WHERE ");
-        predicate::render(&mut q, &ctx, p);
-    }
-    q.raw(" ORDER BY ")
-        .ident(HOST_ALIAS)
-        .raw(".")
-        .ident(&m.key.name)
-        .raw(" LIMIT ")
-        .count(limit);
+    let q = first_in_key_order(
+        select_host(m, d, false, true),
+        m,
+        &ctx,
+        pred.as_ref(),
+        limit,
+    );
     let mut users: Vec<HostUser> = c
         .rows(q)
         .await?
@@ -537,17 +555,13 @@ pub async fn keys_matching(
         .await?
         .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
         .unwrap_or(0);
-    let mut q = select_host(m, d, false, false);
-    if let Some(p) = &pred {
-        q.raw(" WHERE ");
-        predicate::render(&mut q, &ctx, p);
-    }
-    q.raw(" ORDER BY ")
-        .ident(HOST_ALIAS)
-        .raw(".")
-        .ident(&m.key.name)
-        .raw(" LIMIT ")
-        .int(i64::try_from(limit).unwrap_or(i64::MAX));
+    let q = first_in_key_order(
+        select_host(m, d, false, false),
+        m,
+        &ctx,
+        pred.as_ref(),
+        limit,
+    );
     let keys = c
         .rows(q)
         .await?
@@ -571,17 +585,13 @@ pub async fn protected(
     let ctx = PredCtx::users(d, m);
     let any = Pred::Or(m.protect.iter().map(|p| p.pred.clone()).collect());
     let pred = scoped(m, Some(&any));
-    let mut q = select_host(m, d, false, true);
-    if let Some(p) = &pred {
-        q.raw(" WHERE ");
-        predicate::render(&mut q, &ctx, p);
-    }
-    q.raw(" ORDER BY ")
-        .ident(HOST_ALIAS)
-        .raw(".")
-        .ident(&m.key.name)
-        .raw(" LIMIT ")
-        .count(limit);
+    let q = first_in_key_order(
+        select_host(m, d, false, true),
+        m,
+        &ctx,
+        pred.as_ref(),
+        limit,
+    );
     let rule = m.user_name_rule();
     let at = m
         .read_columns
