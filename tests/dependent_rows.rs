@@ -5,7 +5,8 @@
 //! its key written into the account; an adopted account without one gets one; a DELETE removes
 //! the account, then its principal. `{ own_key = true }` columns hold their row's own key; a
 //! joined row made after the account holds the principal's key (`{ key_of = "principals" }`).
-//! Every write is checked on the whole rows of both tables.
+//! Every write is checked on the whole rows of both tables. The order of a create is derived
+//! from where each key goes; `check` prints it, and a dry run's statements follow it.
 
 mod common;
 
@@ -165,4 +166,46 @@ async fn principal_rows_come_first(b: Backend) {
     app.stop().await;
 }
 
-backend_tests!(principal_rows_come_first);
+/// The insert order is derived, not declared: `check` prints it with where each key goes,
+/// and a create's statements run in exactly that order (a dry run, which writes nothing).
+async fn check_prints_the_order_a_create_follows(b: Backend) {
+    let app = spawn(b).await;
+    let before = both(&app).await;
+    let text = std::fs::read_to_string(format!(
+        "{REPO}/tests/fixtures/helpdesks/principals/mapping.toml"
+    ))
+    .unwrap();
+    let (ok, out) = app.check(&text);
+    assert!(ok, "{out}");
+    assert_eq!(
+        order::check_order(&out),
+        ["principals", "accounts", "acl_groups"],
+        "{out}"
+    );
+    assert!(
+        out.contains("1. principals; its new key goes into accounts.principal_id")
+            && out.contains("2. accounts (the user's row)")
+            && out.contains("3. acl_groups; instance holds the user's key"),
+        "{out}"
+    );
+    let user = app.dir.path().join("dave.json");
+    let body = json!({"schemas": [USER], "userName": "dave", "displayName": "Dave Dunn"});
+    std::fs::write(&user, body.to_string()).unwrap();
+    let (ok, preview) = app.cli_with(
+        &text,
+        &["preview", "--operation", "create", user.to_str().unwrap()],
+    );
+    assert!(ok, "{preview}");
+    assert_eq!(
+        order::preview_inserts(&preview),
+        order::check_order(&out),
+        "{preview}"
+    );
+    assert_eq!(both(&app).await, before, "a dry run writes nothing");
+    app.stop().await;
+}
+
+backend_tests!(
+    principal_rows_come_first,
+    check_prints_the_order_a_create_follows
+);

@@ -2,7 +2,8 @@
 //! `tests/fixtures/helpdesks/sti` with one mapping on SQLite, PostgreSQL and MariaDB: a
 //! group pushed under a name a user also has (as surname) links the group row, never the
 //! user; a new group row gets the group scope's value; users never list groups; `check`
-//! refuses a shared table without a scope on both sides.
+//! refuses a shared table without a scope on both sides. The column telling them apart is an
+//! enumerated type on PostgreSQL and MariaDB, text on SQLite — one mapping for all three.
 
 mod common;
 
@@ -35,6 +36,20 @@ async fn groups_beside_users_are_told_apart_by_scope(b: Backend) {
     let app = spawn_on_url(b, url, dir, opts).await;
     let principals = || app.whole_rows("principals", "1=1", "id");
     let before = principals().await;
+    // `kind` is an enumerated type on PostgreSQL and MariaDB (text on SQLite): both scopes
+    // compare it as text, and new rows get their label through a cast.
+    let kind_type = match b {
+        Backend::Sqlite => "SELECT type FROM pragma_table_info('principals') WHERE name = 'kind'",
+        Backend::Postgres => "SELECT CAST(udt_name AS TEXT) FROM information_schema.columns WHERE table_name = 'principals' AND column_name = 'kind'",
+        Backend::Mysql => "SELECT CAST(column_type AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'principals' AND column_name = 'kind'",
+    };
+    let kind_type = app.rows(kind_type).await[0][0].clone().unwrap();
+    let want = match b {
+        Backend::Sqlite => "VARCHAR(10)",
+        Backend::Postgres => "principal_kind",
+        Backend::Mysql => "enum('User','Group')",
+    };
+    assert_eq!(kind_type, want);
 
     // Users are the User rows only.
     let r = app.get("/Users").await;
@@ -102,6 +117,16 @@ async fn groups_beside_users_are_told_apart_by_scope(b: Backend) {
         !ok && out.contains("groups.scope") && out.contains("share table \"principals\""),
         "{out}"
     );
+    // A value the enumerated type does not have is refused, naming its labels.
+    let (ok, out) = app.check(&text.replace("kind = \"Group\"", "kind = \"Team\""));
+    if b == Backend::Sqlite {
+        assert!(ok, "{out}");
+    } else {
+        assert!(
+            !ok && out.contains("groups.scope.kind") && out.contains("\"User\", \"Group\""),
+            "{out}"
+        );
+    }
     app.stop().await;
 }
 

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::config::Settings;
-use crate::mapping::compile::{PrimaryMark, Problem, Rule, Source, UserMapping};
+use crate::mapping::compile::{Joined, Lookup, PrimaryMark, Problem, Rule, Source, UserMapping};
 use crate::mapping::model::When;
 use crate::mapping::transform::Transform;
 use crate::mapping::HostTable;
@@ -162,6 +162,13 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
             println!("{}", describe(r));
         }
     }
+    let order = insert_order(m);
+    if order.len() > 1 {
+        println!("  insert order for a new user (derived from where each key goes):");
+        for (n, step) in order.iter().enumerate() {
+            println!("    {}. {step}", n + 1);
+        }
+    }
     for (name, actions) in [
         ("on_deactivate", &m.on_deactivate),
         ("on_reactivate", &m.on_reactivate),
@@ -173,6 +180,67 @@ fn describe_users(m: &UserMapping, t: &HostTable) {
             }
         }
     }
+}
+
+/// The tables a create writes, in the order `store::users::write::insert_new` writes them —
+/// which follows from where each key goes, so the mapping declares no order: rows whose key
+/// a column holds (a lookup's row, a principal the user's row points at) come before that
+/// row, rows holding the user's key or login after it, the primary pointer last.
+fn insert_order(m: &UserMapping) -> Vec<String> {
+    let mut out = Vec::new();
+    // Lookups first, as the store resolves them: the user's rules, then each joined table's.
+    for r in &m.rules {
+        if let Some(l) = r.lookup.as_ref().filter(|l| l.create) {
+            let holder = match r.at.checked_sub(1).and_then(|i| m.joined.get(i)) {
+                Some(j) => &j.table,
+                None => &m.table,
+            };
+            out.push(format!(
+                "{} (lookup), only when no row holds the value; its key goes into {holder}.{}",
+                l.table, r.column
+            ));
+        }
+    }
+    let presence = |j: &Joined| {
+        if j.skip_if_absent {
+            ", only when its attribute has a value"
+        } else {
+            ""
+        }
+    };
+    for j in m.joined.iter().filter(|j| j.before_user) {
+        out.push(format!(
+            "{}{}; its new key goes into {}.{}",
+            j.table,
+            presence(j),
+            m.table,
+            j.user_column
+        ));
+    }
+    out.push(format!("{} (the user's row)", m.table));
+    for j in m.joined.iter().filter(|j| !j.before_user) {
+        let holds = if j.user_column == m.key.name {
+            "the user's key".to_string()
+        } else {
+            format!("the user's {}", j.user_column)
+        };
+        out.push(format!(
+            "{}{}; {} holds {holds}",
+            j.table,
+            presence(j),
+            j.parent
+        ));
+    }
+    for c in &m.children {
+        let then = match &c.primary {
+            PrimaryMark::Pointer { column, .. } => {
+                format!("; then {}.{column} is pointed at the primary", m.table)
+            }
+            _ => String::new(),
+        };
+        out.push(format!("{} (one row per {} value){then}", c.table, c.attr));
+    }
+    out
 }
 
 /// Custom extensions (`[extensions]` and custom URNs the columns name): each attribute with
@@ -256,6 +324,10 @@ fn describe(r: &Rule) -> String {
                 .join(", ")
         ),
     };
+    let src = match &r.lookup {
+        Some(l) => format!("{src}, {}", describe_lookup(l)),
+        None => src,
+    };
     let flag = r.flag.map(|b| format!(", flag = {b}")).unwrap_or_default();
     let words: Vec<String> = r
         .transforms
@@ -282,6 +354,27 @@ fn describe(r: &Rule) -> String {
         None => r.column.clone(),
     };
     format!("    {column:<22} ← {src}{transforms}{flag}{on}")
+}
+
+/// Where a lookup finds its key, and what a row it creates holds besides the value.
+fn describe_lookup(l: &Lookup) -> String {
+    let mut out = format!(
+        "stored as {}.{} of the row whose {} holds it (ignoring case)",
+        l.table, l.key.name, l.column
+    );
+    if l.create {
+        out.push_str("; a new row when none does");
+        let set: Vec<String> = l
+            .set
+            .iter()
+            .map(|r| describe(r).split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        if !set.is_empty() {
+            out.push_str(&format!(", with {}", set.join(", ")));
+        }
+        out.push_str(" (an existing row is never changed)");
+    }
+    out
 }
 
 /// The rows `[[users.protect]]` keeps out of SCIM's reach (the first 20).

@@ -68,6 +68,9 @@ pub struct Lookup {
     pub create: bool,
     /// The host value meaning "none".
     pub none: Option<HostValue>,
+    /// The other columns of a row the lookup creates (`set`), as rules of the lookup table:
+    /// evaluated against the request only when a row is created, never read back.
+    pub set: Vec<Rule>,
 }
 
 impl Rule {

@@ -441,4 +441,10 @@ pub struct LookupSection {
     /// The host value meaning "none" (e.g. 0), written when the attribute is absent.
     #[serde(default)]
     pub none: Option<toml::Value>,
+    /// Other columns of a row the lookup creates (`create = true`): a constant (`"contact"`,
+    /// `true`, `"now"`) or a column rule of the same request's attributes
+    /// (`{ attr = "displayName", default = { attr = "userName" } }`). Written only into a row
+    /// the bridge inserts; an existing row holding the value is never changed.
+    #[serde(default)]
+    pub set: Option<BTreeMap<String, toml::Value>>,
 }

@@ -35,7 +35,7 @@ pub(super) fn set_list(q: &mut Sql, row: &Row) {
                     .raw(")");
             }
             // JSON keys are folded into a Value before any statement (see convert::json).
-            Assign::Lookup(_) | Assign::Json { .. } => {
+            Assign::Lookup { .. } | Assign::Json { .. } => {
                 q.bind(a.insert_value());
             }
             Assign::Bits { mask, on: false } => {

@@ -21,6 +21,7 @@ use scim_bridge::http::State;
 use scim_bridge::store::sql::TextRow;
 use scim_bridge::store::SqliteConn;
 
+pub mod order;
 pub mod replay;
 pub mod snapshot;
 

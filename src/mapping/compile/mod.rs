@@ -29,6 +29,8 @@ mod tests_ext;
 #[cfg(test)]
 mod tests_fallback;
 #[cfg(test)]
+mod tests_lookup;
+#[cfg(test)]
 mod tests_truncate;
 mod users;
 

@@ -76,7 +76,7 @@ pub(super) fn compile_rules(
                     if child_of.is_some() || prefix.starts_with("groups") {
                         problems.error(&key, "lookups are available on user and joined tables");
                     }
-                    rule.lookup = compile_lookup(problems, &key, &rule, l, tables);
+                    rule.lookup = compile_lookup(problems, &key, &rule, l, (rt, tables));
                     if rule.lookup.is_none() {
                         failed.push(column.clone());
                         continue;

@@ -30,8 +30,15 @@ pub enum Assign {
         mask: i64,
         on: bool,
     },
-    /// The key of the lookup table's row holding this text; the store resolves it.
-    Lookup(String),
+    /// The key of the lookup table's row holding `text`; the store resolves it, inserting
+    /// a row when none holds it and the lookup may create one.
+    Lookup {
+        text: String,
+        /// The other columns of that new row (`set`), made from the request; or why it
+        /// cannot be made (a NOT NULL column whose attribute the request lacks) — an error
+        /// only if a row has to be created.
+        new_row: Result<Vec<(String, HostValue)>, String>,
+    },
     /// One key of a JSON object column (`None` removes it); [`json::fold`] turns a column's
     /// keys into one [`Assign::Value`] before anything is written.
     Json {
@@ -47,7 +54,7 @@ impl Assign {
             Assign::Value(v) => v.clone(),
             Assign::Bits { mask, on } => HostValue::Int(if *on { *mask } else { 0 }),
             // Resolved by the store before any write; never bound unresolved.
-            Assign::Lookup(_) | Assign::Json { .. } => {
+            Assign::Lookup { .. } | Assign::Json { .. } => {
                 HostValue::Null(crate::mapping::host::ColumnKind::Text)
             }
         }

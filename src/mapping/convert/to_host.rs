@@ -4,7 +4,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::mapping::compile::{
-    Child, MatchAt, PrimaryMark, RandomFill, Rule, Source, TemplatePart, UserMapping,
+    Child, Lookup, MatchAt, PrimaryMark, RandomFill, Rule, Source, TemplatePart, UserMapping,
 };
 use crate::mapping::model::When;
 use crate::mapping::value::HostValue;
@@ -125,7 +125,8 @@ impl Rule {
                     }
                     match (x, &l.none) {
                         (Some(Value::String(s)), _) if !s.trim().is_empty() => {
-                            return Ok(Some(Assign::Lookup(s)))
+                            let new_row = l.new_row(resource, now);
+                            return Ok(Some(Assign::Lookup { text: s, new_row }));
                         }
                         (_, Some(none)) => return Ok(Some(Assign::Value(none.clone()))),
                         _ => HostValue::Null(self.kind),
@@ -163,6 +164,29 @@ impl Rule {
             }));
         }
         Ok(Some(Assign::Value(h)))
+    }
+}
+
+impl Lookup {
+    /// The `set` columns of a row this lookup would create for `resource`, or why the row
+    /// cannot be made (the detail of the 400 it answers when one has to be). A column whose
+    /// attribute is absent is left out, so the database's default applies.
+    fn new_row(
+        &self,
+        resource: &Value,
+        now: chrono::NaiveDateTime,
+    ) -> Result<Vec<(String, HostValue)>, String> {
+        let mut out = Vec::new();
+        for r in &self.set {
+            match r.assign(resource, WriteMode::Insert, None, now) {
+                Ok(Some(a)) if !a.insert_value().is_null() => {
+                    out.push((r.column.clone(), a.insert_value()));
+                }
+                Ok(_) => {}
+                Err(e) => return Err(e.detail),
+            }
+        }
+        Ok(out)
     }
 }
 

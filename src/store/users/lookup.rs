@@ -1,7 +1,7 @@
 //! Lookup columns: the key of another table's row holding the value, found or created in the
 //! write's transaction.
 
-use crate::mapping::compile::UserMapping;
+use crate::mapping::compile::{Lookup, UserMapping};
 use crate::mapping::convert::{Assign, Row, RowPlan};
 use crate::mapping::HostValue;
 use crate::store::dialect::Dialect;
@@ -35,7 +35,9 @@ pub(super) async fn resolve_lookups(
     }
     for (at, row) in rows {
         for (col, a) in row.iter_mut() {
-            let Assign::Lookup(text) = a else { continue };
+            let Assign::Lookup { text, new_row } = a else {
+                continue;
+            };
             let Some((rule, l)) = m
                 .rules
                 .iter()
@@ -44,49 +46,70 @@ pub(super) async fn resolve_lookups(
             else {
                 continue;
             };
-            let mut q = Sql::new();
-            q.raw("SELECT ");
-            cast_text(&mut q, d, Some("lk"), &l.key.name);
-            q.raw(" FROM ").ident(&l.table).raw(" lk WHERE ");
-            dialect::ci_equals(&mut q, d, "lk", &l.column, text.trim());
-            // Two rows holding the text in different case would make the choice arbitrary:
-            // refused like an ambiguous user match, never picked silently.
-            q.raw(" ORDER BY lk.").ident(&l.key.name).raw(" LIMIT 3");
-            let keys: Vec<String> = c
-                .rows(q)
-                .await?
-                .into_iter()
-                .filter_map(|r| r.get(0).map(str::to_string))
-                .collect();
-            if keys.len() > 1 {
-                return Err(StoreError::Ambiguous(format!(
-                    "{:?} is held by several rows of {}.{} when compared case-insensitively (keys {}{}), so which one \"{}\" should hold is ambiguous: merge or rename them in the application",
-                    text.trim(),
-                    l.table,
-                    l.column,
-                    keys[..2].join(", "),
-                    if keys.len() > 2 { ", …" } else { "" },
-                    rule.column
-                )));
-            }
-            let key = match keys.into_iter().next() {
-                Some(k) => k,
-                None if l.create => {
-                    let value = HostValue::Text(text.trim().to_string());
-                    insert_returning_key(c, d, &l.table, &l.key, vec![(l.column.clone(), value)])
-                        .await?
-                }
-                None => {
-                    return Ok(Err(format!(
-                        "{:?} is not one of the application's values in {}.{}",
-                        text.trim(),
-                        l.table,
-                        l.column
-                    )))
-                }
+            let key = match resolve_one(c, d, (&rule.column, l), text.trim(), new_row).await? {
+                Ok(k) => k,
+                Err(m) => return Ok(Err(m)),
             };
             *a = Assign::Value(key_of(rule.kind, &key).ok_or(StoreError::NotFound)?);
         }
     }
     Ok(Ok(()))
+}
+
+/// The key of the row of `l.table` holding `text` (compared case-insensitively): the one
+/// row that does — left exactly as it is, whatever `set` says — or a new row holding `text`
+/// and the `set` columns when none does and the lookup may create one. Several rows holding
+/// it in different case are a conflict; an unknown text without `create` (or a new row that
+/// cannot be made) is the `Err` the request is refused with.
+async fn resolve_one(
+    c: &mut Conn,
+    d: Dialect,
+    (column, l): (&str, &Lookup),
+    text: &str,
+    new_row: &Result<Vec<(String, HostValue)>, String>,
+) -> Result<Result<String, String>, StoreError> {
+    let mut q = Sql::new();
+    q.raw("SELECT ");
+    cast_text(&mut q, d, Some("lk"), &l.key.name);
+    q.raw(" FROM ").ident(&l.table).raw(" lk WHERE ");
+    dialect::ci_equals(&mut q, d, "lk", &l.column, text);
+    // Two rows holding the text in different case would make the choice arbitrary:
+    // refused like an ambiguous user match, never picked silently.
+    q.raw(" ORDER BY lk.").ident(&l.key.name).raw(" LIMIT 3");
+    let keys: Vec<String> = c
+        .rows(q)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.get(0).map(str::to_string))
+        .collect();
+    if keys.len() > 1 {
+        return Err(StoreError::Ambiguous(format!(
+            "{text:?} is held by several rows of {}.{} when compared case-insensitively (keys {}{}), so which one \"{column}\" should hold is ambiguous: merge or rename them in the application",
+            l.table,
+            l.column,
+            keys[..2].join(", "),
+            if keys.len() > 2 { ", …" } else { "" },
+        )));
+    }
+    if let Some(k) = keys.into_iter().next() {
+        return Ok(Ok(k));
+    }
+    if !l.create {
+        return Ok(Err(format!(
+            "{text:?} is not one of the application's values in {}.{}",
+            l.table, l.column
+        )));
+    }
+    let extra = match new_row {
+        Ok(extra) => extra,
+        Err(why) => {
+            return Ok(Err(format!(
+                "{text:?} is in no row of {}.{}, and the row the bridge would add for it cannot be made: {why}",
+                l.table, l.column
+            )))
+        }
+    };
+    let mut cols = vec![(l.column.clone(), HostValue::Text(text.to_string()))];
+    cols.extend(extra.iter().cloned());
+    Ok(Ok(insert_returning_key(c, d, &l.table, &l.key, cols).await?))
 }

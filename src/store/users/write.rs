@@ -53,7 +53,7 @@ fn changed_only(m: &UserMapping, stored: &Stored, at: usize, row: &Row) -> Row {
             (_, None) => true,
             (Assign::Value(v), Some(s)) => !v.same_as_stored(s),
             (Assign::Bits { mask, on }, Some(s)) => ((s.as_int().unwrap_or(0) & mask) != 0) != *on,
-            (Assign::Lookup(_) | Assign::Json { .. }, Some(_)) => true,
+            (Assign::Lookup { .. } | Assign::Json { .. }, Some(_)) => true,
         })
         .cloned()
         .collect()
