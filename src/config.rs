@@ -73,6 +73,8 @@ impl std::fmt::Debug for SecretUrl {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: SecretUrl,
+    /// Connections requests share (SQLite: readers); 0 (the default) derives it from the
+    /// backend, the CPUs and the server's `max_connections` (`store/pool_size.rs`).
     pub pool_size: usize,
     pub acquire_timeout_ms: u64,
     pub migrate_on_start: bool,
@@ -93,7 +95,8 @@ pub struct LimitSettings {
     /// counted or refused. 0 per second switches it off.
     pub failed_auth_per_second: u32,
     pub failed_auth_burst: u32,
-    /// Requests of one token handled at once; 0 (the default) = twice `database.pool_size`.
+    /// Requests of one token handled at once; 0 (the default) = twice the pool the bridge
+    /// runs with (`database.pool_size`, or the size derived from the backend).
     pub per_token_in_flight: usize,
     /// Requests of one token waiting for a slot; past it, 429.
     pub per_token_queue: usize,
@@ -164,7 +167,7 @@ tls_cert_file = ""
 tls_key_file = ""
 [database]
 url = "sqlite://data/helpdesk-demo.db"
-pool_size = 4
+pool_size = 0
 acquire_timeout_ms = 5000
 migrate_on_start = true
 create_demo = false
@@ -335,12 +338,12 @@ impl Settings {
     /// `[database]`.
     fn validate_database(&self) -> Result<(), ConfigError> {
         self.db_url()?;
-        if self.database.pool_size == 0 || self.database.pool_size > 256 {
+        if self.database.pool_size > 256 {
             return Err(ConfigError::Invalid {
                 key: "database.pool_size",
                 value: self.database.pool_size.to_string(),
-                problem: "must be between 1 and 256".into(),
-                fix: "2–8 is plenty for a sidecar; the default is 4".into(),
+                problem: "must be between 0 and 256".into(),
+                fix: "use 0 (the default: derived from the backend and the CPUs, at most 16; `scim-bridge check` prints the result), or the number of connections you want".into(),
             });
         }
         Ok(())
@@ -433,7 +436,7 @@ impl Settings {
                 key: "limits.per_token_in_flight",
                 value: l.per_token_in_flight.to_string(),
                 problem: "must be between 0 and 4096".into(),
-                fix: "use 0 (twice database.pool_size, the default), or a number near the database connections the bridge may use".into(),
+                fix: "use 0 (twice the pool size, the default), or a number near the database connections the bridge may use".into(),
             });
         }
         if l.per_token_queue > 100_000 {
@@ -456,13 +459,15 @@ impl Settings {
     }
 
     /// Requests of one token handled at once: `limits.per_token_in_flight`, or when it is 0,
-    /// twice `database.pool_size`. Each request needs a database connection for most of its
-    /// time, so twice the pool keeps every connection busy (while some requests parse, check
-    /// their token or send their answer) without admitting requests that could only wait for a
-    /// connection. With SQLite, writes share one writer connection and queue for it inside.
-    pub fn token_in_flight(&self) -> usize {
+    /// twice `pool`, the size of the pool the bridge runs with (`database.pool_size`, or the
+    /// size derived from the backend when that is 0, known once connected: `Db::pool_size`).
+    /// Each request needs a database connection for most of its time, so twice the pool keeps
+    /// every connection busy (while some requests parse, check their token or send their
+    /// answer) without admitting requests that could only wait for a connection. With SQLite,
+    /// writes share one writer connection and queue for it inside.
+    pub fn token_in_flight(&self, pool: usize) -> usize {
         match self.limits.per_token_in_flight {
-            0 => 2 * self.database.pool_size,
+            0 => 2 * pool,
             n => n,
         }
     }
@@ -647,14 +652,31 @@ mod tests {
     #[test]
     fn token_concurrency_is_sized_from_the_pool() {
         let s = load("[database]\npool_size = 6\n").unwrap();
-        assert_eq!(s.token_in_flight(), 12);
+        assert_eq!(s.db_options().pool_size, 6);
+        assert_eq!(s.token_in_flight(6), 12);
         assert_eq!(s.limits.per_token_per_second, 0, "the rate limit is off");
         let s = load("[limits]\nper_token_in_flight = 3\n").unwrap();
-        assert_eq!(s.token_in_flight(), 3);
+        assert_eq!(s.token_in_flight(10), 3);
         // The queue wait stays under the request timeout.
         assert_eq!(s.token_queue_timeout(), Duration::from_secs(5));
         let s = load("[server]\nrequest_timeout_secs = 2\n").unwrap();
         assert_eq!(s.token_queue_timeout(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn pool_size_is_derived_unless_written() {
+        // 0 reaches the store, which derives the size from the backend (store/pool_size.rs).
+        let s = load("").unwrap();
+        assert_eq!(s.db_options().pool_size, 0);
+        let s = load("[database]\npool_size = 256\n").unwrap();
+        assert_eq!(s.db_options().pool_size, 256);
+        let e = load("[database]\npool_size = 257\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("database.pool_size") && e.contains("use 0") && e.contains("derived"),
+            "{e}"
+        );
     }
 
     #[test]

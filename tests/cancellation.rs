@@ -97,8 +97,8 @@ fn request(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Str
 }
 
 async fn abandoned_requests_never_poison_a_connection(b: Backend) {
-    // The shipped limits and pool (4 connections): a poisoned connection is certain to be
-    // handed out again.
+    // The shipped limits and pool (derived: a few connections, at most 16, against a burst of
+    // 24 requests): a poisoned connection is certain to be handed out again.
     let app = Arc::new(spawn_app(b).await);
     let mut ids = Vec::new();
     for i in 0..8 {

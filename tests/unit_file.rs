@@ -118,11 +118,13 @@ fn open_file_limit_is_above_the_connection_cap() {
     )))
     .unwrap();
     let cap = shipped.server.max_connections;
-    // The same check `serve` warns with at start-up: connections, database pool, reserve.
+    // The same check `serve` warns with at start-up: connections, database pool (as shipped,
+    // derived from the backend: at most PoolSize::MAX_DERIVED), reserve.
+    assert_eq!(shipped.database.pool_size, 0, "derived");
     assert_eq!(
         scim_bridge::http::connections::fd_limit_warning(
             cap,
-            shipped.database.pool_size as u64 * 2,
+            scim_bridge::store::PoolSize::MAX_DERIVED as u64 * 2,
             Some(limit)
         ),
         None,

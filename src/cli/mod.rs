@@ -288,8 +288,8 @@ fn man(dir: Option<PathBuf>) -> ExitCode {
 fn ensure_database_file(settings: &Settings, url: &DbUrl) -> anyhow::Result<()> {
     if let DbUrl::Sqlite(path) = url {
         if settings.database.create_demo {
-            if demo::ensure(path).context("creating the demo database")? {
-                info!(path = %path.display(), "created the demo helpdesk database (database.create_demo = true)");
+            if demo::ensure_wal(path).context("creating the demo database")? {
+                info!(path = %path.display(), "created the demo helpdesk database in WAL mode (database.create_demo = true)");
             }
         } else if !path.exists() {
             bail!(

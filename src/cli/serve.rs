@@ -25,8 +25,9 @@ pub fn http_settings(settings: &Settings) -> HttpSettings {
     }
 }
 
-/// The limits configured under `[limits]` (the concurrency per token sized from the pool).
-pub fn limits(settings: &Settings) -> crate::http::limits::Limits {
+/// The limits configured under `[limits]`; the concurrency per token is sized from `pool`, the
+/// size of the pool the bridge runs with (`Db::pool_size`).
+pub fn limits(settings: &Settings, pool: usize) -> crate::http::limits::Limits {
     use crate::http::limits::{Admission, LimitConfig, Limits, Rate};
     let l = &settings.limits;
     Limits::new(LimitConfig {
@@ -35,7 +36,7 @@ pub fn limits(settings: &Settings) -> crate::http::limits::Limits {
             burst: l.failed_auth_burst,
         },
         admission: Admission {
-            in_flight: settings.token_in_flight(),
+            in_flight: settings.token_in_flight(pool),
             queue: l.per_token_queue,
             queue_timeout: settings.token_queue_timeout(),
         },
@@ -52,10 +53,11 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         Duration::from_secs(settings.database.startup_retry_secs),
     )
     .await?;
+    let pool = app.db.pool_size().clone();
     // Past the open-file limit accept fails (EMFILE) instead of refusing over the cap.
     if let Some(w) = http::connections::fd_limit_warning(
         settings.server.max_connections,
-        settings.database.pool_size as u64 * 2,
+        pool.size as u64 * 2,
         http::connections::open_file_limit(),
     ) {
         tracing::warn!("{w}");
@@ -67,7 +69,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let state = Arc::new(State {
         app: app.into(),
         http: http_settings(settings),
-        limits: limits(settings),
+        limits: limits(settings, pool.size),
         metrics: Default::default(),
     });
     if !settings.metrics.listen.is_empty() {
@@ -105,7 +107,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         mapping = %settings.mapping_path().display(),
         table = %state.app.load().users.table,
         tls = tls.is_some(),
-        requests_per_token = settings.token_in_flight(),
+        pool_size = pool.size,
+        pool_rule = %pool.why,
+        requests_per_token = settings.token_in_flight(pool.size),
         queue_per_token = settings.limits.per_token_queue,
         "scim-bridge ready"
     );

@@ -13,6 +13,7 @@ use diesel_async::{
 };
 
 use super::conn::{Conn, Pooled, SqliteConn, Tx};
+use super::pool_size::{self, PoolSize};
 use super::StoreError;
 use crate::store::dialect::Dialect;
 
@@ -92,6 +93,7 @@ impl DbUrl {
 /// Pool and connection settings.
 #[derive(Debug, Clone)]
 pub struct DbOptions {
+    /// Connections requests share; 0 derives the number from the backend (`pool_size.rs`).
     pub pool_size: usize,
     pub acquire_timeout: Duration,
     /// SQLite only: `PRAGMA journal_mode=WAL`; changes the host application's file, so it is the
@@ -129,6 +131,69 @@ where
     cfg
 }
 
+/// The pool of a SQLite file: the single writer (`writer`; it switches the file to WAL when
+/// `database.sqlite_wal` asks) or the readers.
+fn sqlite_pool(
+    path: &str,
+    opts: &DbOptions,
+    size: usize,
+    writer: bool,
+) -> Result<AnyPool, StoreError> {
+    let mut cfg = ManagerConfig::<SqliteConn>::default();
+    let wal = opts.sqlite_wal;
+    let busy = opts.sqlite_busy_timeout.as_millis();
+    cfg.custom_setup = Box::new(move |url| {
+        let url = url.to_string();
+        Box::pin(async move {
+            let mut c = SqliteConn::establish(&url).await?;
+            let mut pragmas = format!("PRAGMA busy_timeout = {busy}; PRAGMA foreign_keys = ON;");
+            if wal && writer {
+                pragmas.push_str(" PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+            }
+            c.batch_execute(&pragmas)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(c)
+        })
+    });
+    Pool::builder(AsyncDieselConnectionManager::new_with_config(
+        path.to_string(),
+        cfg,
+    ))
+    .max_size(size)
+    .build()
+    .map(AnyPool::Lite)
+    .map_err(build_err)
+}
+
+/// The one pool of a database server (PostgreSQL, MySQL/MariaDB).
+fn server_pool(dialect: Dialect, url: &str, size: usize) -> Result<AnyPool, StoreError> {
+    match dialect {
+        // Timestamps are written in UTC; make `timestamptz` columns read them so.
+        Dialect::Postgres => Pool::builder(AsyncDieselConnectionManager::new_with_config(
+            url.to_string(),
+            server_config("SET TIME ZONE 'UTC'", RecyclingMethod::Fast),
+        ))
+        .max_size(size)
+        .build()
+        .map(AnyPool::Pg),
+        // Strict mode turns silent truncation into errors; UTC keeps TIMESTAMP columns
+        // unambiguous.
+        _ => Pool::builder(AsyncDieselConnectionManager::new_with_config(
+            url.to_string(),
+            server_config("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00'", RecyclingMethod::Verified),
+        ))
+        .max_size(size)
+        .build()
+        .map(AnyPool::My),
+    }
+    .map_err(build_err)
+}
+
+fn build_err(e: diesel_async::pooled_connection::deadpool::BuildError) -> StoreError {
+    StoreError::Other(e.to_string())
+}
+
 /// The database: a dialect and its pools. SQLite gets a single writer connection (its
 /// writes are serialised by the file lock anyway, and one writer rules out busy deadlocks)
 /// plus a pool of readers; PostgreSQL and MySQL use one pool for both.
@@ -137,89 +202,70 @@ pub struct Db {
     write: AnyPool,
     read: Option<AnyPool>,
     acquire_timeout: Duration,
+    pool: PoolSize,
 }
 
 impl Db {
-    /// Builds the pools and checks that one connection can be opened.
+    /// Builds the pools, sized by `opts.pool_size` or, when it is 0, by the backend's rule
+    /// (`pool_size.rs`; a server's limit is read on the first connection), and checks that
+    /// one connection can be opened.
     ///
     /// # Errors
     /// `Unavailable` with the driver's reason when no connection can be made.
     pub async fn connect(url: &DbUrl, opts: &DbOptions) -> Result<Db, StoreError> {
-        let build_err = |e: diesel_async::pooled_connection::deadpool::BuildError| {
-            StoreError::Other(e.to_string())
+        let derived = opts.pool_size == 0;
+        let pool = match url {
+            _ if !derived => PoolSize::explicit(opts.pool_size),
+            DbUrl::Sqlite(_) => PoolSize::sqlite(pool_size::cpus()),
+            // Until the server's limit is read, below.
+            _ => PoolSize::server(pool_size::cpus(), &Err("not read yet".into())),
         };
-        let db = match url {
+        let dialect = url.dialect();
+        let (write, read) = match url {
             DbUrl::Sqlite(path) => {
-                let path = path.to_string_lossy().to_string();
-                let make = |size: usize, writer: bool| {
-                    let mut cfg = ManagerConfig::<SqliteConn>::default();
-                    let wal = opts.sqlite_wal;
-                    let busy = opts.sqlite_busy_timeout.as_millis();
-                    cfg.custom_setup = Box::new(move |url| {
-                        let url = url.to_string();
-                        Box::pin(async move {
-                            let mut c = SqliteConn::establish(&url).await?;
-                            let mut pragmas =
-                                format!("PRAGMA busy_timeout = {busy}; PRAGMA foreign_keys = ON;");
-                            if wal && writer {
-                                pragmas.push_str(
-                                    " PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                                );
-                            }
-                            c.batch_execute(&pragmas)
-                                .await
-                                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                            Ok(c)
-                        })
-                    });
-                    Pool::builder(AsyncDieselConnectionManager::new_with_config(
-                        path.clone(),
-                        cfg,
-                    ))
-                    .max_size(size)
-                    .build()
-                };
-                Db {
-                    dialect: Dialect::Sqlite,
-                    write: AnyPool::Lite(make(1, true).map_err(build_err)?),
-                    read: Some(AnyPool::Lite(
-                        make(opts.pool_size.max(1), false).map_err(build_err)?,
-                    )),
-                    acquire_timeout: opts.acquire_timeout,
-                }
+                let path = path.to_string_lossy();
+                (
+                    sqlite_pool(&path, opts, 1, true)?,
+                    Some(sqlite_pool(&path, opts, pool.size, false)?),
+                )
             }
-            // Timestamps are written in UTC; make `timestamptz` columns read them so.
-            DbUrl::Postgres(u) => Db {
-                dialect: Dialect::Postgres,
-                write: AnyPool::Pg(
-                    Pool::builder(AsyncDieselConnectionManager::new_with_config(u.clone(), server_config("SET TIME ZONE 'UTC'", RecyclingMethod::Fast)))
-                        .max_size(opts.pool_size)
-                        .build()
-                        .map_err(build_err)?,
-                ),
-                read: None,
-                acquire_timeout: opts.acquire_timeout,
-            },
-            // Strict mode turns silent truncation into errors; UTC keeps TIMESTAMP columns
-            // unambiguous.
-            DbUrl::Mysql(u) => Db {
-                dialect: Dialect::Mysql,
-                write: AnyPool::My(
-                    Pool::builder(AsyncDieselConnectionManager::new_with_config(
-                        u.clone(),
-                        server_config("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00'", RecyclingMethod::Verified),
-                    ))
-                    .max_size(opts.pool_size)
-                    .build()
-                    .map_err(build_err)?,
-                ),
-                read: None,
-                acquire_timeout: opts.acquire_timeout,
-            },
+            DbUrl::Postgres(u) | DbUrl::Mysql(u) => (server_pool(dialect, u, pool.size)?, None),
+        };
+        let mut db = Db {
+            dialect,
+            write,
+            read,
+            acquire_timeout: opts.acquire_timeout,
+            pool,
         };
         let mut c = db.reader().await?;
-        c.batch("SELECT 1").await?;
+        if derived && dialect != Dialect::Sqlite {
+            let limit = match pool_size::server_limit(&mut c, dialect).await {
+                Err(e @ StoreError::Unavailable(_)) => return Err(e),
+                other => other.map_err(|e| e.to_string()),
+            };
+            drop(c);
+            db.pool = PoolSize::server(pool_size::cpus(), &limit);
+            db.resize(db.pool.size);
+        } else {
+            c.batch("SELECT 1").await?;
+        }
         Ok(db)
+    }
+
+    /// The size of the pool requests share, and why.
+    pub fn pool_size(&self) -> &PoolSize {
+        &self.pool
+    }
+
+    /// Sets the largest number of connections of the shared pool (a server's one pool,
+    /// SQLite's readers).
+    fn resize(&self, size: usize) {
+        match self.read.as_ref().unwrap_or(&self.write) {
+            AnyPool::Pg(p) => p.resize(size),
+            AnyPool::My(p) => p.resize(size),
+            AnyPool::Lite(p) => p.resize(size),
+        }
     }
 
     async fn get(&self, pool: &AnyPool) -> Result<Conn, StoreError> {

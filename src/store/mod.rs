@@ -10,7 +10,9 @@ pub mod demo;
 pub(crate) mod dialect;
 pub(crate) mod groups;
 pub(crate) mod introspect;
+pub(crate) mod journal;
 pub(crate) mod migrate;
+mod pool_size;
 pub(crate) mod predicate;
 pub(crate) mod preview;
 pub(crate) mod refusal;
@@ -21,6 +23,7 @@ pub(crate) mod users;
 
 pub use conn::{Conn, SqliteConn, Tx};
 pub use db::{redact, Db, DbOptions, DbUrl};
+pub use pool_size::PoolSize;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 

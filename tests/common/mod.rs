@@ -437,10 +437,11 @@ pub async fn spawn_on_url(
         .expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let limits = scim_bridge::cli::limits(&settings, app.db.pool_size().size);
     let state = Arc::new(State {
         app: app.into(),
         http: scim_bridge::cli::http_settings(&settings),
-        limits: scim_bridge::cli::limits(&settings),
+        limits,
         metrics: Default::default(),
     });
     // The metrics endpoint, on its own port as in production.
