@@ -229,7 +229,14 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
         Ok(created) => {
             info!(user_name = %planned.user_name, id = %created.user.key, adopted = created.adopted,
                 "{}", if created.adopted { "adopted existing user" } else { "created user" });
-            Ok(CreateOutcome { answer: render_one(app, &created.user, base).await?, adopted: created.adopted })
+            // A row inserted now is in no group yet (the create forgot any membership a
+            // reused key carried): its answer needs no membership query.
+            let answer = if created.adopted {
+                render_one(app, &created.user, base).await?
+            } else {
+                render(m, &created.user, &[], base)
+            };
+            Ok(CreateOutcome { answer, adopted: created.adopted })
         }
         Err(CreateConflict::Taken(key)) => {
             info!(user_name = %planned.user_name, existing_id = %key, "create refused: userName already provisioned");
@@ -431,7 +438,8 @@ impl Write {
 
 /// Runs a read-modify-write on one user; `change` computes the new resource from the current
 /// one. Only what differs from the row as stored is written. Uniqueness violations become
-/// 409. `if_match` is checked against the version the client would have seen.
+/// 409. `if_match` is checked against the version the client would have seen. Returns the
+/// user as stored afterwards (a DELETE answers 204, so only PUT and PATCH render it).
 async fn modify(
     app: &App,
     id: &str,
@@ -439,7 +447,7 @@ async fn modify(
     kind: Write,
     if_match: Option<&str>,
     change: impl FnOnce(Value) -> Result<Value, ScimError>,
-) -> Result<Answer, ServiceError> {
+) -> Result<HostUser, ServiceError> {
     let m = &app.users;
     let mut user_name = String::new();
     app.pager.invalidate();
@@ -508,7 +516,7 @@ async fn modify(
         Err(e) => return Err(e),
     };
     info!(user_name = %user_name, id = %id, "{}", kind.log());
-    render_one(app, &u, base).await
+    Ok(u)
 }
 
 /// `PUT /Users/{id}`: the body replaces the resource (read-only attributes ignored).
@@ -520,7 +528,8 @@ pub async fn replace(
     if_match: Option<&str>,
 ) -> Result<Answer, ServiceError> {
     let next = app.users.resource_type.normalize(body)?;
-    modify(app, id, base, Write::Replace, if_match, move |_| Ok(next)).await
+    let u = modify(app, id, base, Write::Replace, if_match, move |_| Ok(next)).await?;
+    render_one(app, &u, base).await
 }
 
 /// `PATCH /Users/{id}`.
@@ -533,10 +542,11 @@ pub async fn patch(
 ) -> Result<Answer, ServiceError> {
     let ops = patch::parse_request(body)?;
     let rt = &app.users.resource_type;
-    modify(app, id, base, Write::Patch, if_match, |current| {
+    let u = modify(app, id, base, Write::Patch, if_match, |current| {
         patch::apply(rt, &current, &ops)
     })
-    .await
+    .await?;
+    render_one(app, &u, base).await
 }
 
 /// `DELETE /Users/{id}`, following the mapping's `on_delete`.

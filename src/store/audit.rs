@@ -61,6 +61,25 @@ pub async fn record(
     operation: &str,
     attributes: &[String],
 ) -> Result<(), StoreError> {
+    c.exec(record_sql(
+        resource_type,
+        resource_id,
+        user_name,
+        operation,
+        attributes,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The statement [`record`] sends, for writes that send it together with others.
+pub fn record_sql(
+    resource_type: &str,
+    resource_id: &str,
+    user_name: Option<&str>,
+    operation: &str,
+    attributes: &[String],
+) -> Sql {
     let actor = ACTOR
         .try_with(|a| a.borrow().clone())
         .unwrap_or_else(|_| "cli".to_string());
@@ -80,8 +99,7 @@ pub async fn record(
         .raw(", ")
         .text(&attributes.join(","))
         .raw(")");
-    c.exec(q).await?;
-    Ok(())
+    q
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

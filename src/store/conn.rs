@@ -119,6 +119,29 @@ impl Conn {
         self.guarded(async |p| on_conn!(p, |c| q.execute(c).await))
             .await
     }
+    /// Runs writes that need nothing from each other's results, in one round trip where the
+    /// database allows it: on PostgreSQL as one statement (`WITH w1 AS (…), w2 AS (…) …`,
+    /// each a data-modifying `WITH` that runs to completion whatever the last one does);
+    /// elsewhere one after another. None of them may read what another writes.
+    pub async fn exec_all(&mut self, mut stmts: Vec<Sql>) -> Result<(), StoreError> {
+        if stmts.len() > 1 && matches!(self.pooled, Some(Pooled::Pg(_))) {
+            let last = stmts.pop().unwrap_or_default();
+            let mut q = Sql::new();
+            for (i, s) in stmts.into_iter().enumerate() {
+                q.raw(if i == 0 { "WITH " } else { ", " })
+                    .owned(format!("w{i} AS ("))
+                    .append(s)
+                    .raw(")");
+            }
+            q.raw(" ").append(last);
+            self.exec(q).await?;
+            return Ok(());
+        }
+        for s in stmts {
+            self.exec(s).await?;
+        }
+        Ok(())
+    }
     pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         tracing::debug!(target: STATEMENTS, statement = sql);
         self.guarded(async |p| on_conn!(p, |c| c.batch_execute(sql).await))

@@ -202,9 +202,14 @@ pub(super) async fn member_keys(c: &mut Conn, id: &str) -> Result<Vec<String>, S
 
 /// Forgets a deleted user's memberships.
 pub async fn remove_user_everywhere(c: &mut Conn, user_key: &str) -> Result<(), StoreError> {
+    c.exec(forget_member_sql(user_key)).await?;
+    Ok(())
+}
+
+/// The statement [`remove_user_everywhere`] sends, for writes that send it with others.
+pub(crate) fn forget_member_sql(user_key: &str) -> Sql {
     let mut q = Sql::new();
     q.raw("DELETE FROM scim_group_members WHERE member_key = ")
         .text(user_key);
-    c.exec(q).await?;
-    Ok(())
+    q
 }

@@ -5,7 +5,7 @@ use crate::mapping::convert::{Assign, Row};
 use crate::mapping::HostValue;
 
 use super::link::{tombstone, unlink};
-use super::read::{fetch_host, with_link};
+use super::read::fetch_user;
 use super::write::update_host;
 use super::{host_user_name, key_value};
 use crate::store::rows::where_parent;
@@ -20,11 +20,10 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
     };
     let d = db.dialect;
     db.write(async |c| -> Result<_, StoreError> {
-        let Some(current) = fetch_host(c, m, d, key, true).await? else {
+        let Some(current) = fetch_user(c, m, d, key, true).await? else {
             return Ok(false);
         };
         super::grants::unprotected(c, d, m, &current).await?;
-        let current = with_link(c, m, d, current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);
         }
@@ -81,11 +80,10 @@ async fn delete_rows_of(c: &mut Conn, j: &Joined, pv: HostValue) -> Result<(), S
 pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     let d = db.dialect;
     db.write(async |c| -> Result<_, StoreError> {
-        let Some(current) = fetch_host(c, m, d, key, true).await? else {
+        let Some(current) = fetch_user(c, m, d, key, true).await? else {
             return Ok(false);
         };
         super::grants::unprotected(c, d, m, &current).await?;
-        let current = with_link(c, m, d, current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);
         }
@@ -108,11 +106,10 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
 /// over SCIM only.
 pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     db.write(async |c| -> Result<_, StoreError> {
-        let Some(current) = fetch_host(c, m, db.dialect, key, true).await? else {
+        let Some(current) = fetch_user(c, m, db.dialect, key, true).await? else {
             return Ok(false);
         };
         super::grants::unprotected(c, db.dialect, m, &current).await?;
-        let current = with_link(c, m, db.dialect, current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);
         }

@@ -334,3 +334,14 @@ async fn take_back(
     }
     Ok(wrote)
 }
+
+/// Forgets what was granted under `key` before this row held it (a reused key, see
+/// `fresh_link_sql`): a later revoke must not take back what this row never got.
+pub(super) fn forget_sql(m: &UserMapping, key: &str) -> Sql {
+    let mut q = Sql::new();
+    q.raw("DELETE FROM scim_grants WHERE host_table = ")
+        .text(&m.table)
+        .raw(" AND host_key = ")
+        .text(key);
+    q
+}

@@ -13,34 +13,75 @@ use crate::store::predicate::{self, scoped, PredCtx};
 use crate::store::sql::Sql;
 use crate::store::{Conn, Db, StoreError};
 
-/// Host rows in scope whose match columns equal `user_name` case-insensitively (at most 3).
-pub(super) async fn find_matches(
+/// Who holds a userName a create asks for: the link that already holds it (host key,
+/// origin), and the host rows in scope whose match columns equal it case-insensitively (at
+/// most 3, in key order).
+pub(super) struct Claims {
+    pub owner: Option<(String, String)>,
+    pub matches: Vec<String>,
+}
+
+/// [`Claims`] in one statement: the link lookup and the adoption match were two round trips
+/// on every create (issue 18); the matches are wasted work only when a link holds the name.
+pub(super) async fn claims(
     c: &mut Conn,
     m: &UserMapping,
     d: Dialect,
     user_name: &str,
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Claims, StoreError> {
+    let mut q = Sql::new();
+    // Both arms' text columns cast alike: MySQL refuses a UNION of two collations.
+    q.raw("SELECT 'o', ");
+    cast_text(&mut q, d, None, "host_key");
+    q.raw(", ");
+    cast_text(&mut q, d, None, "origin");
+    q.raw(" FROM scim_users WHERE host_table = ")
+        .text(&m.table)
+        .raw(" AND user_name_hash = ")
+        .text(&super::user_name_hash(user_name))
+        .raw(" UNION ALL SELECT 'm', k, NULL FROM (");
+    matches_sql(&mut q, m, d, user_name);
+    q.raw(") mt");
+    let mut out = Claims {
+        owner: None,
+        matches: Vec::new(),
+    };
+    for r in c.rows(q).await? {
+        let key = r.get(1).unwrap_or("").to_string();
+        if r.get(0) == Some("o") {
+            out.owner = Some((key, r.get(2).unwrap_or("scim").to_string()));
+        } else {
+            out.matches.push(key);
+        }
+    }
+    // The UNION ALL keeps each arm's rows but not their order.
+    out.matches.sort();
+    Ok(out)
+}
+
+/// `SELECT k FROM (…) matches ORDER BY k LIMIT 3`: host rows in scope whose match columns
+/// equal `user_name` case-insensitively.
+fn matches_sql(q: &mut Sql, m: &UserMapping, d: Dialect, user_name: &str) {
     // One indexed lookup per column, UNIONed: an OR across columns lets some planners
     // (SQLite 3.53, measured) fall back to a full table scan.
     let ctx = PredCtx::users(d, m);
     let scope = scoped(m, None);
-    let mut q = Sql::new();
     q.raw("SELECT k FROM (");
     for (i, mc) in m.match_columns.iter().enumerate() {
         if i > 0 {
             q.raw(" UNION ");
         }
         q.raw("SELECT ");
-        cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
+        cast_text(q, d, Some(HOST_ALIAS), &m.key.name);
         q.raw(" AS k FROM ")
             .ident(&m.table)
             .raw(" ")
             .ident(HOST_ALIAS);
         match mc.at {
             MatchAt::Table(at) => {
-                predicate::joins(&mut q, m);
+                predicate::joins(q, m);
                 q.raw(" WHERE ");
-                dialect::ci_equals(&mut q, d, &table_alias(at), &mc.column, user_name.trim());
+                dialect::ci_equals(q, d, &table_alias(at), &mc.column, user_name.trim());
             }
             MatchAt::Child(ci) => {
                 let child = &m.children[ci];
@@ -53,21 +94,16 @@ pub(super) async fn find_matches(
                     .raw(" FROM ")
                     .ident(&child.table)
                     .raw(" c WHERE ");
-                dialect::ci_equals(&mut q, d, "c", &mc.column, user_name.trim());
+                dialect::ci_equals(q, d, "c", &mc.column, user_name.trim());
                 q.raw(")");
             }
         }
         if let Some(s) = &scope {
             q.raw(" AND ");
-            predicate::render(&mut q, &ctx, s);
+            predicate::render(q, &ctx, s);
         }
     }
     q.raw(") matches ORDER BY k LIMIT 3");
-    Ok(c.rows(q)
-        .await?
-        .into_iter()
-        .filter_map(|r| r.get(0).map(str::to_string))
-        .collect())
 }
 
 /// The host key and origin of the link holding this userName.
@@ -113,6 +149,18 @@ pub(super) async fn upsert_link(
     exists: bool,
     origin: &str,
 ) -> Result<(), StoreError> {
+    c.exec(link_sql(m, key, p, exists, origin)?).await?;
+    Ok(())
+}
+
+/// The statement [`upsert_link`] sends, for writes that send it together with others.
+pub(super) fn link_sql(
+    m: &UserMapping,
+    key: &str,
+    p: &Planned,
+    exists: bool,
+    origin: &str,
+) -> Result<Sql, StoreError> {
     let now = HostValue::Timestamp(Utc::now().naive_utc());
     let resource =
         serde_json::to_string(&p.resource).map_err(|e| StoreError::Other(e.to_string()))?;
@@ -159,8 +207,53 @@ pub(super) async fn upsert_link(
             .text(origin)
             .raw(")");
     }
-    c.exec(q).await?;
-    Ok(())
+    Ok(q)
+}
+
+/// The statements that link a row the create has just inserted. Its key may have been a
+/// deleted row's (SQLite reuses the largest rowid; an application may reuse keys): a link
+/// left by that row is stale and gives way, by `ON CONFLICT` on the link's key (one
+/// statement). A conflict on the userName still fails: that is another user's. MySQL: none
+/// here, see [`insert_fresh_link_mysql`].
+pub(super) fn fresh_link_sql(
+    d: Dialect,
+    m: &UserMapping,
+    key: &str,
+    p: &Planned,
+) -> Result<Vec<Sql>, StoreError> {
+    let mut insert = link_sql(m, key, p, false, "scim")?;
+    if d == Dialect::Mysql {
+        return Ok(vec![]);
+    }
+    insert.raw(
+        " ON CONFLICT (host_table, host_key) DO UPDATE SET user_name = excluded.user_name, \
+         user_name_hash = excluded.user_name_hash, external_id = excluded.external_id, \
+         resource = excluded.resource, created_at = excluded.created_at, \
+         updated_at = excluded.updated_at, origin = excluded.origin",
+    );
+    Ok(vec![insert])
+}
+
+/// [`fresh_link_sql`] on MySQL, which has no `ON CONFLICT` for one unique key of several: the
+/// stale link is looked for only when the `INSERT` meets it (a failed statement leaves
+/// MySQL's transaction open). Deleting it up front cost a statement per create, and deleting
+/// a missing key takes a gap lock that deadlocked concurrent creates.
+pub(super) async fn insert_fresh_link_mysql(
+    c: &mut Conn,
+    m: &UserMapping,
+    key: &str,
+    p: &Planned,
+) -> Result<(), StoreError> {
+    match c.exec(link_sql(m, key, p, false, "scim")?).await {
+        Err(StoreError::Conflict(why)) => {
+            if link_origin(c, m, key).await?.is_none() {
+                return Err(StoreError::Conflict(why));
+            }
+            unlink(c, m, key).await?;
+            upsert_link(c, m, key, p, false, "scim").await
+        }
+        other => other.map(|_| ()),
+    }
 }
 
 /// Marks the user as deleted over SCIM while the application keeps its row: every later

@@ -19,6 +19,20 @@ use crate::store::{Conn, Db, StoreError};
 /// `SELECT CAST(h.key AS TEXT), CAST(x.c1 AS TEXT), … FROM host h LEFT JOIN …`; with
 /// `stored`, the raw values of every write target and each joined row's parent column follow.
 pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool, protect: bool) -> Sql {
+    select_host_with(m, d, stored, protect, None)
+}
+
+/// [`select_host`], with the link of the user whose key is `link_of` joined in (its columns
+/// follow the stored values): one statement where a write used to spend two round trips.
+/// The key is bound as text rather than joined on a cast of the host key, which keeps the
+/// link's primary key usable and avoids MySQL's collation mixing.
+fn select_host_with(
+    m: &UserMapping,
+    d: Dialect,
+    stored: bool,
+    protect: bool,
+    link_of: Option<&str>,
+) -> Sql {
     let mut q = Sql::new();
     q.raw("SELECT ");
     cast_text(&mut q, d, Some(HOST_ALIAS), &m.key.name);
@@ -57,12 +71,52 @@ pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool, protect: bo
             cast_text(&mut q, d, Some(&table_alias(i + 1)), &j.parent);
         }
     }
+    if link_of.is_some() {
+        q.raw(", sl.host_key, sl.user_name, sl.external_id, sl.resource, ");
+        cast_text(&mut q, d, Some("sl"), "created_at");
+        q.raw(", ");
+        cast_text(&mut q, d, Some("sl"), "updated_at");
+        q.raw(", sl.origin");
+    }
     if protect {
         predicate::protected_column(&mut q, &PredCtx::users(d, m), m);
     }
     q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
     predicate::joins(&mut q, m);
+    if let Some(key) = link_of {
+        q.raw(" LEFT JOIN scim_users sl ON sl.host_key = ")
+            .text(key)
+            .raw(" AND sl.host_table = ")
+            .text(&m.table);
+    }
     q
+}
+
+/// Where the link's columns start in a row of [`select_host_with`].
+fn link_offset(m: &UserMapping, stored: bool) -> usize {
+    let stored_len = if stored {
+        write_targets(m).len() + m.joined.len()
+    } else {
+        0
+    };
+    1 + m.read_columns.len() + stored_len
+}
+
+/// The link in `r` from column `at` on (host key, userName, externalId, resource, created,
+/// updated, origin), if the row has one.
+fn parse_link(r: &TextRow, at: usize) -> Option<Link> {
+    r.get(at)?;
+    Some(Link {
+        user_name: r.get(at + 1).unwrap_or("").to_string(),
+        external_id: r.get(at + 2).map(str::to_string),
+        resource: r
+            .get(at + 3)
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or(Value::Null),
+        created_at: r.get(at + 4).and_then(parse_timestamp),
+        updated_at: r.get(at + 5).and_then(parse_timestamp),
+        deleted: r.get(at + 6) == Some(super::ORIGIN_DELETED),
+    })
 }
 
 /// ` WHERE h.key = ? AND <scope>`
@@ -151,10 +205,32 @@ pub(super) async fn fetch_host(
     key: &str,
     lock: bool,
 ) -> Result<Option<HostUser>, StoreError> {
+    fetch(c, m, d, key, lock, false).await
+}
+
+/// [`fetch_host`] with the user's link, in the same statement.
+pub(super) async fn fetch_user(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+    lock: bool,
+) -> Result<Option<HostUser>, StoreError> {
+    fetch(c, m, d, key, lock, true).await
+}
+
+async fn fetch(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+    lock: bool,
+    link: bool,
+) -> Result<Option<HostUser>, StoreError> {
     let Some(kv) = key_value(m, key) else {
         return Ok(None);
     };
-    let mut q = select_host(m, d, lock, lock);
+    let mut q = select_host_with(m, d, lock, lock, link.then_some(key));
     where_key(&mut q, m, d, kv);
     if lock {
         match d {
@@ -173,6 +249,9 @@ pub(super) async fn fetch_host(
         if lock {
             u.stored = Some(parse_stored(m, &r));
             u.protected = parse_protected(m, &r);
+        }
+        if link {
+            u.link = parse_link(&r, link_offset(m, lock));
         }
         u
     }) else {
@@ -295,7 +374,7 @@ pub(super) async fn fetch_links(
     cast_text(&mut q, d, None, "created_at");
     q.raw(", ");
     cast_text(&mut q, d, None, "updated_at");
-    q.raw(", host_table, origin FROM scim_users WHERE host_key IN (");
+    q.raw(", origin, host_table FROM scim_users WHERE host_key IN (");
     for (i, k) in keys.iter().enumerate() {
         if i > 0 {
             q.raw(", ");
@@ -306,21 +385,8 @@ pub(super) async fn fetch_links(
     Ok(c.rows(q)
         .await?
         .into_iter()
-        .filter(|r| r.get(6) == Some(m.table.as_str()))
-        .map(|r| {
-            let link = Link {
-                user_name: r.get(1).unwrap_or("").to_string(),
-                external_id: r.get(2).map(str::to_string),
-                resource: r
-                    .get(3)
-                    .and_then(|s| serde_json::from_str(s).ok())
-                    .unwrap_or(Value::Null),
-                created_at: r.get(4).and_then(parse_timestamp),
-                updated_at: r.get(5).and_then(parse_timestamp),
-                deleted: r.get(7) == Some(super::ORIGIN_DELETED),
-            };
-            (r.get(0).unwrap_or("").to_string(), link)
-        })
+        .filter(|r| r.get(7) == Some(m.table.as_str()))
+        .filter_map(|r| Some((r.get(0)?.to_string(), parse_link(&r, 0)?)))
         .collect())
 }
 
@@ -341,31 +407,12 @@ pub(super) async fn complete(
     Ok(())
 }
 
-pub(super) async fn with_link(
-    c: &mut Conn,
-    m: &UserMapping,
-    d: Dialect,
-    mut u: HostUser,
-) -> Result<HostUser, StoreError> {
-    u.link = fetch_links(c, m, d, std::slice::from_ref(&u.key))
-        .await?
-        .into_iter()
-        .next()
-        .map(|(_, l)| l);
-    Ok(u)
-}
-
 /// One user by SCIM id (the host key).
 pub async fn get(db: &Db, m: &UserMapping, key: &str) -> Result<Option<HostUser>, StoreError> {
     let mut c = db.reader().await?;
-    match fetch_host(&mut c, m, db.dialect, key, false).await? {
-        None => Ok(None),
-        Some(u) => {
-            let u = with_link(&mut c, m, db.dialect, u).await?;
-            // Deleted over SCIM: gone, though the application keeps the row.
-            Ok((!u.link.as_ref().is_some_and(|l| l.deleted)).then_some(u))
-        }
-    }
+    let u = fetch_user(&mut c, m, db.dialect, key, false).await?;
+    // Deleted over SCIM: gone, though the application keeps the row.
+    Ok(u.filter(|u| !u.link.as_ref().is_some_and(|l| l.deleted)))
 }
 
 /// A page of users matching `pred`, ordered by key, with the total count — from one

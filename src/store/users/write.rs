@@ -10,17 +10,19 @@ use crate::mapping::HostValue;
 use crate::store::dialect::Dialect;
 
 use super::actions::run_actions;
-use super::link::{find_matches, link_origin, link_owner, tombstone, unlink, upsert_link};
+use super::link::{
+    claims, fresh_link_sql, insert_fresh_link_mysql, link_origin, link_sql, tombstone, unlink,
+};
 use super::lookup::resolve_lookups;
-use super::read::{fetch_host, with_link};
+use super::read::{fetch_host, fetch_user};
 use super::related::{
     delete_joined, insert_joined, plan_children, pointer_value, run_children, update_joined,
     ChildOps, Primary,
 };
 use super::side_key;
 use super::{
-    key_value, live, user_name_hash, CreateConflict, Created, HostUser, Planned, Stored,
-    ORIGIN_DELETED, ORIGIN_IMPORT,
+    key_value, live, CreateConflict, Created, HostUser, Planned, Stored, ORIGIN_DELETED,
+    ORIGIN_IMPORT,
 };
 use crate::store::rows::{insert_returning_key, insert_values, set_list};
 use crate::store::sql::Sql;
@@ -279,22 +281,19 @@ async fn insert_new(
     Ok(key)
 }
 
-/// The link row, written only when what it records changed; whether it was written.
-async fn link_if_changed(
-    c: &mut Conn,
+/// The link row's statement when what it records changed (else nothing to write).
+fn link_if_changed(
     m: &UserMapping,
     key: &str,
     p: &Planned,
     current: Option<&super::Link>,
-    origin_now: Option<&str>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<Sql>, StoreError> {
     let same = current.is_some_and(|l| {
         l.user_name == p.user_name && l.external_id == p.external_id && l.resource == p.resource
-    }) && origin_now.is_none_or(|o| o == "scim");
-    if !same {
-        upsert_link(c, m, key, p, current.is_some(), "scim").await?;
-    }
-    Ok(!same)
+    });
+    (!same)
+        .then(|| link_sql(m, key, p, current.is_some(), "scim"))
+        .transpose()
 }
 
 /// The audit entry's attributes: those whose host data changed, the attributes kept only in
@@ -373,7 +372,8 @@ pub async fn create<E: From<StoreError>>(
 ) -> Result<Result<Created, CreateConflict>, E> {
     let d = db.dialect;
     db.write(async |c| -> Result<_, E> {
-        let owner = match link_owner(c, m, &user_name_hash(&p.user_name)).await? {
+        let super::link::Claims { owner, matches } = claims(c, m, d, &p.user_name).await?;
+        let owner = match owner {
             Some((owner, origin))
                 if origin == ORIGIN_DELETED && !restore_deleted(c, m, d, &owner).await? =>
             {
@@ -389,63 +389,66 @@ pub async fn create<E: From<StoreError>>(
                 Some(owner)
             }
             Some((owner, _)) => return Ok(Err(CreateConflict::Taken(owner))),
-            None => {
-                let matches = find_matches(c, m, d, &p.user_name).await?;
-                match matches.as_slice() {
-                    [] => None,
-                    [one] if m.adopt => {
-                        let origin = link_origin(c, m, one).await?;
-                        if origin
-                            .as_deref()
-                            .is_some_and(|o| o != ORIGIN_IMPORT && o != ORIGIN_DELETED)
-                        {
-                            return Ok(Err(CreateConflict::Taken(one.clone())));
-                        }
-                        Some(one.clone())
+            None => match matches.as_slice() {
+                [] => None,
+                [one] if m.adopt => {
+                    let origin = link_origin(c, m, one).await?;
+                    if origin
+                        .as_deref()
+                        .is_some_and(|o| o != ORIGIN_IMPORT && o != ORIGIN_DELETED)
+                    {
+                        return Ok(Err(CreateConflict::Taken(one.clone())));
                     }
-                    [one] => return Ok(Err(CreateConflict::ExistsUnadopted(one.clone()))),
-                    many => return Ok(Err(CreateConflict::Ambiguous(many.to_vec()))),
+                    Some(one.clone())
                 }
-            }
+                [one] => return Ok(Err(CreateConflict::ExistsUnadopted(one.clone()))),
+                many => return Ok(Err(CreateConflict::Ambiguous(many.to_vec()))),
+            },
         };
-        let (key, adopted, attrs) = match target {
+        let (key, adopted, attrs, mut records) = match target {
             None => {
                 let key = insert_new(c, m, d, &mut insert).await?;
                 let mut attrs = crate::store::audit::changed_attributes(None, &p.resource);
                 if p.external_id.is_some() {
                     attrs.push("externalId".into());
                 }
-                upsert_link(c, m, &key, p, false, "scim").await?;
-                (key, false, attrs)
+                // A new row's key may have been another's (SQLite reuses the largest rowid
+                // once it is deleted): that one's link and memberships are not its own.
+                if d == Dialect::Mysql {
+                    insert_fresh_link_mysql(c, m, &key, p).await?;
+                }
+                let mut records = fresh_link_sql(d, m, &key, p)?;
+                records.push(crate::store::groups::forget_member_sql(&key));
+                if !m.grants.is_empty() {
+                    records.push(super::grants::forget_sql(m, &key));
+                }
+                (key, false, attrs, records)
             }
             Some(key) => {
-                let current = fetch_host(c, m, d, &key, true)
+                let current = fetch_user(c, m, d, &key, true)
                     .await?
                     .ok_or(StoreError::NotFound)?;
                 if let Some(p) = current.protected.and_then(|i| m.protect.get(i)) {
                     return Ok(Err(CreateConflict::Protected(key, p.reason.clone())));
                 }
-                let current = with_link(c, m, d, current).await?;
                 let mut plan = adopt(&current)?;
                 let (_, host) = apply(c, m, d, &current, &mut plan).await?;
                 let attrs = audit_attributes(m, host, current.link.as_ref(), p);
-                upsert_link(c, m, &key, p, current.link.is_some(), "scim").await?;
-                (key, true, attrs)
+                let records = vec![link_sql(m, &key, p, current.link.is_some(), "scim")?];
+                (key, true, attrs, records)
             }
         };
-        crate::store::audit::record(
-            c,
+        records.push(crate::store::audit::record_sql(
             "User",
             &key,
             Some(&p.user_name),
             if adopted { "adopt" } else { "create" },
             &attrs,
-        )
-        .await?;
-        let user = fetch_host(c, m, d, &key, false).await?.ok_or_else(|| {
+        ));
+        c.exec_all(records).await?;
+        let user = fetch_user(c, m, d, &key, false).await?.ok_or_else(|| {
             StoreError::Other("created row not found (is it outside users.scope?)".into())
         })?;
-        let user = with_link(c, m, d, user).await?;
         Ok(Ok(Created { user, adopted }))
     })
     .await
@@ -471,11 +474,11 @@ pub async fn modify<E: From<StoreError>>(
 ) -> Result<HostUser, E> {
     let d = db.dialect;
     db.write(async |c| -> Result<HostUser, E> {
-        let current = fetch_host(c, m, d, key, true)
+        let current = fetch_user(c, m, d, key, true)
             .await?
             .ok_or(StoreError::NotFound)?;
         super::grants::unprotected(c, d, m, &current).await?;
-        let current = live(with_link(c, m, d, current).await?)?;
+        let current = live(current)?;
         let mut p = plan(&current)?;
         let (mut host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
         if let Some(change) = p.state {
@@ -495,22 +498,35 @@ pub async fn modify<E: From<StoreError>>(
             crate::store::audit::record(c, "User", key, Some(&p.user_name), op, &attrs).await?;
             return Ok(current);
         }
-        let linked = link_if_changed(c, m, key, &p, current.link.as_ref(), None).await?;
-        super::grants::sync(c, d, m, key).await?;
+        let mut records: Vec<Sql> = link_if_changed(m, key, &p, current.link.as_ref())?
+            .into_iter()
+            .collect();
+        let linked = !records.is_empty();
+        if !m.grants.is_empty() {
+            // Grants follow the state the link records: it is written first.
+            c.exec_all(std::mem::take(&mut records)).await?;
+            super::grants::sync(c, d, m, key).await?;
+        }
         let attrs = audit_attributes(m, host, current.link.as_ref(), &p);
         if !attrs.is_empty() {
-            crate::store::audit::record(c, "User", key, Some(&p.user_name), op, &attrs).await?;
+            records.push(crate::store::audit::record_sql(
+                "User",
+                key,
+                Some(&p.user_name),
+                op,
+                &attrs,
+            ));
         }
+        c.exec_all(records).await?;
         if !host_changed && !linked {
             return Ok(HostUser {
                 stored: None,
                 ..current
             });
         }
-        let user = fetch_host(c, m, d, key, false)
+        Ok(fetch_user(c, m, d, key, false)
             .await?
-            .ok_or(StoreError::NotFound)?;
-        Ok(with_link(c, m, d, user).await?)
+            .ok_or(StoreError::NotFound)?)
     })
     .await
 }
