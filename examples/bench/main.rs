@@ -12,8 +12,8 @@
 //! PostgreSQL needs `BENCH_POSTGRES_URL` (e.g. postgres://postgres@127.0.0.1:5432/postgres),
 //! MariaDB/MySQL `BENCH_MYSQL_URL` (e.g. mysql://root@127.0.0.1:3306/mysql); a scratch
 //! database is created there and dropped afterwards. `BENCH_GROUP=50000` adds the large-group
-//! scenario (SQLite). `BENCH_POOL` sets database.pool_size (default 4, the shipped default);
-//! the raw ceilings use as many connections, at most the concurrency. The binary is looked
+//! scenario (SQLite). `BENCH_POOL` sets database.pool_size (default: none written, so the
+//! bridge derives it); the raw ceilings use as many connections, at most the concurrency. The binary is looked
 //! for under `CARGO_TARGET_DIR` when that is set.
 //!
 //! `cargo run --release --example bench -- trips [backends]` counts instead the statements

@@ -58,12 +58,24 @@ where
     f
 }
 
-/// The pool size the bridge is installed with: `BENCH_POOL`, else 4 (the shipped default).
-pub fn pool_size() -> usize {
+/// The pool size the bridge is installed with: `BENCH_POOL`, else none (the shipped default,
+/// derived by the bridge from the backend).
+pub fn pool_size() -> Option<usize> {
     std::env::var("BENCH_POOL")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4)
+}
+
+/// The pool the bridge uses, for the raw ceilings' connections and the report: `BENCH_POOL`,
+/// else the bridge's own rule for this machine (its server-limit cap does not bind on a
+/// benchmark's local server).
+fn effective_pool(backend: Backend, pool: Option<usize>) -> usize {
+    use scim_bridge::store::PoolSize;
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    pool.unwrap_or_else(|| match backend {
+        Backend::Sqlite => PoolSize::sqlite(cpus).size,
+        Backend::Postgres | Backend::Mysql => PoolSize::server(cpus, &Err(String::new())).size,
+    })
 }
 
 pub async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
@@ -71,8 +83,8 @@ pub async fn bench(backend: Backend, bin: &str, users: usize) -> Report {
     println!("\n== {backend:?}: {users} pre-existing users");
     let (url, scratch) = prepare(backend, dir.path(), users).await;
     let title = version(backend, &url).await;
-    let pool = pool_size();
-    let installed = bridge::install(bin, dir.path(), &url, Some(pool));
+    let installed = bridge::install(bin, dir.path(), &url, pool_size());
+    let pool = effective_pool(backend, pool_size());
     let raw = raw::ceilings(backend, &url, users, pool).await;
     let bridge = Arc::new(bridge::start(bin, installed, None));
     println!(

@@ -111,7 +111,7 @@ pub async fn count(backend: Backend, bin: &str) -> Trips {
     let dir = tempfile::tempdir().unwrap();
     let (url, scratch) = prepare(backend, dir.path(), 1000).await;
     let title = version(backend, &url).await;
-    let installed = bridge::install(bin, dir.path(), &url, Some(pool_size()));
+    let installed = bridge::install(bin, dir.path(), &url, pool_size());
     let bridge = bridge::start(bin, installed, Some("info,scim_bridge::sql=debug"));
     let seeds = seed_ids(backend, &url, 2 * REPEAT).await;
     let mut ops = Vec::new();
