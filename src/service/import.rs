@@ -263,6 +263,7 @@ mod tests {
             link: None,
             stored: None,
             protected: None,
+            groups: None,
         }
     }
 

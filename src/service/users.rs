@@ -122,6 +122,9 @@ async fn groups_of(
 }
 
 async fn render_one(app: &App, u: &HostUser, base: &str) -> Result<Answer, ServiceError> {
+    if let Some(groups) = &u.groups {
+        return Ok(render(&app.users, u, groups, base));
+    }
     let groups = groups_of(app, std::slice::from_ref(&u.key), true).await?;
     Ok(render(
         &app.users,
@@ -229,14 +232,7 @@ pub async fn create(app: &App, body: &Value, base: &str) -> Result<CreateOutcome
         Ok(created) => {
             info!(user_name = %planned.user_name, id = %created.user.key, adopted = created.adopted,
                 "{}", if created.adopted { "adopted existing user" } else { "created user" });
-            // A row inserted now is in no group yet (the create forgot any membership a
-            // reused key carried): its answer needs no membership query.
-            let answer = if created.adopted {
-                render_one(app, &created.user, base).await?
-            } else {
-                render(m, &created.user, &[], base)
-            };
-            Ok(CreateOutcome { answer, adopted: created.adopted })
+            Ok(CreateOutcome { answer: render_one(app, &created.user, base).await?, adopted: created.adopted })
         }
         Err(CreateConflict::Taken(key)) => {
             info!(user_name = %planned.user_name, existing_id = %key, "create refused: userName already provisioned");
@@ -278,19 +274,13 @@ pub async fn get(
     projection: &Projection,
     base: &str,
 ) -> Result<Answer, ServiceError> {
-    let u = store::get(&app.db, &app.users, id)
+    let u = store::get(&app.db, &app.users, id, projection.wants("groups"))
         .await?
         .ok_or_else(|| not_found(id))?;
-    let groups = groups_of(
-        app,
-        std::slice::from_ref(&u.key),
-        projection.wants("groups"),
-    )
-    .await?;
     let a = render(
         &app.users,
         &u,
-        groups.get(&u.key).map_or(&[][..], Vec::as_slice),
+        u.groups.as_deref().unwrap_or_default(),
         base,
     );
     Ok(Answer {
@@ -373,9 +363,12 @@ pub async fn list(app: &App, q: &ListQuery, base: &str) -> Result<Value, Service
         m,
         pred.as_ref(),
         sort,
-        q.start_index,
-        q.count,
-        resume.as_ref(),
+        store::Page {
+            start_index: q.start_index,
+            count: q.count,
+            resume: resume.as_ref(),
+            groups: q.projection.wants("groups"),
+        },
     )
     .await?;
     if sort.is_none() {
@@ -388,21 +381,12 @@ pub async fn list(app: &App, q: &ListQuery, base: &str) -> Result<Value, Service
             total,
         );
     }
-    let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
-    let groups = groups_of(app, &keys, q.projection.wants("groups")).await?;
     let resources = users
         .iter()
         .map(|u| {
-            q.projection.apply(
-                &m.resource_type,
-                render(
-                    m,
-                    u,
-                    groups.get(&u.key).map_or(&[][..], Vec::as_slice),
-                    base,
-                )
-                .resource,
-            )
+            let groups = u.groups.as_deref().unwrap_or_default();
+            q.projection
+                .apply(&m.resource_type, render(m, u, groups, base).resource)
         })
         .collect();
     Ok(list_response(total, q.start_index, resources))

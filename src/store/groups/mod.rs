@@ -18,6 +18,7 @@ mod write;
 pub use host::remove_host_memberships;
 pub(crate) use members::forget_member_sql;
 pub use members::remove_user_everywhere;
+pub(crate) use read::memberships_on;
 pub use read::{get, list, members_after, memberships};
 pub use write::{create, delete, modify};
 

@@ -180,7 +180,14 @@ pub async fn memberships(
     if user_keys.is_empty() {
         return Ok(vec![]);
     }
-    let mut c = db.reader().await?;
+    memberships_on(&mut db.reader().await?, user_keys).await
+}
+
+/// [`memberships`] on a connection the caller holds (inside its transaction, if any).
+pub(crate) async fn memberships_on(
+    c: &mut Conn,
+    user_keys: &[String],
+) -> Result<Vec<(String, String, String)>, StoreError> {
     let mut out = Vec::new();
     for chunk in user_keys.chunks(CHUNK) {
         let mut q = Sql::new();

@@ -23,6 +23,9 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
         let Some(current) = fetch_user(c, m, d, key, true).await? else {
             return Ok(false);
         };
+        // The key as stored, whatever spelling the client sent (`007` for 7).
+        let key = current.key.clone();
+        let key = key.as_str();
         super::grants::unprotected(c, d, m, &current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);
@@ -83,6 +86,9 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
         let Some(current) = fetch_user(c, m, d, key, true).await? else {
             return Ok(false);
         };
+        // The key as stored, whatever spelling the client sent (`007` for 7).
+        let key = current.key.clone();
+        let key = key.as_str();
         super::grants::unprotected(c, d, m, &current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);
@@ -109,6 +115,9 @@ pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreEr
         let Some(current) = fetch_user(c, m, db.dialect, key, true).await? else {
             return Ok(false);
         };
+        // The key as stored, whatever spelling the client sent (`007` for 7).
+        let key = current.key.clone();
+        let key = key.as_str();
         super::grants::unprotected(c, db.dialect, m, &current).await?;
         if current.link.as_ref().is_some_and(|l| l.deleted) {
             return Ok(false);

@@ -238,21 +238,24 @@ pub(super) fn fresh_link_sql(
 /// stale link is looked for only when the `INSERT` meets it (a failed statement leaves
 /// MySQL's transaction open). Deleting it up front cost a statement per create, and deleting
 /// a missing key takes a gap lock that deadlocked concurrent creates.
+///
+/// Returns whether a stale link was met (then the key's other leftovers are looked for too).
 pub(super) async fn insert_fresh_link_mysql(
     c: &mut Conn,
     m: &UserMapping,
     key: &str,
     p: &Planned,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     match c.exec(link_sql(m, key, p, false, "scim")?).await {
         Err(StoreError::Conflict(why)) => {
             if link_origin(c, m, key).await?.is_none() {
                 return Err(StoreError::Conflict(why));
             }
             unlink(c, m, key).await?;
-            upsert_link(c, m, key, p, false, "scim").await
+            upsert_link(c, m, key, p, false, "scim").await?;
+            Ok(true)
         }
-        other => other.map(|_| ()),
+        other => other.map(|_| false),
     }
 }
 

@@ -21,6 +21,7 @@ pub(crate) mod grants;
 mod json;
 mod link;
 mod lookup;
+mod pages;
 mod read;
 mod related;
 mod side_key;
@@ -29,7 +30,8 @@ mod write;
 pub use collide::{match_collisions, Collision};
 pub use delete::{delete_row, forget, soft_delete};
 pub use link::{dangling_links, forget_links, prelink};
-pub use read::{count, get, keys_matching, list, page_after, protected};
+pub use pages::{count, keys_matching, list, page_after, protected, Page};
+pub use read::get;
 pub use write::{create, modify};
 
 /// A user as stored: the host row's key and mapped values, and the link if a SCIM identity
@@ -46,6 +48,9 @@ pub struct HostUser {
     pub stored: Option<Stored>,
     /// Read for a write (and by `import`): the `users.protect` entry the row meets.
     pub protected: Option<usize>,
+    /// The user's groups (id, displayName), when the read was asked for them: on the read's
+    /// own connection, where a later query would check out another (on MySQL, a ping more).
+    pub groups: Option<Vec<(String, String)>>,
 }
 
 /// The stored values a write compares its plan with, so that it writes only what changes.

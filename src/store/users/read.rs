@@ -7,11 +7,10 @@ use crate::mapping::compile::{PrimaryMark, UserMapping};
 use crate::mapping::convert::ChildRow;
 use crate::mapping::value::parse_timestamp;
 use crate::mapping::{ColumnKind, HostValue, Pred};
-use crate::scim::query::SortOrder;
 use crate::store::dialect::Dialect;
 
-use super::{key_value, write_targets, HostUser, Link, Resume, SortBy, Stored};
-use crate::store::dialect::{self, cast_text, table_alias, HOST_ALIAS};
+use super::{key_value, write_targets, HostUser, Link, Stored};
+use crate::store::dialect::{cast_text, table_alias, HOST_ALIAS};
 use crate::store::predicate::{self, scoped, PredCtx};
 use crate::store::sql::{Sql, TextRow};
 use crate::store::{Conn, Db, StoreError};
@@ -187,11 +186,12 @@ pub(super) fn parse_host_row(m: &UserMapping, r: &TextRow) -> HostUser {
         link: None,
         stored: None,
         protected: None,
+        groups: None,
     }
 }
 
 /// The protect entry [`select_host`] appended last, when it was asked for.
-fn parse_protected(m: &UserMapping, r: &TextRow) -> Option<usize> {
+pub(super) fn parse_protected(m: &UserMapping, r: &TextRow) -> Option<usize> {
     if m.protect.is_empty() {
         return None;
     }
@@ -230,7 +230,15 @@ async fn fetch(
     let Some(kv) = key_value(m, key) else {
         return Ok(None);
     };
-    let mut q = select_host_with(m, d, lock, lock, link.then_some(key));
+    // The link joins by the key as links store it (`7`, whatever `007` the client sent), and
+    // not under MySQL's lock: `FOR UPDATE` there also locks the joined link, or the gap where
+    // a missing one would go, which the same write then fills — concurrent adoptions deadlock.
+    let canonical = match &kv {
+        HostValue::Int(i) => i.to_string(),
+        _ => key.to_string(),
+    };
+    let join = link && !(lock && d == Dialect::Mysql);
+    let mut q = select_host_with(m, d, lock, lock, join.then_some(canonical.as_str()));
     where_key(&mut q, m, d, kv);
     if lock {
         match d {
@@ -250,13 +258,22 @@ async fn fetch(
             u.stored = Some(parse_stored(m, &r));
             u.protected = parse_protected(m, &r);
         }
-        if link {
+        if join {
             u.link = parse_link(&r, link_offset(m, lock));
         }
         u
     }) else {
         return Ok(None);
     };
+    // The key as the database spells it can still differ (a text key compared
+    // case-insensitively): then, and under MySQL's lock, the link is read by it.
+    if link && (!join || u.key != canonical) {
+        u.link = fetch_links(c, m, d, std::slice::from_ref(&u.key))
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, l)| l);
+    }
     fetch_children(c, m, d, std::slice::from_mut(&mut u)).await?;
     Ok(Some(u))
 }
@@ -407,251 +424,39 @@ pub(super) async fn complete(
     Ok(())
 }
 
-/// One user by SCIM id (the host key).
-pub async fn get(db: &Db, m: &UserMapping, key: &str) -> Result<Option<HostUser>, StoreError> {
+/// Sets `groups` of each user, on the caller's connection.
+pub(super) async fn attach_groups(c: &mut Conn, users: &mut [HostUser]) -> Result<(), StoreError> {
+    let keys: Vec<String> = users.iter().map(|u| u.key.clone()).collect();
+    let mut all = if keys.is_empty() {
+        vec![]
+    } else {
+        crate::store::groups::memberships_on(c, &keys).await?
+    };
+    for u in users.iter_mut() {
+        let mine = all
+            .extract_if(.., |(user, _, _)| *user == u.key)
+            .map(|(_, id, name)| (id, name))
+            .collect();
+        u.groups = Some(mine);
+    }
+    Ok(())
+}
+
+/// One user by SCIM id (the host key), with its groups when `groups`.
+pub async fn get(
+    db: &Db,
+    m: &UserMapping,
+    key: &str,
+    groups: bool,
+) -> Result<Option<HostUser>, StoreError> {
     let mut c = db.reader().await?;
     let u = fetch_user(&mut c, m, db.dialect, key, false).await?;
     // Deleted over SCIM: gone, though the application keeps the row.
-    Ok(u.filter(|u| !u.link.as_ref().is_some_and(|l| l.deleted)))
-}
-
-/// A page of users matching `pred`, ordered by key, with the total count — from one
-/// consistent snapshot.
-pub async fn list(
-    db: &Db,
-    m: &UserMapping,
-    pred: Option<&Pred>,
-    sort: Option<SortBy<'_>>,
-    start_index: u64,
-    count: u64,
-    resume: Option<&Resume>,
-) -> Result<(u64, Vec<HostUser>), StoreError> {
-    let ctx = PredCtx::users(db.dialect, m);
-    let pred = scoped(m, pred);
-    let pred = pred.as_ref();
-    db.read(async |c| -> Result<_, StoreError> {
-        let known_total = resume.map(|r| r.total);
-        if count == 0 || known_total.is_some_and(|t| start_index > t) {
-            let total = match known_total {
-                Some(t) => t,
-                None => count_rows(c, &ctx, pred).await?,
-            };
-            return Ok((total, vec![]));
-        }
-        let mut q = select_host(m, db.dialect, false, false);
-        predicate::where_clause(&mut q, &ctx, pred);
-        let after = resume
-            .filter(|_| sort.is_none())
-            .and_then(|r| key_value(m, &r.after_key));
-        if let Some(k) = &after {
-            q.raw(" AND ");
-            q.ident(HOST_ALIAS)
-                .raw(".")
-                .ident(&m.key.name)
-                .raw(" > ")
-                .bind(k.clone());
-        }
-        q.raw(" ORDER BY ");
-        if let Some(s) = &sort {
-            // NULLs sort as the database does; the key keeps the order total and stable.
-            dialect::order_by(&mut q, db.dialect, &table_alias(s.at), s.column, s.fold);
-            q.raw(if s.order == SortOrder::Descending {
-                " DESC, "
-            } else {
-                " ASC, "
-            });
-        }
-        q.ident(HOST_ALIAS)
-            .raw(".")
-            .ident(&m.key.name)
-            .raw(" LIMIT ")
-            .count(count);
-        if after.is_none() {
-            q.raw(" OFFSET ").count(start_index.saturating_sub(1));
-        }
-        let mut users: Vec<HostUser> = c
-            .rows(q)
-            .await?
-            .iter()
-            .map(|r| parse_host_row(m, r))
-            .collect();
-        // A short page that is not past the end tells the total without counting — the
-        // common `userName eq` lookup then costs one query less.
-        let total = match known_total {
-            Some(t) => t,
-            None if (users.len() as u64) < count && (!users.is_empty() || start_index == 1) => {
-                start_index - 1 + users.len() as u64
-            }
-            None => count_rows(c, &ctx, pred).await?,
-        };
-        complete(c, m, db.dialect, &mut users).await?;
-        Ok((total, users))
-    })
-    .await
-}
-
-pub(super) async fn count_rows(
-    c: &mut Conn,
-    ctx: &PredCtx<'_>,
-    pred: Option<&Pred>,
-) -> Result<u64, StoreError> {
-    Ok(c.row(predicate::count_sql(ctx, pred))
-        .await?
-        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
-        .unwrap_or(0))
-}
-
-/// `select` restricted to `pred`, the first `limit` rows in key order: one index range, the
-/// shape every keyed page read shares.
-fn first_in_key_order(
-    mut q: Sql,
-    m: &UserMapping,
-    ctx: &PredCtx<'_>,
-    pred: Option<&Pred>,
-    limit: usize,
-) -> Sql {
-    if let Some(p) = pred {
-        q.raw(" WHERE ");
-        predicate::render(&mut q, ctx, p);
+    let Some(mut u) = u.filter(|u| !u.link.as_ref().is_some_and(|l| l.deleted)) else {
+        return Ok(None);
+    };
+    if groups {
+        attach_groups(&mut c, std::slice::from_mut(&mut u)).await?;
     }
-    q.raw(" ORDER BY ")
-        .ident(HOST_ALIAS)
-        .raw(".")
-        .ident(&m.key.name)
-        .raw(" LIMIT ")
-        .count(limit);
-    q
-}
-
-/// Host rows after `after` in key order, with their links: the import's streaming read, one
-/// index range per page however large the table.
-pub async fn page_after(
-    db: &Db,
-    m: &UserMapping,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<HostUser>, StoreError> {
-    let d = db.dialect;
-    let mut c = db.reader().await?;
-    let ctx = PredCtx::users(d, m);
-    let after_pred = after.and_then(|a| key_value(m, a)).map(|k| Pred::Cmp {
-        target: crate::mapping::Target::Key,
-        op: crate::scim::filter::CompareOp::Gt,
-        value: k,
-        fold_case: false,
-    });
-    let pred = scoped(m, after_pred.as_ref());
-    let q = first_in_key_order(
-        select_host(m, d, false, true),
-        m,
-        &ctx,
-        pred.as_ref(),
-        limit,
-    );
-    let mut users: Vec<HostUser> = c
-        .rows(q)
-        .await?
-        .iter()
-        .map(|r| HostUser {
-            protected: parse_protected(m, r),
-            ..parse_host_row(m, r)
-        })
-        .collect();
-    complete(&mut c, m, d, &mut users).await?;
-    Ok(users)
-}
-
-/// Number of host rows.
-pub async fn count(db: &Db, m: &UserMapping) -> Result<u64, StoreError> {
-    let ctx = PredCtx::users(db.dialect, m);
-    let mut c = db.reader().await?;
-    count_rows(&mut c, &ctx, scoped(m, None).as_ref()).await
-}
-
-/// Keys of the host rows in scope matching `pred` (at most `limit`, in key order) and how
-/// many match in all — host tables only, so `check` can use it before the bridge's own
-/// tables exist.
-///
-/// # Errors
-/// The database's.
-pub async fn keys_matching(
-    db: &Db,
-    m: &UserMapping,
-    pred: &Pred,
-    limit: usize,
-) -> Result<(u64, Vec<String>), StoreError> {
-    let d = db.dialect;
-    let ctx = PredCtx::users(d, m);
-    let pred = scoped(m, Some(pred));
-    let mut c = db.reader().await?;
-    // Not `count_rows`: that leaves out users deleted over SCIM, which asks scim_users.
-    let mut n = Sql::new();
-    n.raw("SELECT CAST(COUNT(*) AS ")
-        .raw(dialect::text_type(d))
-        .raw(") FROM ")
-        .ident(&m.table)
-        .raw(" ")
-        .ident(HOST_ALIAS);
-    predicate::joins(&mut n, m);
-    if let Some(p) = &pred {
-        n.raw(" WHERE ");
-        predicate::render(&mut n, &ctx, p);
-    }
-    let total = c
-        .row(n)
-        .await?
-        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
-        .unwrap_or(0);
-    let q = first_in_key_order(
-        select_host(m, d, false, false),
-        m,
-        &ctx,
-        pred.as_ref(),
-        limit,
-    );
-    let keys = c
-        .rows(q)
-        .await?
-        .iter()
-        .map(|r| parse_host_row(m, r).key)
-        .collect();
-    Ok((total, keys))
-}
-
-/// Rows the mapping protects, for `check`: (key, userName column's value, protect entry), at
-/// most `limit`, in key order.
-pub async fn protected(
-    db: &Db,
-    m: &UserMapping,
-    limit: usize,
-) -> Result<Vec<(String, Option<String>, usize)>, StoreError> {
-    if m.protect.is_empty() {
-        return Ok(vec![]);
-    }
-    let d = db.dialect;
-    let ctx = PredCtx::users(d, m);
-    let any = Pred::Or(m.protect.iter().map(|p| p.pred.clone()).collect());
-    let pred = scoped(m, Some(&any));
-    let q = first_in_key_order(
-        select_host(m, d, false, true),
-        m,
-        &ctx,
-        pred.as_ref(),
-        limit,
-    );
-    let rule = m.user_name_rule();
-    let at = m
-        .read_columns
-        .iter()
-        .position(|(a, c)| *a == rule.at && c == &rule.column);
-    let mut c = db.reader().await?;
-    Ok(c.rows(q)
-        .await?
-        .iter()
-        .map(|r| {
-            let u = parse_host_row(m, r);
-            let name = at.and_then(|i| u.values[i].display_text());
-            (u.key, name, parse_protected(m, r).unwrap_or(0))
-        })
-        .collect())
+    Ok(Some(u))
 }

@@ -14,7 +14,7 @@ use super::link::{
     claims, fresh_link_sql, insert_fresh_link_mysql, link_origin, link_sql, tombstone, unlink,
 };
 use super::lookup::resolve_lookups;
-use super::read::{fetch_host, fetch_user};
+use super::read::{attach_groups, fetch_host, fetch_user};
 use super::related::{
     delete_joined, insert_joined, plan_children, pointer_value, run_children, update_joined,
     ChildOps, Primary,
@@ -414,13 +414,15 @@ pub async fn create<E: From<StoreError>>(
                 }
                 // A new row's key may have been another's (SQLite reuses the largest rowid
                 // once it is deleted): that one's link and memberships are not its own.
-                if d == Dialect::Mysql {
-                    insert_fresh_link_mysql(c, m, &key, p).await?;
-                }
+                // On MySQL only behind a stale link: deleting a missing key there takes a gap
+                // lock that concurrent writes of neighbouring keys deadlock on.
+                let stale = d != Dialect::Mysql || insert_fresh_link_mysql(c, m, &key, p).await?;
                 let mut records = fresh_link_sql(d, m, &key, p)?;
-                records.push(crate::store::groups::forget_member_sql(&key));
-                if !m.grants.is_empty() {
-                    records.push(super::grants::forget_sql(m, &key));
+                if stale {
+                    records.push(crate::store::groups::forget_member_sql(&key));
+                    if !m.grants.is_empty() {
+                        records.push(super::grants::forget_sql(m, &key));
+                    }
                 }
                 (key, false, attrs, records)
             }
@@ -446,9 +448,15 @@ pub async fn create<E: From<StoreError>>(
             &attrs,
         ));
         c.exec_all(records).await?;
-        let user = fetch_user(c, m, d, &key, false).await?.ok_or_else(|| {
+        let mut user = fetch_user(c, m, d, &key, false).await?.ok_or_else(|| {
             StoreError::Other("created row not found (is it outside users.scope?)".into())
         })?;
+        if adopted {
+            attach_groups(c, std::slice::from_mut(&mut user)).await?;
+        } else {
+            // Inserted now: in no group (its key's stale memberships were forgotten above).
+            user.groups = Some(Vec::new());
+        }
         Ok(Ok(Created { user, adopted }))
     })
     .await
@@ -479,6 +487,10 @@ pub async fn modify<E: From<StoreError>>(
             .ok_or(StoreError::NotFound)?;
         super::grants::unprotected(c, d, m, &current).await?;
         let current = live(current)?;
+        // From here on the key as stored (`7`, not the `007` a client may have sent): links,
+        // grants and audit entries are keyed by it.
+        let key = current.key.clone();
+        let key = key.as_str();
         let mut p = plan(&current)?;
         let (mut host_changed, host) = apply(c, m, d, &current, &mut p.row).await?;
         if let Some(change) = p.state {
@@ -518,15 +530,19 @@ pub async fn modify<E: From<StoreError>>(
             ));
         }
         c.exec_all(records).await?;
-        if !host_changed && !linked {
-            return Ok(HostUser {
+        let mut user = if !host_changed && !linked {
+            HostUser {
                 stored: None,
                 ..current
-            });
-        }
-        Ok(fetch_user(c, m, d, key, false)
-            .await?
-            .ok_or(StoreError::NotFound)?)
+            }
+        } else {
+            fetch_user(c, m, d, key, false)
+                .await?
+                .ok_or(StoreError::NotFound)?
+        };
+        // The answer's groups, on this connection (not another checkout).
+        attach_groups(c, std::slice::from_mut(&mut user)).await?;
+        Ok(user)
     })
     .await
 }

@@ -1,0 +1,271 @@
+//! Reading users by the page: a filtered, sorted page with its total, the import's and
+//! `check`'s walks in key order, counts — each from one snapshot.
+
+use crate::mapping::compile::UserMapping;
+use crate::mapping::Pred;
+use crate::scim::query::SortOrder;
+
+use super::read::{attach_groups, complete, parse_host_row, parse_protected, select_host};
+use super::{key_value, HostUser, Resume, SortBy};
+use crate::store::dialect::{self, table_alias, HOST_ALIAS};
+use crate::store::predicate::{self, scoped, PredCtx};
+use crate::store::sql::Sql;
+use crate::store::{Conn, Db, StoreError};
+
+/// Which page [`list`] reads: SCIM's 1-based `startIndex` and `count`, where the previous
+/// page ended (sequential paging continues by key), and whether the answer shows groups.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    pub start_index: u64,
+    pub count: u64,
+    pub resume: Option<&'a Resume>,
+    pub groups: bool,
+}
+
+/// A page of users matching `pred`, ordered by key, with the total count (and their groups
+/// when `groups`) — from one consistent snapshot.
+pub async fn list(
+    db: &Db,
+    m: &UserMapping,
+    pred: Option<&Pred>,
+    sort: Option<SortBy<'_>>,
+    page: Page<'_>,
+) -> Result<(u64, Vec<HostUser>), StoreError> {
+    let Page {
+        start_index,
+        count,
+        resume,
+        groups,
+    } = page;
+    let ctx = PredCtx::users(db.dialect, m);
+    let pred = scoped(m, pred);
+    let pred = pred.as_ref();
+    db.read(async |c| -> Result<_, StoreError> {
+        let known_total = resume.map(|r| r.total);
+        if count == 0 || known_total.is_some_and(|t| start_index > t) {
+            let total = match known_total {
+                Some(t) => t,
+                None => count_rows(c, &ctx, pred).await?,
+            };
+            return Ok((total, vec![]));
+        }
+        let mut q = select_host(m, db.dialect, false, false);
+        predicate::where_clause(&mut q, &ctx, pred);
+        let after = resume
+            .filter(|_| sort.is_none())
+            .and_then(|r| key_value(m, &r.after_key));
+        if let Some(k) = &after {
+            q.raw(" AND ");
+            q.ident(HOST_ALIAS)
+                .raw(".")
+                .ident(&m.key.name)
+                .raw(" > ")
+                .bind(k.clone());
+        }
+        q.raw(" ORDER BY ");
+        if let Some(s) = &sort {
+            // NULLs sort as the database does; the key keeps the order total and stable.
+            dialect::order_by(&mut q, db.dialect, &table_alias(s.at), s.column, s.fold);
+            q.raw(if s.order == SortOrder::Descending {
+                " DESC, "
+            } else {
+                " ASC, "
+            });
+        }
+        q.ident(HOST_ALIAS)
+            .raw(".")
+            .ident(&m.key.name)
+            .raw(" LIMIT ")
+            .count(count);
+        if after.is_none() {
+            q.raw(" OFFSET ").count(start_index.saturating_sub(1));
+        }
+        let mut users: Vec<HostUser> = c
+            .rows(q)
+            .await?
+            .iter()
+            .map(|r| parse_host_row(m, r))
+            .collect();
+        // A short page that is not past the end tells the total without counting — the
+        // common `userName eq` lookup then costs one query less.
+        let total = match known_total {
+            Some(t) => t,
+            None if (users.len() as u64) < count && (!users.is_empty() || start_index == 1) => {
+                start_index - 1 + users.len() as u64
+            }
+            None => count_rows(c, &ctx, pred).await?,
+        };
+        complete(c, m, db.dialect, &mut users).await?;
+        if groups {
+            attach_groups(c, &mut users).await?;
+        }
+        Ok((total, users))
+    })
+    .await
+}
+
+pub(super) async fn count_rows(
+    c: &mut Conn,
+    ctx: &PredCtx<'_>,
+    pred: Option<&Pred>,
+) -> Result<u64, StoreError> {
+    Ok(c.row(predicate::count_sql(ctx, pred))
+        .await?
+        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
+        .unwrap_or(0))
+}
+
+/// `select` restricted to `pred`, the first `limit` rows in key order: one index range, the
+/// shape every keyed page read shares.
+fn first_in_key_order(
+    mut q: Sql,
+    m: &UserMapping,
+    ctx: &PredCtx<'_>,
+    pred: Option<&Pred>,
+    limit: usize,
+) -> Sql {
+    if let Some(p) = pred {
+        q.raw(" WHERE ");
+        predicate::render(&mut q, ctx, p);
+    }
+    q.raw(" ORDER BY ")
+        .ident(HOST_ALIAS)
+        .raw(".")
+        .ident(&m.key.name)
+        .raw(" LIMIT ")
+        .count(limit);
+    q
+}
+
+/// Host rows after `after` in key order, with their links: the import's streaming read, one
+/// index range per page however large the table.
+pub async fn page_after(
+    db: &Db,
+    m: &UserMapping,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<HostUser>, StoreError> {
+    let d = db.dialect;
+    let mut c = db.reader().await?;
+    let ctx = PredCtx::users(d, m);
+    let after_pred = after.and_then(|a| key_value(m, a)).map(|k| Pred::Cmp {
+        target: crate::mapping::Target::Key,
+        op: crate::scim::filter::CompareOp::Gt,
+        value: k,
+        fold_case: false,
+    });
+    let pred = scoped(m, after_pred.as_ref());
+    let q = first_in_key_order(
+        select_host(m, d, false, true),
+        m,
+        &ctx,
+        pred.as_ref(),
+        limit,
+    );
+    let mut users: Vec<HostUser> = c
+        .rows(q)
+        .await?
+        .iter()
+        .map(|r| HostUser {
+            protected: parse_protected(m, r),
+            ..parse_host_row(m, r)
+        })
+        .collect();
+    complete(&mut c, m, d, &mut users).await?;
+    Ok(users)
+}
+
+/// Number of host rows.
+pub async fn count(db: &Db, m: &UserMapping) -> Result<u64, StoreError> {
+    let ctx = PredCtx::users(db.dialect, m);
+    let mut c = db.reader().await?;
+    count_rows(&mut c, &ctx, scoped(m, None).as_ref()).await
+}
+
+/// Keys of the host rows in scope matching `pred` (at most `limit`, in key order) and how
+/// many match in all — host tables only, so `check` can use it before the bridge's own
+/// tables exist.
+///
+/// # Errors
+/// The database's.
+pub async fn keys_matching(
+    db: &Db,
+    m: &UserMapping,
+    pred: &Pred,
+    limit: usize,
+) -> Result<(u64, Vec<String>), StoreError> {
+    let d = db.dialect;
+    let ctx = PredCtx::users(d, m);
+    let pred = scoped(m, Some(pred));
+    let mut c = db.reader().await?;
+    // Not `count_rows`: that leaves out users deleted over SCIM, which asks scim_users.
+    let mut n = Sql::new();
+    n.raw("SELECT CAST(COUNT(*) AS ")
+        .raw(dialect::text_type(d))
+        .raw(") FROM ")
+        .ident(&m.table)
+        .raw(" ")
+        .ident(HOST_ALIAS);
+    predicate::joins(&mut n, m);
+    if let Some(p) = &pred {
+        n.raw(" WHERE ");
+        predicate::render(&mut n, &ctx, p);
+    }
+    let total = c
+        .row(n)
+        .await?
+        .and_then(|r| r.get(0).and_then(|s| s.parse().ok()))
+        .unwrap_or(0);
+    let q = first_in_key_order(
+        select_host(m, d, false, false),
+        m,
+        &ctx,
+        pred.as_ref(),
+        limit,
+    );
+    let keys = c
+        .rows(q)
+        .await?
+        .iter()
+        .map(|r| parse_host_row(m, r).key)
+        .collect();
+    Ok((total, keys))
+}
+
+/// Rows the mapping protects, for `check`: (key, userName column's value, protect entry), at
+/// most `limit`, in key order.
+pub async fn protected(
+    db: &Db,
+    m: &UserMapping,
+    limit: usize,
+) -> Result<Vec<(String, Option<String>, usize)>, StoreError> {
+    if m.protect.is_empty() {
+        return Ok(vec![]);
+    }
+    let d = db.dialect;
+    let ctx = PredCtx::users(d, m);
+    let any = Pred::Or(m.protect.iter().map(|p| p.pred.clone()).collect());
+    let pred = scoped(m, Some(&any));
+    let q = first_in_key_order(
+        select_host(m, d, false, true),
+        m,
+        &ctx,
+        pred.as_ref(),
+        limit,
+    );
+    let rule = m.user_name_rule();
+    let at = m
+        .read_columns
+        .iter()
+        .position(|(a, c)| *a == rule.at && c == &rule.column);
+    let mut c = db.reader().await?;
+    Ok(c.rows(q)
+        .await?
+        .iter()
+        .map(|r| {
+            let u = parse_host_row(m, r);
+            let name = at.and_then(|i| u.values[i].display_text());
+            (u.key, name, parse_protected(m, r).unwrap_or(0))
+        })
+        .collect())
+}
