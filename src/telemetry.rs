@@ -14,6 +14,10 @@ pub fn init(format: &str, level: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A lost log stream (journald restarted, the pipe closed) must not cost answers: by
+        // default a failed write is reported with `eprintln!`, which panics when stderr is
+        // gone — every request then died with an empty reply.
+        .log_internal_errors(false)
         .with_target(false)
         .with_ansi(ansi);
     let _ = if format == "json" {

@@ -191,6 +191,64 @@ fn tokens_are_shown_once_listed_without_secret_and_revoked() {
     );
 }
 
+/// journald restarting, or whatever reads the service's stderr going away, must not stop
+/// the bridge answering: before, every request got an empty reply once a log line failed.
+#[test]
+fn serve_keeps_answering_when_its_log_stream_is_gone() {
+    let dir = setup("");
+    let token = String::from_utf8(run(dir.path(), &["token", "create", "--name", "t"], &[]).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.contains("scim-bridge ready"))
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l).unwrap()["listen"].to_string())
+        .unwrap();
+    let addr = addr.trim_matches('"').to_string();
+    drop(lines); // the reading end closes: every later log line fails to write
+    let request = |head: &str, body: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(s, "{head} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        resp
+    };
+    for i in 0..3 {
+        let body = format!(
+            r#"{{"userName":"quiet{i}@example.com","emails":[{{"value":"quiet{i}@example.com"}}]}}"#
+        );
+        let resp = request("POST /scim/v2/Users", &body);
+        assert!(resp.starts_with("HTTP/1.1 201"), "{resp}");
+    }
+    let resp = request("GET /scim/v2/Users?filter=userName%20sw%20%22quiet%22", "");
+    assert!(
+        resp.starts_with("HTTP/1.1 200") && resp.contains("\"totalResults\":3"),
+        "{resp}"
+    );
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(0),
+        "clean exit without a log stream"
+    );
+}
+
 #[test]
 fn serve_drains_in_flight_requests_on_sigterm_and_exits_zero() {
     let dir = setup("");

@@ -188,19 +188,8 @@ async fn check_prints_the_order_a_create_follows(b: Backend) {
             && out.contains("3. acl_groups; instance holds the user's key"),
         "{out}"
     );
-    let user = app.dir.path().join("dave.json");
     let body = json!({"schemas": [USER], "userName": "dave", "displayName": "Dave Dunn"});
-    std::fs::write(&user, body.to_string()).unwrap();
-    let (ok, preview) = app.cli_with(
-        &text,
-        &["preview", "--operation", "create", user.to_str().unwrap()],
-    );
-    assert!(ok, "{preview}");
-    assert_eq!(
-        order::preview_inserts(&preview),
-        order::check_order(&out),
-        "{preview}"
-    );
+    order::assert_preview_follows(&app, &text, &body, &out);
     assert_eq!(both(&app).await, before, "a dry run writes nothing");
     app.stop().await;
 }

@@ -204,18 +204,7 @@ async fn check_describes_the_lookup_and_its_order(app: &TestApp) {
             && out.contains("2. res_users (the user's row)"),
         "{out}"
     );
-    let user = app.dir.path().join("fay.json");
-    std::fs::write(&user, person("fay", "fay@example.com", None).to_string()).unwrap();
-    let (ok, preview) = app.cli_with(
-        &text,
-        &["preview", "--operation", "create", user.to_str().unwrap()],
-    );
-    assert!(ok, "{preview}");
-    assert_eq!(
-        order::preview_inserts(&preview),
-        order::check_order(&out),
-        "{preview}"
-    );
+    order::assert_preview_follows(app, &text, &person("fay", "fay@example.com", None), &out);
     assert_eq!(order::check_order(&out), ["res_partner", "res_users"]);
 }
 

@@ -21,6 +21,28 @@ pub fn preview_inserts(out: &str) -> Vec<String> {
         .collect()
 }
 
+/// Previews a create of `user` (a SCIM body) under `mapping` and holds its INSERTs to the
+/// order `check` printed in `check_out`.
+pub fn assert_preview_follows(
+    app: &super::TestApp,
+    mapping: &str,
+    user: &serde_json::Value,
+    check_out: &str,
+) {
+    let path = app.dir.path().join("preview-user.json");
+    std::fs::write(&path, user.to_string()).unwrap();
+    let (ok, preview) = app.cli_with(
+        mapping,
+        &["preview", "--operation", "create", path.to_str().unwrap()],
+    );
+    assert!(ok, "{preview}");
+    assert_eq!(
+        preview_inserts(&preview),
+        check_order(check_out),
+        "{preview}"
+    );
+}
+
 /// A table name without its quotes and trailing punctuation.
 fn table_word(w: &str) -> String {
     w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'))
