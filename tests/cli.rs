@@ -191,40 +191,23 @@ fn tokens_are_shown_once_listed_without_secret_and_revoked() {
     );
 }
 
+/// A token named `name`, created with the CLI (its text is printed once).
+fn create_token(dir: &Path, name: &str) -> String {
+    String::from_utf8(run(dir, &["token", "create", "--name", name], &[]).stdout)
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
 /// journald restarting, or whatever reads the service's stderr going away, must not stop
 /// the bridge answering: before, every request got an empty reply once a log line failed.
 #[test]
 fn serve_keeps_answering_when_its_log_stream_is_gone() {
     let dir = setup("");
-    let token = String::from_utf8(run(dir.path(), &["token", "create", "--name", "t"], &[]).stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(dir.path().join("config.toml"))
-        .arg("serve")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .find(|l| l.contains("scim-bridge ready"))
-        .map(|l| serde_json::from_str::<serde_json::Value>(&l).unwrap()["listen"].to_string())
-        .unwrap();
-    let addr = addr.trim_matches('"').to_string();
+    let token = create_token(dir.path(), "t");
+    let (mut child, lines, _, addr) = start_serve_with(dir.path(), Some("info"));
     drop(lines); // the reading end closes: every later log line fails to write
-    let request = |head: &str, body: &str| {
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        write!(s, "{head} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        resp
-    };
+    let request = |head: &str, body: &str| http_with(&addr, head, &token, body);
     for i in 0..3 {
         let body = format!(
             r#"{{"userName":"quiet{i}@example.com","emails":[{{"value":"quiet{i}@example.com"}}]}}"#
@@ -238,12 +221,12 @@ fn serve_keeps_answering_when_its_log_stream_is_gone() {
         "{resp}"
     );
     assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap()
         .success());
     assert_eq!(
-        child.wait().unwrap().code(),
+        child.0.wait().unwrap().code(),
         Some(0),
         "clean exit without a log stream"
     );
@@ -252,31 +235,11 @@ fn serve_keeps_answering_when_its_log_stream_is_gone() {
 #[test]
 fn serve_drains_in_flight_requests_on_sigterm_and_exits_zero() {
     let dir = setup("");
-    let token = String::from_utf8(run(dir.path(), &["token", "create", "--name", "t"], &[]).stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(dir.path().join("config.toml"))
-        .arg("serve")
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut addr = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
+    let token = create_token(dir.path(), "t");
+    let (mut child, mut lines, before, addr) = start_serve_with(dir.path(), None);
+    for line in &before {
         assert!(!line.contains(&token[6..]), "token in a log line");
-        if line.contains("scim-bridge ready") {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            addr = v["listen"].as_str().unwrap().to_string();
-            break;
-        }
     }
-    assert!(!addr.is_empty());
     // Start a request and leave its body half-sent.
     let body = r#"{"userName":"drain@example.com","emails":[{"value":"drain@example.com"}]}"#;
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
@@ -286,7 +249,7 @@ fn serve_drains_in_flight_requests_on_sigterm_and_exits_zero() {
     // Wait until the server has the request (a complete request line and headers).
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap()
         .success());
@@ -309,7 +272,7 @@ fn serve_drains_in_flight_requests_on_sigterm_and_exits_zero() {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 201"), "{resp}");
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     for line in lines {
         assert!(!line.unwrap().contains(&token[6..]), "token in a log line");
@@ -362,32 +325,42 @@ impl Drop for Serve {
     }
 }
 
+type StderrLines = std::io::Lines<BufReader<std::process::ChildStderr>>;
+
 /// Starts `serve` on the test directory's config; returns it, its stderr lines and its address
 /// once it is ready.
-fn start_serve(
+fn start_serve(dir: &Path) -> (Serve, StderrLines, String) {
+    let (serve, lines, _, addr) = start_serve_with(dir, None);
+    (serve, lines, addr)
+}
+
+/// [`start_serve`] with `RUST_LOG` set (else unset), also returning the lines logged before
+/// the ready line.
+fn start_serve_with(
     dir: &Path,
-) -> (
-    Serve,
-    std::io::Lines<BufReader<std::process::ChildStderr>>,
-    String,
-) {
-    let mut child = Command::new(BIN)
-        .arg("--config")
+    rust_log: Option<&str>,
+) -> (Serve, StderrLines, Vec<String>, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--config")
         .arg(dir.join("config.toml"))
         .arg("serve")
         .env_remove("RUST_LOG")
         .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::null());
+    if let Some(level) = rust_log {
+        cmd.env("RUST_LOG", level);
+    }
+    let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut before = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
         if line.contains("scim-bridge ready") {
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
             let addr = v["listen"].as_str().unwrap().to_string();
-            return (Serve(child), lines, addr);
+            return (Serve(child), lines, before, addr);
         }
+        before.push(line);
     }
     let _ = child.wait();
     panic!("serve ended before it was ready");
@@ -395,10 +368,23 @@ fn start_serve(
 
 /// One HTTP/1.1 request on a fresh connection; the whole answer.
 fn http(addr: &str, request_line: &str, token: &str) -> String {
+    http_with(addr, request_line, token, "")
+}
+
+/// [`http`] with a SCIM JSON body (none when empty).
+fn http_with(addr: &str, request_line: &str, token: &str, body: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body_headers = if body.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Content-Type: application/scim+json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    };
     write!(
         s,
-        "{request_line} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        "{request_line} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{body_headers}Connection: close\r\n\r\n{body}"
     )
     .unwrap();
     let mut resp = String::new();
@@ -413,11 +399,7 @@ fn stop(child: Serve) {
 #[test]
 fn json_request_lines_keep_the_span_fields_and_latency_is_a_number() {
     let dir = setup("");
-    let token =
-        String::from_utf8(run(dir.path(), &["token", "create", "--name", "okta"], &[]).stdout)
-            .unwrap()
-            .trim()
-            .to_string();
+    let token = create_token(dir.path(), "okta");
     let (child, mut lines, addr) = start_serve(dir.path());
     let resp = http(&addr, "GET /scim/v2/Users?count=1", &token);
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
@@ -448,11 +430,7 @@ fn sighup_reloads_the_mapping_and_a_bad_one_keeps_the_old_serving() {
     // `systemctl reload` sends SIGHUP (ExecReload=): the mapping is read and validated again;
     // without TLS there is nothing else to re-read, and the bridge keeps serving throughout.
     let dir = setup("");
-    let token =
-        String::from_utf8(run(dir.path(), &["token", "create", "--name", "okta"], &[]).stdout)
-            .unwrap()
-            .trim()
-            .to_string();
+    let token = create_token(dir.path(), "okta");
     let (mut child, mut lines, addr) = start_serve(dir.path());
     let kenji = "GET /scim/v2/Users?filter=userName%20eq%20%22kenji.wong%40acme.example%22";
     let resp = http(&addr, kenji, &token);
@@ -506,11 +484,7 @@ fn sighup_reloads_the_mapping_and_a_bad_one_keeps_the_old_serving() {
 #[test]
 fn audit_prints_csv_and_refuses_unknown_operations() {
     let dir = setup("");
-    let token =
-        String::from_utf8(run(dir.path(), &["token", "create", "--name", "okta"], &[]).stdout)
-            .unwrap()
-            .trim()
-            .to_string();
+    let token = create_token(dir.path(), "okta");
     let (child, _lines, addr) = start_serve(dir.path());
     // Two changes: a create (userName with a comma, to be quoted) and a deactivation.
     let body = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"csv, quoted@example.com","name":{"givenName":"C","familyName":"Q"}}"#;
