@@ -210,37 +210,48 @@ pub(super) fn link_sql(
     Ok(q)
 }
 
-/// The statements that link a row the create has just inserted. Its key may have been a
-/// deleted row's (SQLite reuses the largest rowid; an application may reuse keys): a link
-/// left by that row is stale and gives way, by `ON CONFLICT` on the link's key (one
-/// statement). A conflict on the userName still fails: that is another user's. MySQL: none
-/// here, see [`insert_fresh_link_mysql`].
-pub(super) fn fresh_link_sql(
+/// Links a row the create has just inserted; returns the statements still to send (with the
+/// audit entry, see `Conn::exec_all`). Its key may have been a deleted row's (SQLite reuses the
+/// largest rowid once it is deleted): a link left by that row is stale and gives way, by
+/// `ON CONFLICT` on the link's key, and that row's memberships and grants are forgotten. A
+/// conflict on the userName still fails: that is another user's.
+pub(super) async fn link_new_row(
+    c: &mut Conn,
     d: Dialect,
     m: &UserMapping,
     key: &str,
     p: &Planned,
 ) -> Result<Vec<Sql>, StoreError> {
-    let mut insert = link_sql(m, key, p, false, "scim")?;
-    if d == Dialect::Mysql {
-        return Ok(vec![]);
+    let mut records = Vec::new();
+    let stale = if d == Dialect::Mysql {
+        insert_fresh_link_mysql(c, m, key, p).await?
+    } else {
+        let mut insert = link_sql(m, key, p, false, "scim")?;
+        insert.raw(
+            " ON CONFLICT (host_table, host_key) DO UPDATE SET user_name = excluded.user_name, \
+             user_name_hash = excluded.user_name_hash, external_id = excluded.external_id, \
+             resource = excluded.resource, created_at = excluded.created_at, \
+             updated_at = excluded.updated_at, origin = excluded.origin",
+        );
+        records.push(insert);
+        true
+    };
+    if stale {
+        records.push(crate::store::groups::forget_member_sql(key));
+        if !m.grants.is_empty() {
+            records.push(super::grants::forget_sql(m, key));
+        }
     }
-    insert.raw(
-        " ON CONFLICT (host_table, host_key) DO UPDATE SET user_name = excluded.user_name, \
-         user_name_hash = excluded.user_name_hash, external_id = excluded.external_id, \
-         resource = excluded.resource, created_at = excluded.created_at, \
-         updated_at = excluded.updated_at, origin = excluded.origin",
-    );
-    Ok(vec![insert])
+    Ok(records)
 }
 
-/// [`fresh_link_sql`] on MySQL, which has no `ON CONFLICT` for one unique key of several: the
+/// [`link_new_row`] on MySQL, which has no `ON CONFLICT` for one unique key of several: the
 /// stale link is looked for only when the `INSERT` meets it (a failed statement leaves
-/// MySQL's transaction open). Deleting it up front cost a statement per create, and deleting
-/// a missing key takes a gap lock that deadlocked concurrent creates.
+/// MySQL's transaction open). Deleting it, or the key's memberships, up front cost statements
+/// per create, and deleting a missing key takes a gap lock that deadlocked concurrent creates.
 ///
 /// Returns whether a stale link was met (then the key's other leftovers are looked for too).
-pub(super) async fn insert_fresh_link_mysql(
+async fn insert_fresh_link_mysql(
     c: &mut Conn,
     m: &UserMapping,
     key: &str,

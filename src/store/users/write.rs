@@ -10,9 +10,7 @@ use crate::mapping::HostValue;
 use crate::store::dialect::Dialect;
 
 use super::actions::run_actions;
-use super::link::{
-    claims, fresh_link_sql, insert_fresh_link_mysql, link_origin, link_sql, tombstone, unlink,
-};
+use super::link::{claims, link_new_row, link_origin, link_sql, tombstone, unlink};
 use super::lookup::resolve_lookups;
 use super::read::{attach_groups, fetch_host, fetch_user};
 use super::related::{
@@ -412,18 +410,7 @@ pub async fn create<E: From<StoreError>>(
                 if p.external_id.is_some() {
                     attrs.push("externalId".into());
                 }
-                // A new row's key may have been another's (SQLite reuses the largest rowid
-                // once it is deleted): that one's link and memberships are not its own.
-                // On MySQL only behind a stale link: deleting a missing key there takes a gap
-                // lock that concurrent writes of neighbouring keys deadlock on.
-                let stale = d != Dialect::Mysql || insert_fresh_link_mysql(c, m, &key, p).await?;
-                let mut records = fresh_link_sql(d, m, &key, p)?;
-                if stale {
-                    records.push(crate::store::groups::forget_member_sql(&key));
-                    if !m.grants.is_empty() {
-                        records.push(super::grants::forget_sql(m, &key));
-                    }
-                }
+                let records = link_new_row(c, d, m, &key, p).await?;
                 (key, false, attrs, records)
             }
             Some(key) => {
