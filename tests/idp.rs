@@ -534,11 +534,114 @@ async fn large_group_is_patched_by_set_operations_and_streamed(b: Backend) {
     app.stop().await;
 }
 
+/// A user's groups read the same from every answer that shows them — GET by id, a filtered
+/// list, a PATCH that changes nothing, one that changes something, a PUT — in display-name
+/// order, names with quotes and non-ASCII letters intact; a user in no group shows none.
+async fn user_groups_are_the_same_in_every_answer(b: Backend) {
+    let app = spawn_app(b).await;
+    let u1 = new_user(&app, "many@example.com").await;
+    let u2 = new_user(&app, "one@example.com").await;
+    let lonely = new_user(&app, "none@example.com").await;
+    let mut gids = Vec::new();
+    for name in ["gamma", "Alpha \"quoted\" Ünïcode", "beta"] {
+        let members = if name == "beta" {
+            json!([{"value": u1}, {"value": u2}])
+        } else {
+            json!([{"value": u1}])
+        };
+        let r = app.post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        gids.push((name, r.body["id"].as_str().unwrap().to_string()));
+    }
+    let expect = |names: &[&str]| -> Value {
+        names
+            .iter()
+            .map(|n| {
+                let id = &gids.iter().find(|(g, _)| g == n).unwrap().1;
+                json!({"value": id, "$ref": format!("http://{}/scim/v2/Groups/{id}", app.addr), "display": n, "type": "direct"})
+            })
+            .collect()
+    };
+    let all = expect(&["Alpha \"quoted\" Ünïcode", "beta", "gamma"]);
+    let got = app.get(&format!("/Users/{u1}")).await;
+    assert_eq!(got.body["groups"], all, "GET by id");
+    let listed = app
+        .get("/Users?filter=userName%20eq%20%22many%40example.com%22&startIndex=1&count=100")
+        .await;
+    assert_eq!(listed.body["totalResults"], 1, "{}", listed.body);
+    assert_eq!(listed.body["Resources"][0]["groups"], all, "filtered list");
+    // A full page (the total must be counted) of the three users made here.
+    let page = app
+        .get("/Users?filter=userName%20ew%20%22%40example.com%22&startIndex=1&count=2")
+        .await;
+    assert_eq!(page.body["totalResults"], 3, "{}", page.body);
+    let by_id = |id: &str| {
+        page.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id(&u1)["groups"], all, "page");
+    assert_eq!(by_id(&u2)["groups"], expect(&["beta"]), "page");
+    let last = app
+        .get("/Users?filter=userName%20ew%20%22%40example.com%22&startIndex=3&count=2")
+        .await;
+    assert_eq!(last.body["totalResults"], 3, "{}", last.body);
+    assert_eq!(
+        last.body["Resources"][0]["id"],
+        lonely.as_str(),
+        "{}",
+        last.body
+    );
+    assert!(
+        last.body["Resources"][0].get("groups").is_none(),
+        "{}",
+        last.body
+    );
+    let none = app.get(&format!("/Users/{lonely}")).await;
+    assert!(none.body.get("groups").is_none(), "{}", none.body);
+    let slim = app
+        .get(&format!("/Users/{u1}?excludedAttributes=groups"))
+        .await;
+    assert!(slim.body.get("groups").is_none(), "{}", slim.body);
+    let same = app
+        .patch(
+            &format!("/Users/{u1}"),
+            &ops(json!([{"op": "replace", "path": "active", "value": true}])),
+        )
+        .await;
+    assert_eq!(same.status, 200, "{}", same.body);
+    assert_eq!(same.body["groups"], all, "PATCH without a change");
+    let changed = app
+        .patch(
+            &format!("/Users/{u1}"),
+            &ops(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["active"], false);
+    assert_eq!(changed.body["groups"], all, "PATCH with a change");
+    let put = app
+        .put(
+            &format!("/Users/{u2}"),
+            &okta_user("one@example.com", "Renamed", "M"),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body["name"]["givenName"], "Renamed");
+    assert_eq!(put.body["groups"], expect(&["beta"]), "PUT");
+    app.stop().await;
+}
+
 backend_tests!(
     large_group_is_patched_by_set_operations_and_streamed,
     okta_push_groups,
     entra_id_replay,
     onelogin_templates,
     jumpcloud_setup_creates_and_deletes_a_test_user_and_group,
-    query_parameters_search_sort_and_etags
+    query_parameters_search_sort_and_etags,
+    user_groups_are_the_same_in_every_answer
 );

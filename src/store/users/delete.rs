@@ -20,7 +20,7 @@ pub async fn delete_row(db: &Db, m: &UserMapping, key: &str) -> Result<bool, Sto
     };
     let d = db.dialect;
     db.write(async |c| -> Result<_, StoreError> {
-        let Some(current) = fetch_user(c, m, d, key, true).await? else {
+        let Some(current) = fetch_user(c, m, d, key, true, false).await? else {
             return Ok(false);
         };
         // The key as stored, whatever spelling the client sent (`007` for 7).
@@ -83,7 +83,7 @@ async fn delete_rows_of(c: &mut Conn, j: &Joined, pv: HostValue) -> Result<(), S
 pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     let d = db.dialect;
     db.write(async |c| -> Result<_, StoreError> {
-        let Some(current) = fetch_user(c, m, d, key, true).await? else {
+        let Some(current) = fetch_user(c, m, d, key, true, false).await? else {
             return Ok(false);
         };
         // The key as stored, whatever spelling the client sent (`007` for 7).
@@ -112,7 +112,7 @@ pub async fn soft_delete(db: &Db, m: &UserMapping, key: &str) -> Result<bool, St
 /// over SCIM only.
 pub async fn forget(db: &Db, m: &UserMapping, key: &str) -> Result<bool, StoreError> {
     db.write(async |c| -> Result<_, StoreError> {
-        let Some(current) = fetch_user(c, m, db.dialect, key, true).await? else {
+        let Some(current) = fetch_user(c, m, db.dialect, key, true, false).await? else {
             return Ok(false);
         };
         // The key as stored, whatever spelling the client sent (`007` for 7).

@@ -5,9 +5,12 @@ use crate::mapping::compile::UserMapping;
 use crate::mapping::Pred;
 use crate::scim::query::SortOrder;
 
-use super::read::{attach_groups, complete, parse_host_row, parse_protected, select_host};
+use super::read::{
+    attach_groups, complete, fetch_children, groups_fold, parse_host_row, parse_joined,
+    parse_protected, select_host, select_host_with, Joins, Of,
+};
 use super::{key_value, HostUser, Resume, SortBy};
-use crate::store::dialect::{self, table_alias, HOST_ALIAS};
+use crate::store::dialect::{self, table_alias, Dialect, HOST_ALIAS};
 use crate::store::predicate::{self, scoped, PredCtx};
 use crate::store::sql::Sql;
 use crate::store::{Conn, Db, StoreError};
@@ -24,6 +27,12 @@ pub struct Page<'a> {
 
 /// A page of users matching `pred`, ordered by key, with the total count (and their groups
 /// when `groups`) — from one consistent snapshot.
+///
+/// On PostgreSQL and SQLite, for a mapping without child tables, the page with its links and
+/// groups is one statement: when the page tells its total (a short page, or a total carried
+/// from the previous page) that statement is the whole read, with no transaction around it —
+/// the `userName eq` lookup identity providers make before every create. Only a page that
+/// must be counted reads again, page and count in one snapshot.
 pub async fn list(
     db: &Db,
     m: &UserMapping,
@@ -31,77 +40,121 @@ pub async fn list(
     sort: Option<SortBy<'_>>,
     page: Page<'_>,
 ) -> Result<(u64, Vec<HostUser>), StoreError> {
-    let Page {
-        start_index,
-        count,
-        resume,
-        groups,
-    } = page;
     let ctx = PredCtx::users(db.dialect, m);
     let pred = scoped(m, pred);
     let pred = pred.as_ref();
+    let known_total = page.resume.map(|r| r.total);
+    let empty = page.count == 0 || known_total.is_some_and(|t| page.start_index > t);
+    if !empty && one_statement(m, db.dialect) {
+        let mut c = db.reader().await?;
+        let users = read_page(&mut c, m, &ctx, pred, sort, page).await?;
+        if let Some(total) = total_of(page, &users) {
+            return Ok((total, users));
+        }
+    }
     db.read(async |c| -> Result<_, StoreError> {
-        let known_total = resume.map(|r| r.total);
-        if count == 0 || known_total.is_some_and(|t| start_index > t) {
+        if empty {
             let total = match known_total {
                 Some(t) => t,
                 None => count_rows(c, &ctx, pred).await?,
             };
             return Ok((total, vec![]));
         }
-        let mut q = select_host(m, db.dialect, false, false);
-        predicate::where_clause(&mut q, &ctx, pred);
-        let after = resume
-            .filter(|_| sort.is_none())
-            .and_then(|r| key_value(m, &r.after_key));
-        if let Some(k) = &after {
-            q.raw(" AND ");
-            q.ident(HOST_ALIAS)
-                .raw(".")
-                .ident(&m.key.name)
-                .raw(" > ")
-                .bind(k.clone());
-        }
-        q.raw(" ORDER BY ");
-        if let Some(s) = &sort {
-            // NULLs sort as the database does; the key keeps the order total and stable.
-            dialect::order_by(&mut q, db.dialect, &table_alias(s.at), s.column, s.fold);
-            q.raw(if s.order == SortOrder::Descending {
-                " DESC, "
-            } else {
-                " ASC, "
-            });
-        }
-        q.ident(HOST_ALIAS)
-            .raw(".")
-            .ident(&m.key.name)
-            .raw(" LIMIT ")
-            .count(count);
-        if after.is_none() {
-            q.raw(" OFFSET ").count(start_index.saturating_sub(1));
-        }
-        let mut users: Vec<HostUser> = c
-            .rows(q)
-            .await?
-            .iter()
-            .map(|r| parse_host_row(m, r))
-            .collect();
-        // A short page that is not past the end tells the total without counting — the
-        // common `userName eq` lookup then costs one query less.
-        let total = match known_total {
+        let users = read_page(c, m, &ctx, pred, sort, page).await?;
+        let total = match total_of(page, &users) {
             Some(t) => t,
-            None if (users.len() as u64) < count && (!users.is_empty() || start_index == 1) => {
-                start_index - 1 + users.len() as u64
-            }
             None => count_rows(c, &ctx, pred).await?,
         };
-        complete(c, m, db.dialect, &mut users).await?;
-        if groups {
-            attach_groups(c, &mut users).await?;
-        }
         Ok((total, users))
     })
     .await
+}
+
+/// Whether a page (links and groups included) is one statement: no child tables to read
+/// apart, and a dialect that joins each row's link by its key as text (MySQL would mix
+/// collations).
+fn one_statement(m: &UserMapping, d: Dialect) -> bool {
+    m.children.is_empty() && d != Dialect::Mysql
+}
+
+/// The total a page tells without counting: the one carried from the previous page, or
+/// that of a short page that is not past the end.
+fn total_of(page: Page<'_>, users: &[HostUser]) -> Option<u64> {
+    let n = users.len() as u64;
+    match page.resume {
+        Some(r) => Some(r.total),
+        None if n < page.count && (n > 0 || page.start_index == 1) => {
+            Some(page.start_index - 1 + n)
+        }
+        None => None,
+    }
+}
+
+/// The users of `page`, with their children, links and (when asked) groups.
+async fn read_page(
+    c: &mut Conn,
+    m: &UserMapping,
+    ctx: &PredCtx<'_>,
+    pred: Option<&Pred>,
+    sort: Option<SortBy<'_>>,
+    page: Page<'_>,
+) -> Result<Vec<HostUser>, StoreError> {
+    let d = ctx.dialect;
+    let joins = if d == Dialect::Mysql {
+        Joins::default()
+    } else {
+        Joins {
+            link: Some(Of::Row),
+            groups: (page.groups && groups_fold(d)).then_some(Of::Row),
+        }
+    };
+    let mut q = select_host_with(m, d, false, false, joins);
+    predicate::where_clause(&mut q, ctx, pred);
+    let after = page
+        .resume
+        .filter(|_| sort.is_none())
+        .and_then(|r| key_value(m, &r.after_key));
+    if let Some(k) = &after {
+        q.raw(" AND ");
+        q.ident(HOST_ALIAS)
+            .raw(".")
+            .ident(&m.key.name)
+            .raw(" > ")
+            .bind(k.clone());
+    }
+    q.raw(" ORDER BY ");
+    if let Some(s) = &sort {
+        // NULLs sort as the database does; the key keeps the order total and stable.
+        dialect::order_by(&mut q, d, &table_alias(s.at), s.column, s.fold);
+        q.raw(if s.order == SortOrder::Descending {
+            " DESC, "
+        } else {
+            " ASC, "
+        });
+    }
+    q.ident(HOST_ALIAS)
+        .raw(".")
+        .ident(&m.key.name)
+        .raw(" LIMIT ")
+        .count(page.count);
+    if after.is_none() {
+        q.raw(" OFFSET ").count(page.start_index.saturating_sub(1));
+    }
+    let mut users: Vec<HostUser> = c
+        .rows(q)
+        .await?
+        .iter()
+        .map(|r| parse_joined(m, r, false, joins))
+        .collect();
+    if joins.link.is_some() {
+        fetch_children(c, m, d, &mut users).await?;
+    } else {
+        complete(c, m, d, &mut users).await?;
+    }
+    if page.groups && joins.groups.is_none() {
+        attach_groups(c, &mut users).await?;
+    }
+    Ok(users)
 }
 
 pub(super) async fn count_rows(

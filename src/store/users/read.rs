@@ -18,19 +18,66 @@ use crate::store::{Conn, Db, StoreError};
 /// `SELECT CAST(h.key AS TEXT), CAST(x.c1 AS TEXT), … FROM host h LEFT JOIN …`; with
 /// `stored`, the raw values of every write target and each joined row's parent column follow.
 pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool, protect: bool) -> Sql {
-    select_host_with(m, d, stored, protect, None)
+    select_host_with(m, d, stored, protect, Joins::default())
 }
 
-/// [`select_host`], with the link of the user whose key is `link_of` joined in (its columns
-/// follow the stored values): one statement where a write used to spend two round trips.
-/// The key is bound as text rather than joined on a cast of the host key, which keeps the
-/// link's primary key usable and avoids MySQL's collation mixing.
-fn select_host_with(
+/// Whose link or groups a read brings along: the user whose key is bound (one user), or
+/// each row's own (a page).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Of<'a> {
+    Key(&'a str),
+    Row,
+}
+
+/// What [`select_host_with`] reads besides the host row, in the same statement.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Joins<'a> {
+    pub link: Option<Of<'a>>,
+    pub groups: Option<Of<'a>>,
+}
+
+/// Whether a read can bring the user's groups along as one JSON column. MySQL is left out:
+/// MySQL 8's `JSON_ARRAYAGG` takes no `ORDER BY`, and a subquery under its `FOR UPDATE` would
+/// lock the memberships it reads.
+pub(super) fn groups_fold(d: Dialect) -> bool {
+    d != Dialect::Mysql
+}
+
+/// The key a link or membership is stored under: bound, or the row's own as text.
+fn key_text(q: &mut Sql, m: &UserMapping, d: Dialect, of: Of<'_>) {
+    match of {
+        Of::Key(k) => {
+            q.text(k);
+        }
+        Of::Row => cast_text(q, d, Some(HOST_ALIAS), &m.key.name),
+    }
+}
+
+/// The user's groups as a JSON array of `[id, displayName]`, ordered as
+/// `memberships_on` orders them (PostgreSQL and SQLite; see [`groups_fold`]).
+fn groups_column(q: &mut Sql, m: &UserMapping, d: Dialect, of: Of<'_>) {
+    q.raw(match d {
+        Dialect::Postgres => {
+            ", (SELECT CAST(json_agg(json_build_array(sg.id, sg.display_name) ORDER BY sg.display_name, sg.id) AS TEXT)"
+        }
+        _ => ", (SELECT json_group_array(json_array(sg.id, sg.display_name) ORDER BY sg.display_name, sg.id)",
+    });
+    q.raw(" FROM scim_group_members sgm JOIN scim_groups sg ON sg.id = sgm.group_id WHERE sgm.member_key = ");
+    key_text(q, m, d, of);
+    q.raw(")");
+}
+
+/// [`select_host`], with the link and the groups of the user (or of each row) joined in:
+/// one statement where a read used to spend two or three. After the stored values come the
+/// link's columns, then the groups, then the protect entry. A bound key keeps the link's
+/// primary key usable and avoids MySQL's collation mixing; a page joins each row's key as
+/// text (PostgreSQL and SQLite only).
+pub(super) fn select_host_with(
     m: &UserMapping,
     d: Dialect,
     stored: bool,
     protect: bool,
-    link_of: Option<&str>,
+    joins: Joins<'_>,
 ) -> Sql {
     let mut q = Sql::new();
     q.raw("SELECT ");
@@ -70,25 +117,60 @@ fn select_host_with(
             cast_text(&mut q, d, Some(&table_alias(i + 1)), &j.parent);
         }
     }
-    if link_of.is_some() {
+    if joins.link.is_some() {
         q.raw(", sl.host_key, sl.user_name, sl.external_id, sl.resource, ");
         cast_text(&mut q, d, Some("sl"), "created_at");
         q.raw(", ");
         cast_text(&mut q, d, Some("sl"), "updated_at");
         q.raw(", sl.origin");
     }
+    if let Some(of) = joins.groups {
+        groups_column(&mut q, m, d, of);
+    }
     if protect {
         predicate::protected_column(&mut q, &PredCtx::users(d, m), m);
     }
     q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
     predicate::joins(&mut q, m);
-    if let Some(key) = link_of {
-        q.raw(" LEFT JOIN scim_users sl ON sl.host_key = ")
-            .text(key)
-            .raw(" AND sl.host_table = ")
-            .text(&m.table);
+    if let Some(of) = joins.link {
+        q.raw(" LEFT JOIN scim_users sl ON sl.host_key = ");
+        key_text(&mut q, m, d, of);
+        q.raw(" AND sl.host_table = ").text(&m.table);
     }
     q
+}
+
+/// The groups [`groups_column`] read, from column `at`: none when the user is in none.
+fn parse_groups(r: &TextRow, at: usize) -> Vec<(String, String)> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    r.get(at)
+        .and_then(|s| serde_json::from_str::<Vec<Vec<Value>>>(s).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|g| Some((text(g.first()?), text(g.get(1)?))))
+        .collect()
+}
+
+/// A row of [`select_host_with`] read with `joins`: the host user with its link and groups.
+pub(super) fn parse_joined(
+    m: &UserMapping,
+    r: &TextRow,
+    stored: bool,
+    joins: Joins<'_>,
+) -> HostUser {
+    let mut u = parse_host_row(m, r);
+    let mut at = link_offset(m, stored);
+    if joins.link.is_some() {
+        u.link = parse_link(r, at);
+        at += 7;
+    }
+    if joins.groups.is_some() {
+        u.groups = Some(parse_groups(r, at));
+    }
+    u
 }
 
 /// Where the link's columns start in a row of [`select_host_with`].
@@ -205,18 +287,20 @@ pub(super) async fn fetch_host(
     key: &str,
     lock: bool,
 ) -> Result<Option<HostUser>, StoreError> {
-    fetch(c, m, d, key, lock, false).await
+    fetch(c, m, d, key, lock, false, false).await
 }
 
-/// [`fetch_host`] with the user's link, in the same statement.
+/// [`fetch_host`] with the user's link and, when `groups`, its groups — in the same
+/// statement where the dialect allows.
 pub(super) async fn fetch_user(
     c: &mut Conn,
     m: &UserMapping,
     d: Dialect,
     key: &str,
     lock: bool,
+    groups: bool,
 ) -> Result<Option<HostUser>, StoreError> {
-    fetch(c, m, d, key, lock, true).await
+    fetch(c, m, d, key, lock, true, groups).await
 }
 
 async fn fetch(
@@ -226,6 +310,7 @@ async fn fetch(
     key: &str,
     lock: bool,
     link: bool,
+    groups: bool,
 ) -> Result<Option<HostUser>, StoreError> {
     let Some(kv) = key_value(m, key) else {
         return Ok(None);
@@ -237,12 +322,16 @@ async fn fetch(
         HostValue::Int(i) => i.to_string(),
         _ => key.to_string(),
     };
-    let join = link && !(lock && d == Dialect::Mysql);
-    let mut q = select_host_with(m, d, lock, lock, join.then_some(canonical.as_str()));
+    let joins = Joins {
+        link: (link && !(lock && d == Dialect::Mysql)).then_some(Of::Key(&canonical)),
+        groups: (groups && groups_fold(d)).then_some(Of::Key(&canonical)),
+    };
+    let mut q = select_host_with(m, d, lock, lock, joins);
     where_key(&mut q, m, d, kv);
     if lock {
         match d {
-            // The outer join's nullable side cannot be locked; the user's row is enough.
+            // The outer join's nullable side cannot be locked; the user's row is enough (the
+            // groups subquery locks nothing).
             Dialect::Postgres => {
                 q.raw(" FOR UPDATE OF ").ident(HOST_ALIAS);
             }
@@ -253,26 +342,27 @@ async fn fetch(
         }
     }
     let Some(mut u) = c.row(q).await?.map(|r| {
-        let mut u = parse_host_row(m, &r);
+        let mut u = parse_joined(m, &r, lock, joins);
         if lock {
             u.stored = Some(parse_stored(m, &r));
             u.protected = parse_protected(m, &r);
-        }
-        if join {
-            u.link = parse_link(&r, link_offset(m, lock));
         }
         u
     }) else {
         return Ok(None);
     };
     // The key as the database spells it can still differ (a text key compared
-    // case-insensitively): then, and under MySQL's lock, the link is read by it.
-    if link && (!join || u.key != canonical) {
+    // case-insensitively): then, and under MySQL's lock, the link and groups are read by it.
+    let respelled = u.key != canonical;
+    if link && (joins.link.is_none() || respelled) {
         u.link = fetch_links(c, m, d, std::slice::from_ref(&u.key))
             .await?
             .into_iter()
             .next()
             .map(|(_, l)| l);
+    }
+    if groups && (joins.groups.is_none() || respelled) {
+        attach_groups(c, std::slice::from_mut(&mut u)).await?;
     }
     fetch_children(c, m, d, std::slice::from_mut(&mut u)).await?;
     Ok(Some(u))
@@ -450,13 +540,7 @@ pub async fn get(
     groups: bool,
 ) -> Result<Option<HostUser>, StoreError> {
     let mut c = db.reader().await?;
-    let u = fetch_user(&mut c, m, db.dialect, key, false).await?;
+    let u = fetch_user(&mut c, m, db.dialect, key, false, groups).await?;
     // Deleted over SCIM: gone, though the application keeps the row.
-    let Some(mut u) = u.filter(|u| !u.link.as_ref().is_some_and(|l| l.deleted)) else {
-        return Ok(None);
-    };
-    if groups {
-        attach_groups(&mut c, std::slice::from_mut(&mut u)).await?;
-    }
-    Ok(Some(u))
+    Ok(u.filter(|u| !u.link.as_ref().is_some_and(|l| l.deleted)))
 }

@@ -12,7 +12,7 @@ use crate::store::dialect::Dialect;
 use super::actions::run_actions;
 use super::link::{claims, link_new_row, link_origin, link_sql, tombstone, unlink};
 use super::lookup::resolve_lookups;
-use super::read::{attach_groups, fetch_host, fetch_user};
+use super::read::{attach_groups, fetch_host, fetch_user, groups_fold};
 use super::related::{
     delete_joined, insert_joined, plan_children, pointer_value, run_children, update_joined,
     ChildOps, Primary,
@@ -414,7 +414,7 @@ pub async fn create<E: From<StoreError>>(
                 (key, false, attrs, records)
             }
             Some(key) => {
-                let current = fetch_user(c, m, d, &key, true)
+                let current = fetch_user(c, m, d, &key, true, false)
                     .await?
                     .ok_or(StoreError::NotFound)?;
                 if let Some(p) = current.protected.and_then(|i| m.protect.get(i)) {
@@ -435,12 +435,12 @@ pub async fn create<E: From<StoreError>>(
             &attrs,
         ));
         c.exec_all(records).await?;
-        let mut user = fetch_user(c, m, d, &key, false).await?.ok_or_else(|| {
-            StoreError::Other("created row not found (is it outside users.scope?)".into())
-        })?;
-        if adopted {
-            attach_groups(c, std::slice::from_mut(&mut user)).await?;
-        } else {
+        let mut user = fetch_user(c, m, d, &key, false, adopted)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Other("created row not found (is it outside users.scope?)".into())
+            })?;
+        if !adopted {
             // Inserted now: in no group (its key's stale memberships were forgotten above).
             user.groups = Some(Vec::new());
         }
@@ -469,7 +469,9 @@ pub async fn modify<E: From<StoreError>>(
 ) -> Result<HostUser, E> {
     let d = db.dialect;
     db.write(async |c| -> Result<HostUser, E> {
-        let current = fetch_user(c, m, d, key, true)
+        // The groups come along where that costs no statement: a write that changes nothing
+        // answers from this read.
+        let current = fetch_user(c, m, d, key, true, groups_fold(d))
             .await?
             .ok_or(StoreError::NotFound)?;
         super::grants::unprotected(c, d, m, &current).await?;
@@ -523,12 +525,14 @@ pub async fn modify<E: From<StoreError>>(
                 ..current
             }
         } else {
-            fetch_user(c, m, d, key, false)
+            fetch_user(c, m, d, key, false, true)
                 .await?
                 .ok_or(StoreError::NotFound)?
         };
-        // The answer's groups, on this connection (not another checkout).
-        attach_groups(c, std::slice::from_mut(&mut user)).await?;
+        if user.groups.is_none() {
+            // The answer's groups, on this connection (not another checkout).
+            attach_groups(c, std::slice::from_mut(&mut user)).await?;
+        }
         Ok(user)
     })
     .await
