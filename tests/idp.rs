@@ -636,6 +636,76 @@ async fn user_groups_are_the_same_in_every_answer(b: Backend) {
     app.stop().await;
 }
 
+/// What a write answers is the user as the next GET reads it — userName, names, `active`,
+/// groups, `meta.version` and `lastModified` alike: a new user, an adopted row, a PATCH that
+/// renames, one that changes nothing, a PUT.
+async fn write_answers_are_what_the_next_get_reads(b: Backend) {
+    let app = spawn_app(b).await;
+    let same_as_get = |label: &'static str| {
+        let app = &app;
+        async move |r: Resp| {
+            assert!(r.status.is_success(), "{label}: {} {}", r.status, r.body);
+            let id = r.body["id"].as_str().unwrap().to_string();
+            let got = app.get(&format!("/Users/{id}")).await;
+            assert_eq!(r.body, got.body, "{label}: answer and GET differ");
+            assert_eq!(r.header("etag"), got.header("etag"), "{label}");
+            id
+        }
+    };
+    let id = same_as_get("create")(
+        app.post("/Users", &okta_user("ada@example.com", "Ada", "L"))
+            .await,
+    )
+    .await;
+    let r = app.post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Pilots", "members": [{"value": id}]})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let renamed = app
+        .patch(
+            &format!("/Users/{id}"),
+            &ops(json!([
+                {"op": "replace", "path": "userName", "value": "ada.lovelace@example.com"},
+                {"op": "replace", "path": "active", "value": false}
+            ])),
+        )
+        .await;
+    assert_eq!(
+        renamed.body["userName"], "ada.lovelace@example.com",
+        "{}",
+        renamed.body
+    );
+    assert_eq!(
+        renamed.body["groups"][0]["display"], "Pilots",
+        "{}",
+        renamed.body
+    );
+    same_as_get("PATCH renaming")(renamed).await;
+    let unchanged = app
+        .patch(
+            &format!("/Users/{id}"),
+            &ops(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    same_as_get("PATCH changing nothing")(unchanged).await;
+    let put = app
+        .put(
+            &format!("/Users/{id}"),
+            &okta_user("ada.lovelace@example.com", "Augusta", "L"),
+        )
+        .await;
+    assert_eq!(put.body["name"]["givenName"], "Augusta", "{}", put.body);
+    same_as_get("PUT")(put).await;
+    // A seeded row of the helpdesk, adopted by the identity provider's create.
+    let adopted = app
+        .post(
+            "/Users",
+            &okta_user("maria.garcia@acme.example", "María", "García"),
+        )
+        .await;
+    assert_eq!(adopted.status, 201, "{}", adopted.body);
+    assert_eq!(same_as_get("adoption")(adopted).await, "2");
+    app.stop().await;
+}
+
 backend_tests!(
     large_group_is_patched_by_set_operations_and_streamed,
     okta_push_groups,
@@ -643,5 +713,6 @@ backend_tests!(
     onelogin_templates,
     jumpcloud_setup_creates_and_deletes_a_test_user_and_group,
     query_parameters_search_sort_and_etags,
-    user_groups_are_the_same_in_every_answer
+    user_groups_are_the_same_in_every_answer,
+    write_answers_are_what_the_next_get_reads
 );

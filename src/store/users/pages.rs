@@ -2,7 +2,7 @@
 //! `check`'s walks in key order, counts — each from one snapshot.
 
 use crate::mapping::compile::UserMapping;
-use crate::mapping::Pred;
+use crate::mapping::{HostValue, Pred};
 use crate::scim::query::SortOrder;
 
 use super::read::{
@@ -45,7 +45,7 @@ pub async fn list(
     let pred = pred.as_ref();
     let known_total = page.resume.map(|r| r.total);
     let empty = page.count == 0 || known_total.is_some_and(|t| page.start_index > t);
-    if !empty && one_statement(m, db.dialect) {
+    if !empty && m.children.is_empty() && joins_links(m, db.dialect, sort, page) {
         let mut c = db.reader().await?;
         let users = read_page(&mut c, m, &ctx, pred, sort, page).await?;
         if let Some(total) = total_of(page, &users) {
@@ -70,11 +70,22 @@ pub async fn list(
     .await
 }
 
-/// Whether a page (links and groups included) is one statement: no child tables to read
-/// apart, and a dialect that joins each row's link by its key as text (MySQL would mix
-/// collations).
-fn one_statement(m: &UserMapping, d: Dialect) -> bool {
-    m.children.is_empty() && d != Dialect::Mysql
+/// Where a continued page starts: after the previous page's last key (key order only).
+fn after_key(m: &UserMapping, sort: Option<SortBy<'_>>, page: Page<'_>) -> Option<HostValue> {
+    page.resume
+        .filter(|_| sort.is_none())
+        .and_then(|r| key_value(m, &r.after_key))
+}
+
+/// Whether a page reads its links and groups in its own statement: a page that starts at
+/// the first row or after a key, in key order, so that only the rows it returns are joined —
+/// under an `OFFSET` or a sort every row before them would be (PostgreSQL: 1 s a page deep
+/// into 100,000 users). MySQL would mix collations joining keys as text. Otherwise the
+/// links and groups of the page's keys are read apart, as they are on MySQL.
+fn joins_links(m: &UserMapping, d: Dialect, sort: Option<SortBy<'_>>, page: Page<'_>) -> bool {
+    d != Dialect::Mysql
+        && sort.is_none()
+        && (page.start_index <= 1 || after_key(m, sort, page).is_some())
 }
 
 /// The total a page tells without counting: the one carried from the previous page, or
@@ -100,20 +111,17 @@ async fn read_page(
     page: Page<'_>,
 ) -> Result<Vec<HostUser>, StoreError> {
     let d = ctx.dialect;
-    let joins = if d == Dialect::Mysql {
-        Joins::default()
-    } else {
+    let joins = if joins_links(m, d, sort, page) {
         Joins {
             link: Some(Of::Row),
             groups: (page.groups && groups_fold(d)).then_some(Of::Row),
         }
+    } else {
+        Joins::default()
     };
     let mut q = select_host_with(m, d, false, false, joins);
     predicate::where_clause(&mut q, ctx, pred);
-    let after = page
-        .resume
-        .filter(|_| sort.is_none())
-        .and_then(|r| key_value(m, &r.after_key));
+    let after = after_key(m, sort, page);
     if let Some(k) = &after {
         q.raw(" AND ");
         q.ident(HOST_ALIAS)

@@ -27,6 +27,8 @@ pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool, protect: bo
 pub(super) enum Of<'a> {
     Key(&'a str),
     Row,
+    /// The link as clause `w{n}` of the same statement wrote it (its `RETURNING *`).
+    Written(usize),
 }
 
 /// What [`select_host_with`] reads besides the host row, in the same statement.
@@ -49,7 +51,7 @@ fn key_text(q: &mut Sql, m: &UserMapping, d: Dialect, of: Of<'_>) {
         Of::Key(k) => {
             q.text(k);
         }
-        Of::Row => cast_text(q, d, Some(HOST_ALIAS), &m.key.name),
+        Of::Row | Of::Written(_) => cast_text(q, d, Some(HOST_ALIAS), &m.key.name),
     }
 }
 
@@ -132,10 +134,27 @@ pub(super) fn select_host_with(
     }
     q.raw(" FROM ").ident(&m.table).raw(" ").ident(HOST_ALIAS);
     predicate::joins(&mut q, m);
-    if let Some(of) = joins.link {
-        q.raw(" LEFT JOIN scim_users sl ON sl.host_key = ");
-        key_text(&mut q, m, d, of);
-        q.raw(" AND sl.host_table = ").text(&m.table);
+    match joins.link {
+        Some(Of::Written(n)) => {
+            q.owned(format!(" LEFT JOIN w{n} sl ON TRUE"));
+        }
+        Some(Of::Row) if d == Dialect::Postgres => {
+            // Each row's link by its primary key, one probe per row the page returns. As a
+            // plain join, the plan PostgreSQL caches for the prepared page (not knowing where
+            // the page starts) hash-joined every link: 300 ms a page of 100 among 100,000.
+            // `LIMIT 1` keeps the subquery from being flattened back into such a join.
+            q.raw(" LEFT JOIN LATERAL (SELECT * FROM scim_users WHERE host_key = ");
+            key_text(&mut q, m, d, Of::Row);
+            q.raw(" AND host_table = ")
+                .text(&m.table)
+                .raw(" LIMIT 1) sl ON TRUE");
+        }
+        Some(of) => {
+            q.raw(" LEFT JOIN scim_users sl ON sl.host_key = ");
+            key_text(&mut q, m, d, of);
+            q.raw(" AND sl.host_table = ").text(&m.table);
+        }
+        None => {}
     }
     q
 }
@@ -287,7 +306,11 @@ pub(super) async fn fetch_host(
     key: &str,
     lock: bool,
 ) -> Result<Option<HostUser>, StoreError> {
-    fetch(c, m, d, key, lock, false, false).await
+    let how = Fetch {
+        lock,
+        ..Fetch::default()
+    };
+    fetch(c, m, d, key, how).await
 }
 
 /// [`fetch_host`] with the user's link and, when `groups`, its groups — in the same
@@ -300,7 +323,54 @@ pub(super) async fn fetch_user(
     lock: bool,
     groups: bool,
 ) -> Result<Option<HostUser>, StoreError> {
-    fetch(c, m, d, key, lock, true, groups).await
+    let how = Fetch {
+        lock,
+        link: true,
+        groups,
+        ..Fetch::default()
+    };
+    fetch(c, m, d, key, how).await
+}
+
+/// Writes `records` (statements that need nothing from each other, the link first when
+/// `link_first`) and reads the user back as [`fetch_user`] does. On PostgreSQL that is one
+/// statement: the records as data-modifying `WITH` clauses, the read as its `SELECT`. That
+/// `SELECT` sees the transaction as it was before the statement — the host row as earlier
+/// statements wrote it, but not the new link, which is therefore joined from what its own
+/// clause returns. Its groups are read as before the records too: the records must not
+/// change the user's memberships when `groups` is asked for.
+pub(super) async fn record_then_fetch(
+    c: &mut Conn,
+    m: &UserMapping,
+    d: Dialect,
+    key: &str,
+    groups: bool,
+    records: Vec<Sql>,
+    link_first: bool,
+) -> Result<Option<HostUser>, StoreError> {
+    if d != Dialect::Postgres || records.is_empty() {
+        c.exec_all(records).await?;
+        return fetch_user(c, m, d, key, false, groups).await;
+    }
+    let how = Fetch {
+        link: true,
+        groups,
+        records,
+        link_first,
+        ..Fetch::default()
+    };
+    fetch(c, m, d, key, how).await
+}
+
+/// How [`fetch`] reads: locked for a write (with the stored values and the protect entry),
+/// with the link, with the groups, after `records` (PostgreSQL; see [`record_then_fetch`]).
+#[derive(Default)]
+struct Fetch {
+    lock: bool,
+    link: bool,
+    groups: bool,
+    records: Vec<Sql>,
+    link_first: bool,
 }
 
 async fn fetch(
@@ -308,11 +378,17 @@ async fn fetch(
     m: &UserMapping,
     d: Dialect,
     key: &str,
-    lock: bool,
-    link: bool,
-    groups: bool,
+    how: Fetch,
 ) -> Result<Option<HostUser>, StoreError> {
+    let Fetch {
+        lock,
+        link,
+        groups,
+        records,
+        link_first,
+    } = how;
     let Some(kv) = key_value(m, key) else {
+        c.exec_all(records).await?;
         return Ok(None);
     };
     // The link joins by the key as links store it (`7`, whatever `007` the client sent), and
@@ -322,11 +398,26 @@ async fn fetch(
         HostValue::Int(i) => i.to_string(),
         _ => key.to_string(),
     };
+    let written = link_first && !records.is_empty();
     let joins = Joins {
-        link: (link && !(lock && d == Dialect::Mysql)).then_some(Of::Key(&canonical)),
+        link: if written {
+            Some(Of::Written(0))
+        } else {
+            (link && !(lock && d == Dialect::Mysql)).then_some(Of::Key(&canonical))
+        },
         groups: (groups && groups_fold(d)).then_some(Of::Key(&canonical)),
     };
-    let mut q = select_host_with(m, d, lock, lock, joins);
+    let mut q = Sql::new();
+    for (i, r) in records.into_iter().enumerate() {
+        q.raw(if i == 0 { "WITH " } else { ", " })
+            .owned(format!("w{i} AS ("))
+            .append(r);
+        if written && i == 0 {
+            q.raw(" RETURNING *");
+        }
+        q.raw(") ");
+    }
+    q.append(select_host_with(m, d, lock, lock, joins));
     where_key(&mut q, m, d, kv);
     if lock {
         match d {

@@ -12,7 +12,7 @@ use crate::store::dialect::Dialect;
 use super::actions::run_actions;
 use super::link::{claims, link_new_row, link_origin, link_sql, tombstone, unlink};
 use super::lookup::resolve_lookups;
-use super::read::{attach_groups, fetch_host, fetch_user, groups_fold};
+use super::read::{attach_groups, fetch_host, fetch_user, groups_fold, record_then_fetch};
 use super::related::{
     delete_joined, insert_joined, plan_children, pointer_value, run_children, update_joined,
     ChildOps, Primary,
@@ -434,8 +434,9 @@ pub async fn create<E: From<StoreError>>(
             if adopted { "adopt" } else { "create" },
             &attrs,
         ));
-        c.exec_all(records).await?;
-        let mut user = fetch_user(c, m, d, &key, false, adopted)
+        // The link leads `records` on PostgreSQL (a MySQL create may have written it already).
+        let link_first = d == Dialect::Postgres;
+        let mut user = record_then_fetch(c, m, d, &key, adopted, records, link_first)
             .await?
             .ok_or_else(|| {
                 StoreError::Other("created row not found (is it outside users.scope?)".into())
@@ -518,14 +519,16 @@ pub async fn modify<E: From<StoreError>>(
                 &attrs,
             ));
         }
-        c.exec_all(records).await?;
         let mut user = if !host_changed && !linked {
+            c.exec_all(records).await?;
             HostUser {
                 stored: None,
                 ..current
             }
         } else {
-            fetch_user(c, m, d, key, false, true)
+            // The link, when it changed and grants did not write it already, leads `records`.
+            let link_first = linked && m.grants.is_empty();
+            record_then_fetch(c, m, d, key, true, records, link_first)
                 .await?
                 .ok_or(StoreError::NotFound)?
         };
