@@ -236,3 +236,31 @@ mod database_outage {
         }
     }
 }
+
+/// On PostgreSQL a `CHAR(n)` column compared with a bound text parameter is cast to text and
+/// no index on it serves: every create's userName lookup read all of `scim_users`, every
+/// request's token lookup all of `scim_tokens`. No bridge column the bridge looks rows up by
+/// may be `character`.
+mod lookup_columns_are_indexable {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if !Backend::Postgres.available() {
+            return;
+        }
+        let app = spawn_app(Backend::Postgres).await;
+        let fixed = app
+            .rows(
+                "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name LIKE 'scim%' \
+                 AND data_type = 'character' ORDER BY 1, 2",
+            )
+            .await;
+        assert_eq!(fixed, Vec::<Vec<Option<String>>>::new());
+        let hashed = app
+            .count("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND column_name IN ('user_name_hash', 'display_name_hash', 'lookup', 'grant_group') AND data_type = 'character varying'")
+            .await;
+        assert_eq!(hashed, 4, "the four lookup columns exist as VARCHAR");
+        app.stop().await;
+    }
+}
