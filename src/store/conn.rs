@@ -126,14 +126,8 @@ impl Conn {
     pub async fn exec_all(&mut self, mut stmts: Vec<Sql>) -> Result<(), StoreError> {
         if stmts.len() > 1 && matches!(self.pooled, Some(Pooled::Pg(_))) {
             let last = stmts.pop().unwrap_or_default();
-            let mut q = Sql::new();
-            for (i, s) in stmts.into_iter().enumerate() {
-                q.raw(if i == 0 { "WITH " } else { ", " })
-                    .owned(format!("w{i} AS ("))
-                    .append(s)
-                    .raw(")");
-            }
-            q.raw(" ").append(last);
+            let mut q = with_clauses(stmts, false);
+            q.append(last);
             self.exec(q).await?;
             return Ok(());
         }
@@ -162,6 +156,29 @@ impl Conn {
             None => {}
         }
     }
+}
+
+/// The name of clause `i` of [`with_clauses`]: in the bridge's own `scim_` namespace, so that
+/// it cannot hide a host table of the same name in the statement it heads.
+pub(crate) fn clause_name(i: usize) -> String {
+    format!("scim_w{i}")
+}
+
+/// `WITH scim_w0 AS (…), scim_w1 AS (…) ` — PostgreSQL's data-modifying `WITH`: each clause
+/// runs to completion whatever the statement that follows does with it. With
+/// `returning_first`, the first clause returns its rows (`RETURNING *`).
+pub(crate) fn with_clauses(stmts: Vec<Sql>, returning_first: bool) -> Sql {
+    let mut q = Sql::new();
+    for (i, s) in stmts.into_iter().enumerate() {
+        q.raw(if i == 0 { "WITH " } else { ", " })
+            .owned(format!("{} AS (", clause_name(i)))
+            .append(s);
+        if returning_first && i == 0 {
+            q.raw(" RETURNING *");
+        }
+        q.raw(") ");
+    }
+    q
 }
 
 impl Drop for Conn {

@@ -31,8 +31,9 @@ pub struct Page<'a> {
 /// On PostgreSQL and SQLite, for a mapping without child tables, the page with its links and
 /// groups is one statement: when the page tells its total (a short page, or a total carried
 /// from the previous page) that statement is the whole read, with no transaction around it —
-/// the `userName eq` lookup identity providers make before every create. Only a page that
-/// must be counted reads again, page and count in one snapshot.
+/// the `userName eq` lookup identity providers make before every create. A filtered page that
+/// turns out full reads again, page and count in one snapshot; an unfiltered first page (a
+/// full sync) starts in that snapshot.
 pub async fn list(
     db: &Db,
     m: &UserMapping,
@@ -41,11 +42,15 @@ pub async fn list(
     page: Page<'_>,
 ) -> Result<(u64, Vec<HostUser>), StoreError> {
     let ctx = PredCtx::users(db.dialect, m);
+    // A client's filter (Okta's `userName eq`) usually finds a short page; an unfiltered
+    // first page is usually full and would be read twice.
+    let filtered = pred.is_some();
     let pred = scoped(m, pred);
     let pred = pred.as_ref();
     let known_total = page.resume.map(|r| r.total);
     let empty = page.count == 0 || known_total.is_some_and(|t| page.start_index > t);
-    if !empty && m.children.is_empty() && joins_links(m, db.dialect, sort, page) {
+    let self_counting = filtered || page.resume.is_some();
+    if !empty && self_counting && m.children.is_empty() && joins_links(m, db.dialect, sort, page) {
         let mut c = db.reader().await?;
         let users = read_page(&mut c, m, &ctx, pred, sort, page).await?;
         if let Some(total) = total_of(page, &users) {

@@ -10,6 +10,7 @@ use crate::mapping::{ColumnKind, HostValue, Pred};
 use crate::store::dialect::Dialect;
 
 use super::{key_value, write_targets, HostUser, Link, Stored};
+use crate::store::conn::{clause_name, with_clauses};
 use crate::store::dialect::{cast_text, table_alias, HOST_ALIAS};
 use crate::store::predicate::{self, scoped, PredCtx};
 use crate::store::sql::{Sql, TextRow};
@@ -27,7 +28,7 @@ pub(super) fn select_host(m: &UserMapping, d: Dialect, stored: bool, protect: bo
 pub(super) enum Of<'a> {
     Key(&'a str),
     Row,
-    /// The link as clause `w{n}` of the same statement wrote it (its `RETURNING *`).
+    /// The link as clause `n` of the same statement wrote it (its `RETURNING *`).
     Written(usize),
 }
 
@@ -136,7 +137,7 @@ pub(super) fn select_host_with(
     predicate::joins(&mut q, m);
     match joins.link {
         Some(Of::Written(n)) => {
-            q.owned(format!(" LEFT JOIN w{n} sl ON TRUE"));
+            q.owned(format!(" LEFT JOIN {} sl ON TRUE", clause_name(n)));
         }
         Some(Of::Row) if d == Dialect::Postgres => {
             // Each row's link by its primary key, one probe per row the page returns. As a
@@ -165,9 +166,15 @@ fn parse_groups(r: &TextRow, at: usize) -> Vec<(String, String)> {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    r.get(at)
-        .and_then(|s| serde_json::from_str::<Vec<Vec<Value>>>(s).ok())
-        .unwrap_or_default()
+    let Some(json) = r.get(at) else {
+        return Vec::new();
+    };
+    let groups: Vec<Vec<Value>> = serde_json::from_str(json).unwrap_or_else(|e| {
+        // The bridge's own SQL made this text: a failure here is a bug, not the user's data.
+        tracing::error!(error = %e, "the groups column did not parse; answering without groups");
+        Vec::new()
+    });
+    groups
         .iter()
         .filter_map(|g| Some((text(g.first()?), text(g.get(1)?))))
         .collect()
@@ -407,16 +414,7 @@ async fn fetch(
         },
         groups: (groups && groups_fold(d)).then_some(Of::Key(&canonical)),
     };
-    let mut q = Sql::new();
-    for (i, r) in records.into_iter().enumerate() {
-        q.raw(if i == 0 { "WITH " } else { ", " })
-            .owned(format!("w{i} AS ("))
-            .append(r);
-        if written && i == 0 {
-            q.raw(" RETURNING *");
-        }
-        q.raw(") ");
-    }
+    let mut q = with_clauses(records, written);
     q.append(select_host_with(m, d, lock, lock, joins));
     where_key(&mut q, m, d, kv);
     if lock {
