@@ -528,9 +528,13 @@ pub async fn modify<E: From<StoreError>>(
         } else {
             // The link, when it changed and grants did not write it already, leads `records`.
             let link_first = linked && m.grants.is_empty();
-            record_then_fetch(c, m, d, key, true, records, link_first)
+            let mut user = record_then_fetch(c, m, d, key, false, records, link_first)
                 .await?
-                .ok_or(StoreError::NotFound)?
+                .ok_or(StoreError::NotFound)?;
+            // A user's write changes no membership: the groups the locked read brought along
+            // (where that was free) are still the user's.
+            user.groups = current.groups;
+            user
         };
         if user.groups.is_none() {
             // The answer's groups, on this connection (not another checkout).
