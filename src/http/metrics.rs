@@ -180,6 +180,13 @@ impl Metrics {
     }
 }
 
+/// SQLite's group commit: how many transactions committed how many writes (their ratio is
+/// the mean batch; 1 means writes never overlapped).
+pub fn render_group_commits(s: &mut String, commits: u64, writes: u64) {
+    let _ = writeln!(s, "# HELP scim_bridge_sqlite_commits_total Write transactions committed on SQLite (each may hold several requests' writes).\n# TYPE scim_bridge_sqlite_commits_total counter\nscim_bridge_sqlite_commits_total {commits}");
+    let _ = writeln!(s, "# HELP scim_bridge_sqlite_committed_writes_total Requests' writes those transactions held.\n# TYPE scim_bridge_sqlite_committed_writes_total counter\nscim_bridge_sqlite_committed_writes_total {writes}");
+}
+
 /// A label value with `\\`, `"` and line feeds escaped (token names are the operator's).
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\")

@@ -52,8 +52,12 @@ pub struct State {
 
 impl Exposition for State {
     fn exposition(&self) -> String {
-        self.metrics
-            .render(&self.app.load().db.pool_usage(), &self.limits.usage())
+        let db = &self.app.load().db;
+        let mut s = self.metrics.render(&db.pool_usage(), &self.limits.usage());
+        if let Some((commits, writes)) = db.group_commits() {
+            super::metrics::render_group_commits(&mut s, commits, writes);
+        }
+        s
     }
 
     fn connection_settings(&self) -> ConnectionSettings {

@@ -13,6 +13,7 @@ use diesel_async::{
 };
 
 use super::conn::{Conn, Pooled, SqliteConn, Tx};
+use super::group_commit::GroupCommit;
 use super::pool_size::{self, PoolSize};
 use super::StoreError;
 use crate::store::dialect::Dialect;
@@ -203,6 +204,8 @@ pub struct Db {
     read: Option<AnyPool>,
     acquire_timeout: Duration,
     pool: PoolSize,
+    /// SQLite: writes waiting for the single writer share its transaction.
+    group: Option<GroupCommit>,
 }
 
 impl Db {
@@ -237,6 +240,7 @@ impl Db {
             read,
             acquire_timeout: opts.acquire_timeout,
             pool,
+            group: (dialect == Dialect::Sqlite).then(GroupCommit::new),
         };
         let mut c = db.reader().await?;
         if derived && dialect != Dialect::Sqlite {
@@ -330,7 +334,9 @@ impl Db {
 
     /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
     /// when it returns `Err`, and rolled back by closing the connection when the caller's
-    /// future is dropped half-way.
+    /// future is dropped half-way. On SQLite the transaction may be shared with the writes
+    /// queued behind it, `work` inside a savepoint of its own (`group_commit.rs`); it is
+    /// answered after the shared `COMMIT`.
     ///
     /// # Errors
     /// `work`'s error, or the store's (begin, commit) converted into `E`.
@@ -338,8 +344,22 @@ impl Db {
         &self,
         work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
     ) -> Result<T, E> {
+        if let Some(group) = self.group.as_ref().filter(|_| !super::preview::active()) {
+            return group
+                .run(
+                    self.acquire_timeout,
+                    async || self.begin_write().await,
+                    work,
+                )
+                .await;
+        }
         let tx = self.begin_write().await?;
         tx.run(work).await
+    }
+
+    /// SQLite's group commit: (transactions committed, writes they held); `None` elsewhere.
+    pub fn group_commits(&self) -> Option<(u64, u64)> {
+        self.group.as_ref().map(GroupCommit::usage)
     }
 
     /// As [`Db::write`], in a read-only snapshot.

@@ -8,6 +8,7 @@ mod conn;
 mod db;
 pub mod demo;
 pub(crate) mod dialect;
+mod group_commit;
 pub(crate) mod groups;
 pub(crate) mod introspect;
 pub(crate) mod journal;
