@@ -1,10 +1,13 @@
 //! A checked-out connection and the transactions on it, cancellation-safe by construction.
 
+use std::sync::Arc;
+
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use tokio::sync::Mutex;
 
 use super::sql::{Sql, TextRow};
 use super::{preview, StoreError};
@@ -37,6 +40,9 @@ pub struct Conn {
     busy: bool,
     /// `BEGIN` was sent and neither `COMMIT` nor `ROLLBACK` has completed.
     in_tx: bool,
+    /// SQLite's group-commit writer: held by each statement's blocking task until the
+    /// statement is done (see [`Conn::track_statements`]).
+    statements: Option<Arc<Mutex<()>>>,
 }
 
 /// Runs `$body` with `$c` bound to the backend connection; the body is type-checked once per
@@ -78,7 +84,57 @@ impl Conn {
             pooled: Some(pooled),
             busy: false,
             in_tx: false,
+            statements: None,
         }
+    }
+
+    /// Makes every later statement on this SQLite connection hold `lock` until it has
+    /// finished, including one whose request was abandoned while it ran (a statement runs to
+    /// the end on its blocking thread whatever happens to the future that sent it). Whoever
+    /// takes the lock afterwards therefore knows the connection is idle: the group commit
+    /// uses it to roll back an abandoned request's savepoint instead of closing the
+    /// connection and losing every write it shares the transaction with.
+    pub(super) fn track_statements(&mut self, lock: Arc<Mutex<()>>) {
+        self.statements = Some(lock);
+    }
+
+    /// After the request using this connection was abandoned: waits until its last
+    /// statement has finished, then treats the connection as idle again. Only for a
+    /// connection whose statements are tracked; others stay marked busy.
+    pub(super) async fn after_abandoned(&mut self) {
+        if let Some(lock) = &self.statements {
+            drop(lock.clone().lock_owned().await);
+            self.busy = false;
+        }
+    }
+
+    fn is_tracked(&self) -> bool {
+        self.statements.is_some() && matches!(self.pooled, Some(Pooled::Lite(_)))
+    }
+
+    /// A statement on a tracked SQLite connection, run on the blocking pool holding the
+    /// tracking lock until it is done.
+    async fn tracked<R: Send + 'static>(
+        &mut self,
+        task: impl FnOnce(&mut SqliteConnection) -> Result<R, DieselError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let lock = self.statements.clone();
+        self.guarded(async move |p| {
+            let (Some(lock), Pooled::Lite(o)) = (lock, p) else {
+                return Err(DieselError::QueryBuilderError(
+                    "statement tracking is for SQLite connections".into(),
+                ));
+            };
+            let held = lock.lock_owned().await;
+            let c: &mut SqliteConn = &mut *o;
+            c.spawn_blocking(move |c| {
+                let r = task(c);
+                drop(held);
+                r
+            })
+            .await
+        })
+        .await
     }
 
     fn pooled(&mut self) -> Result<&mut Pooled, StoreError> {
@@ -106,6 +162,11 @@ impl Conn {
     pub async fn rows(&mut self, q: Sql) -> Result<Vec<TextRow>, StoreError> {
         preview::note(&q);
         trace_statement(&q);
+        if self.is_tracked() {
+            return self
+                .tracked(move |c| diesel::RunQueryDsl::load::<TextRow>(q, c))
+                .await;
+        }
         self.guarded(async |p| on_conn!(p, |c| q.load::<TextRow>(c).await))
             .await
     }
@@ -116,6 +177,11 @@ impl Conn {
     pub async fn exec(&mut self, q: Sql) -> Result<usize, StoreError> {
         preview::note(&q);
         trace_statement(&q);
+        if self.is_tracked() {
+            return self
+                .tracked(move |c| diesel::RunQueryDsl::execute(q, c))
+                .await;
+        }
         self.guarded(async |p| on_conn!(p, |c| q.execute(c).await))
             .await
     }
@@ -138,6 +204,12 @@ impl Conn {
     }
     pub async fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         tracing::debug!(target: STATEMENTS, statement = sql);
+        if self.is_tracked() {
+            let sql = sql.to_string();
+            return self
+                .tracked(move |c| diesel::connection::SimpleConnection::batch_execute(c, &sql))
+                .await;
+        }
         self.guarded(async |p| on_conn!(p, |c| c.batch_execute(sql).await))
             .await
     }

@@ -9,11 +9,12 @@
 //! the `COMMIT` that holds its write has returned: an acknowledged write is on disk exactly as
 //! before. A request alone commits at once, as it always did.
 //!
-//! The price of sharing: a request abandoned while its savepoint is open (the client hung up,
-//! a timeout fired) may have a statement still running on the connection, and the only safe
-//! way out is closing the connection, which rolls back the whole transaction. The other
-//! requests of that batch are then answered 503 with nothing of theirs written, and the
-//! identity provider retries them.
+//! A request abandoned inside its savepoint (the client hung up, a timeout fired) may leave a
+//! statement running on its blocking thread; the connection's statements are tracked
+//! (`Conn::track_statements`), so a rescue task waits for that statement to end, rolls the
+//! abandoned request back to its savepoint and commits the others. Only when the database
+//! itself has rolled the whole transaction back are the others told their write was lost
+//! (503; the identity provider retries).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -60,7 +61,9 @@ pub(super) struct GroupCommit {
     /// Requests waiting for the writer for their own write (not those waiting for a commit):
     /// while there are any, a finished write leaves the transaction open for them.
     arriving: AtomicUsize,
-    commits: AtomicU64,
+    /// Held by each statement on the writer until it has finished (`Conn::track_statements`).
+    statements: Arc<Mutex<()>>,
+    commits: Arc<AtomicU64>,
     writes: AtomicU64,
 }
 
@@ -73,11 +76,13 @@ impl Drop for Arriving<'_> {
     }
 }
 
-/// A request inside its savepoint. Dropped there (its future was cancelled), it rolls the
-/// batch back by closing the connection and tells the batch's other requests why.
+/// A request inside its savepoint (or, the first of a transaction, inside the transaction).
+/// Dropped there (its future was cancelled), it hands the writer to [`rescue`].
 struct Member {
     slot: Option<Slot>,
     working: bool,
+    first: bool,
+    commits: Arc<AtomicU64>,
 }
 
 impl Member {
@@ -90,22 +95,88 @@ impl Member {
     fn conn(&mut self) -> Result<&mut Conn, StoreError> {
         Ok(self.open()?.tx.conn())
     }
-    /// Ends the batch without committing: closing its connection rolls it back.
+    /// Ends the batch without committing: dropping its connection inside the transaction
+    /// closes it, which rolls the transaction back.
     fn abort(&mut self, why: &str) {
         self.working = false;
-        if let Some(open) = self.slot.as_mut().and_then(|s| s.take()) {
-            open.outcome.tell(Err(format!(
-                "the write was rolled back with the transaction it shared: {why}"
-            )));
+        if let Some(slot) = self.slot.as_mut() {
+            abort(slot, why);
         }
     }
 }
 
 impl Drop for Member {
     fn drop(&mut self) {
-        if self.working {
-            self.abort("another request in it was abandoned mid-write");
+        if !self.working {
+            return;
         }
+        let Some(mut slot) = self.slot.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(rescue(slot, self.first, self.commits.clone()));
+            }
+            Err(_) => abort(&mut slot, "its request was abandoned mid-write"),
+        }
+    }
+}
+
+/// Ends the batch in `slot` without committing and tells its requests why.
+fn abort(slot: &mut Slot, why: &str) {
+    if let Some(open) = slot.take() {
+        open.outcome.tell(Err(format!(
+            "the write was rolled back with the transaction it shared: {why}"
+        )));
+    }
+}
+
+/// Commits the open transaction, if any, in a task of its own: a commit half done must
+/// finish and tell its requests even if the request that started it is cancelled. The writer
+/// stays held until the commit has returned.
+fn finish(mut slot: Slot, commits: &AtomicU64) {
+    let Some(open) = slot.take() else { return };
+    commits.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        let r = open.tx.commit().await.map_err(|e| e.to_string());
+        open.outcome.tell(r);
+        drop(slot);
+    });
+}
+
+/// After a request was abandoned holding the writer: waits for its last statement, undoes
+/// its write, and commits the writes of the others.
+async fn rescue(mut slot: Slot, first: bool, commits: Arc<AtomicU64>) {
+    let Some(open) = slot.as_mut() else { return };
+    let conn = open.tx.conn();
+    conn.after_abandoned().await;
+    if first {
+        // Nobody else has written in this transaction yet.
+        if let Some(open) = slot.take() {
+            open.outcome.tell(Err("abandoned".into()));
+            open.tx.rollback().await;
+        }
+        return;
+    }
+    let undone = conn
+        .batch("ROLLBACK TO scim_request; RELEASE scim_request")
+        .await;
+    // No savepoint to roll back to: either the request had already released it (its write
+    // was done and stays, like any write whose answer was lost), or the database rolled the
+    // whole transaction back. `BEGIN` tells which: it fails inside a transaction.
+    let kept = undone.is_ok()
+        || match conn.batch("BEGIN").await {
+            Ok(()) => {
+                let _ = conn.batch("ROLLBACK").await;
+                false
+            }
+            Err(_) => true,
+        };
+    if kept {
+        tracing::debug!("a write abandoned mid-request was rolled back alone");
+        finish(slot, &commits);
+    } else {
+        abort(&mut slot, "the database rolled it back");
     }
 }
 
@@ -114,7 +185,8 @@ impl GroupCommit {
         GroupCommit {
             open: Arc::new(Mutex::new(None)),
             arriving: AtomicUsize::new(0),
-            commits: AtomicU64::new(0),
+            statements: Arc::new(Mutex::new(())),
+            commits: Arc::new(AtomicU64::new(0)),
             writes: AtomicU64::new(0),
         }
     }
@@ -144,8 +216,10 @@ impl GroupCommit {
         // transaction holds nothing else, so on failure the whole of it is rolled back.
         let first = slot.is_none();
         if first {
+            let mut tx = begin().await?;
+            tx.conn().track_statements(self.statements.clone());
             *slot = Some(Open {
-                tx: begin().await?,
+                tx,
                 members: 0,
                 outcome: Outcome::default(),
             });
@@ -153,6 +227,8 @@ impl GroupCommit {
         let mut member = Member {
             slot: Some(slot),
             working: true,
+            first,
+            commits: self.commits.clone(),
         };
         let outcome = member.open()?.outcome.clone();
         if !first {
@@ -192,7 +268,7 @@ impl GroupCommit {
         let full = open.members >= MAX_BATCH;
         if let Some(slot) = member.slot.take() {
             if full || self.arriving.load(Ordering::SeqCst) == 0 {
-                self.finish(slot);
+                finish(slot, &self.commits);
             }
             // Otherwise the writer passes, transaction open, to the next request waiting.
         }
@@ -213,19 +289,6 @@ impl GroupCommit {
                     timeout.as_millis()
                 ))
             })
-    }
-
-    /// Commits the open transaction, if any, in a task of its own: a commit half done must
-    /// finish and tell its requests even if the request that started it is cancelled. The
-    /// writer stays held until the commit has returned.
-    fn finish(&self, mut slot: Slot) {
-        let Some(open) = slot.take() else { return };
-        self.commits.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(async move {
-            let r = open.tx.commit().await.map_err(|e| e.to_string());
-            open.outcome.tell(r);
-            drop(slot);
-        });
     }
 
     /// Waits until the transaction holding this request's write has ended. Meanwhile it also
@@ -249,7 +312,7 @@ impl GroupCommit {
                                 "the shared transaction ended without an outcome".into(),
                             ));
                         }
-                        self.finish(slot);
+                        finish(slot, &self.commits);
                     }
                 }
             }

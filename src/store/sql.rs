@@ -177,6 +177,10 @@ impl Query for Sql {
     type SqlType = Untyped;
 }
 
+/// Diesel's blocking query methods, for statements run on SQLite's blocking pool directly
+/// (`conn.rs`, the group-commit writer).
+impl<C> diesel::RunQueryDsl<C> for Sql {}
+
 impl<DB> QueryFragment<DB> for Sql
 where
     DB: Backend
