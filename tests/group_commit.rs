@@ -1,8 +1,10 @@
 //! SQLite group commit (`store/group_commit.rs`): writes queued behind the single writer
 //! share one transaction, each inside a savepoint of its own. A failed write is rolled back
-//! alone; an abandoned one takes its whole batch down, and every request of that batch is
-//! told so; a write is answered only after its commit. SQLite only: the servers have
-//! concurrent writers and commit each request on its own.
+//! alone, an abandoned one too; a write is answered only after its commit, and an open
+//! transaction is always ended even when every request in it is gone. SQLite only: the
+//! servers have concurrent writers and commit each request on its own. The runtime is
+//! multi-threaded as in production (diesel-async waits for a dropped SQLite statement with
+//! `block_in_place`, which a current-thread runtime does not allow).
 
 mod common;
 
@@ -288,4 +290,61 @@ async fn scrape(addr: std::net::SocketAddr) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
+}
+
+/// A write leaves the transaction open for the one queued behind it, then both are abandoned
+/// (the first while waiting for the commit, the other while waiting for the writer or inside
+/// its savepoint), at varying moments. The transaction is still ended: another program gets
+/// SQLite's write lock at once, and the next write goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_everyone_left_is_still_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, url) = open_db(dir.path()).await;
+    let db = Arc::new(db);
+    let mut other = AnyConn::open(Backend::Sqlite, &url).await;
+    other.batch("PRAGMA busy_timeout = 2000").await;
+    for round in 0..40u64 {
+        let go = Arc::new(Notify::new());
+        let a = tokio::spawn({
+            let (db, go) = (db.clone(), go.clone());
+            async move {
+                db.write(async |c| -> Result<(), StoreError> {
+                    set_name(c, 1, "left").await?;
+                    go.notified().await;
+                    Ok(())
+                })
+                .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let follower = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write(async |c| -> Result<(), StoreError> { set_name(c, 2, "left").await })
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        go.notify_one();
+        std::thread::sleep(Duration::from_micros(round * 7));
+        a.abort();
+        follower.abort();
+        let _ = a.await;
+        let _ = follower.await;
+        let t = Instant::now();
+        other.batch("BEGIN IMMEDIATE").await;
+        other.batch("ROLLBACK").await;
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "round {round}: the write lock was held {:?} after everyone left",
+            t.elapsed()
+        );
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            db.write(async |c| -> Result<(), StoreError> { set_name(c, 3, "next").await }),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("round {round}: the writer was left held"))
+        .unwrap();
+    }
 }

@@ -93,7 +93,9 @@ impl Conn {
     /// the end on its blocking thread whatever happens to the future that sent it). Whoever
     /// takes the lock afterwards therefore knows the connection is idle: the group commit
     /// uses it to roll back an abandoned request's savepoint instead of closing the
-    /// connection and losing every write it shares the transaction with.
+    /// connection and losing every write it shares the transaction with. diesel-async 0.9
+    /// already blocks a dropped statement's future until the statement is done on a
+    /// multi-thread runtime; this lock keeps the guarantee ours, on any runtime and version.
     pub(super) fn track_statements(&mut self, lock: Arc<Mutex<()>>) {
         self.statements = Some(lock);
     }

@@ -335,8 +335,9 @@ impl Db {
     /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
     /// when it returns `Err`, and rolled back by closing the connection when the caller's
     /// future is dropped half-way. On SQLite the transaction may be shared with the writes
-    /// queued behind it, `work` inside a savepoint of its own (`group_commit.rs`); it is
-    /// answered after the shared `COMMIT`.
+    /// queued behind it (`group_commit.rs`): `work` runs inside a savepoint of its own, which
+    /// is what an error or a dropped future rolls back, and returns after the shared
+    /// `COMMIT`.
     ///
     /// # Errors
     /// `work`'s error, or the store's (begin, commit) converted into `E`.

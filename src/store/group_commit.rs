@@ -3,18 +3,19 @@
 //! In SQLite's default rollback-journal mode every `COMMIT` waits for several fsyncs, which is
 //! most of what a create costs; concurrent writes could only take turns paying it. Here a
 //! write that finds others waiting behind it leaves the transaction open for them, and the
-//! last one in (or the [`MAX_BATCH`]th) commits for all. Each request that joins runs inside a
-//! savepoint of its own, so a request that fails is rolled back alone (the first needs none:
-//! the transaction holds nothing else yet), and each is answered only after
-//! the `COMMIT` that holds its write has returned: an acknowledged write is on disk exactly as
-//! before. A request alone commits at once, as it always did.
+//! transaction commits once nobody is waiting to join (or [`MAX_BATCH`] have). Each request
+//! runs inside a savepoint of its own, so a request that fails is rolled back alone, and each
+//! is answered only after the `COMMIT` that holds its write has returned: an acknowledged
+//! write is on disk exactly as before. A request alone commits at once, as it always did.
 //!
-//! A request abandoned inside its savepoint (the client hung up, a timeout fired) may leave a
-//! statement running on its blocking thread; the connection's statements are tracked
-//! (`Conn::track_statements`), so a rescue task waits for that statement to end, rolls the
-//! abandoned request back to its savepoint and commits the others. Only when the database
+//! A request abandoned inside its savepoint (the client hung up, a timeout fired) is rolled
+//! back to its savepoint by a rescue task, and the others commit. Only when the database
 //! itself has rolled the whole transaction back are the others told their write was lost
 //! (503; the identity provider retries).
+//!
+//! Every open transaction has someone bound to end it that no client can cancel: the request
+//! holding the writer, the commit task, the rescue task, or the closer task a request spawns
+//! when it leaves the transaction open for others.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -27,10 +28,11 @@ use super::StoreError;
 
 /// The most writes one transaction takes: bounds how long the first of them waits for its
 /// answer, and how long a host application's own writers wait for the file lock.
-pub(super) const MAX_BATCH: usize = 32;
+pub(super) const MAX_BATCH: u64 = 32;
 
-/// How a batch ended, for every request in it: set once, by the commit or by the abandonment
-/// that rolled it back, and announced to the requests waiting for it.
+/// How a batch ended, for every request in it: set once — by its commit, or by whatever
+/// rolled it back (a failed `SAVEPOINT`/`RELEASE`, or the database's own rollback found by a
+/// rescue) — and announced to the requests waiting for it.
 #[derive(Default)]
 struct End {
     result: OnceLock<Result<(), String>>,
@@ -42,6 +44,19 @@ impl End {
         let _ = self.result.set(r);
         self.told.notify_waiters();
     }
+
+    /// Waits until the batch has ended.
+    async fn wait(&self) -> Result<(), StoreError> {
+        loop {
+            let told = self.told.notified();
+            tokio::pin!(told);
+            told.as_mut().enable();
+            if let Some(r) = self.result.get() {
+                return r.clone().map_err(StoreError::Unavailable);
+            }
+            told.await;
+        }
+    }
 }
 
 type Outcome = Arc<End>;
@@ -49,23 +64,28 @@ type Outcome = Arc<End>;
 /// The open transaction and the requests whose writes it holds.
 struct Open {
     tx: Tx,
-    members: usize,
+    /// Writes released into the transaction (failed ones are not counted).
+    members: u64,
     outcome: Outcome,
+    /// A closer task is waiting to end this transaction.
+    closer: bool,
 }
 
 type Slot = OwnedMutexGuard<Option<Open>>;
 
-pub(super) struct GroupCommit {
-    /// Held by the request using the writer, or by the commit in flight.
+struct Shared {
+    /// The writer: held by the request writing, the commit in flight, a rescue or a closer.
     open: Arc<Mutex<Option<Open>>>,
     /// Requests waiting for the writer for their own write (not those waiting for a commit):
     /// while there are any, a finished write leaves the transaction open for them.
     arriving: AtomicUsize,
     /// Held by each statement on the writer until it has finished (`Conn::track_statements`).
     statements: Arc<Mutex<()>>,
-    commits: Arc<AtomicU64>,
+    commits: AtomicU64,
     writes: AtomicU64,
 }
+
+pub(super) struct GroupCommit(Arc<Shared>);
 
 /// Counts a request as arriving until it holds the writer or gives up.
 struct Arriving<'a>(&'a AtomicUsize);
@@ -76,13 +96,23 @@ impl Drop for Arriving<'_> {
     }
 }
 
-/// A request inside its savepoint (or, the first of a transaction, inside the transaction).
-/// Dropped there (its future was cancelled), it hands the writer to [`rescue`].
+/// Where a request holding the writer is, for the rescue if it is abandoned there.
+#[derive(Clone, Copy)]
+enum Step {
+    /// `SAVEPOINT` sent: it may or may not have run.
+    Savepoint,
+    /// Inside its savepoint.
+    Work,
+    /// `RELEASE` (or `ROLLBACK TO` + `RELEASE`) sent: it may or may not have run.
+    End,
+}
+
+/// A request holding the writer. Dropped inside its savepoint (its future was cancelled), it
+/// hands the writer to [`Shared::rescue`]; dropped after, to [`Shared::hand_on`].
 struct Member {
     slot: Option<Slot>,
-    working: bool,
-    first: bool,
-    commits: Arc<AtomicU64>,
+    step: Option<Step>,
+    shared: Arc<Shared>,
 }
 
 impl Member {
@@ -95,10 +125,9 @@ impl Member {
     fn conn(&mut self) -> Result<&mut Conn, StoreError> {
         Ok(self.open()?.tx.conn())
     }
-    /// Ends the batch without committing: dropping its connection inside the transaction
-    /// closes it, which rolls the transaction back.
+    /// Ends the batch without committing (see [`abort`]).
     fn abort(&mut self, why: &str) {
-        self.working = false;
+        self.step = None;
         if let Some(slot) = self.slot.as_mut() {
             abort(slot, why);
         }
@@ -107,22 +136,28 @@ impl Member {
 
 impl Drop for Member {
     fn drop(&mut self) {
-        if !self.working {
-            return;
-        }
         let Some(mut slot) = self.slot.take() else {
             return;
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(rescue(slot, self.first, self.commits.clone()));
+        // Committing and rescuing need tasks; outside a runtime the only way out is closing.
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            abort(&mut slot, "its request was abandoned outside a runtime");
+            return;
+        };
+        match self.step {
+            None => {
+                let _in = rt.enter();
+                self.shared.hand_on(slot);
             }
-            Err(_) => abort(&mut slot, "its request was abandoned mid-write"),
+            Some(step) => {
+                rt.spawn(self.shared.clone().rescue(slot, step));
+            }
         }
     }
 }
 
-/// Ends the batch in `slot` without committing and tells its requests why.
+/// Ends the batch in `slot` without committing and tells its requests why. Dropping the
+/// transaction's connection while inside it closes the connection, which rolls back.
 fn abort(slot: &mut Slot, why: &str) {
     if let Some(open) = slot.take() {
         open.outcome.tell(Err(format!(
@@ -131,71 +166,118 @@ fn abort(slot: &mut Slot, why: &str) {
     }
 }
 
-/// Commits the open transaction, if any, in a task of its own: a commit half done must
-/// finish and tell its requests even if the request that started it is cancelled. The writer
-/// stays held until the commit has returned.
-fn finish(mut slot: Slot, commits: &AtomicU64) {
-    let Some(open) = slot.take() else { return };
-    commits.fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(async move {
-        let r = open.tx.commit().await.map_err(|e| e.to_string());
-        open.outcome.tell(r);
-        drop(slot);
-    });
+impl Shared {
+    /// After a write: commits now if nobody is waiting to join or the batch is full, else
+    /// leaves the transaction open for the next request, making sure a closer will end it
+    /// even if every request waiting gives up.
+    fn hand_on(self: &Arc<Self>, mut slot: Slot) {
+        let Some(open) = slot.as_mut() else { return };
+        if open.members >= MAX_BATCH || self.arriving.load(Ordering::SeqCst) == 0 {
+            self.finish(slot);
+            return;
+        }
+        if !open.closer {
+            open.closer = true;
+            tokio::spawn(self.clone().close(open.outcome.clone()));
+        }
+    }
+
+    /// Queues for the writer behind the requests waiting now; if the transaction is still
+    /// open when its turn comes, lets newer arrivals in first while there is room, then
+    /// commits it.
+    async fn close(self: Arc<Self>, outcome: Outcome) {
+        loop {
+            let slot = self.open.clone().lock_owned().await;
+            if outcome.result.get().is_some() {
+                return;
+            }
+            // The outcome is unset, so the open transaction is still this one.
+            let room = slot.as_ref().is_some_and(|o| o.members < MAX_BATCH);
+            if room && self.arriving.load(Ordering::SeqCst) > 0 {
+                drop(slot);
+                tokio::task::yield_now().await;
+                continue;
+            }
+            self.finish(slot);
+            return;
+        }
+    }
+
+    /// Commits the open transaction, if any, in a task of its own: a commit half done must
+    /// finish and tell its requests even if the request that started it is cancelled. The
+    /// writer stays held until the commit has returned.
+    fn finish(self: &Arc<Self>, mut slot: Slot) {
+        let Some(open) = slot.take() else { return };
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let r = open.tx.commit().await.map_err(|e| e.to_string());
+            // A transaction whose every write failed is not counted.
+            if r.is_ok() && open.members > 0 {
+                shared.commits.fetch_add(1, Ordering::Relaxed);
+                shared.writes.fetch_add(open.members, Ordering::Relaxed);
+            }
+            open.outcome.tell(r);
+            drop(slot);
+        });
+    }
+
+    /// After a request was abandoned holding the writer at `step`: waits for its last
+    /// statement (diesel-async already waits for a dropped SQLite statement on a multi-thread
+    /// runtime; this holds on any runtime), undoes its write, and hands the writer on.
+    async fn rescue(self: Arc<Self>, mut slot: Slot, step: Step) {
+        let Some(open) = slot.as_mut() else { return };
+        let conn = open.tx.conn();
+        conn.after_abandoned().await;
+        let undone = conn
+            .batch("ROLLBACK TO scim_request; RELEASE scim_request")
+            .await;
+        let kept = match (undone, step) {
+            (Ok(()), _) => true,
+            // Inside the request's savepoint, a missing savepoint means a missing transaction.
+            (Err(_), Step::Work) => false,
+            // `SAVEPOINT` never ran, or `RELEASE` had already ended the request (its write was
+            // done and stays, like any write whose answer was lost): fine if the transaction
+            // is still open.
+            (Err(_), Step::Savepoint | Step::End) => in_transaction(conn).await,
+        };
+        if kept {
+            tracing::debug!("a write abandoned mid-request was rolled back alone");
+            self.hand_on(slot);
+        } else {
+            abort(&mut slot, "the database rolled the transaction back");
+        }
+    }
 }
 
-/// After a request was abandoned holding the writer: waits for its last statement, undoes
-/// its write, and commits the writes of the others.
-async fn rescue(mut slot: Slot, first: bool, commits: Arc<AtomicU64>) {
-    let Some(open) = slot.as_mut() else { return };
-    let conn = open.tx.conn();
-    conn.after_abandoned().await;
-    if first {
-        // Nobody else has written in this transaction yet.
-        if let Some(open) = slot.take() {
-            open.outcome.tell(Err("abandoned".into()));
-            open.tx.rollback().await;
+/// Whether the connection is inside a transaction: SQLite refuses `BEGIN` there.
+async fn in_transaction(conn: &mut Conn) -> bool {
+    match conn.batch("BEGIN").await {
+        Ok(()) => {
+            let _ = conn.batch("ROLLBACK").await;
+            false
         }
-        return;
-    }
-    let undone = conn
-        .batch("ROLLBACK TO scim_request; RELEASE scim_request")
-        .await;
-    // No savepoint to roll back to: either the request had already released it (its write
-    // was done and stays, like any write whose answer was lost), or the database rolled the
-    // whole transaction back. `BEGIN` tells which: it fails inside a transaction.
-    let kept = undone.is_ok()
-        || match conn.batch("BEGIN").await {
-            Ok(()) => {
-                let _ = conn.batch("ROLLBACK").await;
-                false
-            }
-            Err(_) => true,
-        };
-    if kept {
-        tracing::debug!("a write abandoned mid-request was rolled back alone");
-        finish(slot, &commits);
-    } else {
-        abort(&mut slot, "the database rolled it back");
+        Err(e) => e
+            .to_string()
+            .contains("cannot start a transaction within a transaction"),
     }
 }
 
 impl GroupCommit {
     pub(super) fn new() -> GroupCommit {
-        GroupCommit {
+        GroupCommit(Arc::new(Shared {
             open: Arc::new(Mutex::new(None)),
             arriving: AtomicUsize::new(0),
             statements: Arc::new(Mutex::new(())),
-            commits: Arc::new(AtomicU64::new(0)),
+            commits: AtomicU64::new(0),
             writes: AtomicU64::new(0),
-        }
+        }))
     }
 
     /// (transactions committed, writes they held), for metrics.
     pub(super) fn usage(&self) -> (u64, u64) {
         (
-            self.commits.load(Ordering::Relaxed),
-            self.writes.load(Ordering::Relaxed),
+            self.0.commits.load(Ordering::Relaxed),
+            self.0.writes.load(Ordering::Relaxed),
         )
     }
 
@@ -203,8 +285,9 @@ impl GroupCommit {
     /// answered once that transaction has committed.
     ///
     /// # Errors
-    /// `work`'s error (its savepoint rolled back), or `Unavailable` when the writer cannot be
-    /// had within `acquire_timeout` or the shared transaction did not commit.
+    /// `work`'s error (its savepoint rolled back), or `Unavailable` when the writer is not had
+    /// within `acquire_timeout` (waited for twice at most: the writer, then a new connection
+    /// and SQLite's busy timeout) or the shared transaction did not commit.
     pub(super) async fn run<T, E: From<StoreError>>(
         &self,
         acquire_timeout: Duration,
@@ -212,76 +295,55 @@ impl GroupCommit {
         work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut slot = self.arrive(acquire_timeout).await?;
-        // The first write of a transaction needs no savepoint: until it is done the
-        // transaction holds nothing else, so on failure the whole of it is rolled back.
-        let first = slot.is_none();
-        if first {
+        if slot.is_none() {
             let mut tx = begin().await?;
-            tx.conn().track_statements(self.statements.clone());
+            tx.conn().track_statements(self.0.statements.clone());
             *slot = Some(Open {
                 tx,
                 members: 0,
                 outcome: Outcome::default(),
+                closer: false,
             });
         }
         let mut member = Member {
             slot: Some(slot),
-            working: true,
-            first,
-            commits: self.commits.clone(),
+            step: Some(Step::Savepoint),
+            shared: self.0.clone(),
         };
         let outcome = member.open()?.outcome.clone();
-        if !first {
-            if let Err(e) = member.conn()?.batch("SAVEPOINT scim_request").await {
-                member.abort(&e.to_string());
-                return Err(e.into());
-            }
+        if let Err(e) = member.conn()?.batch("SAVEPOINT scim_request").await {
+            member.abort(&e.to_string());
+            return Err(e.into());
         }
+        member.step = Some(Step::Work);
         let r = work(member.conn()?).await;
-        if first && r.is_err() {
-            member.working = false;
-            if let Some(open) = member.slot.as_mut().and_then(|s| s.take()) {
-                open.outcome.tell(Err("the write failed".into()));
-                open.tx.rollback().await;
-            }
-            return r;
-        }
-        let end = match (&r, first) {
-            (Ok(_), true) => None,
-            (Ok(_), false) => Some("RELEASE scim_request"),
-            (Err(_), _) => Some("ROLLBACK TO scim_request; RELEASE scim_request"),
+        member.step = Some(Step::End);
+        let end = match r {
+            Ok(_) => "RELEASE scim_request",
+            Err(_) => "ROLLBACK TO scim_request; RELEASE scim_request",
         };
         // Fails when the database rolled the whole transaction back itself (SQLite does on
         // a full disk, an I/O error, or a conflict clause or trigger that says ROLLBACK).
-        if let Some(end) = end {
-            if let Err(e) = member.conn()?.batch(end).await {
-                member.abort(&e.to_string());
-                return Err(r.err().unwrap_or_else(|| e.into()));
-            }
+        if let Err(e) = member.conn()?.batch(end).await {
+            member.abort(&e.to_string());
+            return Err(r.err().unwrap_or_else(|| e.into()));
         }
-        member.working = false;
-        let open = member.open()?;
+        member.step = None;
         if r.is_ok() {
-            open.members += 1;
-            self.writes.fetch_add(1, Ordering::Relaxed);
+            member.open()?.members += 1;
         }
-        let full = open.members >= MAX_BATCH;
-        if let Some(slot) = member.slot.take() {
-            if full || self.arriving.load(Ordering::SeqCst) == 0 {
-                finish(slot, &self.commits);
-            }
-            // Otherwise the writer passes, transaction open, to the next request waiting.
-        }
+        // Dropping the member hands the writer on.
+        drop(member);
         let v = r?;
-        self.settle(&outcome).await?;
+        outcome.wait().await?;
         Ok(v)
     }
 
     /// Waits for the writer as an arriving request.
     async fn arrive(&self, timeout: Duration) -> Result<Slot, StoreError> {
-        self.arriving.fetch_add(1, Ordering::SeqCst);
-        let _arriving = Arriving(&self.arriving);
-        tokio::time::timeout(timeout, self.open.clone().lock_owned())
+        self.0.arriving.fetch_add(1, Ordering::SeqCst);
+        let _arriving = Arriving(&self.0.arriving);
+        tokio::time::timeout(timeout, self.0.open.clone().lock_owned())
             .await
             .map_err(|_| {
                 StoreError::Unavailable(format!(
@@ -289,33 +351,5 @@ impl GroupCommit {
                     timeout.as_millis()
                 ))
             })
-    }
-
-    /// Waits until the transaction holding this request's write has ended. Meanwhile it also
-    /// queues for the writer: if the writer comes to this request with that transaction still
-    /// open, nobody else is going to end it (whoever was expected to join gave up), so this
-    /// request commits it.
-    async fn settle(&self, end: &Outcome) -> Result<(), StoreError> {
-        loop {
-            let told = end.told.notified();
-            tokio::pin!(told);
-            told.as_mut().enable();
-            if let Some(r) = end.result.get() {
-                return r.clone().map_err(StoreError::Unavailable);
-            }
-            tokio::select! {
-                () = &mut told => {}
-                slot = self.open.clone().lock_owned() => {
-                    if end.result.get().is_none() {
-                        if slot.is_none() {
-                            return Err(StoreError::Unavailable(
-                                "the shared transaction ended without an outcome".into(),
-                            ));
-                        }
-                        finish(slot, &self.commits);
-                    }
-                }
-            }
-        }
     }
 }
