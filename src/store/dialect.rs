@@ -79,6 +79,19 @@ pub fn ci_equals(q: &mut Sql, d: Dialect, alias: &str, col: &str, value: &str) {
     }
 }
 
+/// ` LIMIT n` with `n` bound. SQLite (3.47 and later) reads a bound LIMIT's value while
+/// preparing, to plan with it, and marks the statement to be prepared again whenever that
+/// parameter is bound anew — every execution: a cached page statement was parsed and planned
+/// again on every request. Behind a `CAST` the value is read when the statement runs. MySQL
+/// takes only a literal or a bare placeholder there.
+pub fn limit(q: &mut Sql, d: Dialect, n: impl TryInto<i64>) {
+    if d == Dialect::Sqlite {
+        q.raw(" LIMIT CAST(").count(n).raw(" AS INTEGER)");
+    } else {
+        q.raw(" LIMIT ").count(n);
+    }
+}
+
 /// A sort key on a host column; `fold` sorts case-insensitively (attributes that are not
 /// `caseExact`, like userName). PostgreSQL folds the column's text (`lower` takes text, and an
 /// enum column has no `lower` of its own; for text columns the cast changes nothing).

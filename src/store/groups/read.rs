@@ -92,7 +92,8 @@ pub async fn members_after(
     if let Some(a) = after {
         q.raw(" AND m.member_key > ").text(a);
     }
-    q.raw(" ORDER BY m.member_key LIMIT ").count(limit);
+    q.raw(" ORDER BY m.member_key");
+    dialect::limit(&mut q, db.dialect, limit);
     Ok(c.rows(q)
         .await?
         .into_iter()
@@ -157,10 +158,9 @@ pub async fn list(
                 " ASC, "
             });
         }
-        q.raw("h.id LIMIT ")
-            .count(count)
-            .raw(" OFFSET ")
-            .count(start_index.saturating_sub(1));
+        q.raw("h.id");
+        dialect::limit(&mut q, db.dialect, count);
+        q.raw(" OFFSET ").count(start_index.saturating_sub(1));
         let mut groups: Vec<GroupRow> = c.rows(q).await?.iter().map(parse_group).collect();
         if with_members {
             for g in &mut groups {

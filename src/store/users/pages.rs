@@ -145,11 +145,8 @@ async fn read_page(
             " ASC, "
         });
     }
-    q.ident(HOST_ALIAS)
-        .raw(".")
-        .ident(&m.key.name)
-        .raw(" LIMIT ")
-        .count(page.count);
+    q.ident(HOST_ALIAS).raw(".").ident(&m.key.name);
+    dialect::limit(&mut q, d, page.count);
     if after.is_none() {
         q.raw(" OFFSET ").count(page.start_index.saturating_sub(1));
     }
@@ -197,9 +194,8 @@ fn first_in_key_order(
     q.raw(" ORDER BY ")
         .ident(HOST_ALIAS)
         .raw(".")
-        .ident(&m.key.name)
-        .raw(" LIMIT ")
-        .count(limit);
+        .ident(&m.key.name);
+    dialect::limit(&mut q, ctx.dialect, limit);
     q
 }
 
