@@ -150,3 +150,25 @@ pub fn table_alias(at: usize) -> std::borrow::Cow<'static, str> {
 }
 
 pub const HOST_ALIAS: &str = "h";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bare bound LIMIT makes SQLite prepare the statement again on every execution; the
+    /// cast keeps the cached statement. MySQL accepts nothing but a placeholder there.
+    #[test]
+    fn sqlite_limits_are_bound_behind_a_cast() {
+        let render = |d| {
+            let mut q = Sql::new();
+            q.raw("SELECT 1");
+            limit(&mut q, d, usize::MAX);
+            q.describe()
+        };
+        let (sql, binds) = render(Dialect::Sqlite);
+        assert_eq!(sql, "SELECT 1 LIMIT CAST(? AS INTEGER)");
+        assert_eq!(binds, vec![i64::MAX.to_string()]);
+        assert_eq!(render(Dialect::Mysql).0, "SELECT 1 LIMIT ?");
+        assert_eq!(render(Dialect::Postgres).0, "SELECT 1 LIMIT ?");
+    }
+}
