@@ -52,6 +52,39 @@ async fn first_names(url: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+/// What a spawned write does after its `UPDATE`.
+enum Then {
+    Commit,
+    WaitFor(Arc<Notify>),
+    Fail,
+    Hang,
+}
+
+/// Spawns `db.write` setting user `id`'s first name to `value`, then doing `then`.
+fn spawn_write(
+    db: &Arc<Db>,
+    id: i64,
+    value: &'static str,
+    then: Then,
+) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+    let db = db.clone();
+    tokio::spawn(async move {
+        db.write(async |c| -> Result<(), StoreError> {
+            set_name(c, id, value).await?;
+            match then {
+                Then::Commit => Ok(()),
+                Then::WaitFor(go) => {
+                    go.notified().await;
+                    Ok(())
+                }
+                Then::Fail => Err(StoreError::Invalid("the test refuses this write".into())),
+                Then::Hang => std::future::pending().await,
+            }
+        })
+        .await
+    })
+}
+
 /// Lets what was just spawned reach the writer's queue, or the point where it waits: a
 /// spawned write gets there within microseconds.
 async fn settle() {
@@ -69,36 +102,11 @@ async fn a_failed_write_is_rolled_back_alone() {
     let (commits0, writes0) = db.group_commits().unwrap();
     let go = Arc::new(Notify::new());
     // A holds the writer until told to go; B and C queue behind it meanwhile.
-    let a = tokio::spawn({
-        let (db, go) = (db.clone(), go.clone());
-        async move {
-            db.write(async |c| -> Result<(), StoreError> {
-                set_name(c, 1, "first").await?;
-                go.notified().await;
-                Ok(())
-            })
-            .await
-        }
-    });
+    let a = spawn_write(&db, 1, "first", Then::WaitFor(go.clone()));
     settle().await;
-    let b = tokio::spawn({
-        let db = db.clone();
-        async move {
-            db.write(async |c| -> Result<(), StoreError> {
-                set_name(c, 2, "refused").await?;
-                Err(StoreError::Invalid("the test refuses this write".into()))
-            })
-            .await
-        }
-    });
+    let b = spawn_write(&db, 2, "refused", Then::Fail);
     settle().await;
-    let c = tokio::spawn({
-        let db = db.clone();
-        async move {
-            db.write(async |c| -> Result<(), StoreError> { set_name(c, 3, "third").await })
-                .await
-        }
-    });
+    let c = spawn_write(&db, 3, "third", Then::Commit);
     settle().await;
     go.notify_one();
     a.await.unwrap().unwrap();
@@ -126,30 +134,10 @@ async fn an_abandoned_write_is_rolled_back_alone() {
     let db = Arc::new(db);
     let before = first_names(&url).await;
     let go = Arc::new(Notify::new());
-    let b = tokio::spawn({
-        let (db, go) = (db.clone(), go.clone());
-        async move {
-            db.write(async |c| -> Result<(), StoreError> {
-                set_name(c, 2, "shared").await?;
-                // Until A is queued behind: then B leaves the transaction open for it.
-                go.notified().await;
-                Ok(())
-            })
-            .await
-        }
-    });
+    // B waits until A is queued behind it: then B leaves the transaction open for A.
+    let b = spawn_write(&db, 2, "shared", Then::WaitFor(go.clone()));
     settle().await;
-    let a = tokio::spawn({
-        let db = db.clone();
-        async move {
-            db.write(async |c| -> Result<(), StoreError> {
-                set_name(c, 1, "abandoned").await?;
-                std::future::pending::<()>().await;
-                Ok(())
-            })
-            .await
-        }
-    });
+    let a = spawn_write(&db, 1, "abandoned", Then::Hang);
     settle().await;
     go.notify_one();
     // A is inside its savepoint now, B waiting for the commit.
@@ -190,25 +178,9 @@ async fn a_write_whose_follower_gave_up_is_still_committed() {
         // Unique per round: a round whose write was rolled back must not find an earlier one's.
         let name: &'static str = format!("round{round}").leak();
         let go = Arc::new(Notify::new());
-        let a = tokio::spawn({
-            let (db, go) = (db.clone(), go.clone());
-            async move {
-                db.write(async |c| -> Result<(), StoreError> {
-                    set_name(c, 1, name).await?;
-                    go.notified().await;
-                    Ok(())
-                })
-                .await
-            }
-        });
+        let a = spawn_write(&db, 1, name, Then::WaitFor(go.clone()));
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let follower = tokio::spawn({
-            let db = db.clone();
-            async move {
-                db.write(async |c| -> Result<(), StoreError> { set_name(c, 2, name).await })
-                    .await
-            }
-        });
+        let follower = spawn_write(&db, 2, name, Then::Commit);
         tokio::time::sleep(Duration::from_millis(2)).await;
         go.notify_one();
         // 0 to ~300 µs: before, during and after A hands the writer on.
@@ -305,25 +277,9 @@ async fn a_transaction_everyone_left_is_still_ended() {
     other.batch("PRAGMA busy_timeout = 2000").await;
     for round in 0..40u64 {
         let go = Arc::new(Notify::new());
-        let a = tokio::spawn({
-            let (db, go) = (db.clone(), go.clone());
-            async move {
-                db.write(async |c| -> Result<(), StoreError> {
-                    set_name(c, 1, "left").await?;
-                    go.notified().await;
-                    Ok(())
-                })
-                .await
-            }
-        });
+        let a = spawn_write(&db, 1, "left", Then::WaitFor(go.clone()));
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let follower = tokio::spawn({
-            let db = db.clone();
-            async move {
-                db.write(async |c| -> Result<(), StoreError> { set_name(c, 2, "left").await })
-                    .await
-            }
-        });
+        let follower = spawn_write(&db, 2, "left", Then::Commit);
         tokio::time::sleep(Duration::from_millis(2)).await;
         go.notify_one();
         std::thread::sleep(Duration::from_micros(round * 7));
