@@ -209,6 +209,52 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 /// Accepts RFC 3339 and the `YYYY-MM-DD HH:MM:SS[.f][+tz]` forms databases print.
 pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
+    plain_timestamp(s).or_else(|| formatted_timestamp(s))
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.fraction]` (or with `T`), no zone: what every backend prints for the
+/// bridge's own timestamp columns, read without chrono's format parser. A page reads two per
+/// row, and trying formats one by one was 3.5 % of a page's CPU (perf, 100 users a page).
+/// Anything else (a zone, a leap second, more than nine fraction digits) is `None`, left to
+/// [`formatted_timestamp`].
+fn plain_timestamp(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b' ' | b'T')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let digits = |d: &[u8]| -> Option<u32> {
+        d.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+            digits(frac)? * 10u32.pow(9 - u32::try_from(frac.len()).ok()?)
+        }
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(
+        i32::try_from(digits(&b[0..4])?).ok()?,
+        digits(&b[5..7])?,
+        digits(&b[8..10])?,
+    )?
+    .and_hms_nano_opt(
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+        nanos,
+    )
+}
+
+/// The general case of [`parse_timestamp`]: RFC 3339, a zone, or a date alone.
+fn formatted_timestamp(s: &str) -> Option<NaiveDateTime> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.with_timezone(&Utc).naive_utc());
     }
@@ -236,6 +282,42 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The fast path reads what chrono's formats read, and leaves everything else to them.
+    #[test]
+    fn plain_timestamps_read_as_the_formats_read_them() {
+        for s in [
+            "2026-12-03 19:21:40",
+            "2026-12-03T19:21:40",
+            "2026-12-03 19:21:40.5",
+            "2026-12-03 19:21:40.123456",
+            "2026-12-03 19:21:40.123456789",
+            "1999-02-28 00:00:00",
+            "2024-02-29 23:59:59.000001",
+        ] {
+            assert_eq!(plain_timestamp(s), formatted_timestamp(s), "{s}");
+            assert!(plain_timestamp(s).is_some(), "{s}");
+        }
+        for s in [
+            "2026-12-03 19:21:40+02",
+            "2026-12-03T19:21:40Z",
+            "2026-12-03 19:21:40.1234567890",
+            "2026-12-03 23:59:60",
+            "2026-02-30 10:00:00",
+            "2026-12-03 19:21:4x",
+            "2026-12-03 19:21:40.",
+            "2026-12-03",
+            "20261203 192140",
+            "２０２６-12-03 19:21:40",
+        ] {
+            assert_eq!(plain_timestamp(s), None, "{s}");
+        }
+        assert_eq!(
+            parse_timestamp("2026-12-03 19:21:40+02"),
+            formatted_timestamp("2026-12-03 19:21:40+02")
+        );
+        assert!(parse_timestamp("2026-12-03 19:21:40+02").is_some());
+    }
 
     #[test]
     fn a_write_that_changes_nothing_is_recognised_strictly() {
