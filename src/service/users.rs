@@ -68,8 +68,13 @@ fn stored_view(m: &UserMapping, u: &HostUser) -> Value {
 pub fn render(m: &UserMapping, u: &HostUser, groups: &[(String, String)], base: &str) -> Answer {
     let body = view(m, u);
     let mut out = Map::new();
-    let Value::Object(fields) = body else {
-        unreachable!("views are objects")
+    // `canonicalize` always makes an object; anything else would be a bug, logged, not a panic.
+    let fields = match body {
+        Value::Object(fields) => fields,
+        other => {
+            tracing::error!(user = %u.key, view = %other, "a user's view is not a JSON object");
+            Map::new()
+        }
     };
     let mut fields = fields.into_iter();
     if let Some((k, v)) = fields.next() {

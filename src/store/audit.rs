@@ -139,7 +139,8 @@ pub async fn read(db: &Db, f: &Query) -> Result<Vec<Entry>, StoreError> {
     if let Some(o) = &f.operation {
         q.raw(" AND operation = ").text(o);
     }
-    q.raw(" ORDER BY id DESC LIMIT ").count(f.limit.max(1));
+    q.raw(" ORDER BY id DESC");
+    dialect::limit(&mut q, db.dialect, f.limit.max(1));
     Ok(c.rows(q)
         .await?
         .into_iter()

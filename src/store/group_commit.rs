@@ -28,7 +28,7 @@ use super::StoreError;
 
 /// The most writes one transaction takes: bounds how long the first of them waits for its
 /// answer, and how long a host application's own writers wait for the file lock.
-pub(super) const MAX_BATCH: u64 = 32;
+const MAX_BATCH: u64 = 32;
 
 /// How a batch ended, for every request in it: set once — by its commit, or by whatever
 /// rolled it back (a failed `SAVEPOINT`/`RELEASE`, or the database's own rollback found by a
@@ -145,10 +145,7 @@ impl Drop for Member {
             return;
         };
         match self.step {
-            None => {
-                let _in = rt.enter();
-                self.shared.hand_on(slot);
-            }
+            None => self.shared.hand_on(slot),
             Some(step) => {
                 rt.spawn(self.shared.clone().rescue(slot, step));
             }

@@ -117,7 +117,9 @@ impl AttrTarget {
             if !arr.is_array() {
                 *arr = Value::Array(vec![]);
             }
-            let items = arr.as_array_mut().expect("made an array");
+            let Some(items) = arr.as_array_mut() else {
+                return;
+            };
             let sub = self.path.sub.clone().unwrap_or_else(|| "value".into());
             match (self.pick(items), v.is_null()) {
                 (Some(i), true) => {

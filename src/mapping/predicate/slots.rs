@@ -306,7 +306,8 @@ impl UserMapping {
             Filter::ValuePath(..) => {
                 return Err(ScimError::invalid_filter("value filters cannot be nested"))
             }
-            Filter::Present(rel) | Filter::Compare(rel, ..) => (rel, f),
+            Filter::Present(rel) => (rel, None),
+            Filter::Compare(rel, op, v) => (rel, Some((*op, v))),
         };
         let sub = match (&rel.urn, &rel.sub) {
             (None, None) => def.sub_attr(&rel.attr),
@@ -318,11 +319,8 @@ impl UserMapping {
         let full = base.with_sub(Some(sub.name));
         // The leaf with the canonical sub-attribute name, for evaluating declarations.
         let canonical = match leaf {
-            Filter::Present(_) => Filter::Present(AttrPath::simple(sub.name)),
-            Filter::Compare(_, op, v) => {
-                Filter::Compare(AttrPath::simple(sub.name), *op, v.clone())
-            }
-            _ => unreachable!("only leaves reach here"),
+            None => Filter::Present(AttrPath::simple(sub.name)),
+            Some((op, v)) => Filter::Compare(AttrPath::simple(sub.name), op, v.clone()),
         };
         let declares = |m: &Map<String, Value>| -> Result<bool, ScimError> {
             let case_exact =

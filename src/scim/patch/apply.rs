@@ -158,7 +158,7 @@ fn apply_path(
             "\"{shown}\" is not stored by this bridge (changePassword is not supported); turn off password sync in the identity provider"
         )));
     }
-    let container = container_mut(doc, resolved.urn);
+    let container = container_mut(doc, resolved.urn)?;
     match (&path.filter, sub) {
         (None, None) => apply_whole(container, def, op, value, &shown),
         (None, Some(sd)) => apply_sub(container, def, sd, op, value, &shown),
@@ -166,12 +166,16 @@ fn apply_path(
     }
 }
 
-fn container_mut<'a>(doc: &'a mut Value, urn: Option<&str>) -> &'a mut Map<String, Value> {
-    let root = doc
-        .as_object_mut()
-        .expect("apply() makes the document an object");
+/// The object a path's attribute lives in: the resource, or its extension's object (made
+/// when missing). `apply()` hands in an object, so the error is for a caller that does not.
+fn container_mut<'a>(
+    doc: &'a mut Value,
+    urn: Option<&str>,
+) -> Result<&'a mut Map<String, Value>, ScimError> {
+    let not_object = || ScimError::invalid_value("the resource is not a JSON object");
+    let root = doc.as_object_mut().ok_or_else(not_object)?;
     match urn {
-        None => root,
+        None => Ok(root),
         Some(u) => {
             let ext = root
                 .entry(u.to_string())
@@ -179,7 +183,7 @@ fn container_mut<'a>(doc: &'a mut Value, urn: Option<&str>) -> &'a mut Map<Strin
             if !ext.is_object() {
                 *ext = Value::Object(Map::new());
             }
-            ext.as_object_mut().expect("just made an object")
+            ext.as_object_mut().ok_or_else(not_object)
         }
     }
 }
