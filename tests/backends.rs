@@ -237,6 +237,92 @@ mod database_outage {
     }
 }
 
+/// Server databases only: connections the server closed while they sat in the pool (its
+/// `wait_timeout`, a restart, an administrator's `KILL`) are never handed to a request. MySQL's
+/// driver does not notice a closed connection, so the pool pings one idle for a second or
+/// more before handing it out (a connection used more recently is not pinged: a round trip
+/// saved on every checkout under load).
+async fn connections_the_server_closed_while_idle_are_replaced(b: Backend) {
+    let app = Arc::new(spawn_app(b).await);
+    // Several connections in the pool, each used once.
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.get("/Users?count=1").await.status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let mut admin = AnyConn::open(b, &app.db_url).await;
+    let killed = if b == Backend::Postgres {
+        admin
+            .rows(
+                "SELECT CAST(pg_terminate_backend(pid) AS TEXT) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .await
+            .len()
+    } else {
+        let ids = admin
+            .rows(
+                "SELECT CAST(ID AS CHAR) FROM information_schema.PROCESSLIST \
+                 WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
+            )
+            .await;
+        for id in &ids {
+            admin
+                .batch(&format!("KILL {}", id[0].as_deref().unwrap()))
+                .await;
+        }
+        ids.len()
+    };
+    drop(admin);
+    assert!(killed > 0, "the bridge's pooled connections were found");
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let get = app.get("/Users?count=1").await;
+            let post = app
+                .post(
+                    "/Users",
+                    &okta_user(&format!("after.kill{i}@example.com"), "A", "K"),
+                )
+                .await;
+            (get.status.as_u16(), post.status.as_u16(), post.body)
+        }));
+    }
+    for t in tasks {
+        let (get, post, body) = t.await.unwrap();
+        assert_eq!((get, post), (200, 201), "{body}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE login LIKE 'after.kill%'")
+            .await,
+        6
+    );
+    Arc::try_unwrap(app).ok().unwrap().stop().await;
+}
+
+mod closed_connections {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if Backend::Postgres.available() {
+            connections_the_server_closed_while_idle_are_replaced(Backend::Postgres).await;
+        }
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mysql() {
+        if Backend::Mysql.available() {
+            connections_the_server_closed_while_idle_are_replaced(Backend::Mysql).await;
+        }
+    }
+}
+
 /// On PostgreSQL a `CHAR(n)` column compared with a bound text parameter is cast to text and
 /// no index on it serves: every create's userName lookup read all of `scim_users`, every
 /// request's token lookup all of `scim_tokens`. The columns the bridge finds rows by are

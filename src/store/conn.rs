@@ -6,7 +6,7 @@ use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::Mutex;
 
 use super::sql::{Sql, TextRow};
@@ -21,7 +21,7 @@ pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 )]
 pub(super) enum Pooled {
     Pg(Object<AsyncPgConnection>),
-    My(Object<AsyncMysqlConnection>),
+    My(deadpool::managed::Object<super::db::MysqlManager>),
     Lite(Object<SqliteConn>),
 }
 
@@ -225,7 +225,7 @@ impl Conn {
     fn close(&mut self) {
         match self.pooled.take() {
             Some(Pooled::Pg(o)) => drop(Object::take(o)),
-            Some(Pooled::My(o)) => drop(Object::take(o)),
+            Some(Pooled::My(o)) => drop(deadpool::managed::Object::take(o)),
             Some(Pooled::Lite(o)) => drop(Object::take(o)),
             None => {}
         }

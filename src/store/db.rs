@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use deadpool::managed::{Manager, Metrics, RecycleResult};
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+    AsyncDieselConnectionManager, ManagerConfig, PoolError, PoolableConnection, RecyclingMethod,
 };
 use diesel_async::{
     AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
@@ -105,14 +106,49 @@ pub struct DbOptions {
 
 enum AnyPool {
     Pg(Pool<AsyncPgConnection>),
-    My(Pool<AsyncMysqlConnection>),
+    My(deadpool::managed::Pool<MysqlManager>),
     Lite(Pool<SqliteConn>),
+}
+
+/// A MySQL connection used this recently is handed out without a ping.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// MySQL's pool: diesel-async's manager, with its checkout ping (`SELECT 1`, a round trip on
+/// every checkout — two per request, a quarter of a `userName eq` lookup's statements) kept
+/// for connections idle for [`PING_WHEN_IDLE_FOR`] or more. The ping exists for connections
+/// the server dropped while they sat in the pool (`wait_timeout`, a restart); one that
+/// completed a checkout within the last second is all but certainly alive, and if it is not,
+/// its first statement fails as any statement on a connection lost mid-request does (503,
+/// the connection is closed, see `Conn::guarded`) and the next checkout gets another.
+pub(super) struct MysqlManager(AsyncDieselConnectionManager<AsyncMysqlConnection>);
+
+impl Manager for MysqlManager {
+    type Type = AsyncMysqlConnection;
+    type Error = PoolError;
+
+    async fn create(&self) -> Result<AsyncMysqlConnection, PoolError> {
+        self.0.create().await
+    }
+
+    async fn recycle(
+        &self,
+        c: &mut AsyncMysqlConnection,
+        metrics: &Metrics,
+    ) -> RecycleResult<PoolError> {
+        if metrics.last_used() < PING_WHEN_IDLE_FOR && !c.is_broken() {
+            return Ok(());
+        }
+        // Shows in the statement trace, which counts round trips (`bench -- trips`).
+        tracing::debug!(target: super::conn::STATEMENTS, statement = "SELECT 1 (checkout ping)", cached = true);
+        self.0.recycle(c, metrics).await
+    }
 }
 
 /// Settings for a database server's pool: each new connection runs `setup` first, and a
 /// connection the server dropped is replaced rather than handed to a request. PostgreSQL's
 /// driver notices a closed connection itself (`Fast`: no round trip per checkout, which was
-/// three extra round trips per request); MySQL's does not, so it pays a ping (`Verified`).
+/// three extra round trips per request); MySQL's does not, so a connection idle for a while
+/// pays a ping (`Verified`, see [`MysqlManager`]).
 fn server_config<C>(setup: &'static str, recycling: RecyclingMethod<C>) -> ManagerConfig<C>
 where
     C: AsyncConnection + SimpleAsyncConnection + Send + 'static,
@@ -180,10 +216,10 @@ fn server_pool(dialect: Dialect, url: &str, size: usize) -> Result<AnyPool, Stor
         .map(AnyPool::Pg),
         // Strict mode turns silent truncation into errors; UTC keeps TIMESTAMP columns
         // unambiguous.
-        _ => Pool::builder(AsyncDieselConnectionManager::new_with_config(
+        _ => deadpool::managed::Pool::builder(MysqlManager(AsyncDieselConnectionManager::new_with_config(
             url.to_string(),
             server_config("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00'", RecyclingMethod::Verified),
-        ))
+        )))
         .max_size(size)
         .build()
         .map(AnyPool::My),
@@ -288,15 +324,12 @@ impl Db {
                     .map_err(|_| timeout())?
                     .map_err(|e| unavailable(e.to_string()))?,
             )),
-            AnyPool::My(p) => Conn::new(Pooled::My({
-                // The checkout's ping (`RecyclingMethod::Verified`; a new connection runs its
-                // setup instead) is a round trip the statement trace would not show otherwise.
-                tracing::debug!(target: super::conn::STATEMENTS, statement = "SELECT 1 (checkout ping)", cached = true);
+            AnyPool::My(p) => Conn::new(Pooled::My(
                 tokio::time::timeout(t, p.get())
                     .await
                     .map_err(|_| timeout())?
-                    .map_err(|e| unavailable(e.to_string()))?
-            })),
+                    .map_err(|e| unavailable(e.to_string()))?,
+            )),
             AnyPool::Lite(p) => Conn::new(Pooled::Lite(
                 tokio::time::timeout(t, p.get())
                     .await
