@@ -636,6 +636,86 @@ async fn user_groups_are_the_same_in_every_answer(b: Backend) {
     app.stop().await;
 }
 
+/// A user in many groups with long names — together far over the 1,024 bytes MySQL's
+/// `GROUP_CONCAT` keeps by default, which the bridge raises — shows every one of them, in
+/// display-name order, names holding the list's own punctuation intact, from a GET by id,
+/// a filtered list, a page and a write alike.
+async fn a_user_in_many_groups_shows_every_group(b: Backend) {
+    // MariaDB's default is 1 MB; MySQL 8's 1,024 bytes, as here for the sessions opened while
+    // this test runs (the bridge's connections set their own: the value under test).
+    let mysql_default = if b == Backend::Mysql {
+        let mut admin = AnyConn::open(b, &b.admin_url().unwrap()).await;
+        let was = admin
+            .rows("SELECT CAST(@@GLOBAL.group_concat_max_len AS CHAR)")
+            .await[0][0]
+            .clone()
+            .unwrap();
+        admin.batch("SET GLOBAL group_concat_max_len = 1024").await;
+        Some(was)
+    } else {
+        None
+    };
+    let app = spawn_app(b).await;
+    let uid = new_user(&app, "joiner@example.com").await;
+    let mut want = Vec::new();
+    for i in 0..60 {
+        let name = format!("Team {i:02}, \"{}\" [ops] ']' — ü", "x".repeat(40));
+        let r = app
+            .post(
+                "/Groups",
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": [{"value": uid}]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        want.push((name, r.body["id"].as_str().unwrap().to_string()));
+    }
+    want.sort();
+    let shown = |user: &Value| -> Vec<(String, String)> {
+        user["groups"]
+            .as_array()
+            .unwrap_or(&Vec::new())
+            .iter()
+            .map(|g| {
+                (
+                    g["display"].as_str().unwrap().to_string(),
+                    g["value"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let got = app.get(&format!("/Users/{uid}")).await;
+    let listed = app
+        .get("/Users?filter=userName%20eq%20%22joiner%40example.com%22")
+        .await;
+    let page = app.get("/Users?startIndex=1&count=100").await;
+    let changed = app
+        .patch(
+            &format!("/Users/{uid}"),
+            &ops(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    // Put the server back before anything can fail.
+    if let Some(was) = mysql_default {
+        AnyConn::open(b, &b.admin_url().unwrap())
+            .await
+            .batch(&format!("SET GLOBAL group_concat_max_len = {was}"))
+            .await;
+    }
+    assert_eq!(shown(&got.body), want, "GET by id");
+    assert_eq!(shown(&listed.body["Resources"][0]), want, "filtered list");
+    let on_page = page.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == uid.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(shown(&on_page), want, "page");
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(shown(&changed.body), want, "PATCH");
+    app.stop().await;
+}
+
 /// What a write answers is the user as the next GET reads it — userName, names, `active`,
 /// groups, `meta.version` and `lastModified` alike: a new user, an adopted row, a PATCH that
 /// renames, one that changes nothing, a PUT.
@@ -714,5 +794,6 @@ backend_tests!(
     jumpcloud_setup_creates_and_deletes_a_test_user_and_group,
     query_parameters_search_sort_and_etags,
     user_groups_are_the_same_in_every_answer,
+    a_user_in_many_groups_shows_every_group,
     write_answers_are_what_the_next_get_reads
 );

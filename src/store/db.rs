@@ -215,10 +215,11 @@ fn server_pool(dialect: Dialect, url: &str, size: usize) -> Result<AnyPool, Stor
         .build()
         .map(AnyPool::Pg),
         // Strict mode turns silent truncation into errors; UTC keeps TIMESTAMP columns
-        // unambiguous.
+        // unambiguous; a user's groups are read as one GROUP_CONCAT, whose default limit
+        // (MySQL: 1,024 bytes) would cut a long list short with a mere warning.
         _ => deadpool::managed::Pool::builder(MysqlManager(AsyncDieselConnectionManager::new_with_config(
             url.to_string(),
-            server_config("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00'", RecyclingMethod::Verified),
+            server_config("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), time_zone = '+00:00', group_concat_max_len = 16777216", RecyclingMethod::Verified),
         )))
         .max_size(size)
         .build()

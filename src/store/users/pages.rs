@@ -10,7 +10,7 @@ use super::read::{
     parse_protected, select_host, select_host_with, Joins, Of,
 };
 use super::{key_value, HostUser, Resume, SortBy};
-use crate::store::dialect::{self, table_alias, Dialect, HOST_ALIAS};
+use crate::store::dialect::{self, table_alias, HOST_ALIAS};
 use crate::store::predicate::{self, scoped, PredCtx};
 use crate::store::sql::Sql;
 use crate::store::{Conn, Db, StoreError};
@@ -28,7 +28,7 @@ pub struct Page<'a> {
 /// A page of users matching `pred`, ordered by key, with the total count (and their groups
 /// when `groups`) — from one consistent snapshot.
 ///
-/// On PostgreSQL and SQLite, for a mapping without child tables, the page with its links and
+/// For a mapping without child tables, the page with its links and
 /// groups is one statement: when the page tells its total (a short page, or a total carried
 /// from the previous page) that statement is the whole read, with no transaction around it —
 /// the `userName eq` lookup identity providers make before every create. A filtered page that
@@ -50,7 +50,7 @@ pub async fn list(
     let known_total = page.resume.map(|r| r.total);
     let empty = page.count == 0 || known_total.is_some_and(|t| page.start_index > t);
     let self_counting = filtered || page.resume.is_some();
-    if !empty && self_counting && m.children.is_empty() && joins_links(m, db.dialect, sort, page) {
+    if !empty && self_counting && m.children.is_empty() && joins_links(m, sort, page) {
         let mut c = db.reader().await?;
         let users = read_page(&mut c, m, &ctx, pred, sort, page).await?;
         if let Some(total) = total_of(page, &users) {
@@ -85,12 +85,9 @@ fn after_key(m: &UserMapping, sort: Option<SortBy<'_>>, page: Page<'_>) -> Optio
 /// Whether a page reads its links and groups in its own statement: a page that starts at
 /// the first row or after a key, in key order, so that only the rows it returns are joined —
 /// under an `OFFSET` or a sort every row before them would be (PostgreSQL: 1 s a page deep
-/// into 100,000 users). MySQL would mix collations joining keys as text. Otherwise the
-/// links and groups of the page's keys are read apart, as they are on MySQL.
-fn joins_links(m: &UserMapping, d: Dialect, sort: Option<SortBy<'_>>, page: Page<'_>) -> bool {
-    d != Dialect::Mysql
-        && sort.is_none()
-        && (page.start_index <= 1 || after_key(m, sort, page).is_some())
+/// into 100,000 users). Otherwise the links and groups of the page's keys are read apart.
+fn joins_links(m: &UserMapping, sort: Option<SortBy<'_>>, page: Page<'_>) -> bool {
+    sort.is_none() && (page.start_index <= 1 || after_key(m, sort, page).is_some())
 }
 
 /// The total a page tells without counting: the one carried from the previous page, or
@@ -116,10 +113,10 @@ async fn read_page(
     page: Page<'_>,
 ) -> Result<Vec<HostUser>, StoreError> {
     let d = ctx.dialect;
-    let joins = if joins_links(m, d, sort, page) {
+    let joins = if joins_links(m, sort, page) {
         Joins {
             link: Some(Of::Row),
-            groups: (page.groups && groups_fold(d)).then_some(Of::Row),
+            groups: (page.groups && groups_fold(d, false)).then_some(Of::Row),
         }
     } else {
         Joins::default()

@@ -39,11 +39,10 @@ pub(super) struct Joins<'a> {
     pub groups: Option<Of<'a>>,
 }
 
-/// Whether a read can bring the user's groups along as one JSON column. MySQL is left out:
-/// MySQL 8's `JSON_ARRAYAGG` takes no `ORDER BY`, and a subquery under its `FOR UPDATE` would
-/// lock the memberships it reads.
-pub(super) fn groups_fold(d: Dialect) -> bool {
-    d != Dialect::Mysql
+/// Whether a read can bring the user's groups along as one JSON column: not a locking read
+/// on MySQL, where a subquery under `FOR UPDATE` would lock the memberships it reads.
+pub(super) fn groups_fold(d: Dialect, lock: bool) -> bool {
+    !(lock && d == Dialect::Mysql)
 }
 
 /// The key a link or membership is stored under: bound, or the row's own as text.
@@ -52,18 +51,32 @@ fn key_text(q: &mut Sql, m: &UserMapping, d: Dialect, of: Of<'_>) {
         Of::Key(k) => {
             q.text(k);
         }
+        // MySQL: in the bridge's tables' collation (`utf8mb4_bin`), so that the comparison
+        // neither mixes collations nor gives up the index on the key it is compared with.
+        Of::Row | Of::Written(_) if d == Dialect::Mysql => {
+            q.raw("CAST(")
+                .ident(HOST_ALIAS)
+                .raw(".")
+                .ident(&m.key.name)
+                .raw(" AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin");
+        }
         Of::Row | Of::Written(_) => cast_text(q, d, Some(HOST_ALIAS), &m.key.name),
     }
 }
 
 /// The user's groups as a JSON array of `[id, displayName]`, ordered as
-/// `memberships_on` orders them (PostgreSQL and SQLite; see [`groups_fold`]).
+/// `memberships_on` orders them (see [`groups_fold`]). MySQL 8's `JSON_ARRAYAGG` takes no
+/// `ORDER BY`, so there the array is `GROUP_CONCAT`ed, which does (its length limit is
+/// raised for the session when the connection is opened: `store::db`).
 fn groups_column(q: &mut Sql, m: &UserMapping, d: Dialect, of: Of<'_>) {
     q.raw(match d {
         Dialect::Postgres => {
             ", (SELECT CAST(json_agg(json_build_array(sg.id, sg.display_name) ORDER BY sg.display_name, sg.id) AS TEXT)"
         }
-        _ => ", (SELECT json_group_array(json_array(sg.id, sg.display_name) ORDER BY sg.display_name, sg.id)",
+        Dialect::Mysql => {
+            ", (SELECT CONCAT('[', GROUP_CONCAT(JSON_ARRAY(sg.id, sg.display_name) ORDER BY sg.display_name, sg.id SEPARATOR ','), ']')"
+        }
+        Dialect::Sqlite => ", (SELECT json_group_array(json_array(sg.id, sg.display_name) ORDER BY sg.display_name, sg.id)",
     });
     q.raw(" FROM scim_group_members sgm JOIN scim_groups sg ON sg.id = sgm.group_id WHERE sgm.member_key = ");
     key_text(q, m, d, of);
@@ -73,8 +86,8 @@ fn groups_column(q: &mut Sql, m: &UserMapping, d: Dialect, of: Of<'_>) {
 /// [`select_host`], with the link and the groups of the user (or of each row) joined in:
 /// one statement where a read used to spend two or three. After the stored values come the
 /// link's columns, then the groups, then the protect entry. A bound key keeps the link's
-/// primary key usable and avoids MySQL's collation mixing; a page joins each row's key as
-/// text (PostgreSQL and SQLite only).
+/// primary key usable; a page joins each row's key as text (on MySQL in the collation of the
+/// bridge's tables).
 pub(super) fn select_host_with(
     m: &UserMapping,
     d: Dialect,
@@ -412,7 +425,7 @@ async fn fetch(
         } else {
             (link && !(lock && d == Dialect::Mysql)).then_some(Of::Key(&canonical))
         },
-        groups: (groups && groups_fold(d)).then_some(Of::Key(&canonical)),
+        groups: (groups && groups_fold(d, lock)).then_some(Of::Key(&canonical)),
     };
     let mut q = with_clauses(records, written);
     q.append(select_host_with(m, d, lock, lock, joins));

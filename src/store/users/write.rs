@@ -472,7 +472,7 @@ pub async fn modify<E: From<StoreError>>(
     db.write(async |c| -> Result<HostUser, E> {
         // The groups come along where that costs no statement: a write that changes nothing
         // answers from this read.
-        let current = fetch_user(c, m, d, key, true, groups_fold(d))
+        let current = fetch_user(c, m, d, key, true, groups_fold(d, true))
             .await?
             .ok_or(StoreError::NotFound)?;
         super::grants::unprotected(c, d, m, &current).await?;
@@ -528,12 +528,15 @@ pub async fn modify<E: From<StoreError>>(
         } else {
             // The link, when it changed and grants did not write it already, leads `records`.
             let link_first = linked && m.grants.is_empty();
-            let mut user = record_then_fetch(c, m, d, key, false, records, link_first)
+            // A user's write changes no membership: the groups the locked read brought along
+            // are still the user's; where it could not (MySQL), the re-read brings them.
+            let groups = current.groups.is_none() && groups_fold(d, false);
+            let mut user = record_then_fetch(c, m, d, key, groups, records, link_first)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            // A user's write changes no membership: the groups the locked read brought along
-            // (where that was free) are still the user's.
-            user.groups = current.groups;
+            if current.groups.is_some() {
+                user.groups = current.groups;
+            }
             user
         };
         if user.groups.is_none() {
